@@ -1,0 +1,253 @@
+//! Every key on the bus is built here and nowhere else.
+//!
+//! Layout (relative to the bus prefix):
+//!
+//! | key | writer | what |
+//! |---|---|---|
+//! | `signals/{date}/signals.json`, `signals/latest.json` | research | weekly signals |
+//! | `research/archive/{date}/brief.html` | research | the research brief as mailed |
+//! | `predictor/models/{version}/model.txt`, `.../metadata.json` | predictor train | a trained model |
+//! | `predictor/registry.json` | predictor train | champion pointer, written last |
+//! | `predictor/predictions/{date}.json`, `.../latest.json` | predictor infer | daily predictions |
+//! | `predictor/metrics/{date}.json`, `.../latest.json` | predictor | model and freshness metrics |
+//! | `executor/order_books/{date}.json` | executor plan | the day's order book |
+//! | `executor/snapshots/{date}/{hhmmss}.json` | executor daemon | intraday state |
+//! | `executor/eod/{date}.json` | executor eod | end-of-day report |
+//! | `trades/trades_full.csv`, `trades/eod_pnl.csv` | executor eod | ledger backups |
+//! | `config/{kind}.json`, `config/{kind}_previous.json`, `config/history/{date}/{kind}.json` | backtester | tuned params |
+//! | `backtest/{date}/report.md`, `backtest/{date}/report.json` | backtester | weekly report |
+//! | `prices/manifest.json`, `prices/bars/{first}_{last}.parquet` | data import | daily bars (see `store`) |
+//! | `prices/benchmark.parquet`, `prices/sectors.json`, `prices/earnings.parquet`, `prices/quality.json`, `prices/splits.json` | data import | reference data |
+//! | `archive/{key}@{stamp}` | any writer with `--force` | the object a forced re-run replaced |
+
+use std::fmt;
+
+use crate::calendar::TradingDay;
+
+/// A validated, prefix-relative object key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(String);
+
+/// A key that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key:?} is not a valid bus key: {reason}")]
+pub struct BadKey {
+    /// The rejected text.
+    pub key: String,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl Key {
+    /// Checks user-supplied text (e.g. a key given on the command line).
+    pub fn parse(s: &str) -> Result<Self, BadKey> {
+        let bad = |reason| BadKey {
+            key: s.to_string(),
+            reason,
+        };
+        if s.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if s.starts_with('/') {
+            return Err(bad(
+                "it must be relative to the bus prefix (no leading '/')",
+            ));
+        }
+        if s.split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return Err(bad("empty, '.' or '..' path segments are not allowed"));
+        }
+        if s.chars().any(|c| c.is_control() || c == '\\') {
+            return Err(bad("control characters and backslashes are not allowed"));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    fn of(s: String) -> Self {
+        debug_assert!(Key::parse(&s).is_ok(), "keys module built a bad key {s}");
+        Self(s)
+    }
+
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last path segment (`signals.json`).
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Prefixes for listing.
+pub mod prefix {
+    /// All dated signals.
+    pub const SIGNALS: &str = "signals/";
+    /// All predictions.
+    pub const PREDICTIONS: &str = "predictor/predictions/";
+    /// All models.
+    pub const MODELS: &str = "predictor/models/";
+    /// All order books.
+    pub const ORDER_BOOKS: &str = "executor/order_books/";
+    /// All EOD reports.
+    pub const EOD: &str = "executor/eod/";
+    /// All price chunks.
+    pub const PRICE_BARS: &str = "prices/bars/";
+    /// All backtest reports.
+    pub const BACKTEST: &str = "backtest/";
+}
+
+/// `signals/{date}/signals.json`
+pub fn signals(date: TradingDay) -> Key {
+    Key::of(format!("signals/{date}/signals.json"))
+}
+/// `signals/latest.json`
+pub fn signals_latest() -> Key {
+    Key::of("signals/latest.json".into())
+}
+/// `research/archive/{date}/brief.html`
+pub fn research_brief(date: TradingDay) -> Key {
+    Key::of(format!("research/archive/{date}/brief.html"))
+}
+/// `research/archive/{date}/{name}` — other research artefacts (agent transcripts, factor tables).
+pub fn research_archive(date: TradingDay, name: &str) -> Key {
+    Key::of(format!("research/archive/{date}/{name}"))
+}
+/// `predictor/models/{version}/{file}`
+pub fn predictor_model(version: &str, file: &str) -> Key {
+    Key::of(format!("predictor/models/{version}/{file}"))
+}
+/// `predictor/registry.json`
+pub fn predictor_registry() -> Key {
+    Key::of("predictor/registry.json".into())
+}
+/// `predictor/predictions/{date}.json`
+pub fn predictions(date: TradingDay) -> Key {
+    Key::of(format!("predictor/predictions/{date}.json"))
+}
+/// `predictor/predictions/latest.json`
+pub fn predictions_latest() -> Key {
+    Key::of("predictor/predictions/latest.json".into())
+}
+/// `predictor/metrics/{date}.json`
+pub fn predictor_metrics(date: TradingDay) -> Key {
+    Key::of(format!("predictor/metrics/{date}.json"))
+}
+/// `predictor/metrics/latest.json`
+pub fn predictor_metrics_latest() -> Key {
+    Key::of("predictor/metrics/latest.json".into())
+}
+/// `executor/order_books/{date}.json`
+pub fn order_book(date: TradingDay) -> Key {
+    Key::of(format!("executor/order_books/{date}.json"))
+}
+/// `executor/snapshots/{date}/{hhmmss}.json`
+pub fn daemon_snapshot(date: TradingDay, hhmmss: &str) -> Key {
+    Key::of(format!("executor/snapshots/{date}/{hhmmss}.json"))
+}
+/// `executor/eod/{date}.json`
+pub fn eod(date: TradingDay) -> Key {
+    Key::of(format!("executor/eod/{date}.json"))
+}
+/// `trades/trades_full.csv`
+pub fn trades_full_csv() -> Key {
+    Key::of("trades/trades_full.csv".into())
+}
+/// `trades/eod_pnl.csv`
+pub fn eod_pnl_csv() -> Key {
+    Key::of("trades/eod_pnl.csv".into())
+}
+/// `trades/archive/{stamp}/{file}` — portfolio reset archives.
+pub fn trades_archive(stamp: &str, file: &str) -> Key {
+    Key::of(format!("trades/archive/{stamp}/{file}"))
+}
+/// `config/{name}.json` (name: scoring_weights, executor_params, predictor_params, research_params)
+pub fn config(name: &str) -> Key {
+    Key::of(format!("config/{name}.json"))
+}
+/// `config/{name}_previous.json`
+pub fn config_previous(name: &str) -> Key {
+    Key::of(format!("config/{name}_previous.json"))
+}
+/// `config/history/{date}/{name}.json`
+pub fn config_history(date: TradingDay, name: &str) -> Key {
+    Key::of(format!("config/history/{date}/{name}.json"))
+}
+/// `backtest/{date}/{file}`
+pub fn backtest(date: TradingDay, file: &str) -> Key {
+    Key::of(format!("backtest/{date}/{file}"))
+}
+/// `prices/manifest.json` — the price store's table of contents, written after its chunks.
+pub fn prices_manifest() -> Key {
+    Key::of("prices/manifest.json".into())
+}
+/// `prices/bars/{first}_{last}.parquet` — an immutable chunk of daily bars.
+pub fn price_chunk(first: TradingDay, last: TradingDay) -> Key {
+    Key::of(format!("prices/bars/{first}_{last}.parquet"))
+}
+/// `prices/benchmark.parquet` — the benchmark's daily bars (S&P 500 index in the embedded data).
+pub fn benchmark() -> Key {
+    Key::of("prices/benchmark.parquet".into())
+}
+/// `prices/sectors.json`
+pub fn sectors() -> Key {
+    Key::of("prices/sectors.json".into())
+}
+/// `prices/earnings.parquet`
+pub fn earnings() -> Key {
+    Key::of("prices/earnings.parquet".into())
+}
+/// `prices/quality.json` — data-quality scores and governance status per symbol.
+pub fn quality() -> Key {
+    Key::of("prices/quality.json".into())
+}
+/// `prices/splits.json` — detected splits and the adjustment factors applied on load.
+pub fn splits() -> Key {
+    Key::of("prices/splits.json".into())
+}
+/// `archive/{key}@{stamp}` — where a forced re-run keeps the object it replaced.
+pub fn archived(key: &Key, stamp: &str) -> Key {
+    Key::of(format!("archive/{}@{stamp}", key.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_dated_keys() {
+        let d = TradingDay::parse("2010-03-15").unwrap();
+        assert_eq!(signals(d).as_str(), "signals/2010-03-15/signals.json");
+        assert_eq!(
+            predictions(d).as_str(),
+            "predictor/predictions/2010-03-15.json"
+        );
+        assert_eq!(
+            order_book(d).as_str(),
+            "executor/order_books/2010-03-15.json"
+        );
+        assert_eq!(
+            archived(&signals(d), "20100315T101500Z").as_str(),
+            "archive/signals/2010-03-15/signals.json@20100315T101500Z"
+        );
+        assert_eq!(
+            price_chunk(d, d.next()).file_name(),
+            "2010-03-15_2010-03-16.parquet"
+        );
+    }
+
+    #[test]
+    fn refuses_escaping_or_odd_keys() {
+        for bad in ["", "/abs", "a//b", "../x", "a/./b", "a\\b", "a/\n"] {
+            assert!(Key::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Key::parse("signals/latest.json").is_ok());
+    }
+}

@@ -1,0 +1,569 @@
+//! The bus: the one bucket the four jobs share, and the only way they talk.
+//!
+//! A [`Bus`] is opened from a URL — `s3://bucket/prefix` (AWS, or MinIO and friends through
+//! `AWS_ENDPOINT_URL`) or `file:///dir` (the embedded default) — and offers the same behaviour on
+//! both: raw get/put/list, typed documents that are validated on read *and* before write, Parquet,
+//! and the publishing rules of the design:
+//!
+//! - dated objects are immutable: written with a conditional put; re-running a job for the same
+//!   date with the same inputs is a no-op that says so ([`Published::Unchanged`]); a deliberate
+//!   re-run (`force`) first archives the existing object under [`keys::archived`], then replaces it;
+//! - a `latest` pointer is written only after its dated object, and never moved back to an
+//!   older date;
+//! - every call goes through one [`RetryPolicy`] (transient errors only).
+
+mod error;
+mod file;
+pub mod keys;
+mod s3;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use error::BusError;
+pub use file::FileStore;
+pub use keys::Key;
+pub use s3::{S3Settings, S3Store};
+
+use crate::clock::Clock;
+use crate::contracts::{self, Document, InputRef};
+use crate::retry::RetryPolicy;
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Where the bus lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusUrl {
+    /// `file:///absolute/dir`
+    File(PathBuf),
+    /// `s3://bucket/optional/prefix`
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix without leading or trailing `/` (may be empty).
+        prefix: String,
+    },
+}
+
+impl FromStr for BusUrl {
+    type Err = BusError;
+    fn from_str(s: &str) -> Result<Self, BusError> {
+        if let Some(rest) = s.strip_prefix("file://") {
+            if rest.is_empty() {
+                return Err(BusError::Config(format!(
+                    "{s:?}: a file bus needs a directory, e.g. file:///tmp/bus"
+                )));
+            }
+            let path = PathBuf::from(rest);
+            let path = if path.is_absolute() {
+                path
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| BusError::Config(e.to_string()))?
+                    .join(path)
+            };
+            return Ok(BusUrl::File(path));
+        }
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let valid_bucket = (3..=63).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+            if !valid_bucket {
+                return Err(BusError::Config(format!(
+                    "{s:?}: {bucket:?} is not a valid bucket name (3-63 lower-case letters, digits, '-', '.')"
+                )));
+            }
+            let prefix = prefix.trim_matches('/').to_string();
+            if !prefix.is_empty() {
+                Key::parse(&prefix).map_err(|e| BusError::Config(e.to_string()))?;
+            }
+            return Ok(BusUrl::S3 {
+                bucket: bucket.to_string(),
+                prefix,
+            });
+        }
+        Err(BusError::Config(format!(
+            "{s:?}: a bus URL starts with file:// or s3:// (e.g. file:///tmp/bus, s3://my-bucket/alpha)"
+        )))
+    }
+}
+
+impl fmt::Display for BusUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BusUrl::File(p) => write!(f, "file://{}", p.display()),
+            BusUrl::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            BusUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// An object's bytes and version tag.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Content.
+    pub bytes: Bytes,
+    /// Backend version tag (S3 ETag; a content hash on the file backend).
+    pub etag: Option<String>,
+}
+
+impl Object {
+    /// Hex SHA-256 of the content.
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.bytes)
+    }
+}
+
+/// A listing entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The key.
+    pub key: Key,
+    /// Size in bytes.
+    pub size: u64,
+    /// Version tag when the backend reports one in listings.
+    pub etag: Option<String>,
+}
+
+/// How a put treats an existing object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Replace whatever is there.
+    Overwrite,
+    /// Write only if nothing is there (`If-None-Match: *`).
+    IfAbsent,
+    /// Replace only if the current version tag matches (`If-Match`).
+    IfMatch(String),
+}
+
+/// What publishing a dated object did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Newly written.
+    Written,
+    /// Already there with the same inputs (documents) or the same bytes (other objects): nothing done.
+    Unchanged,
+    /// Forced: the previous object was archived at `archived_to`, then replaced.
+    Replaced {
+        /// Where the previous object now lives.
+        archived_to: Key,
+    },
+}
+
+impl fmt::Display for Published {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Published::Written => f.write_str("written"),
+            Published::Unchanged => {
+                f.write_str("unchanged (already written with the same inputs; nothing to do)")
+            }
+            Published::Replaced { archived_to } => {
+                write!(f, "replaced (previous version archived at {archived_to})")
+            }
+        }
+    }
+}
+
+/// A validated document with the reference a consumer records in its lineage.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// The document, known good.
+    pub doc: T,
+    /// Key and content hash, for `produced_by.inputs`.
+    pub input: InputRef,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    File(FileStore),
+    S3(S3Store),
+}
+
+/// A handle on the bus. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    backend: Arc<Backend>,
+    url: BusUrl,
+    retry: RetryPolicy,
+}
+
+impl Bus {
+    /// Opens a bus from its URL; S3 settings come from the standard AWS environment.
+    pub async fn open(url: &str) -> Result<Self, BusError> {
+        let parsed: BusUrl = url.parse()?;
+        let backend = match &parsed {
+            BusUrl::File(p) => Backend::File(FileStore::new(p.clone())),
+            BusUrl::S3 { bucket, prefix } => Backend::S3(S3Store::from_env(bucket, prefix).await?),
+        };
+        Ok(Self {
+            backend: Arc::new(backend),
+            url: parsed,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// A file bus rooted at `dir`.
+    pub fn file(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        Self {
+            backend: Arc::new(Backend::File(FileStore::new(dir.clone()))),
+            url: BusUrl::File(dir),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// An S3 bus with explicit settings.
+    pub fn s3(bucket: &str, prefix: &str, settings: &S3Settings) -> Self {
+        Self {
+            backend: Arc::new(Backend::S3(S3Store::with_settings(
+                bucket, prefix, settings,
+            ))),
+            url: BusUrl::S3 {
+                bucket: bucket.into(),
+                prefix: prefix.trim_matches('/').into(),
+            },
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The bus URL.
+    pub fn url(&self) -> &BusUrl {
+        &self.url
+    }
+
+    /// Reads an object, or `None` when absent.
+    pub async fn get(&self, key: &Key) -> Result<Option<Object>, BusError> {
+        self.retry
+            .run("get", || async {
+                match &*self.backend {
+                    Backend::File(s) => s.get(key).await,
+                    Backend::S3(s) => s.get(key).await,
+                }
+            })
+            .await
+    }
+
+    /// Reads an object that must exist.
+    pub async fn get_required(&self, key: &Key) -> Result<Object, BusError> {
+        self.get(key).await?.ok_or_else(|| BusError::NotFound {
+            key: key.to_string(),
+            url: self.url.to_string(),
+        })
+    }
+
+    /// Size and version tag, or `None` when absent.
+    pub async fn head(&self, key: &Key) -> Result<Option<ObjectMeta>, BusError> {
+        self.retry
+            .run("head", || async {
+                match &*self.backend {
+                    Backend::File(s) => s.head(key).await,
+                    Backend::S3(s) => s.head(key).await,
+                }
+            })
+            .await
+    }
+
+    /// Writes an object; returns its new version tag.
+    pub async fn put(
+        &self,
+        key: &Key,
+        bytes: impl Into<Bytes>,
+        mode: PutMode,
+    ) -> Result<String, BusError> {
+        let bytes: Bytes = bytes.into();
+        self.retry
+            .run("put", || async {
+                match &*self.backend {
+                    Backend::File(s) => s.put(key, bytes.clone(), &mode).await,
+                    Backend::S3(s) => s.put(key, bytes.clone(), &mode).await,
+                }
+            })
+            .await
+    }
+
+    /// Deletes an object (absent is fine).
+    pub async fn delete(&self, key: &Key) -> Result<(), BusError> {
+        self.retry
+            .run("delete", || async {
+                match &*self.backend {
+                    Backend::File(s) => s.delete(key).await,
+                    Backend::S3(s) => s.delete(key).await,
+                }
+            })
+            .await
+    }
+
+    /// Every object whose key starts with `prefix`, sorted by key.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, BusError> {
+        self.retry
+            .run("list", || async {
+                match &*self.backend {
+                    Backend::File(s) => s.list(prefix).await,
+                    Backend::S3(s) => s.list(prefix).await,
+                }
+            })
+            .await
+    }
+
+    /// Writes a dated (immutable) object.
+    ///
+    /// If the key is taken: identical bytes, or `same_inputs(existing)` true, is
+    /// [`Published::Unchanged`]; otherwise `force` archives the old object and replaces it, and
+    /// without `force` the write is refused with [`BusError::DatedExists`].
+    pub async fn put_dated(
+        &self,
+        key: &Key,
+        bytes: Bytes,
+        force: bool,
+        clock: &dyn Clock,
+        same_inputs: impl Fn(&Object) -> Result<bool, String>,
+    ) -> Result<Published, BusError> {
+        match self.put(key, bytes.clone(), PutMode::IfAbsent).await {
+            Ok(_) => return Ok(Published::Written),
+            Err(BusError::PreconditionFailed { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let existing = self.get_required(key).await?;
+        if existing.bytes == bytes {
+            return Ok(Published::Unchanged);
+        }
+        let detail = match same_inputs(&existing) {
+            Ok(true) if !force => return Ok(Published::Unchanged),
+            Ok(_) => "content differs".to_string(),
+            Err(why) => why,
+        };
+        if !force {
+            return Err(BusError::DatedExists {
+                key: key.to_string(),
+                detail,
+            });
+        }
+        let stamp = clock.now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
+        let archived_to = keys::archived(key, &stamp);
+        self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent)
+            .await?;
+        let etag = existing.etag.clone().unwrap_or_default();
+        self.put(key, bytes, PutMode::IfMatch(etag)).await?;
+        tracing::warn!(%key, %archived_to, "forced re-run: previous object archived and replaced");
+        Ok(Published::Replaced { archived_to })
+    }
+
+    /// Reads and validates a document. Absent: `Ok(None)`. Invalid: [`BusError::Invalid`] with
+    /// every problem located.
+    pub async fn get_doc<T: Document>(&self, key: &Key) -> Result<Option<Loaded<T>>, BusError> {
+        let Some(obj) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let doc = contracts::parse::<T>(&obj.bytes).map_err(|problems| BusError::Invalid {
+            key: key.to_string(),
+            problems,
+        })?;
+        Ok(Some(Loaded {
+            doc,
+            input: InputRef {
+                key: key.to_string(),
+                sha256: obj.sha256(),
+                etag: obj.etag,
+            },
+        }))
+    }
+
+    /// Reads and validates a document that must exist.
+    pub async fn get_doc_required<T: Document>(&self, key: &Key) -> Result<Loaded<T>, BusError> {
+        self.get_doc(key).await?.ok_or_else(|| BusError::NotFound {
+            key: key.to_string(),
+            url: self.url.to_string(),
+        })
+    }
+
+    /// Validates `doc` (a writer never writes an invalid document), writes it under the dated
+    /// `key`, then — only after that succeeded — points `latest` at it unless `latest` already holds
+    /// a later date.
+    pub async fn publish_doc<T: Document>(
+        &self,
+        key: &Key,
+        latest: Option<&Key>,
+        doc: &T,
+        force: bool,
+        clock: &dyn Clock,
+    ) -> Result<Published, BusError> {
+        let bytes = contracts::to_json_checked(doc).map_err(|problems| BusError::Invalid {
+            key: key.to_string(),
+            problems,
+        })?;
+        let lineage = doc.lineage().clone();
+        let outcome = self
+            .put_dated(key, bytes.clone(), force, clock, |existing| {
+                let old: serde_json::Value =
+                    serde_json::from_slice(&existing.bytes).map_err(|e| e.to_string())?;
+                let old_lineage: contracts::Lineage =
+                    serde_json::from_value(old.get("produced_by").cloned().unwrap_or_default())
+                        .map_err(|e| format!("existing lineage unreadable: {e}"))?;
+                if old_lineage.same_inputs(&lineage) {
+                    Ok(true)
+                } else {
+                    Err(format!(
+                        "existing run {} used other inputs or version than run {}",
+                        old_lineage.run_id, lineage.run_id
+                    ))
+                }
+            })
+            .await?;
+        if let Some(latest) = latest {
+            self.point_latest(latest, doc, bytes).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn point_latest<T: Document>(
+        &self,
+        latest: &Key,
+        doc: &T,
+        bytes: Bytes,
+    ) -> Result<(), BusError> {
+        if let (Some(date), Some(current)) = (doc.date(), self.get(latest).await?) {
+            let current_date = serde_json::from_slice::<serde_json::Value>(&current.bytes)
+                .ok()
+                .and_then(|v| v.get("date").and_then(|d| d.as_str()).map(str::to_string));
+            if let Some(cd) = current_date
+                && cd.as_str() > date.to_string().as_str()
+            {
+                tracing::info!(%latest, current = %cd, this = %date, "latest already points at a later date; left as is");
+                return Ok(());
+            }
+            if current.bytes == bytes {
+                return Ok(());
+            }
+        }
+        self.put(latest, bytes, PutMode::Overwrite)
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes record batches as one Parquet object.
+    pub async fn put_parquet(
+        &self,
+        key: &Key,
+        batches: &[RecordBatch],
+        mode: PutMode,
+    ) -> Result<String, BusError> {
+        let bytes = crate::parquet_io::encode(batches).map_err(|e| BusError::Decode {
+            key: key.to_string(),
+            detail: e,
+        })?;
+        self.put(key, bytes, mode).await
+    }
+
+    /// Reads a Parquet object into record batches, or `None` when absent.
+    pub async fn get_parquet(
+        &self,
+        key: &Key,
+    ) -> Result<Option<(Vec<RecordBatch>, InputRef)>, BusError> {
+        let Some(obj) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let batches =
+            crate::parquet_io::decode(obj.bytes.clone()).map_err(|e| BusError::Decode {
+                key: key.to_string(),
+                detail: e,
+            })?;
+        Ok(Some((
+            batches,
+            InputRef {
+                key: key.to_string(),
+                sha256: obj.sha256(),
+                etag: obj.etag,
+            },
+        )))
+    }
+
+    /// Writes any serializable value as pretty JSON (for non-contract objects such as manifests).
+    pub async fn put_json<T: Serialize>(
+        &self,
+        key: &Key,
+        value: &T,
+        mode: PutMode,
+    ) -> Result<String, BusError> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(|e| BusError::Decode {
+            key: key.to_string(),
+            detail: e.to_string(),
+        })?;
+        self.put(key, bytes, mode).await
+    }
+
+    /// Reads a JSON object into any deserializable value (for non-contract objects).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<(T, InputRef)>, BusError> {
+        let Some(obj) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let v = serde_json::from_slice(&obj.bytes).map_err(|e| BusError::Decode {
+            key: key.to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(Some((
+            v,
+            InputRef {
+                key: key.to_string(),
+                sha256: obj.sha256(),
+                etag: obj.etag,
+            },
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bus_urls() {
+        assert_eq!(
+            "s3://my-bucket/alpha/".parse::<BusUrl>().unwrap(),
+            BusUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "alpha".into()
+            }
+        );
+        assert_eq!(
+            "s3://my-bucket".parse::<BusUrl>().unwrap(),
+            BusUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "".into()
+            }
+        );
+        assert_eq!(
+            "file:///tmp/x".parse::<BusUrl>().unwrap(),
+            BusUrl::File("/tmp/x".into())
+        );
+        assert!("s3://Bad_Bucket".parse::<BusUrl>().is_err());
+        assert!(
+            "http://x"
+                .parse::<BusUrl>()
+                .unwrap_err()
+                .to_string()
+                .contains("file:// or s3://")
+        );
+        assert!("s3://bucket/a/../b".parse::<BusUrl>().is_err());
+    }
+}

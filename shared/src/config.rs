@@ -1,0 +1,433 @@
+//! Typed configuration: documented defaults, file and environment overrides, and validation that
+//! reports every problem at once.
+//!
+//! Layers, later wins: the embedded `config/default.toml` (every default number of the design,
+//! with its meaning) → an optional TOML file with only the keys to change → environment variables
+//! `ALPHA_ENGINE__SECTION__KEY=value` (value parsed as TOML, else taken as a string; `BUS_URL` is an
+//! alias of `bus.url`). The merged tree is checked against the JSON Schema of [`Config`] (unknown
+//! keys, types, hard bounds — all at once, each located and, for overrides, attributed to the file
+//! or variable that set it), then converted to the typed value, then cross-field rules run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::contracts::params::{
+    ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights,
+};
+use crate::contracts::{Checker, Problem, Problems, schema_problems};
+use crate::types::Fraction;
+
+/// The embedded defaults.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment variable prefix for overrides.
+pub const ENV_PREFIX: &str = "ALPHA_ENGINE__";
+
+/// Where the bus is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    /// `file:///dir`, `file://relative/dir` or `s3://bucket/prefix`.
+    #[schemars(regex(pattern = r"^(file|s3)://.+"))]
+    pub url: String,
+}
+
+/// Weights and thresholds of the per-symbol data-quality score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QualityConfig {
+    /// Weight of the missing-session share.
+    pub missing_weight: Fraction,
+    /// Weight of the duplicate-row share.
+    pub duplicate_weight: Fraction,
+    /// Weight of the any-non-positive-price flag.
+    pub nonpositive_weight: Fraction,
+    /// Weight of the unexplained-spike flag.
+    pub spike_weight: Fraction,
+    /// Weight of the OHLC-inconsistency share (× 10, capped at 1).
+    pub ohlc_weight: Fraction,
+    /// Weight of the stopped-trading flag.
+    pub stale_weight: Fraction,
+    /// Close-to-close move that counts as a spike when no split explains it.
+    #[schemars(range(min = 0.05, max = 5.0))]
+    pub spike_threshold: f64,
+    /// Minimum score to be ACTIVE.
+    pub min_score: Fraction,
+    /// Below this score: QUARANTINED.
+    pub quarantine_score: Fraction,
+    /// Sessions without a bar, before the store's last day, after which a symbol stopped trading.
+    #[schemars(range(min = 1, max = 252))]
+    pub stale_after_days: u32,
+}
+
+/// Governance thresholds (ACTIVE / DEGRADED / QUARANTINED).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceConfig {
+    /// Bars needed to be ACTIVE.
+    #[schemars(range(min = 1, max = 5000))]
+    pub min_rows_active: u32,
+    /// Fewer bars: QUARANTINED.
+    #[schemars(range(min = 1, max = 5000))]
+    pub min_rows_degraded: u32,
+    /// More OHLC-inconsistent rows than this: not ACTIVE.
+    #[schemars(range(min = 0, max = 1000))]
+    pub max_ohlc_bad_rows_active: u32,
+}
+
+/// Split detection on unadjusted prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Relative distance to a split ratio that still counts as that ratio.
+    #[schemars(range(min = 0.001, max = 0.2))]
+    pub ratio_tolerance: f64,
+    /// A split is only inferred when the benchmark moved less than this that day.
+    #[schemars(range(min = 0.0, max = 0.5))]
+    pub max_market_move: f64,
+}
+
+/// Market data settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Quality score.
+    pub quality: QualityConfig,
+    /// Governance.
+    pub governance: GovernanceConfig,
+    /// Splits.
+    pub splits: SplitConfig,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Bus.
+    pub bus: BusConfig,
+    /// Market data.
+    pub data: DataConfig,
+    /// Scoring weights (tunable).
+    pub scoring: ScoringWeights,
+    /// Research parameters (tunable).
+    pub research: ResearchParams,
+    /// Predictor parameters (tunable).
+    pub predictor: PredictorParams,
+    /// Executor parameters (tunable).
+    pub executor: ExecutorParams,
+}
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax.
+    #[error("{origin}: not valid TOML: {detail}")]
+    Syntax {
+        /// File or "defaults".
+        origin: String,
+        /// Parser message.
+        detail: String,
+    },
+    /// Validation problems, all of them.
+    #[error("invalid configuration ({} problem(s)):\n{problems}", problems.len())]
+    Invalid {
+        /// Every problem found.
+        problems: Problems,
+    },
+}
+
+impl Config {
+    /// Defaults only (no file, no environment).
+    pub fn defaults() -> Self {
+        Self::load_from(None, std::iter::empty()).expect("the embedded defaults are valid (tested)")
+    }
+
+    /// Defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Defaults, then `file`, then the given environment (for tests and tools).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree: toml::Table =
+            DEFAULT_TOML
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: "embedded defaults".into(),
+                    detail: e.to_string(),
+                })?;
+        let mut origins: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let over: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                        origin: path.display().to_string(),
+                        detail: e.to_string(),
+                    })?;
+            merge(
+                &mut tree,
+                over,
+                "",
+                &path.display().to_string(),
+                &mut origins,
+            );
+        }
+        for (name, raw) in env {
+            let path: Vec<String> = if name == "BUS_URL" {
+                vec!["bus".into(), "url".into()]
+            } else if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+                rest.split("__").map(|s| s.to_ascii_lowercase()).collect()
+            } else {
+                continue;
+            };
+            if path.iter().any(String::is_empty) {
+                continue;
+            }
+            let value = parse_scalar(&raw);
+            set_path(&mut tree, &path, value);
+            origins.insert(path.join("."), name);
+        }
+        let json = serde_json::to_value(&tree).expect("TOML converts to JSON");
+        Self::from_value(json, &origins)
+    }
+
+    fn from_value(json: Value, origins: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let attribute = |mut p: Problem| {
+            if let Some(src) = origins
+                .iter()
+                .find(|(k, _)| p.path == **k || p.path.starts_with(&format!("{k}.")))
+                .map(|(_, v)| v)
+            {
+                p.message.push_str(&format!(" (set by {src})"));
+            }
+            p
+        };
+        let problems: Vec<Problem> = schema_problems::<Config>(&json)
+            .into_iter()
+            .map(attribute)
+            .collect();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                problems: Problems(problems),
+            });
+        }
+        let cfg: Config =
+            serde_path_to_error::deserialize(&json).map_err(|e| ConfigError::Invalid {
+                problems: Problems(vec![attribute(Problem::new(
+                    e.path().to_string(),
+                    e.inner().to_string(),
+                ))]),
+            })?;
+        let mut c = Checker::default();
+        cfg.check(&mut c);
+        let problems: Vec<Problem> = c.finish().into_iter().map(attribute).collect();
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError::Invalid {
+                problems: Problems(problems),
+            })
+        }
+    }
+
+    /// Cross-field rules of every section.
+    pub fn check(&self, c: &mut Checker) {
+        self.scoring.check(c, "scoring.");
+        self.research.check(c, "research.");
+        self.predictor.check(c, "predictor.");
+        self.executor.check(c, "executor.");
+        let g = &self.data.governance;
+        if g.min_rows_degraded > g.min_rows_active {
+            c.push(
+                "data.governance.min_rows_degraded",
+                format!(
+                    "{} is above min_rows_active {}",
+                    g.min_rows_degraded, g.min_rows_active
+                ),
+            );
+        }
+        let q = &self.data.quality;
+        if q.quarantine_score > q.min_score {
+            c.push(
+                "data.quality.quarantine_score",
+                format!("{} is above min_score {}", q.quarantine_score, q.min_score),
+            );
+        }
+    }
+}
+
+fn parse_scalar(raw: &str) -> toml::Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(tree: &mut toml::Table, path: &[String], value: toml::Value) {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut node = tree;
+    for p in parents {
+        let entry = node
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        node = entry.as_table_mut().expect("just made a table");
+    }
+    node.insert(last.clone(), value);
+}
+
+fn merge(
+    base: &mut toml::Table,
+    over: toml::Table,
+    prefix: &str,
+    origin: &str,
+    origins: &mut BTreeMap<String, String>,
+) {
+    for (k, v) in over {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
+                merge(b, o, &path, origin, origins)
+            }
+            (_, v) => {
+                base.insert(k, v);
+                origins.insert(path, origin.to_string());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_carry_the_design_numbers() {
+        let c = Config::defaults();
+        assert_eq!(c.executor.exits.atr_period, 14);
+        assert_eq!(c.executor.exits.atr_multiplier, 2.5);
+        assert_eq!(c.executor.exits.time_decay_reduce_days, 7);
+        assert_eq!(c.executor.exits.time_decay_exit_days, 14);
+        assert_eq!(c.executor.exits.momentum_exit_return.get(), -0.15);
+        assert_eq!(c.executor.exits.momentum_exit_rsi, 30.0);
+        assert_eq!(c.executor.risk.max_position_pct.get(), 0.05);
+        assert_eq!(c.executor.risk.bear_max_position_pct.get(), 0.025);
+        assert_eq!(c.executor.risk.max_sector_pct.get(), 0.25);
+        assert_eq!(c.executor.risk.max_equity_pct.get(), 0.90);
+        assert_eq!(c.executor.risk.max_sector_correlation, 0.80);
+        let tiers: Vec<_> = c
+            .executor
+            .risk
+            .drawdown_tiers
+            .iter()
+            .map(|t| (t.at_pct.get(), t.multiplier.get()))
+            .collect();
+        assert_eq!(tiers, vec![(0.02, 0.5), (0.04, 0.25)]);
+        assert_eq!(c.executor.risk.drawdown_breaker_pct.get(), 0.06);
+        assert_eq!(c.executor.sizing.adv_cap_pct.get(), 0.10);
+        assert_eq!(c.executor.sizing.min_position_usd.get(), 500.0);
+        assert_eq!(c.executor.intraday.pullback_pct.get(), 0.02);
+        assert_eq!(c.executor.intraday.vwap_discount_pct.get(), 0.005);
+        assert_eq!(c.executor.intraday.support_pct.get(), 0.01);
+        assert_eq!(c.executor.intraday.profit_take_pct.get(), 0.08);
+        assert_eq!(c.executor.intraday.collapse_pct.get(), 0.05);
+        assert_eq!(c.executor.intraday.tighten_after_days, 3);
+        assert_eq!(c.predictor.horizon_days, 5);
+        assert_eq!(c.research.population_size, 25);
+        assert_eq!(c.research.shortlist_size, 60);
+    }
+
+    #[test]
+    fn env_overrides_apply_and_are_typed() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("ALPHA_ENGINE__EXECUTOR__RISK__MAX_POSITION_PCT", "0.04"),
+                ("BUS_URL", "s3://b-1/x"),
+                ("UNRELATED", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.executor.risk.max_position_pct.get(), 0.04);
+        assert_eq!(c.bus.url, "s3://b-1/x");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("over.toml");
+        std::fs::write(&f, "[executor.risk]\nmax_position_pct = 0.5\nmin_score = 140.0\n[research]\nsell_threshold = 80.0\ntypo_key = 1\n").unwrap();
+        let err = Config::load_from(
+            Some(&f),
+            env(&[("ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD", "-3")]),
+        )
+        .unwrap_err();
+        let ConfigError::Invalid { problems } = err else {
+            panic!("{err}")
+        };
+        let text = problems.to_string();
+        assert!(
+            text.contains("executor.risk.max_position_pct: 0.5 is above 0.25"),
+            "{text}"
+        );
+        assert!(
+            text.contains("executor.risk.min_score: 140 is above 100"),
+            "{text}"
+        );
+        assert!(text.contains("executor.exits.atr_period: -3 is below 2 (set by ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD)"), "{text}");
+        assert!(
+            text.contains("research: unknown field(s): typo_key"),
+            "{text}"
+        );
+        assert!(problems.len() >= 4, "{text}");
+    }
+
+    #[test]
+    fn cross_field_rules_run_when_types_are_fine() {
+        let err = Config::load_from(
+            None,
+            env(&[("ALPHA_ENGINE__RESEARCH__SELL_THRESHOLD", "75.0")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("research.sell_threshold: 75 must be below buy_threshold 70"),
+            "{err}"
+        );
+    }
+}

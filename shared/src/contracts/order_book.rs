@@ -1,0 +1,261 @@
+//! `executor/order_books/{date}.json`: what the planner decided, for the daemon to execute.
+
+use std::collections::BTreeSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Conviction, Direction, Regime, SignalAction};
+use super::{Checker, DocKind, Document, Lineage};
+use crate::calendar::TradingDay;
+use crate::types::{Confidence, Fraction, Score, Ticker, Usd};
+
+/// The deterministic id of a planned order: `{date}:{ticker}:{ACTION}`.
+pub fn order_id(date: TradingDay, ticker: &Ticker, action: SignalAction) -> String {
+    format!("{date}:{ticker}:{action}")
+}
+
+/// Conditions under which the daemon may enter (any one fires).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryTriggers {
+    /// Enter on a pullback of this fraction from the intraday high.
+    pub pullback_pct: Fraction,
+    /// Enter when price is this fraction below session VWAP.
+    pub vwap_discount_pct: Fraction,
+    /// 20-day support (lowest low) at planning time.
+    #[serde(default)]
+    pub support_level: Option<Usd>,
+    /// Enter within this fraction above support.
+    pub support_pct: Fraction,
+    /// From this New York time, accept a price up to `close_enough_max_premium_pct` above the reference.
+    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
+    pub close_enough_after: String,
+    /// Premium accepted after `close_enough_after`.
+    pub close_enough_max_premium_pct: Fraction,
+    /// New York time after which an untriggered entry is sent as a market order.
+    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
+    pub expiry_time: String,
+}
+
+/// Every factor that went into a position size (the sizer's audit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SizingFactors {
+    /// 1 / number of entries today.
+    pub base_weight: Fraction,
+    /// Sector rating multiplier.
+    pub sector: f64,
+    /// Conviction multiplier.
+    pub conviction: f64,
+    /// Price-target upside multiplier.
+    pub upside: f64,
+    /// Drawdown tier multiplier.
+    pub drawdown: f64,
+    /// Inverse-volatility (ATR) multiplier.
+    pub atr: f64,
+    /// Predictor confidence multiplier.
+    pub confidence: f64,
+    /// Signal age multiplier.
+    pub staleness: f64,
+    /// Earnings proximity multiplier.
+    pub earnings: f64,
+    /// Product of all factors times the base weight.
+    pub raw_weight: f64,
+    /// Weight after caps.
+    pub final_weight: Fraction,
+    /// Dollars to invest.
+    pub dollars: Usd,
+    /// Caps that bound the size (max_position, adv, ...).
+    #[serde(default)]
+    pub capped_by: Vec<String>,
+}
+
+/// A planned entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryOrder {
+    /// `{date}:{ticker}:ENTER`.
+    pub id: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Whole shares to buy.
+    #[schemars(range(min = 1))]
+    pub shares: u32,
+    /// Price the size was computed at (last close).
+    pub reference_price: Usd,
+    /// ATR(14) at planning time.
+    #[serde(default)]
+    pub atr: Option<Usd>,
+    /// Entry triggers.
+    pub triggers: EntryTriggers,
+    /// Sizing audit.
+    pub sizing: SizingFactors,
+    /// Research score.
+    pub score: Score,
+    /// Research conviction.
+    pub conviction: Conviction,
+    /// Predictor's direction, when a fresh prediction existed.
+    #[serde(default)]
+    pub predicted_direction: Option<Direction>,
+    /// Predictor's confidence, when a fresh prediction existed.
+    #[serde(default)]
+    pub prediction_confidence: Option<Confidence>,
+    /// Reason codes of the decision.
+    pub reasons: Vec<String>,
+}
+
+/// A planned exit or reduction, sent at the open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExitOrder {
+    /// `{date}:{ticker}:{EXIT|REDUCE}`.
+    pub id: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// EXIT or REDUCE.
+    pub action: SignalAction,
+    /// Shares to sell (never more than held minus working sells).
+    #[schemars(range(min = 1))]
+    pub shares: u32,
+    /// Reason codes (RESEARCH_EXIT, ATR_TRAIL, LOSS_FLOOR, ...).
+    pub reasons: Vec<String>,
+}
+
+/// A stop the daemon watches for a held position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopOrder {
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Shares held.
+    #[schemars(range(min = 1))]
+    pub shares: u32,
+    /// Average cost.
+    pub entry_price: Usd,
+    /// First day held.
+    pub entry_date: TradingDay,
+    /// Highest close since entry.
+    pub high_water: Usd,
+    /// ATR(14), when available.
+    #[serde(default)]
+    pub atr: Option<Usd>,
+    /// ATR multiple in force.
+    pub atr_multiple: f64,
+    /// Stop price in force.
+    pub stop_price: Usd,
+}
+
+/// An entry the risk guard blocked (the shadow book).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedEntry {
+    /// Symbol.
+    pub ticker: Ticker,
+    /// The first rule that blocked it.
+    pub rule: String,
+    /// Why, with the numbers.
+    pub reason: String,
+}
+
+/// The order book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBook {
+    /// Contract version.
+    pub schema_version: u32,
+    /// Lineage.
+    pub produced_by: Lineage,
+    /// The trading day this book is for; a daemon refuses a book for any other day.
+    pub date: TradingDay,
+    /// Net asset value at planning.
+    pub nav: Usd,
+    /// Cash at planning.
+    pub cash: Usd,
+    /// Regime in force.
+    pub market_regime: Regime,
+    /// Approved entries.
+    pub entries: Vec<EntryOrder>,
+    /// Exits and reductions to send at the open.
+    pub urgent_exits: Vec<ExitOrder>,
+    /// Stops on held positions.
+    pub stops: Vec<StopOrder>,
+    /// Blocked entries (shadow book).
+    #[serde(default)]
+    pub blocked: Vec<BlockedEntry>,
+}
+
+impl Document for OrderBook {
+    const KIND: DocKind = DocKind::OrderBook;
+    const SCHEMA_VERSION: u32 = 1;
+
+    fn lineage(&self) -> &Lineage {
+        &self.produced_by
+    }
+
+    fn date(&self) -> Option<TradingDay> {
+        Some(self.date)
+    }
+
+    fn check(&self, c: &mut Checker) {
+        let mut ids = BTreeSet::new();
+        let mut entered = BTreeSet::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let want = order_id(self.date, &e.ticker, SignalAction::Enter);
+            if e.id != want {
+                c.push(
+                    format!("entries[{i}].id"),
+                    format!("{:?} is not the deterministic id {want:?}", e.id),
+                );
+            }
+            if !ids.insert(e.id.clone()) {
+                c.push(
+                    format!("entries[{i}].id"),
+                    format!("{} appears more than once", e.id),
+                );
+            }
+            entered.insert(e.ticker.clone());
+            if e.reference_price.get() <= 0.0 {
+                c.push(format!("entries[{i}].reference_price"), "must be positive");
+            }
+        }
+        for (i, x) in self.urgent_exits.iter().enumerate() {
+            if !matches!(x.action, SignalAction::Exit | SignalAction::Reduce) {
+                c.push(
+                    format!("urgent_exits[{i}].action"),
+                    format!("{} is not EXIT or REDUCE", x.action),
+                );
+            }
+            let want = order_id(self.date, &x.ticker, x.action);
+            if x.id != want {
+                c.push(
+                    format!("urgent_exits[{i}].id"),
+                    format!("{:?} is not the deterministic id {want:?}", x.id),
+                );
+            }
+            if !ids.insert(x.id.clone()) {
+                c.push(
+                    format!("urgent_exits[{i}].id"),
+                    format!("{} appears more than once", x.id),
+                );
+            }
+            if entered.contains(&x.ticker) {
+                c.push(
+                    format!("urgent_exits[{i}].ticker"),
+                    format!("{} is both entered and exited", x.ticker),
+                );
+            }
+        }
+        for (i, s) in self.stops.iter().enumerate() {
+            if s.entry_date > self.date {
+                c.push(
+                    format!("stops[{i}].entry_date"),
+                    format!("{} is after the book date {}", s.entry_date, self.date),
+                );
+            }
+        }
+        if self.nav.get() <= 0.0 {
+            c.push("nav", format!("{} must be positive", self.nav));
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Performance and forecast metrics, with the conventions of empyrical (the oracle the test suite
+//! checks against on real series): daily simple returns, 252 periods a year, sample standard
+//! deviations (ddof = 1), annual return as CAGR, drawdown from a running peak that includes the
+//! starting value, alpha as `(1 + mean daily excess over β·benchmark)^252 − 1`.
+//!
+//! Inputs are clean slices (no NaN): callers align and drop missing days first. Every estimate that
+//! is reported comes with its sample size ([`Summary::n`]) or an interval ([`wilson_interval`]).
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Trading days per year.
+pub const PERIODS_PER_YEAR: f64 = 252.0;
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// Sample standard deviation (ddof = 1).
+pub fn std_sample(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(x);
+    (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
+}
+
+/// Growth of 1 over the whole series, minus 1.
+pub fn total_return(r: &[f64]) -> f64 {
+    r.iter().fold(1.0, |acc, x| acc * (1.0 + x)) - 1.0
+}
+
+/// Compound annual growth rate.
+pub fn annual_return(r: &[f64]) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let years = r.len() as f64 / PERIODS_PER_YEAR;
+    (1.0 + total_return(r)).powf(1.0 / years) - 1.0
+}
+
+/// Annualised volatility.
+pub fn annual_volatility(r: &[f64]) -> f64 {
+    std_sample(r) * PERIODS_PER_YEAR.sqrt()
+}
+
+/// Annualised Sharpe ratio of returns in excess of `risk_free` per period (0 when every excess
+/// return is identical and zero dispersion makes it undefined, as empyrical does).
+pub fn sharpe(r: &[f64], risk_free: f64) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    let adj: Vec<f64> = r.iter().map(|x| x - risk_free).collect();
+    let constant = adj.iter().all(|v| *v == adj[0]);
+    let sd = if constant { 0.0 } else { std_sample(&adj) };
+    mean(&adj) / sd * PERIODS_PER_YEAR.sqrt()
+}
+
+/// Annualised downside deviation below `required` per period.
+pub fn downside_risk(r: &[f64], required: f64) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let sq: Vec<f64> = r.iter().map(|x| (x - required).min(0.0).powi(2)).collect();
+    mean(&sq).sqrt() * PERIODS_PER_YEAR.sqrt()
+}
+
+/// Annualised Sortino ratio.
+pub fn sortino(r: &[f64], required: f64) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    let adj: Vec<f64> = r.iter().map(|x| x - required).collect();
+    mean(&adj) * PERIODS_PER_YEAR / downside_risk(r, required)
+}
+
+/// Drawdown after each period (≤ 0), from a running peak that starts at the initial value.
+pub fn drawdown_series(r: &[f64]) -> Vec<f64> {
+    let mut value = 100.0;
+    let mut peak = 100.0f64;
+    r.iter()
+        .map(|x| {
+            value *= 1.0 + x;
+            peak = peak.max(value);
+            (value - peak) / peak
+        })
+        .collect()
+}
+
+/// Worst drawdown (≤ 0).
+pub fn max_drawdown(r: &[f64]) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    drawdown_series(r).into_iter().fold(0.0, f64::min)
+}
+
+/// Annual return / |max drawdown| (NaN without a drawdown).
+pub fn calmar(r: &[f64]) -> f64 {
+    let dd = max_drawdown(r);
+    if dd < 0.0 {
+        let c = annual_return(r) / dd.abs();
+        if c.is_infinite() { f64::NAN } else { c }
+    } else {
+        f64::NAN
+    }
+}
+
+/// Annualised alpha and beta against a benchmark (aligned, same length).
+pub fn alpha_beta(r: &[f64], bench: &[f64], risk_free: f64) -> (f64, f64) {
+    assert_eq!(r.len(), bench.len(), "alpha_beta needs aligned series");
+    if r.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mb = mean(bench);
+    let resid: Vec<f64> = bench.iter().map(|b| b - mb).collect();
+    let cov = mean(&resid.iter().zip(r).map(|(d, x)| d * x).collect::<Vec<_>>());
+    let var = mean(&resid.iter().map(|d| d * d).collect::<Vec<_>>());
+    let beta = if var < 1e-30 { f64::NAN } else { cov / var };
+    let alpha_series: Vec<f64> = r
+        .iter()
+        .zip(bench)
+        .map(|(x, b)| (x - risk_free) - beta * (b - risk_free))
+        .collect();
+    let alpha = (mean(&alpha_series) + 1.0).powf(PERIODS_PER_YEAR) - 1.0;
+    (alpha, beta)
+}
+
+/// Historical value at risk: the `cutoff` quantile of returns (linear interpolation).
+pub fn value_at_risk(r: &[f64], cutoff: f64) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = r.to_vec();
+    s.sort_by(f64::total_cmp);
+    let pos = cutoff * (s.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+}
+
+/// Conditional value at risk: mean of the worst `⌊(n−1)·cutoff⌋ + 1` returns (empyrical's definition).
+pub fn conditional_value_at_risk(r: &[f64], cutoff: f64) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = r.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = ((r.len() - 1) as f64 * cutoff) as usize;
+    mean(&s[..=k])
+}
+
+/// Pearson correlation (NaN when either side has no dispersion).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len(), "pearson needs aligned series");
+    if x.len() < 2 {
+        return f64::NAN;
+    }
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        let (dx, dy) = (a - mx, b - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        f64::NAN
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}
+
+/// Ranks 1..=n with ties given their average rank.
+pub fn average_ranks(x: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut ranks = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
+            j += 1;
+        }
+        let r = (i + j) as f64 / 2.0 + 1.0;
+        for k in &idx[i..=j] {
+            ranks[*k] = r;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// Spearman rank correlation (Pearson on average ranks).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    pearson(&average_ranks(x), &average_ranks(y))
+}
+
+/// Information coefficient: Pearson correlation of forecasts with outcomes.
+pub fn ic(forecast: &[f64], outcome: &[f64]) -> f64 {
+    pearson(forecast, outcome)
+}
+
+/// Rank information coefficient: Spearman correlation of forecasts with outcomes.
+pub fn rank_ic(forecast: &[f64], outcome: &[f64]) -> f64 {
+    spearman(forecast, outcome)
+}
+
+/// Information ratio of a series of ICs: mean / sample std.
+pub fn icir(ics: &[f64]) -> f64 {
+    mean(ics) / std_sample(ics)
+}
+
+/// Share of `true`, with the count.
+pub fn hit_rate(hits: &[bool]) -> (f64, usize) {
+    let n = hits.len();
+    let k = hits.iter().filter(|h| **h).count();
+    (
+        if n == 0 {
+            f64::NAN
+        } else {
+            k as f64 / n as f64
+        },
+        n,
+    )
+}
+
+/// Wilson score interval for `successes` out of `n` at two-sided `confidence` (e.g. 0.95).
+pub fn wilson_interval(successes: u64, n: u64, confidence: f64) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let z = Normal::standard().inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
+    let n = n as f64;
+    let p = successes as f64 / n;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    (center - half, center + half)
+}
+
+/// The usual table of a return series against its benchmark, with its sample size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Periods (trading days) the numbers rest on.
+    pub n: usize,
+    /// Total return.
+    pub total_return: f64,
+    /// Benchmark total return.
+    pub benchmark_total_return: f64,
+    /// CAGR.
+    pub annual_return: f64,
+    /// Annualised volatility.
+    pub annual_volatility: f64,
+    /// Sharpe (rf = 0).
+    pub sharpe: f64,
+    /// Sortino (required = 0).
+    pub sortino: f64,
+    /// Max drawdown (≤ 0).
+    pub max_drawdown: f64,
+    /// Calmar.
+    pub calmar: f64,
+    /// Annualised alpha vs the benchmark.
+    pub alpha: f64,
+    /// Beta vs the benchmark.
+    pub beta: f64,
+}
+
+impl Summary {
+    /// Computes every field (rf = 0).
+    pub fn of(r: &[f64], bench: &[f64]) -> Self {
+        let (alpha, beta) = alpha_beta(r, bench, 0.0);
+        Self {
+            n: r.len(),
+            total_return: total_return(r),
+            benchmark_total_return: total_return(bench),
+            annual_return: annual_return(r),
+            annual_volatility: annual_volatility(r),
+            sharpe: sharpe(r, 0.0),
+            sortino: sortino(r, 0.0),
+            max_drawdown: max_drawdown(r),
+            calmar: calmar(r),
+            alpha,
+            beta,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_hand() {
+        let r = [0.01, -0.02, 0.03, 0.0];
+        assert!((total_return(&r) - (1.01 * 0.98 * 1.03 - 1.0)).abs() < 1e-15);
+        assert!((max_drawdown(&r) - -0.02).abs() < 1e-12);
+        assert_eq!(max_drawdown(&[0.01, 0.02]), 0.0);
+        assert!(calmar(&[0.01, 0.02]).is_nan());
+        assert_eq!(
+            average_ranks(&[3.0, 1.0, 3.0, 2.0]),
+            vec![3.5, 1.0, 3.5, 2.0]
+        );
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 25.0]) - 1.0).abs() < 1e-12);
+        assert!(pearson(&[1.0, 1.0], &[2.0, 3.0]).is_nan());
+        let (b_alpha, beta) = alpha_beta(&[0.02, 0.04, -0.02], &[0.01, 0.02, -0.01], 0.0);
+        assert!((beta - 2.0).abs() < 1e-12 && b_alpha.abs() < 1e-12);
+        assert_eq!(hit_rate(&[true, false, true, true]), (0.75, 4));
+    }
+
+    #[test]
+    fn wilson_matches_the_textbook_example() {
+        // 81 successes in 263 trials, 95%: (0.2553, 0.3662) to four places.
+        let (lo, hi) = wilson_interval(81, 263, 0.95);
+        assert!(
+            (lo - 0.2553).abs() < 5e-5 && (hi - 0.3662).abs() < 5e-5,
+            "{lo} {hi}"
+        );
+    }
+}

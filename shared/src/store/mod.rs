@@ -1,0 +1,777 @@
+//! The market data store on the bus: daily bars, the benchmark, sectors, earnings dates, detected
+//! splits and the data-quality report.
+//!
+//! Layout (keys from [`crate::bus::keys`]):
+//!
+//! - `prices/bars/{first}_{last}.parquet` — immutable chunks of raw (unadjusted) bars, sorted by
+//!   (ticker, date); an import writes one chunk per calendar year, a daily append one single-day
+//!   chunk, and [`compact`] folds a year's chunks back into one.
+//! - `prices/manifest.json` — the list of chunks with their hashes; written *after* the chunks,
+//!   so readers never see a chunk that is not complete. Appends update it with a conditional write.
+//! - `prices/benchmark.parquet` (the S&P 500 index as symbol `SPX`), `prices/sectors.json`,
+//!   `prices/earnings.parquet`, `prices/splits.json`, `prices/quality.json`.
+//!
+//! Loading reads the manifest, then every chunk concurrently, and applies the split adjustments;
+//! [`PriceStore::adjusted_as_of`] gives the point-in-time view a backtest needs.
+
+pub mod bars;
+pub mod import;
+pub mod quality;
+pub mod splits;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Array, ArrayRef, Date32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use bars::{Bar, BarsError, DailyBars};
+use import::{ImportError, RowIssue};
+use quality::QualityReport;
+use splits::Split;
+
+use crate::bus::{Bus, BusError, Key, Published, PutMode, keys};
+use crate::calendar::TradingDay;
+use crate::clock::Clock;
+use crate::config::DataConfig;
+use crate::contracts::InputRef;
+use crate::contracts::common::Sector;
+use crate::types::Ticker;
+
+/// Symbol under which the benchmark's bars are stored.
+pub const BENCHMARK_SYMBOL: &str = "SPX";
+/// The benchmark's name in reports.
+pub const BENCHMARK_NAME: &str = "S&P 500 index";
+
+/// The project's `data/` folder (the embedded dataset).
+pub fn embedded_data_dir() -> PathBuf {
+    std::env::var_os("AE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"))
+}
+
+/// A symbol's company and sector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectorInfo {
+    /// Company name.
+    pub name: String,
+    /// GICS sector.
+    pub sector: Sector,
+    /// Industry.
+    pub industry: String,
+}
+
+/// Sectors by symbol (`prices/sectors.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectorMap {
+    /// Format version.
+    pub schema_version: u32,
+    /// Where it came from.
+    pub source: String,
+    /// Caveats.
+    pub note: String,
+    /// By symbol.
+    pub symbols: BTreeMap<Ticker, SectorInfo>,
+}
+
+impl SectorMap {
+    /// Sector of `ticker`.
+    pub fn sector(&self, ticker: &str) -> Option<Sector> {
+        self.symbols.get(ticker).map(|i| i.sector)
+    }
+}
+
+/// Earnings dates by symbol.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EarningsCalendar {
+    /// Ascending dates per symbol (calendar dates; an 8-K can be filed on any day).
+    pub dates: BTreeMap<Ticker, Vec<NaiveDate>>,
+}
+
+impl EarningsCalendar {
+    /// First earnings date on or after `from`.
+    pub fn next_on_or_after(&self, ticker: &str, from: NaiveDate) -> Option<NaiveDate> {
+        let v = self.dates.get(ticker)?;
+        v.get(v.partition_point(|d| *d < from)).copied()
+    }
+
+    /// Last earnings date strictly before `before`.
+    pub fn last_before(&self, ticker: &str, before: NaiveDate) -> Option<NaiveDate> {
+        let v = self.dates.get(ticker)?;
+        v.partition_point(|d| *d < before)
+            .checked_sub(1)
+            .map(|i| v[i])
+    }
+
+    fn to_batch(&self) -> RecordBatch {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut t = Vec::new();
+        let mut d = Vec::new();
+        for (k, v) in &self.dates {
+            for x in v {
+                t.push(k.as_str());
+                d.push((*x - epoch).num_days() as i32);
+            }
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("ticker", DataType::Utf8, false),
+            Field::new("date", DataType::Date32, false),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(t)),
+            Arc::new(Date32Array::from(d)),
+        ];
+        RecordBatch::try_new(schema, cols).expect("columns match")
+    }
+
+    fn from_batches(batches: &[RecordBatch]) -> Result<Self, String> {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut dates: BTreeMap<Ticker, Vec<NaiveDate>> = BTreeMap::new();
+        for b in batches {
+            let t = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or("ticker column")?;
+            let d = b
+                .column(1)
+                .as_any()
+                .downcast_ref::<Date32Array>()
+                .ok_or("date column")?;
+            for i in 0..b.num_rows() {
+                let tk = Ticker::new(t.value(i)).map_err(|e| e.to_string())?;
+                dates
+                    .entry(tk)
+                    .or_default()
+                    .push(epoch + chrono::Duration::days(d.value(i) as i64));
+            }
+        }
+        Ok(Self { dates })
+    }
+}
+
+/// One chunk of bars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    /// Its key.
+    pub key: String,
+    /// First session in it.
+    pub first: TradingDay,
+    /// Last session in it.
+    pub last: TradingDay,
+    /// Rows.
+    pub rows: u64,
+    /// SHA-256 of the object.
+    pub sha256: String,
+}
+
+/// The store's table of contents (`prices/manifest.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version.
+    pub schema_version: u32,
+    /// First session.
+    pub first_day: TradingDay,
+    /// Last session.
+    pub last_day: TradingDay,
+    /// Symbols with at least one bar.
+    pub symbols: u32,
+    /// Chunks, by first session.
+    pub chunks: Vec<ChunkRef>,
+    /// Where the data came from.
+    pub source: String,
+}
+
+/// Detected splits (`prices/splits.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitsDoc {
+    /// Format version.
+    pub schema_version: u32,
+    /// Splits, by ticker then date.
+    pub splits: Vec<Split>,
+}
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The bus failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// A source file could not be imported.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// A chunk is malformed.
+    #[error("{key}: {source}")]
+    Bars {
+        /// Chunk.
+        key: String,
+        /// What is wrong.
+        #[source]
+        source: BarsError,
+    },
+    /// There is no store on this bus.
+    #[error("no price store on {0}: run `alpha-engine data import --bus {0}` first")]
+    Missing(String),
+    /// A chunk's content does not match the manifest.
+    #[error(
+        "{key}: content hash {found} does not match the manifest ({expected}); the store is inconsistent"
+    )]
+    HashMismatch {
+        /// Chunk.
+        key: String,
+        /// From the manifest.
+        expected: String,
+        /// Read.
+        found: String,
+    },
+    /// An append that cannot be applied.
+    #[error("append {day}: {detail}")]
+    Append {
+        /// Session.
+        day: TradingDay,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Everything the jobs need from market data, loaded.
+#[derive(Debug, Clone)]
+pub struct PriceStore {
+    /// Raw bars as stored.
+    pub raw: DailyBars,
+    /// Bars adjusted for every known split.
+    pub adjusted: DailyBars,
+    /// Detected splits.
+    pub splits: Vec<Split>,
+    /// The benchmark's bars (symbol [`BENCHMARK_SYMBOL`]).
+    pub benchmark: DailyBars,
+    /// Sectors.
+    pub sectors: SectorMap,
+    /// Earnings dates.
+    pub earnings: EarningsCalendar,
+    /// Data quality and governance as of the last import or append.
+    pub quality: QualityReport,
+    /// Table of contents.
+    pub manifest: Manifest,
+    /// What was read (for lineage).
+    pub inputs: Vec<InputRef>,
+}
+
+impl PriceStore {
+    /// Loads the store from the bus.
+    pub async fn load(bus: &Bus) -> Result<Self, StoreError> {
+        let (manifest, mref): (Manifest, InputRef) = bus
+            .get_json(&keys::prices_manifest())
+            .await?
+            .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+        let mut inputs = vec![mref];
+        let mut tasks = Vec::new();
+        for c in &manifest.chunks {
+            let bus = bus.clone();
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                let key = Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?;
+                let obj = bus.get_required(&key).await?;
+                let found = obj.sha256();
+                if found != c.sha256 {
+                    return Err(StoreError::HashMismatch {
+                        key: c.key.clone(),
+                        expected: c.sha256.clone(),
+                        found,
+                    });
+                }
+                let batches =
+                    crate::parquet_io::decode(obj.bytes).map_err(|e| BusError::Decode {
+                        key: c.key.clone(),
+                        detail: e,
+                    })?;
+                let bars = DailyBars::from_record_batches(&batches).map_err(|source| {
+                    StoreError::Bars {
+                        key: c.key.clone(),
+                        source,
+                    }
+                })?;
+                Ok::<_, StoreError>(bars)
+            }));
+        }
+        let side = async {
+            let bench = bus.get_parquet(&keys::benchmark()).await?;
+            let sectors: Option<(SectorMap, InputRef)> = bus.get_json(&keys::sectors()).await?;
+            let earnings = bus.get_parquet(&keys::earnings()).await?;
+            let splits: Option<(SplitsDoc, InputRef)> = bus.get_json(&keys::splits()).await?;
+            let quality: Option<(QualityReport, InputRef)> = bus.get_json(&keys::quality()).await?;
+            Ok::<_, StoreError>((bench, sectors, earnings, splits, quality))
+        };
+        let (bench, sectors, earnings, splits, quality) = side.await?;
+        let mut chunks = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            chunks.push(
+                t.await
+                    .map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??,
+            );
+        }
+        let raw = if chunks.len() == 1 {
+            chunks.pop().expect("one chunk")
+        } else {
+            DailyBars::concat(&chunks)
+        };
+        let missing = |what: &str| StoreError::Missing(format!("{} ({what} is absent)", bus.url()));
+        let (bench_batches, bref) = bench.ok_or_else(|| missing("prices/benchmark.parquet"))?;
+        let benchmark =
+            DailyBars::from_record_batches(&bench_batches).map_err(|source| StoreError::Bars {
+                key: bref.key.clone(),
+                source,
+            })?;
+        let (sectors, sref) = sectors.ok_or_else(|| missing("prices/sectors.json"))?;
+        let (earn_batches, eref) = earnings.ok_or_else(|| missing("prices/earnings.parquet"))?;
+        let earnings =
+            EarningsCalendar::from_batches(&earn_batches).map_err(|detail| BusError::Decode {
+                key: eref.key.clone(),
+                detail,
+            })?;
+        let (splits, spref) = splits.ok_or_else(|| missing("prices/splits.json"))?;
+        let (quality, qref) = quality.ok_or_else(|| missing("prices/quality.json"))?;
+        inputs.extend([bref, sref, eref, spref, qref]);
+        let adjusted = splits::adjust(&raw, &splits.splits, None);
+        Ok(Self {
+            raw,
+            adjusted,
+            splits: splits.splits,
+            benchmark,
+            sectors,
+            earnings,
+            quality,
+            manifest,
+            inputs,
+        })
+    }
+
+    /// Bars up to `as_of`, adjusted only for splits known by then (what a trader saw at `as_of`).
+    pub fn adjusted_as_of(&self, as_of: TradingDay) -> DailyBars {
+        let first = self.manifest.first_day.min(as_of);
+        splits::adjust(&self.raw.between(first, as_of), &self.splits, Some(as_of))
+    }
+
+    /// The benchmark's bars.
+    pub fn benchmark_series(&self) -> bars::BarSeries<'_> {
+        self.benchmark.series(0)
+    }
+}
+
+/// Where an import reads from.
+#[derive(Debug, Clone)]
+pub struct ImportFiles {
+    /// Daily bars.
+    pub ohlcv: PathBuf,
+    /// Benchmark index.
+    pub benchmark: PathBuf,
+    /// Sector map.
+    pub sectors: PathBuf,
+    /// Earnings dates.
+    pub earnings: PathBuf,
+}
+
+impl ImportFiles {
+    /// The embedded dataset's files in `dir`.
+    pub fn embedded(dir: &Path) -> Self {
+        Self {
+            ohlcv: dir.join("sp500_2009_2010_ohlcv.csv.gz"),
+            benchmark: dir.join("spx_index_1999_2018.csv.gz"),
+            sectors: dir.join("sp500_sectors_2014.csv"),
+            earnings: dir.join("earnings_dates_2003_2025.csv.gz"),
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    /// Bars imported.
+    pub rows: usize,
+    /// Symbols.
+    pub symbols: usize,
+    /// First and last session.
+    pub range: (TradingDay, TradingDay),
+    /// Skipped rows, located.
+    pub issues: Vec<RowIssue>,
+    /// Duplicate rows dropped.
+    pub duplicates: usize,
+    /// Splits detected.
+    pub splits: Vec<Split>,
+    /// Quality and governance.
+    pub quality: QualityReport,
+    /// Symbols with bars but no sector.
+    pub without_sector: Vec<Ticker>,
+    /// Each object written and what happened.
+    pub published: Vec<(Key, Published)>,
+    /// Seconds spent parsing and assessing.
+    pub compute_secs: f64,
+    /// Seconds spent writing to the bus.
+    pub write_secs: f64,
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Imports the four source files into the bus's price store.
+pub async fn import_files(
+    bus: &Bus,
+    files: &ImportFiles,
+    cfg: &DataConfig,
+    clock: &dyn Clock,
+    force: bool,
+) -> Result<ImportReport, StoreError> {
+    let t0 = Instant::now();
+    let f = files.clone();
+    let parsed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
+        let ohlcv_text = import::read_gz_text(&f.ohlcv)?;
+        let (rows, mut issues) = import::ohlcv_csv(&file_name(&f.ohlcv), &ohlcv_text)?;
+        let bench_sym = Ticker::new(BENCHMARK_SYMBOL).expect("valid symbol");
+        let (benchmark, i2) = import::index_csv(
+            &file_name(&f.benchmark),
+            &import::read_gz_text(&f.benchmark)?,
+            &bench_sym,
+        )?;
+        let (sectors, i3) =
+            import::sectors_csv(&file_name(&f.sectors), &import::read_gz_text(&f.sectors)?)?;
+        let (earnings, i4) =
+            import::earnings_csv(&file_name(&f.earnings), &import::read_gz_text(&f.earnings)?)?;
+        issues.extend(i2.into_iter().chain(i3).chain(i4));
+        Ok((rows, benchmark, sectors, earnings, issues))
+    })
+    .await
+    .map_err(|e| StoreError::Missing(format!("import task failed: {e}")))??;
+    let (rows, benchmark, sectors, earnings, issues) = parsed;
+    let n_rows_in = rows.len();
+    let (raw, dropped) = DailyBars::from_rows(rows);
+    let mut dup_counts: BTreeMap<Ticker, u32> = BTreeMap::new();
+    for (t, _) in &dropped {
+        *dup_counts.entry(t.clone()).or_default() += 1;
+    }
+    let (first, last) = raw
+        .date_range()
+        .ok_or_else(|| StoreError::Missing("the bars file holds no rows".into()))?;
+    let splits = splits::detect(&raw, benchmark.get(BENCHMARK_SYMBOL), &cfg.splits);
+    let adjusted = splits::adjust(&raw, &splits, None);
+    let quality = quality::assess(
+        &raw,
+        &adjusted,
+        &dup_counts,
+        &splits,
+        last,
+        &cfg.quality,
+        &cfg.governance,
+    );
+    let without_sector: Vec<Ticker> = raw
+        .tickers
+        .iter()
+        .filter(|t| !sectors.symbols.contains_key(*t))
+        .cloned()
+        .collect();
+    let compute_secs = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let mut published = Vec::new();
+    // Chunks first (one per calendar year), each immutable.
+    let mut chunk_refs = Vec::new();
+    let mut year_start = first;
+    loop {
+        let year = year_start.date().format("%Y").to_string();
+        let year_end = TradingDay::on_or_before(
+            NaiveDate::parse_from_str(&format!("{year}-12-31"), "%Y-%m-%d").expect("date"),
+        )
+        .expect("in range");
+        let chunk_last = year_end.min(last);
+        let block = raw.between(year_start, chunk_last);
+        if block.n_rows() > 0 {
+            let (cf, cl) = block.date_range().expect("non-empty");
+            let key = keys::price_chunk(cf, cl);
+            let bytes =
+                crate::parquet_io::encode(&[block.to_record_batch()]).map_err(|detail| {
+                    BusError::Decode {
+                        key: key.to_string(),
+                        detail,
+                    }
+                })?;
+            let sha = crate::bus::sha256_hex(&bytes);
+            let outcome = bus
+                .put_dated(&key, bytes, force, clock, |_| Ok(false))
+                .await?;
+            published.push((key.clone(), outcome));
+            chunk_refs.push(ChunkRef {
+                key: key.to_string(),
+                first: cf,
+                last: cl,
+                rows: block.n_rows() as u64,
+                sha256: sha,
+            });
+        }
+        if chunk_last >= last {
+            break;
+        }
+        year_start = chunk_last.next();
+    }
+    // Reference data next.
+    let bench_key = keys::benchmark();
+    bus.put_parquet(
+        &bench_key,
+        &[benchmark.to_record_batch()],
+        PutMode::Overwrite,
+    )
+    .await?;
+    published.push((bench_key, Published::Written));
+    bus.put_json(&keys::sectors(), &sectors, PutMode::Overwrite)
+        .await?;
+    published.push((keys::sectors(), Published::Written));
+    bus.put_parquet(
+        &keys::earnings(),
+        &[earnings.to_batch()],
+        PutMode::Overwrite,
+    )
+    .await?;
+    published.push((keys::earnings(), Published::Written));
+    bus.put_json(
+        &keys::splits(),
+        &SplitsDoc {
+            schema_version: 1,
+            splits: splits.clone(),
+        },
+        PutMode::Overwrite,
+    )
+    .await?;
+    published.push((keys::splits(), Published::Written));
+    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite)
+        .await?;
+    published.push((keys::quality(), Published::Written));
+    // The manifest last: readers only ever see complete chunks.
+    let manifest = Manifest {
+        schema_version: 1,
+        first_day: first,
+        last_day: last,
+        symbols: raw.n_tickers() as u32,
+        chunks: chunk_refs,
+        source: file_name(&files.ohlcv),
+    };
+    bus.put_json(&keys::prices_manifest(), &manifest, PutMode::Overwrite)
+        .await?;
+    published.push((keys::prices_manifest(), Published::Written));
+    Ok(ImportReport {
+        rows: n_rows_in - dropped.len(),
+        symbols: raw.n_tickers(),
+        range: (first, last),
+        issues,
+        duplicates: dropped.len(),
+        splits,
+        quality,
+        without_sector,
+        published,
+        compute_secs,
+        write_secs: t1.elapsed().as_secs_f64(),
+    })
+}
+
+/// What an append did.
+#[derive(Debug, Clone)]
+pub struct AppendReport {
+    /// The chunk written.
+    pub chunk: Key,
+    /// Rows appended.
+    pub rows: usize,
+    /// New splits found on the day.
+    pub new_splits: Vec<Split>,
+    /// Chunks folded by compaction, if it ran.
+    pub compacted: usize,
+}
+
+/// Appends one session's bars as a new chunk, refreshes splits and quality, then the manifest
+/// (conditionally, so two writers cannot both append). A year holding more than
+/// `compact_after` daily chunks is compacted.
+pub async fn append_day(
+    bus: &Bus,
+    day: TradingDay,
+    rows: Vec<(Ticker, Bar)>,
+    cfg: &DataConfig,
+    clock: &dyn Clock,
+    compact_after: usize,
+) -> Result<AppendReport, StoreError> {
+    let manifest_obj = bus
+        .get(&keys::prices_manifest())
+        .await?
+        .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_obj.bytes).map_err(|e| BusError::Decode {
+            key: "prices/manifest.json".into(),
+            detail: e.to_string(),
+        })?;
+    if day <= manifest.last_day {
+        return Err(StoreError::Append {
+            day,
+            detail: format!("the store already reaches {}", manifest.last_day),
+        });
+    }
+    if let Some((t, b)) = rows.iter().find(|(_, b)| b.date != day) {
+        return Err(StoreError::Append {
+            day,
+            detail: format!("{t} has a bar dated {}", b.date),
+        });
+    }
+    let (block, dropped) = DailyBars::from_rows(rows);
+    if block.n_rows() == 0 {
+        return Err(StoreError::Append {
+            day,
+            detail: "no bars".into(),
+        });
+    }
+    let key = keys::price_chunk(day, day);
+    let bytes = crate::parquet_io::encode(&[block.to_record_batch()]).map_err(|detail| {
+        BusError::Decode {
+            key: key.to_string(),
+            detail,
+        }
+    })?;
+    let sha = crate::bus::sha256_hex(&bytes);
+    bus.put_dated(&key, bytes, false, clock, |_| Ok(false))
+        .await?;
+
+    let mut store = PriceStore::load(bus).await?;
+    store.raw = DailyBars::concat(&[store.raw.clone(), block.clone()]);
+    let new_splits: Vec<Split> = splits::detect(
+        &store.raw.between(manifest.last_day, day),
+        store.benchmark.get(BENCHMARK_SYMBOL),
+        &cfg.splits,
+    )
+    .into_iter()
+    .filter(|s| s.date == day)
+    .collect();
+    store.splits.extend(new_splits.iter().cloned());
+    let adjusted = splits::adjust(&store.raw, &store.splits, None);
+    let mut dup_counts = BTreeMap::new();
+    for (t, _) in &dropped {
+        *dup_counts.entry(t.clone()).or_insert(0u32) += 1;
+    }
+    let quality = quality::assess(
+        &store.raw,
+        &adjusted,
+        &dup_counts,
+        &store.splits,
+        day,
+        &cfg.quality,
+        &cfg.governance,
+    );
+    bus.put_json(
+        &keys::splits(),
+        &SplitsDoc {
+            schema_version: 1,
+            splits: store.splits.clone(),
+        },
+        PutMode::Overwrite,
+    )
+    .await?;
+    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite)
+        .await?;
+
+    let mut next = manifest.clone();
+    next.chunks.push(ChunkRef {
+        key: key.to_string(),
+        first: day,
+        last: day,
+        rows: block.n_rows() as u64,
+        sha256: sha,
+    });
+    next.last_day = day;
+    next.symbols = store.raw.n_tickers() as u32;
+    let etag = manifest_obj.etag.unwrap_or_default();
+    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(etag))
+        .await?;
+
+    let year = day.date().format("%Y").to_string();
+    let singles = next
+        .chunks
+        .iter()
+        .filter(|c| c.first == c.last && c.first.date().format("%Y").to_string() == year)
+        .count();
+    let compacted = if singles > compact_after {
+        compact(bus, &year).await?
+    } else {
+        0
+    };
+    Ok(AppendReport {
+        chunk: key,
+        rows: block.n_rows(),
+        new_splits,
+        compacted,
+    })
+}
+
+/// Folds every chunk of calendar year `year` into one; returns how many chunks were folded.
+pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
+    let obj = bus
+        .get(&keys::prices_manifest())
+        .await?
+        .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest: Manifest = serde_json::from_slice(&obj.bytes).map_err(|e| BusError::Decode {
+        key: "prices/manifest.json".into(),
+        detail: e.to_string(),
+    })?;
+    let (in_year, rest): (Vec<ChunkRef>, Vec<ChunkRef>) = manifest
+        .chunks
+        .iter()
+        .cloned()
+        .partition(|c| c.first.date().format("%Y").to_string() == year);
+    if in_year.len() < 2 {
+        return Ok(0);
+    }
+    let mut blocks = Vec::new();
+    for c in &in_year {
+        let key = Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?;
+        let (batches, _) = bus
+            .get_parquet(&key)
+            .await?
+            .ok_or_else(|| StoreError::Missing(c.key.clone()))?;
+        blocks.push(DailyBars::from_record_batches(&batches).map_err(|source| {
+            StoreError::Bars {
+                key: c.key.clone(),
+                source,
+            }
+        })?);
+    }
+    let merged = DailyBars::concat(&blocks);
+    let (first, last) = merged.date_range().expect("non-empty");
+    let key = keys::price_chunk(first, last);
+    let bytes = crate::parquet_io::encode(&[merged.to_record_batch()]).map_err(|detail| {
+        BusError::Decode {
+            key: key.to_string(),
+            detail,
+        }
+    })?;
+    let sha = crate::bus::sha256_hex(&bytes);
+    bus.put(&key, bytes, PutMode::Overwrite).await?;
+    let mut chunks = rest;
+    chunks.push(ChunkRef {
+        key: key.to_string(),
+        first,
+        last,
+        rows: merged.n_rows() as u64,
+        sha256: sha,
+    });
+    chunks.sort_by_key(|c| c.first);
+    let next = Manifest { chunks, ..manifest };
+    bus.put_json(
+        &keys::prices_manifest(),
+        &next,
+        PutMode::IfMatch(obj.etag.unwrap_or_default()),
+    )
+    .await?;
+    for c in in_year.iter().filter(|c| c.key != key.as_str()) {
+        bus.delete(&Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?)
+            .await?;
+    }
+    Ok(in_year.len())
+}
