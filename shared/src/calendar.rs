@@ -35,12 +35,7 @@ pub const SPECIAL_CLOSURES: &[(i32, u32, u32, &str)] = &[
     (2007, 1, 2, "national day of mourning, President Ford"),
     (2012, 10, 29, "Hurricane Sandy"),
     (2012, 10, 30, "Hurricane Sandy"),
-    (
-        2018,
-        12,
-        5,
-        "national day of mourning, President G.H.W. Bush",
-    ),
+    (2018, 12, 5, "national day of mourning, President G.H.W. Bush"),
     (2025, 1, 9, "national day of mourning, President Carter"),
 ];
 
@@ -63,15 +58,9 @@ fn nyse() -> &'static Nyse {
     CAL.get_or_init(|| {
         let mut rules = UsExchangeCalendar::with_default_range(false);
         // usec's Good Friday rule starts in 2000; the exchange closed on Good Friday before that too.
-        rules.add_holiday_rule(Holiday::EasterOffset {
-            offset: -2,
-            first: Some(FIRST_YEAR),
-            last: Some(1999),
-        });
+        rules.add_holiday_rule(Holiday::EasterOffset { offset: -2, first: Some(FIRST_YEAR), last: Some(1999) });
         for &(y, m, d, _) in SPECIAL_CLOSURES {
-            rules.add_holiday_rule(Holiday::SingularDay(
-                NaiveDate::from_ymd_opt(y, m, d).unwrap(),
-            ));
+            rules.add_holiday_rule(Holiday::SingularDay(NaiveDate::from_ymd_opt(y, m, d).unwrap()));
         }
         rules.populate_cal(Some(FIRST_YEAR), Some(LAST_YEAR));
         let cal = rules.get_cal();
@@ -122,10 +111,7 @@ impl TradingDay {
     /// Checked constructor: refuses weekends, holidays, and dates outside the covered years.
     pub fn new(date: NaiveDate) -> Result<Self, TypeError> {
         if !in_range(date) {
-            return Err(TypeError::NotATradingDay(
-                date,
-                " (outside the calendar's 1995-2050 range)",
-            ));
+            return Err(TypeError::NotATradingDay(date, " (outside the calendar's 1995-2050 range)"));
         }
         if !is_trading_day(date) {
             let why = match date.weekday() {
@@ -139,8 +125,7 @@ impl TradingDay {
 
     /// Parses `YYYY-MM-DD` and checks it is a trading day.
     pub fn parse(s: &str) -> Result<Self, TypeError> {
-        let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| TypeError::BadDate(s.to_string()))?;
+        let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| TypeError::BadDate(s.to_string()))?;
         Self::new(date)
     }
 
@@ -164,10 +149,7 @@ impl TradingDay {
     }
 
     fn index(self) -> usize {
-        nyse()
-            .days
-            .binary_search(&self.0)
-            .expect("a TradingDay is always in the calendar")
+        nyse().days.binary_search(&self.0).expect("a TradingDay is always in the calendar")
     }
 
     /// Moves `n` trading days (negative: back). None when that leaves the calendar.
@@ -216,14 +198,7 @@ impl TradingDay {
 
     /// Session close as an instant (13:00 ET on early-close days).
     pub fn close(self) -> DateTime<Utc> {
-        et_instant(
-            self.0,
-            if self.is_early_close() {
-                EARLY_CLOSE_ET
-            } else {
-                CLOSE_ET
-            },
-        )
+        et_instant(self.0, if self.is_early_close() { EARLY_CLOSE_ET } else { CLOSE_ET })
     }
 
     /// A New York wall-clock time on this day, as an instant.
@@ -293,26 +268,17 @@ mod tests {
     /// weekday the index did not trade is a closure in our calendar.
     #[test]
     fn matches_twenty_years_of_real_index_sessions() {
-        let raw = crate::store::import::read_gz_text(
-            &crate::store::embedded_data_dir().join("spx_index_1999_2018.csv.gz"),
-        )
-        .unwrap();
-        let real: std::collections::BTreeSet<NaiveDate> = raw
-            .lines()
-            .skip(1)
-            .map(|l| d(l.split(',').next().unwrap()))
-            .collect();
+        let raw =
+            crate::store::import::read_gz_text(&crate::store::embedded_data_dir().join("spx_index_1999_2018.csv.gz"))
+                .unwrap();
+        let real: std::collections::BTreeSet<NaiveDate> =
+            raw.lines().skip(1).map(|l| d(l.split(',').next().unwrap())).collect();
         assert_eq!(real.len(), 5031);
         let ours: std::collections::BTreeSet<NaiveDate> =
-            trading_days_between(d("1999-01-01"), d("2018-12-31"))
-                .map(|t| t.date())
-                .collect();
+            trading_days_between(d("1999-01-01"), d("2018-12-31")).map(|t| t.date()).collect();
         let missing: Vec<_> = real.difference(&ours).collect();
         let extra: Vec<_> = ours.difference(&real).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "missing {missing:?} extra {extra:?}"
-        );
+        assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?} extra {extra:?}");
     }
 
     #[test]
@@ -322,14 +288,8 @@ mod tests {
         assert!(!is_early_close(d("2009-12-23")));
         assert!(!is_trading_day(d("2009-12-25")));
         assert!(!is_trading_day(d("2010-04-02")), "Good Friday");
-        assert!(
-            !is_trading_day(d("2010-07-05")),
-            "Independence Day observed"
-        );
-        assert!(
-            is_trading_day(d("2021-12-31")),
-            "New Year on Saturday is not observed on Friday"
-        );
+        assert!(!is_trading_day(d("2010-07-05")), "Independence Day observed");
+        assert!(is_trading_day(d("2021-12-31")), "New Year on Saturday is not observed on Friday");
         assert!(!is_trading_day(d("2022-06-20")), "Juneteenth observed");
         assert!(!is_trading_day(d("2025-01-09")), "day of mourning");
         let t = TradingDay::parse("2009-11-27").unwrap();
@@ -347,29 +307,12 @@ mod tests {
         assert_eq!(fri.add(5).unwrap().to_string(), "2010-01-04");
         assert_eq!(fri.days_until(fri.add(5).unwrap()), 5);
         assert_eq!(fri.n_back(0), Some(fri));
-        assert_eq!(
-            TradingDay::parse("2010-01-04")
-                .unwrap()
-                .n_back(1)
-                .unwrap()
-                .to_string(),
-            "2009-12-31"
-        );
+        assert_eq!(TradingDay::parse("2010-01-04").unwrap().n_back(1).unwrap().to_string(), "2009-12-31");
         assert!(TradingDay::parse("2010-01-04").unwrap().is_first_of_week());
         assert!(TradingDay::parse("2010-04-05").unwrap().is_first_of_week());
         assert!(!TradingDay::parse("2010-04-06").unwrap().is_first_of_week());
-        assert_eq!(
-            TradingDay::on_or_before(d("2010-01-03"))
-                .unwrap()
-                .to_string(),
-            "2009-12-31"
-        );
-        assert_eq!(
-            TradingDay::on_or_after(d("2010-01-02"))
-                .unwrap()
-                .to_string(),
-            "2010-01-04"
-        );
+        assert_eq!(TradingDay::on_or_before(d("2010-01-03")).unwrap().to_string(), "2009-12-31");
+        assert_eq!(TradingDay::on_or_after(d("2010-01-02")).unwrap().to_string(), "2010-01-04");
     }
 
     #[test]
@@ -382,12 +325,7 @@ mod tests {
             TradingDay::parse("2009-12-25").unwrap_err().to_string(),
             "2009-12-25 is not an NYSE trading day (exchange holiday)"
         );
-        assert!(
-            TradingDay::parse("2060-01-05")
-                .unwrap_err()
-                .to_string()
-                .contains("outside")
-        );
+        assert!(TradingDay::parse("2060-01-05").unwrap_err().to_string().contains("outside"));
         assert!(TradingDay::parse("12/25/2009").is_err());
         assert!(serde_json::from_str::<TradingDay>("\"2009-12-25\"").is_err());
     }

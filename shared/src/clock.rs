@@ -53,9 +53,7 @@ pub struct SimulatedClock {
 impl SimulatedClock {
     /// Starts at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start)),
-        }
+        Self { now: Arc::new(Mutex::new(start)) }
     }
 
     /// Starts at a New York wall-clock time on `day`.
@@ -66,10 +64,7 @@ impl SimulatedClock {
     /// Jumps to `t`. Refuses to go backwards.
     pub fn set(&self, t: DateTime<Utc>) {
         let mut now = self.now.lock().expect("clock lock");
-        assert!(
-            t >= *now,
-            "a simulated clock never runs backwards ({t} < {now})"
-        );
+        assert!(t >= *now, "a simulated clock never runs backwards ({t} < {now})");
         *now = t;
     }
 

@@ -15,9 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::contracts::params::{
-    ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights,
-};
+use crate::contracts::params::{ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights};
 use crate::contracts::{Checker, Problem, Problems, schema_problems};
 use crate::types::Fraction;
 
@@ -165,32 +163,19 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut tree: toml::Table =
-            DEFAULT_TOML
-                .parse()
-                .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                    origin: "embedded defaults".into(),
-                    detail: e.to_string(),
-                })?;
+        let mut tree: toml::Table = DEFAULT_TOML.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+            origin: "embedded defaults".into(),
+            detail: e.to_string(),
+        })?;
         let mut origins: BTreeMap<String, String> = BTreeMap::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let over: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+                origin: path.display().to_string(),
+                detail: e.to_string(),
             })?;
-            let over: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                        origin: path.display().to_string(),
-                        detail: e.to_string(),
-                    })?;
-            merge(
-                &mut tree,
-                over,
-                "",
-                &path.display().to_string(),
-                &mut origins,
-            );
+            merge(&mut tree, over, "", &path.display().to_string(), &mut origins);
         }
         for (name, raw) in env {
             let path: Vec<String> = if name == "BUS_URL" {
@@ -213,41 +198,24 @@ impl Config {
 
     fn from_value(json: Value, origins: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let attribute = |mut p: Problem| {
-            if let Some(src) = origins
-                .iter()
-                .find(|(k, _)| p.path == **k || p.path.starts_with(&format!("{k}.")))
-                .map(|(_, v)| v)
+            if let Some(src) =
+                origins.iter().find(|(k, _)| p.path == **k || p.path.starts_with(&format!("{k}."))).map(|(_, v)| v)
             {
                 p.message.push_str(&format!(" (set by {src})"));
             }
             p
         };
-        let problems: Vec<Problem> = schema_problems::<Config>(&json)
-            .into_iter()
-            .map(attribute)
-            .collect();
+        let problems: Vec<Problem> = schema_problems::<Config>(&json).into_iter().map(attribute).collect();
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid {
-                problems: Problems(problems),
-            });
+            return Err(ConfigError::Invalid { problems: Problems(problems) });
         }
-        let cfg: Config =
-            serde_path_to_error::deserialize(&json).map_err(|e| ConfigError::Invalid {
-                problems: Problems(vec![attribute(Problem::new(
-                    e.path().to_string(),
-                    e.inner().to_string(),
-                ))]),
-            })?;
+        let cfg: Config = serde_path_to_error::deserialize(&json).map_err(|e| ConfigError::Invalid {
+            problems: Problems(vec![attribute(Problem::new(e.path().to_string(), e.inner().to_string()))]),
+        })?;
         let mut c = Checker::default();
         cfg.check(&mut c);
         let problems: Vec<Problem> = c.finish().into_iter().map(attribute).collect();
-        if problems.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(ConfigError::Invalid {
-                problems: Problems(problems),
-            })
-        }
+        if problems.is_empty() { Ok(cfg) } else { Err(ConfigError::Invalid { problems: Problems(problems) }) }
     }
 
     /// Cross-field rules of every section.
@@ -260,10 +228,7 @@ impl Config {
         if g.min_rows_degraded > g.min_rows_active {
             c.push(
                 "data.governance.min_rows_degraded",
-                format!(
-                    "{} is above min_rows_active {}",
-                    g.min_rows_degraded, g.min_rows_active
-                ),
+                format!("{} is above min_rows_active {}", g.min_rows_degraded, g.min_rows_active),
             );
         }
         let q = &self.data.quality;
@@ -278,9 +243,7 @@ impl Config {
 
 fn parse_scalar(raw: &str) -> toml::Value {
     match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -289,9 +252,7 @@ fn set_path(tree: &mut toml::Table, path: &[String], value: toml::Value) {
     let (last, parents) = path.split_last().expect("non-empty path");
     let mut node = tree;
     for p in parents {
-        let entry = node
-            .entry(p.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = node.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
@@ -308,15 +269,9 @@ fn merge(
     origins: &mut BTreeMap<String, String>,
 ) {
     for (k, v) in over {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
-                merge(b, o, &path, origin, origins)
-            }
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &path, origin, origins),
             (_, v) => {
                 base.insert(k, v);
                 origins.insert(path, origin.to_string());
@@ -330,10 +285,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
@@ -350,13 +302,8 @@ mod tests {
         assert_eq!(c.executor.risk.max_sector_pct.get(), 0.25);
         assert_eq!(c.executor.risk.max_equity_pct.get(), 0.90);
         assert_eq!(c.executor.risk.max_sector_correlation, 0.80);
-        let tiers: Vec<_> = c
-            .executor
-            .risk
-            .drawdown_tiers
-            .iter()
-            .map(|t| (t.at_pct.get(), t.multiplier.get()))
-            .collect();
+        let tiers: Vec<_> =
+            c.executor.risk.drawdown_tiers.iter().map(|t| (t.at_pct.get(), t.multiplier.get())).collect();
         assert_eq!(tiers, vec![(0.02, 0.5), (0.04, 0.25)]);
         assert_eq!(c.executor.risk.drawdown_breaker_pct.get(), 0.06);
         assert_eq!(c.executor.sizing.adv_cap_pct.get(), 0.10);
@@ -392,42 +339,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("over.toml");
         std::fs::write(&f, "[executor.risk]\nmax_position_pct = 0.5\nmin_score = 140.0\n[research]\nsell_threshold = 80.0\ntypo_key = 1\n").unwrap();
-        let err = Config::load_from(
-            Some(&f),
-            env(&[("ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD", "-3")]),
-        )
-        .unwrap_err();
-        let ConfigError::Invalid { problems } = err else {
-            panic!("{err}")
-        };
+        let err = Config::load_from(Some(&f), env(&[("ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD", "-3")])).unwrap_err();
+        let ConfigError::Invalid { problems } = err else { panic!("{err}") };
         let text = problems.to_string();
+        assert!(text.contains("executor.risk.max_position_pct: 0.5 is above 0.25"), "{text}");
+        assert!(text.contains("executor.risk.min_score: 140 is above 100"), "{text}");
         assert!(
-            text.contains("executor.risk.max_position_pct: 0.5 is above 0.25"),
+            text.contains(
+                "executor.exits.atr_period: -3 is below 2 (set by ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD)"
+            ),
             "{text}"
         );
-        assert!(
-            text.contains("executor.risk.min_score: 140 is above 100"),
-            "{text}"
-        );
-        assert!(text.contains("executor.exits.atr_period: -3 is below 2 (set by ALPHA_ENGINE__EXECUTOR__EXITS__ATR_PERIOD)"), "{text}");
-        assert!(
-            text.contains("research: unknown field(s): typo_key"),
-            "{text}"
-        );
+        assert!(text.contains("research: unknown field(s): typo_key"), "{text}");
         assert!(problems.len() >= 4, "{text}");
     }
 
     #[test]
     fn cross_field_rules_run_when_types_are_fine() {
-        let err = Config::load_from(
-            None,
-            env(&[("ALPHA_ENGINE__RESEARCH__SELL_THRESHOLD", "75.0")]),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("research.sell_threshold: 75 must be below buy_threshold 70"),
-            "{err}"
-        );
+        let err = Config::load_from(None, env(&[("ALPHA_ENGINE__RESEARCH__SELL_THRESHOLD", "75.0")])).unwrap_err();
+        assert!(err.to_string().contains("research.sell_threshold: 75 must be below buy_threshold 70"), "{err}");
     }
 }

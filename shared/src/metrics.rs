@@ -117,11 +117,7 @@ pub fn alpha_beta(r: &[f64], bench: &[f64], risk_free: f64) -> (f64, f64) {
     let cov = mean(&resid.iter().zip(r).map(|(d, x)| d * x).collect::<Vec<_>>());
     let var = mean(&resid.iter().map(|d| d * d).collect::<Vec<_>>());
     let beta = if var < 1e-30 { f64::NAN } else { cov / var };
-    let alpha_series: Vec<f64> = r
-        .iter()
-        .zip(bench)
-        .map(|(x, b)| (x - risk_free) - beta * (b - risk_free))
-        .collect();
+    let alpha_series: Vec<f64> = r.iter().zip(bench).map(|(x, b)| (x - risk_free) - beta * (b - risk_free)).collect();
     let alpha = (mean(&alpha_series) + 1.0).powf(PERIODS_PER_YEAR) - 1.0;
     (alpha, beta)
 }
@@ -164,11 +160,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
         sxx += dx * dx;
         syy += dy * dy;
     }
-    if sxx == 0.0 || syy == 0.0 {
-        f64::NAN
-    } else {
-        sxy / (sxx * syy).sqrt()
-    }
+    if sxx == 0.0 || syy == 0.0 { f64::NAN } else { sxy / (sxx * syy).sqrt() }
 }
 
 /// Ranks 1..=n with ties given their average rank.
@@ -215,14 +207,7 @@ pub fn icir(ics: &[f64]) -> f64 {
 pub fn hit_rate(hits: &[bool]) -> (f64, usize) {
     let n = hits.len();
     let k = hits.iter().filter(|h| **h).count();
-    (
-        if n == 0 {
-            f64::NAN
-        } else {
-            k as f64 / n as f64
-        },
-        n,
-    )
+    (if n == 0 { f64::NAN } else { k as f64 / n as f64 }, n)
 }
 
 /// Wilson score interval for `successes` out of `n` at two-sided `confidence` (e.g. 0.95).
@@ -298,10 +283,7 @@ mod tests {
         assert!((max_drawdown(&r) - -0.02).abs() < 1e-12);
         assert_eq!(max_drawdown(&[0.01, 0.02]), 0.0);
         assert!(calmar(&[0.01, 0.02]).is_nan());
-        assert_eq!(
-            average_ranks(&[3.0, 1.0, 3.0, 2.0]),
-            vec![3.5, 1.0, 3.5, 2.0]
-        );
+        assert_eq!(average_ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
         assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 25.0]) - 1.0).abs() < 1e-12);
         assert!(pearson(&[1.0, 1.0], &[2.0, 3.0]).is_nan());
         let (b_alpha, beta) = alpha_beta(&[0.02, 0.04, -0.02], &[0.01, 0.02, -0.01], 0.0);
@@ -313,9 +295,6 @@ mod tests {
     fn wilson_matches_the_textbook_example() {
         // 81 successes in 263 trials, 95%: (0.2553, 0.3662) to four places.
         let (lo, hi) = wilson_interval(81, 263, 0.95);
-        assert!(
-            (lo - 0.2553).abs() < 5e-5 && (hi - 0.3662).abs() < 5e-5,
-            "{lo} {hi}"
-        );
+        assert!((lo - 0.2553).abs() < 5e-5 && (hi - 0.3662).abs() < 5e-5, "{lo} {hi}");
     }
 }

@@ -18,8 +18,7 @@ pub fn encode(batches: &[RecordBatch]) -> Result<Bytes, String> {
         .set_max_row_group_row_count(Some(1 << 20))
         .build();
     let mut buf = Vec::new();
-    let mut w =
-        ArrowWriter::try_new(&mut buf, first.schema(), Some(props)).map_err(|e| e.to_string())?;
+    let mut w = ArrowWriter::try_new(&mut buf, first.schema(), Some(props)).map_err(|e| e.to_string())?;
     for b in batches {
         w.write(b).map_err(|e| e.to_string())?;
     }
@@ -34,7 +33,5 @@ pub fn decode(bytes: Bytes) -> Result<Vec<RecordBatch>, String> {
         .with_batch_size(1 << 16)
         .build()
         .map_err(|e| e.to_string())?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())
+    reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
 }

@@ -30,30 +30,19 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 5 attempts, 200 ms doubling to at most 5 s.
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
+        Self { max_attempts: 5, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
     }
 }
 
 impl RetryPolicy {
     /// A fast policy for tests: same shape, millisecond delays.
     pub fn fast() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(20),
-        }
+        Self { max_attempts: 5, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) }
     }
 
     /// No retries at all.
     pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self { max_attempts: 1, ..Self::default() }
     }
 
     /// Runs `op` until it succeeds, fails with a non-transient error, or attempts run out.

@@ -52,29 +52,17 @@ fn check_range(value: f64, min: f64, max: f64) -> Result<f64, TypeError> {
         return Err(TypeError::NotFinite { value });
     }
     if value < min {
-        return Err(TypeError::OutOfRange {
-            value,
-            side: "below",
-            bound: min,
-        });
+        return Err(TypeError::OutOfRange { value, side: "below", bound: min });
     }
     if value > max {
-        return Err(TypeError::OutOfRange {
-            value,
-            side: "above",
-            bound: max,
-        });
+        return Err(TypeError::OutOfRange { value, side: "above", bound: max });
     }
     Ok(value)
 }
 
 /// Formats a float the way a person reads it: no trailing `.0` for whole numbers.
 pub(crate) fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
 }
 
 macro_rules! bounded_f64 {
@@ -232,10 +220,7 @@ impl Ticker {
 
     /// Checked constructor.
     pub fn new(s: &str) -> Result<Self, TypeError> {
-        let bad = |reason| TypeError::BadTicker {
-            value: s.to_string(),
-            reason,
-        };
+        let bad = |reason| TypeError::BadTicker { value: s.to_string(), reason };
         let mut chars = s.chars();
         match chars.next() {
             None => return Err(bad("it is empty")),
@@ -312,10 +297,7 @@ mod tests {
 
     #[test]
     fn score_range_messages_name_value_and_bound() {
-        assert_eq!(
-            Score::new(140.0).unwrap_err().to_string(),
-            "140 is above 100"
-        );
+        assert_eq!(Score::new(140.0).unwrap_err().to_string(), "140 is above 100");
         assert_eq!(Score::new(-1.0).unwrap_err().to_string(), "-1 is below 0");
         assert!(Score::new(f64::NAN).is_err());
         assert_eq!(Score::new(55.5).unwrap().get(), 55.5);
@@ -324,10 +306,7 @@ mod tests {
     #[test]
     fn deserialization_goes_through_the_check() {
         assert!(serde_json::from_str::<Probability>("1.2").is_err());
-        assert_eq!(
-            serde_json::from_str::<Probability>("0.25").unwrap().get(),
-            0.25
-        );
+        assert_eq!(serde_json::from_str::<Probability>("0.25").unwrap().get(), 0.25);
         assert!(serde_json::from_str::<Return>("-1.5").is_err());
     }
 
@@ -345,10 +324,7 @@ mod tests {
     fn confidence_from_p_up() {
         let c = Confidence::from_p_up(Probability::new(0.8).unwrap());
         assert!((c.get() - 0.6).abs() < 1e-12);
-        assert_eq!(
-            Confidence::from_p_up(Probability::new(0.5).unwrap()).get(),
-            0.0
-        );
+        assert_eq!(Confidence::from_p_up(Probability::new(0.5).unwrap()).get(), 0.0);
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub enum BusError {
         url: String,
     },
     /// A conditional write lost: the object exists (if-none-match) or changed (if-match).
-    #[error(
-        "{key}: the object already exists or changed since it was read (conditional write refused)"
-    )]
+    #[error("{key}: the object already exists or changed since it was read (conditional write refused)")]
     PreconditionFailed {
         /// The key.
         key: String,
@@ -110,9 +108,7 @@ impl Transient for BusError {
             BusError::Transient { .. } => true,
             BusError::Io { source, .. } => matches!(
                 source.kind(),
-                std::io::ErrorKind::Interrupted
-                    | std::io::ErrorKind::TimedOut
-                    | std::io::ErrorKind::WouldBlock
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ),
             _ => false,
         }

@@ -22,11 +22,7 @@ pub struct FileStore {
 }
 
 fn io(op: &'static str, path: &Path, source: std::io::Error) -> BusError {
-    BusError::Io {
-        op,
-        path: path.display().to_string(),
-        source,
-    }
+    BusError::Io { op, path: path.display().to_string(), source }
 }
 
 fn etag_of(bytes: &[u8]) -> String {
@@ -53,10 +49,7 @@ impl FileStore {
         match tokio::fs::read(&path).await {
             Ok(bytes) => {
                 let etag = etag_of(&bytes);
-                Ok(Some(Object {
-                    bytes: Bytes::from(bytes),
-                    etag: Some(etag),
-                }))
+                Ok(Some(Object { bytes: Bytes::from(bytes), etag: Some(etag) }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("read", &path, e)),
@@ -64,29 +57,16 @@ impl FileStore {
     }
 
     pub(super) async fn head(&self, key: &Key) -> Result<Option<ObjectMeta>, BusError> {
-        Ok(self.get(key).await?.map(|o| ObjectMeta {
-            key: key.clone(),
-            size: o.bytes.len() as u64,
-            etag: o.etag,
-        }))
+        Ok(self.get(key).await?.map(|o| ObjectMeta { key: key.clone(), size: o.bytes.len() as u64, etag: o.etag }))
     }
 
-    pub(super) async fn put(
-        &self,
-        key: &Key,
-        bytes: Bytes,
-        mode: &PutMode,
-    ) -> Result<String, BusError> {
+    pub(super) async fn put(&self, key: &Key, bytes: Bytes, mode: &PutMode) -> Result<String, BusError> {
         let this = self.clone();
         let key = key.clone();
         let mode = mode.clone();
         tokio::task::spawn_blocking(move || this.put_blocking(&key, &bytes, &mode))
             .await
-            .map_err(|e| BusError::Other {
-                op: "put",
-                key: String::new(),
-                detail: e.to_string(),
-            })?
+            .map_err(|e| BusError::Other { op: "put", key: String::new(), detail: e.to_string() })?
     }
 
     fn put_blocking(&self, key: &Key, bytes: &[u8], mode: &PutMode) -> Result<String, BusError> {
@@ -110,9 +90,7 @@ impl FileStore {
             PutMode::IfAbsent => match std::fs::hard_link(&tmp, &path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Err(BusError::PreconditionFailed {
-                        key: key.to_string(),
-                    })
+                    Err(BusError::PreconditionFailed { key: key.to_string() })
                 }
                 Err(e) => Err(io("link", &path, e)),
             },
@@ -133,9 +111,7 @@ impl FileStore {
                 let r = if current.as_deref() == Some(expected.as_str()) {
                     std::fs::rename(&tmp, &path).map_err(|e| io("rename", &path, e))
                 } else {
-                    Err(BusError::PreconditionFailed {
-                        key: key.to_string(),
-                    })
+                    Err(BusError::PreconditionFailed { key: key.to_string() })
                 };
                 drop(lock);
                 r
@@ -162,21 +138,13 @@ impl FileStore {
             let mut out = Vec::new();
             // Walk only the deepest directory the prefix names, not the whole bus.
             let dir_part = prefix.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            let start = if dir_part.is_empty() {
-                root.clone()
-            } else {
-                root.join(dir_part)
-            };
+            let start = if dir_part.is_empty() { root.clone() } else { root.join(dir_part) };
             walk(&root, &start, &prefix, &mut out)?;
             out.sort_by(|a: &ObjectMeta, b| a.key.cmp(&b.key));
             Ok(out)
         })
         .await
-        .map_err(|e| BusError::Other {
-            op: "list",
-            key: String::new(),
-            detail: e.to_string(),
-        })?
+        .map_err(|e| BusError::Other { op: "list", key: String::new(), detail: e.to_string() })?
     }
 }
 
@@ -199,19 +167,11 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> Res
             walk(root, &path, prefix, out)?;
         } else if ft.is_file() {
             let rel = path.strip_prefix(root).expect("walk stays under root");
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             if rel.starts_with(prefix) {
                 let size = entry.metadata().map_err(|e| io("list", &path, e))?.len();
                 if let Ok(key) = Key::parse(&rel) {
-                    out.push(ObjectMeta {
-                        key,
-                        size,
-                        etag: None,
-                    });
+                    out.push(ObjectMeta { key, size, etag: None });
                 }
             }
         }

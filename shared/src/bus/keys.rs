@@ -41,21 +41,14 @@ pub struct BadKey {
 impl Key {
     /// Checks user-supplied text (e.g. a key given on the command line).
     pub fn parse(s: &str) -> Result<Self, BadKey> {
-        let bad = |reason| BadKey {
-            key: s.to_string(),
-            reason,
-        };
+        let bad = |reason| BadKey { key: s.to_string(), reason };
         if s.is_empty() {
             return Err(bad("it is empty"));
         }
         if s.starts_with('/') {
-            return Err(bad(
-                "it must be relative to the bus prefix (no leading '/')",
-            ));
+            return Err(bad("it must be relative to the bus prefix (no leading '/')"));
         }
-        if s.split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-        {
+        if s.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
             return Err(bad("empty, '.' or '..' path segments are not allowed"));
         }
         if s.chars().any(|c| c.is_control() || c == '\\') {
@@ -225,22 +218,13 @@ mod tests {
     fn builds_dated_keys() {
         let d = TradingDay::parse("2010-03-15").unwrap();
         assert_eq!(signals(d).as_str(), "signals/2010-03-15/signals.json");
-        assert_eq!(
-            predictions(d).as_str(),
-            "predictor/predictions/2010-03-15.json"
-        );
-        assert_eq!(
-            order_book(d).as_str(),
-            "executor/order_books/2010-03-15.json"
-        );
+        assert_eq!(predictions(d).as_str(), "predictor/predictions/2010-03-15.json");
+        assert_eq!(order_book(d).as_str(), "executor/order_books/2010-03-15.json");
         assert_eq!(
             archived(&signals(d), "20100315T101500Z").as_str(),
             "archive/signals/2010-03-15/signals.json@20100315T101500Z"
         );
-        assert_eq!(
-            price_chunk(d, d.next()).file_name(),
-            "2010-03-15_2010-03-16.parquet"
-        );
+        assert_eq!(price_chunk(d, d.next()).file_name(), "2010-03-15_2010-03-16.parquet");
     }
 
     #[test]

@@ -60,26 +60,20 @@ impl FromStr for BusUrl {
     fn from_str(s: &str) -> Result<Self, BusError> {
         if let Some(rest) = s.strip_prefix("file://") {
             if rest.is_empty() {
-                return Err(BusError::Config(format!(
-                    "{s:?}: a file bus needs a directory, e.g. file:///tmp/bus"
-                )));
+                return Err(BusError::Config(format!("{s:?}: a file bus needs a directory, e.g. file:///tmp/bus")));
             }
             let path = PathBuf::from(rest);
             let path = if path.is_absolute() {
                 path
             } else {
-                std::env::current_dir()
-                    .map_err(|e| BusError::Config(e.to_string()))?
-                    .join(path)
+                std::env::current_dir().map_err(|e| BusError::Config(e.to_string()))?.join(path)
             };
             return Ok(BusUrl::File(path));
         }
         if let Some(rest) = s.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let valid_bucket = (3..=63).contains(&bucket.len())
-                && bucket
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+                && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
             if !valid_bucket {
                 return Err(BusError::Config(format!(
                     "{s:?}: {bucket:?} is not a valid bucket name (3-63 lower-case letters, digits, '-', '.')"
@@ -89,10 +83,7 @@ impl FromStr for BusUrl {
             if !prefix.is_empty() {
                 Key::parse(&prefix).map_err(|e| BusError::Config(e.to_string()))?;
             }
-            return Ok(BusUrl::S3 {
-                bucket: bucket.to_string(),
-                prefix,
-            });
+            return Ok(BusUrl::S3 { bucket: bucket.to_string(), prefix });
         }
         Err(BusError::Config(format!(
             "{s:?}: a bus URL starts with file:// or s3:// (e.g. file:///tmp/bus, s3://my-bucket/alpha)"
@@ -166,9 +157,7 @@ impl fmt::Display for Published {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Published::Written => f.write_str("written"),
-            Published::Unchanged => {
-                f.write_str("unchanged (already written with the same inputs; nothing to do)")
-            }
+            Published::Unchanged => f.write_str("unchanged (already written with the same inputs; nothing to do)"),
             Published::Replaced { archived_to } => {
                 write!(f, "replaced (previous version archived at {archived_to})")
             }
@@ -207,11 +196,7 @@ impl Bus {
             BusUrl::File(p) => Backend::File(FileStore::new(p.clone())),
             BusUrl::S3 { bucket, prefix } => Backend::S3(S3Store::from_env(bucket, prefix).await?),
         };
-        Ok(Self {
-            backend: Arc::new(backend),
-            url: parsed,
-            retry: RetryPolicy::default(),
-        })
+        Ok(Self { backend: Arc::new(backend), url: parsed, retry: RetryPolicy::default() })
     }
 
     /// A file bus rooted at `dir`.
@@ -227,13 +212,8 @@ impl Bus {
     /// An S3 bus with explicit settings.
     pub fn s3(bucket: &str, prefix: &str, settings: &S3Settings) -> Self {
         Self {
-            backend: Arc::new(Backend::S3(S3Store::with_settings(
-                bucket, prefix, settings,
-            ))),
-            url: BusUrl::S3 {
-                bucket: bucket.into(),
-                prefix: prefix.trim_matches('/').into(),
-            },
+            backend: Arc::new(Backend::S3(S3Store::with_settings(bucket, prefix, settings))),
+            url: BusUrl::S3 { bucket: bucket.into(), prefix: prefix.trim_matches('/').into() },
             retry: RetryPolicy::default(),
         }
     }
@@ -263,10 +243,7 @@ impl Bus {
 
     /// Reads an object that must exist.
     pub async fn get_required(&self, key: &Key) -> Result<Object, BusError> {
-        self.get(key).await?.ok_or_else(|| BusError::NotFound {
-            key: key.to_string(),
-            url: self.url.to_string(),
-        })
+        self.get(key).await?.ok_or_else(|| BusError::NotFound { key: key.to_string(), url: self.url.to_string() })
     }
 
     /// Size and version tag, or `None` when absent.
@@ -282,12 +259,7 @@ impl Bus {
     }
 
     /// Writes an object; returns its new version tag.
-    pub async fn put(
-        &self,
-        key: &Key,
-        bytes: impl Into<Bytes>,
-        mode: PutMode,
-    ) -> Result<String, BusError> {
+    pub async fn put(&self, key: &Key, bytes: impl Into<Bytes>, mode: PutMode) -> Result<String, BusError> {
         let bytes: Bytes = bytes.into();
         self.retry
             .run("put", || async {
@@ -351,15 +323,11 @@ impl Bus {
             Err(why) => why,
         };
         if !force {
-            return Err(BusError::DatedExists {
-                key: key.to_string(),
-                detail,
-            });
+            return Err(BusError::DatedExists { key: key.to_string(), detail });
         }
         let stamp = clock.now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
         let archived_to = keys::archived(key, &stamp);
-        self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent)
-            .await?;
+        self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent).await?;
         let etag = existing.etag.clone().unwrap_or_default();
         self.put(key, bytes, PutMode::IfMatch(etag)).await?;
         tracing::warn!(%key, %archived_to, "forced re-run: previous object archived and replaced");
@@ -372,26 +340,14 @@ impl Bus {
         let Some(obj) = self.get(key).await? else {
             return Ok(None);
         };
-        let doc = contracts::parse::<T>(&obj.bytes).map_err(|problems| BusError::Invalid {
-            key: key.to_string(),
-            problems,
-        })?;
-        Ok(Some(Loaded {
-            doc,
-            input: InputRef {
-                key: key.to_string(),
-                sha256: obj.sha256(),
-                etag: obj.etag,
-            },
-        }))
+        let doc = contracts::parse::<T>(&obj.bytes)
+            .map_err(|problems| BusError::Invalid { key: key.to_string(), problems })?;
+        Ok(Some(Loaded { doc, input: InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag } }))
     }
 
     /// Reads and validates a document that must exist.
     pub async fn get_doc_required<T: Document>(&self, key: &Key) -> Result<Loaded<T>, BusError> {
-        self.get_doc(key).await?.ok_or_else(|| BusError::NotFound {
-            key: key.to_string(),
-            url: self.url.to_string(),
-        })
+        self.get_doc(key).await?.ok_or_else(|| BusError::NotFound { key: key.to_string(), url: self.url.to_string() })
     }
 
     /// Validates `doc` (a writer never writes an invalid document), writes it under the dated
@@ -405,15 +361,12 @@ impl Bus {
         force: bool,
         clock: &dyn Clock,
     ) -> Result<Published, BusError> {
-        let bytes = contracts::to_json_checked(doc).map_err(|problems| BusError::Invalid {
-            key: key.to_string(),
-            problems,
-        })?;
+        let bytes =
+            contracts::to_json_checked(doc).map_err(|problems| BusError::Invalid { key: key.to_string(), problems })?;
         let lineage = doc.lineage().clone();
         let outcome = self
             .put_dated(key, bytes.clone(), force, clock, |existing| {
-                let old: serde_json::Value =
-                    serde_json::from_slice(&existing.bytes).map_err(|e| e.to_string())?;
+                let old: serde_json::Value = serde_json::from_slice(&existing.bytes).map_err(|e| e.to_string())?;
                 let old_lineage: contracts::Lineage =
                     serde_json::from_value(old.get("produced_by").cloned().unwrap_or_default())
                         .map_err(|e| format!("existing lineage unreadable: {e}"))?;
@@ -433,12 +386,7 @@ impl Bus {
         Ok(outcome)
     }
 
-    async fn point_latest<T: Document>(
-        &self,
-        latest: &Key,
-        doc: &T,
-        bytes: Bytes,
-    ) -> Result<(), BusError> {
+    async fn point_latest<T: Document>(&self, latest: &Key, doc: &T, bytes: Bytes) -> Result<(), BusError> {
         if let (Some(date), Some(current)) = (doc.date(), self.get(latest).await?) {
             let current_date = serde_json::from_slice::<serde_json::Value>(&current.bytes)
                 .ok()
@@ -453,82 +401,41 @@ impl Bus {
                 return Ok(());
             }
         }
-        self.put(latest, bytes, PutMode::Overwrite)
-            .await
-            .map(|_| ())
+        self.put(latest, bytes, PutMode::Overwrite).await.map(|_| ())
     }
 
     /// Writes record batches as one Parquet object.
-    pub async fn put_parquet(
-        &self,
-        key: &Key,
-        batches: &[RecordBatch],
-        mode: PutMode,
-    ) -> Result<String, BusError> {
-        let bytes = crate::parquet_io::encode(batches).map_err(|e| BusError::Decode {
-            key: key.to_string(),
-            detail: e,
-        })?;
+    pub async fn put_parquet(&self, key: &Key, batches: &[RecordBatch], mode: PutMode) -> Result<String, BusError> {
+        let bytes =
+            crate::parquet_io::encode(batches).map_err(|e| BusError::Decode { key: key.to_string(), detail: e })?;
         self.put(key, bytes, mode).await
     }
 
     /// Reads a Parquet object into record batches, or `None` when absent.
-    pub async fn get_parquet(
-        &self,
-        key: &Key,
-    ) -> Result<Option<(Vec<RecordBatch>, InputRef)>, BusError> {
+    pub async fn get_parquet(&self, key: &Key) -> Result<Option<(Vec<RecordBatch>, InputRef)>, BusError> {
         let Some(obj) = self.get(key).await? else {
             return Ok(None);
         };
-        let batches =
-            crate::parquet_io::decode(obj.bytes.clone()).map_err(|e| BusError::Decode {
-                key: key.to_string(),
-                detail: e,
-            })?;
-        Ok(Some((
-            batches,
-            InputRef {
-                key: key.to_string(),
-                sha256: obj.sha256(),
-                etag: obj.etag,
-            },
-        )))
+        let batches = crate::parquet_io::decode(obj.bytes.clone())
+            .map_err(|e| BusError::Decode { key: key.to_string(), detail: e })?;
+        Ok(Some((batches, InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag })))
     }
 
     /// Writes any serializable value as pretty JSON (for non-contract objects such as manifests).
-    pub async fn put_json<T: Serialize>(
-        &self,
-        key: &Key,
-        value: &T,
-        mode: PutMode,
-    ) -> Result<String, BusError> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|e| BusError::Decode {
-            key: key.to_string(),
-            detail: e.to_string(),
-        })?;
+    pub async fn put_json<T: Serialize>(&self, key: &Key, value: &T, mode: PutMode) -> Result<String, BusError> {
+        let bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| BusError::Decode { key: key.to_string(), detail: e.to_string() })?;
         self.put(key, bytes, mode).await
     }
 
     /// Reads a JSON object into any deserializable value (for non-contract objects).
-    pub async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &Key,
-    ) -> Result<Option<(T, InputRef)>, BusError> {
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &Key) -> Result<Option<(T, InputRef)>, BusError> {
         let Some(obj) = self.get(key).await? else {
             return Ok(None);
         };
-        let v = serde_json::from_slice(&obj.bytes).map_err(|e| BusError::Decode {
-            key: key.to_string(),
-            detail: e.to_string(),
-        })?;
-        Ok(Some((
-            v,
-            InputRef {
-                key: key.to_string(),
-                sha256: obj.sha256(),
-                etag: obj.etag,
-            },
-        )))
+        let v = serde_json::from_slice(&obj.bytes)
+            .map_err(|e| BusError::Decode { key: key.to_string(), detail: e.to_string() })?;
+        Ok(Some((v, InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag })))
     }
 }
 
@@ -540,30 +447,15 @@ mod tests {
     fn parses_bus_urls() {
         assert_eq!(
             "s3://my-bucket/alpha/".parse::<BusUrl>().unwrap(),
-            BusUrl::S3 {
-                bucket: "my-bucket".into(),
-                prefix: "alpha".into()
-            }
+            BusUrl::S3 { bucket: "my-bucket".into(), prefix: "alpha".into() }
         );
         assert_eq!(
             "s3://my-bucket".parse::<BusUrl>().unwrap(),
-            BusUrl::S3 {
-                bucket: "my-bucket".into(),
-                prefix: "".into()
-            }
+            BusUrl::S3 { bucket: "my-bucket".into(), prefix: "".into() }
         );
-        assert_eq!(
-            "file:///tmp/x".parse::<BusUrl>().unwrap(),
-            BusUrl::File("/tmp/x".into())
-        );
+        assert_eq!("file:///tmp/x".parse::<BusUrl>().unwrap(), BusUrl::File("/tmp/x".into()));
         assert!("s3://Bad_Bucket".parse::<BusUrl>().is_err());
-        assert!(
-            "http://x"
-                .parse::<BusUrl>()
-                .unwrap_err()
-                .to_string()
-                .contains("file:// or s3://")
-        );
+        assert!("http://x".parse::<BusUrl>().unwrap_err().to_string().contains("file:// or s3://"));
         assert!("s3://bucket/a/../b".parse::<BusUrl>().is_err());
     }
 }

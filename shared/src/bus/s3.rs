@@ -50,9 +50,7 @@ impl S3Store {
             .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
             .ok()
             .filter(|s| !s.is_empty());
-        let path_style_env = std::env::var("AE_S3_PATH_STYLE")
-            .ok()
-            .map(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let path_style_env = std::env::var("AE_S3_PATH_STYLE").ok().map(|v| v == "1" || v.eq_ignore_ascii_case("true"));
         let path_style = path_style_env.unwrap_or(endpoint.is_some());
         let mut b = aws_sdk_s3::config::Builder::from(&shared)
             .retry_config(RetryConfig::disabled())
@@ -62,12 +60,7 @@ impl S3Store {
             b = b.region(Region::new("us-east-1"));
         }
         let shown = endpoint.clone().unwrap_or_else(|| "AWS S3".into());
-        Ok(Self {
-            client: Client::from_conf(b.build()),
-            bucket: bucket.into(),
-            prefix: prefix.into(),
-            endpoint: shown,
-        })
+        Ok(Self { client: Client::from_conf(b.build()), bucket: bucket.into(), prefix: prefix.into(), endpoint: shown })
     }
 
     /// A store with explicit settings.
@@ -76,13 +69,7 @@ impl S3Store {
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&s.endpoint)
             .region(Region::new(s.region.clone()))
-            .credentials_provider(Credentials::new(
-                &s.access_key,
-                &s.secret_key,
-                None,
-                None,
-                "alpha-engine",
-            ))
+            .credentials_provider(Credentials::new(&s.access_key, &s.secret_key, None, None, "alpha-engine"))
             .force_path_style(s.path_style)
             .retry_config(RetryConfig::disabled())
             .timeout_config(timeouts())
@@ -96,11 +83,7 @@ impl S3Store {
     }
 
     fn full(&self, key: &Key) -> String {
-        if self.prefix.is_empty() {
-            key.as_str().to_string()
-        } else {
-            format!("{}/{}", self.prefix, key.as_str())
-        }
+        if self.prefix.is_empty() { key.as_str().to_string() } else { format!("{}/{}", self.prefix, key.as_str()) }
     }
 
     fn url(&self) -> String {
@@ -120,11 +103,7 @@ impl S3Store {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let transient = |detail: String| BusError::Transient {
-            op,
-            key: key.to_string(),
-            detail,
-        };
+        let transient = |detail: String| BusError::Transient { op, key: key.to_string(), detail };
         match &e {
             SdkError::TimeoutError(_) => transient("timed out".into()),
             SdkError::DispatchFailure(d) => transient(format!(
@@ -140,49 +119,25 @@ impl S3Store {
                 let msg = ctx.err().message().unwrap_or("").to_string();
                 let detail = format!("HTTP {status} {code} {msg}").trim().to_string();
                 match (status, code.as_str()) {
-                    (_, "NoSuchBucket") => BusError::NoSuchBucket {
-                        bucket: self.bucket.clone(),
-                        endpoint: self.endpoint.clone(),
-                    },
-                    (412, _) | (_, "PreconditionFailed") => BusError::PreconditionFailed {
-                        key: key.to_string(),
-                    },
-                    (403, _)
-                    | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
-                        BusError::AccessDenied {
-                            url: self.url(),
-                            detail,
-                        }
+                    (_, "NoSuchBucket") => {
+                        BusError::NoSuchBucket { bucket: self.bucket.clone(), endpoint: self.endpoint.clone() }
+                    }
+                    (412, _) | (_, "PreconditionFailed") => BusError::PreconditionFailed { key: key.to_string() },
+                    (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
+                        BusError::AccessDenied { url: self.url(), detail }
                     }
                     (409, "ConditionalRequestConflict") => transient(detail),
-                    (429, _)
-                    | (500..=599, _)
-                    | (_, "SlowDown" | "Throttling" | "RequestTimeout") => transient(detail),
-                    _ => BusError::Other {
-                        op,
-                        key: key.to_string(),
-                        detail,
-                    },
+                    (429, _) | (500..=599, _) | (_, "SlowDown" | "Throttling" | "RequestTimeout") => transient(detail),
+                    _ => BusError::Other { op, key: key.to_string(), detail },
                 }
             }
-            _ => BusError::Other {
-                op,
-                key: key.to_string(),
-                detail: format!("{e:?}"),
-            },
+            _ => BusError::Other { op, key: key.to_string(), detail: format!("{e:?}") },
         }
     }
 
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Object>, BusError> {
         let full = self.full(key);
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-        {
+        match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
             Ok(out) => {
                 let etag = out.e_tag().map(|s| s.to_string());
                 let data = out.body.collect().await.map_err(|e| BusError::Transient {
@@ -190,16 +145,12 @@ impl S3Store {
                     key: key.to_string(),
                     detail: format!("body interrupted: {e}"),
                 })?;
-                Ok(Some(Object {
-                    bytes: data.into_bytes(),
-                    etag,
-                }))
+                Ok(Some(Object { bytes: data.into_bytes(), etag }))
             }
             Err(e) => {
                 if let SdkError::ServiceError(ctx) = &e
                     && (ctx.err().is_no_such_key()
-                        || ctx.raw().status().as_u16() == 404
-                            && ctx.err().code() != Some("NoSuchBucket"))
+                        || ctx.raw().status().as_u16() == 404 && ctx.err().code() != Some("NoSuchBucket"))
                 {
                     return Ok(None);
                 }
@@ -210,14 +161,7 @@ impl S3Store {
 
     pub(super) async fn head(&self, key: &Key) -> Result<Option<ObjectMeta>, BusError> {
         let full = self.full(key);
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-        {
+        match self.client.head_object().bucket(&self.bucket).key(&full).send().await {
             Ok(out) => Ok(Some(ObjectMeta {
                 key: key.clone(),
                 size: out.content_length().unwrap_or(0).max(0) as u64,
@@ -253,19 +197,9 @@ impl S3Store {
         }
     }
 
-    pub(super) async fn put(
-        &self,
-        key: &Key,
-        bytes: Bytes,
-        mode: &PutMode,
-    ) -> Result<String, BusError> {
+    pub(super) async fn put(&self, key: &Key, bytes: Bytes, mode: &PutMode) -> Result<String, BusError> {
         let full = self.full(key);
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .body(ByteStream::from(bytes));
+        let mut req = self.client.put_object().bucket(&self.bucket).key(&full).body(ByteStream::from(bytes));
         match mode {
             PutMode::Overwrite => {}
             PutMode::IfAbsent => req = req.if_none_match("*"),
@@ -290,31 +224,17 @@ impl S3Store {
     }
 
     pub(super) async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, BusError> {
-        let full_prefix = if self.prefix.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{}/{}", self.prefix, prefix)
-        };
-        let strip = if self.prefix.is_empty() {
-            0
-        } else {
-            self.prefix.len() + 1
-        };
+        let full_prefix =
+            if self.prefix.is_empty() { prefix.to_string() } else { format!("{}/{}", self.prefix, prefix) };
+        let strip = if self.prefix.is_empty() { 0 } else { self.prefix.len() + 1 };
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut req = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&full_prefix);
+            let mut req = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full_prefix);
             if let Some(t) = &token {
                 req = req.continuation_token(t);
             }
-            let page = req
-                .send()
-                .await
-                .map_err(|e| self.map_err("list", prefix, e))?;
+            let page = req.send().await.map_err(|e| self.map_err("list", prefix, e))?;
             for obj in page.contents() {
                 let Some(k) = obj.key() else { continue };
                 if let Ok(key) = Key::parse(&k[strip.min(k.len())..]) {

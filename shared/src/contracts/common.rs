@@ -7,9 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Market regime.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Regime {
     /// Uptrend, calm.
@@ -31,9 +29,7 @@ impl fmt::Display for Regime {
 }
 
 /// The eleven GICS sectors (2018 scheme).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Sector {
     /// Information Technology
     #[serde(rename = "Information Technology")]
@@ -121,8 +117,7 @@ impl FromStr for Sector {
     /// (renamed Communication Services in 2018).
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        if s.eq_ignore_ascii_case("Telecommunications Services")
-            || s.eq_ignore_ascii_case("Telecommunication Services")
+        if s.eq_ignore_ascii_case("Telecommunications Services") || s.eq_ignore_ascii_case("Telecommunication Services")
         {
             return Ok(Sector::CommunicationServices);
         }
@@ -223,15 +218,9 @@ mod tests {
     fn sector_names_round_trip_and_old_telecom_maps() {
         for s in Sector::ALL {
             assert_eq!(s.name().parse::<Sector>().unwrap(), s);
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.name())
-            );
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
         }
-        assert_eq!(
-            "Telecommunications Services".parse::<Sector>().unwrap(),
-            Sector::CommunicationServices
-        );
+        assert_eq!("Telecommunications Services".parse::<Sector>().unwrap(), Sector::CommunicationServices);
         assert!("Tech".parse::<Sector>().is_err());
     }
 }

@@ -181,23 +181,11 @@ impl Document for EodReport {
     fn check(&self, c: &mut Checker) {
         let expect_alpha = self.daily_return.get() - self.benchmark.daily_return.get();
         if (self.alpha - expect_alpha).abs() > 1e-9 {
-            c.push(
-                "alpha",
-                format!(
-                    "{} is not daily_return − benchmark.daily_return = {expect_alpha}",
-                    self.alpha
-                ),
-            );
+            c.push("alpha", format!("{} is not daily_return − benchmark.daily_return = {expect_alpha}", self.alpha));
         }
         let cum = self.cumulative.portfolio.get() - self.cumulative.benchmark.get();
         if (self.cumulative.alpha - cum).abs() > 1e-9 {
-            c.push(
-                "cumulative.alpha",
-                format!(
-                    "{} is not portfolio − benchmark = {cum}",
-                    self.cumulative.alpha
-                ),
-            );
+            c.push("cumulative.alpha", format!("{} is not portfolio − benchmark = {cum}", self.cumulative.alpha));
         }
         for (i, p) in self.positions.iter().enumerate() {
             let mv = p.shares as f64 * p.mark.get();
@@ -209,17 +197,10 @@ impl Document for EodReport {
             }
         }
         if self.peak_nav.get() + 1e-6 < self.nav.get() {
-            c.push(
-                "peak_nav",
-                format!("{} is below today's NAV {}", self.peak_nav, self.nav),
-            );
+            c.push("peak_nav", format!("{} is below today's NAV {}", self.peak_nav, self.nav));
         }
         // A NAV that disagrees with its positions must be flagged, never hidden.
-        let claimed_ok = self
-            .integrity
-            .iter()
-            .find(|i| i.name == "nav_matches_positions")
-            .map(|i| i.passed);
+        let claimed_ok = self.integrity.iter().find(|i| i.name == "nav_matches_positions").map(|i| i.passed);
         if !self.nav_agrees() {
             if claimed_ok != Some(false) {
                 c.push(

@@ -72,12 +72,7 @@ pub struct Lineage {
 impl Lineage {
     /// Lineage for a run of `job` at `version` for `date` over `inputs`; the run id is a hash of
     /// all of them, so the same computation always has the same id.
-    pub fn new(
-        job: Job,
-        version: &str,
-        date: Option<TradingDay>,
-        mut inputs: Vec<InputRef>,
-    ) -> Self {
+    pub fn new(job: Job, version: &str, date: Option<TradingDay>, mut inputs: Vec<InputRef>) -> Self {
         inputs.sort_by(|a, b| a.key.cmp(&b.key));
         inputs.dedup_by(|a, b| a.key == b.key && a.sha256 == b.sha256);
         let mut h = Sha256::new();
@@ -95,25 +90,13 @@ impl Lineage {
             h.update(&i.sha256);
         }
         let digest = hex::encode(h.finalize());
-        let day = date
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "undated".into());
-        Self {
-            job,
-            version: version.to_string(),
-            run_id: format!("{}-{}-{}", job.name(), day, &digest[..12]),
-            inputs,
-        }
+        let day = date.map(|d| d.to_string()).unwrap_or_else(|| "undated".into());
+        Self { job, version: version.to_string(), run_id: format!("{}-{}-{}", job.name(), day, &digest[..12]), inputs }
     }
 
     /// Same writer version and the same inputs (keys and content hashes).
     pub fn same_inputs(&self, other: &Lineage) -> bool {
-        let strip = |l: &Lineage| {
-            l.inputs
-                .iter()
-                .map(|i| (i.key.clone(), i.sha256.clone()))
-                .collect::<Vec<_>>()
-        };
+        let strip = |l: &Lineage| l.inputs.iter().map(|i| (i.key.clone(), i.sha256.clone())).collect::<Vec<_>>();
         self.job == other.job && self.version == other.version && strip(self) == strip(other)
     }
 }
@@ -123,45 +106,21 @@ mod tests {
     use super::*;
 
     fn input(k: &str, c: &str) -> InputRef {
-        InputRef {
-            key: k.into(),
-            sha256: crate::bus::sha256_hex(c.as_bytes()),
-            etag: None,
-        }
+        InputRef { key: k.into(), sha256: crate::bus::sha256_hex(c.as_bytes()), etag: None }
     }
 
     #[test]
     fn run_id_is_a_function_of_the_computation() {
         let d = TradingDay::parse("2010-03-15").unwrap();
-        let a = Lineage::new(
-            Job::Research,
-            "0.1.0",
-            Some(d),
-            vec![input("b", "1"), input("a", "2")],
-        );
-        let b = Lineage::new(
-            Job::Research,
-            "0.1.0",
-            Some(d),
-            vec![input("a", "2"), input("b", "1")],
-        );
+        let a = Lineage::new(Job::Research, "0.1.0", Some(d), vec![input("b", "1"), input("a", "2")]);
+        let b = Lineage::new(Job::Research, "0.1.0", Some(d), vec![input("a", "2"), input("b", "1")]);
         assert_eq!(a.run_id, b.run_id);
         assert!(a.run_id.starts_with("research-2010-03-15-"));
         assert!(a.same_inputs(&b));
-        let c = Lineage::new(
-            Job::Research,
-            "0.1.0",
-            Some(d),
-            vec![input("a", "2"), input("b", "changed")],
-        );
+        let c = Lineage::new(Job::Research, "0.1.0", Some(d), vec![input("a", "2"), input("b", "changed")]);
         assert_ne!(a.run_id, c.run_id);
         assert!(!a.same_inputs(&c));
-        let v2 = Lineage::new(
-            Job::Research,
-            "0.2.0",
-            Some(d),
-            vec![input("a", "2"), input("b", "1")],
-        );
+        let v2 = Lineage::new(Job::Research, "0.2.0", Some(d), vec![input("a", "2"), input("b", "1")]);
         assert!(!a.same_inputs(&v2));
     }
 }

@@ -109,9 +109,7 @@ impl DocKind {
         match self {
             DocKind::Signals => parse::<signals::Signals>(bytes).map(drop),
             DocKind::Predictions => parse::<predictions::Predictions>(bytes).map(drop),
-            DocKind::PredictorMetrics => {
-                parse::<predictor_metrics::PredictorMetrics>(bytes).map(drop)
-            }
+            DocKind::PredictorMetrics => parse::<predictor_metrics::PredictorMetrics>(bytes).map(drop),
             DocKind::OrderBook => parse::<order_book::OrderBook>(bytes).map(drop),
             DocKind::ScoringWeights => parse::<params::ScoringWeightsDoc>(bytes).map(drop),
             DocKind::ExecutorParams => parse::<params::ExecutorParamsDoc>(bytes).map(drop),
@@ -146,14 +144,10 @@ impl fmt::Display for DocKind {
 impl FromStr for DocKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        DocKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = DocKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown document kind {s:?}; one of: {}", names.join(", "))
-            })
+        DocKind::ALL.iter().copied().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<_> = DocKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown document kind {s:?}; one of: {}", names.join(", "))
+        })
     }
 }
 
@@ -174,8 +168,7 @@ fn compiled<T: JsonSchema + 'static>() -> Arc<Compiled> {
     map.entry(TypeId::of::<T>())
         .or_insert_with(|| {
             let schema = schema_value::<T>();
-            let validator =
-                jsonschema::validator_for(&schema).expect("derived schemas are valid JSON Schema");
+            let validator = jsonschema::validator_for(&schema).expect("derived schemas are valid JSON Schema");
             Arc::new(Compiled { schema, validator })
         })
         .clone()
@@ -191,105 +184,121 @@ fn describe(v: &Value) -> String {
         Value::Null => "null".into(),
         other => {
             let s = other.to_string();
-            if s.len() > 60 {
-                format!("{}...", &s[..60])
-            } else {
-                s
-            }
+            if s.len() > 60 { format!("{}...", &s[..60]) } else { s }
         }
     }
 }
 
 /// Checks `value` against the schema of `T`; every violation, located.
 pub fn schema_problems<T: JsonSchema + 'static>(value: &Value) -> Vec<Problem> {
-    use jsonschema::error::ValidationErrorKind as K;
     let compiled = compiled::<T>();
     let mut out = Vec::new();
     for e in compiled.validator.iter_errors(value) {
-        let path = pointer_to_path(e.instance_path().as_str());
-        let inst = e.instance();
-        let (path, message) = match e.kind() {
-            K::Maximum { limit } => (
-                path,
-                format!("{} is above {}", describe(inst), describe(limit)),
-            ),
-            K::Minimum { limit } => (
-                path,
-                format!("{} is below {}", describe(inst), describe(limit)),
-            ),
-            K::ExclusiveMaximum { limit } => (
-                path,
-                format!("{} must be below {}", describe(inst), describe(limit)),
-            ),
-            K::ExclusiveMinimum { limit } => (
-                path,
-                format!("{} must be above {}", describe(inst), describe(limit)),
-            ),
-            K::Required { property } => {
-                let name = property.as_str().unwrap_or("?");
-                let full = if path.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{path}.{name}")
-                };
-                let why = branch_comment(&compiled.schema, e.schema_path().as_str())
-                    .map(|c| format!("is required: {c}"))
-                    .unwrap_or_else(|| "is required but missing".to_string());
-                (full, why)
-            }
-            K::Type { kind } => (
-                path,
-                format!("{} has the wrong type (expected {kind:?})", describe(inst)),
-            ),
-            K::Enum { options } => (
-                path,
-                format!("{} is not one of {}", describe(inst), options),
-            ),
-            K::Constant { expected_value } => (
-                path,
-                format!("{} must be {}", describe(inst), expected_value),
-            ),
-            K::Pattern { pattern } => {
-                (path, format!("{} does not match {pattern}", describe(inst)))
-            }
-            K::AdditionalProperties { unexpected } => {
-                (path, format!("unknown field(s): {}", unexpected.join(", ")))
-            }
-            K::MinItems { limit } => (path, format!("needs at least {limit} item(s)")),
-            K::MaxItems { limit } => (path, format!("allows at most {limit} item(s)")),
-            K::MinLength { limit } => (
-                path,
-                format!("{} is shorter than {limit} character(s)", describe(inst)),
-            ),
-            K::MaxLength { limit } => (
-                path,
-                format!("{} is longer than {limit} character(s)", describe(inst)),
-            ),
-            _ => (path, e.to_string()),
-        };
-        out.push(Problem::new(path, message));
+        explain(&e, &compiled.schema, &mut out);
     }
     out
+}
+
+fn is_null_type_error(e: &jsonschema::ValidationError<'_>) -> bool {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    matches!(e.kind(), K::Type { kind: TypeKind::Single(t) } if t.to_string() == "null")
+}
+
+/// Turns one validator error into readable, located problems (descending into `anyOf`/`oneOf`).
+fn explain(e: &jsonschema::ValidationError<'_>, schema: &Value, out: &mut Vec<Problem>) {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let path = pointer_to_path(e.instance_path().as_str());
+    let inst = e.instance();
+    let message = match e.kind() {
+        K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // Optional values are `anyOf [T, null]`: explain T's failure, not the wrapper.
+            let branches: Vec<&Vec<jsonschema::ValidationError<'static>>> =
+                context.iter().filter(|b| !(b.len() == 1 && is_null_type_error(&b[0]))).collect();
+            if branches.len() == 1 {
+                for sub in branches[0] {
+                    explain(sub, schema, out);
+                }
+                return;
+            }
+            // Enumerations are `oneOf` one constant per variant: list the allowed values.
+            let consts: Option<Vec<String>> = branches
+                .iter()
+                .map(|b| match b.as_slice() {
+                    [x] => match x.kind() {
+                        K::Constant { expected_value } => Some(describe(expected_value)),
+                        K::Enum { options } => Some(
+                            options
+                                .as_array()
+                                .map(|a| a.iter().map(describe).collect::<Vec<_>>().join(", "))
+                                .unwrap_or_default(),
+                        ),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            match consts {
+                Some(c) if !c.is_empty() => format!("{} is not one of {}", describe(inst), c.join(", ")),
+                _ => format!("{} matches none of the allowed forms", describe(inst)),
+            }
+        }
+        K::Maximum { limit } => format!("{} is above {}", describe(inst), describe(limit)),
+        K::Minimum { limit } => format!("{} is below {}", describe(inst), describe(limit)),
+        K::ExclusiveMaximum { limit } => format!("{} must be below {}", describe(inst), describe(limit)),
+        K::ExclusiveMinimum { limit } => format!("{} must be above {}", describe(inst), describe(limit)),
+        K::Required { property } => {
+            let name = property.as_str().unwrap_or("?");
+            let full = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+            let why = branch_comment(schema, e.schema_path().as_str())
+                .map(|c| format!("is required: {c}"))
+                .unwrap_or_else(|| "is required but missing".to_string());
+            out.push(Problem::new(full, why));
+            return;
+        }
+        K::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => format!("{set:?}"),
+            };
+            let base = format!("{} is not a {expected}", describe(inst));
+            match branch_comment(schema, e.schema_path().as_str()) {
+                Some(c) => format!("{base}: {c}"),
+                None => base,
+            }
+        }
+        K::Enum { options } => format!("{} is not one of {}", describe(inst), options),
+        K::Constant { expected_value } => format!("{} must be {}", describe(inst), expected_value),
+        K::Pattern { pattern } => format!("{} does not match {pattern}", describe(inst)),
+        K::AdditionalProperties { unexpected } => format!("unknown field(s): {}", unexpected.join(", ")),
+        K::MinItems { limit } => format!("needs at least {limit} item(s)"),
+        K::MaxItems { limit } => format!("allows at most {limit} item(s)"),
+        K::MinLength { limit } => format!("{} is shorter than {limit} character(s)", describe(inst)),
+        K::MaxLength { limit } => format!("{} is longer than {limit} character(s)", describe(inst)),
+        _ => e.to_string(),
+    };
+    out.push(Problem::new(path, message));
 }
 
 /// The `$comment` of the schema object holding a failing keyword — how a conditional branch
 /// (`if`/`then`) explains itself (e.g. "a BUY needs a score").
 fn branch_comment(schema: &Value, keyword_path: &str) -> Option<String> {
-    let parent = keyword_path.rsplit_once('/').map(|(p, _)| p)?;
-    schema
-        .pointer(parent)?
-        .get("$comment")?
-        .as_str()
-        .map(str::to_string)
+    let mut p = keyword_path;
+    while let Some((parent, _)) = p.rsplit_once('/') {
+        if let Some(c) = schema.pointer(parent).and_then(|n| n.get("$comment")).and_then(Value::as_str) {
+            return Some(c.to_string());
+        }
+        if parent.ends_with("/then") || parent.is_empty() {
+            break;
+        }
+        p = parent;
+    }
+    None
 }
 
 /// Parses and validates a document from JSON bytes.
 pub fn parse<T: Document>(bytes: &[u8]) -> Result<T, Problems> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Problems(vec![Problem::new(
-            format!("line {} column {}", e.line(), e.column()),
-            format!("not valid JSON: {e}"),
-        )])
+        Problems(vec![Problem::new(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}"))])
     })?;
     parse_value(value)
 }
@@ -300,11 +309,7 @@ pub fn parse_value<T: Document>(value: Value) -> Result<T, Problems> {
         Some(v) if v != T::SCHEMA_VERSION as u64 => {
             return Err(Problems(vec![Problem::new(
                 "schema_version",
-                format!(
-                    "{v} is not supported: this build reads {} version {}",
-                    T::KIND,
-                    T::SCHEMA_VERSION
-                ),
+                format!("{v} is not supported: this build reads {} version {}", T::KIND, T::SCHEMA_VERSION),
             )]));
         }
         _ => {}
@@ -321,17 +326,12 @@ pub fn parse_value<T: Document>(value: Value) -> Result<T, Problems> {
     let mut c = Checker::default();
     doc.check(&mut c);
     let problems = c.finish();
-    if problems.is_empty() {
-        Ok(doc)
-    } else {
-        Err(Problems(problems))
-    }
+    if problems.is_empty() { Ok(doc) } else { Err(Problems(problems)) }
 }
 
 /// Serializes a document to pretty JSON after validating it the way a reader would.
 pub fn to_json_checked<T: Document>(doc: &T) -> Result<Bytes, Problems> {
-    let value =
-        serde_json::to_value(doc).map_err(|e| Problems(vec![Problem::new("", e.to_string())]))?;
+    let value = serde_json::to_value(doc).map_err(|e| Problems(vec![Problem::new("", e.to_string())]))?;
     let mut problems = schema_problems::<T>(&value);
     let mut c = Checker::default();
     doc.check(&mut c);

@@ -203,16 +203,10 @@ impl Document for OrderBook {
         for (i, e) in self.entries.iter().enumerate() {
             let want = order_id(self.date, &e.ticker, SignalAction::Enter);
             if e.id != want {
-                c.push(
-                    format!("entries[{i}].id"),
-                    format!("{:?} is not the deterministic id {want:?}", e.id),
-                );
+                c.push(format!("entries[{i}].id"), format!("{:?} is not the deterministic id {want:?}", e.id));
             }
             if !ids.insert(e.id.clone()) {
-                c.push(
-                    format!("entries[{i}].id"),
-                    format!("{} appears more than once", e.id),
-                );
+                c.push(format!("entries[{i}].id"), format!("{} appears more than once", e.id));
             }
             entered.insert(e.ticker.clone());
             if e.reference_price.get() <= 0.0 {
@@ -221,29 +215,17 @@ impl Document for OrderBook {
         }
         for (i, x) in self.urgent_exits.iter().enumerate() {
             if !matches!(x.action, SignalAction::Exit | SignalAction::Reduce) {
-                c.push(
-                    format!("urgent_exits[{i}].action"),
-                    format!("{} is not EXIT or REDUCE", x.action),
-                );
+                c.push(format!("urgent_exits[{i}].action"), format!("{} is not EXIT or REDUCE", x.action));
             }
             let want = order_id(self.date, &x.ticker, x.action);
             if x.id != want {
-                c.push(
-                    format!("urgent_exits[{i}].id"),
-                    format!("{:?} is not the deterministic id {want:?}", x.id),
-                );
+                c.push(format!("urgent_exits[{i}].id"), format!("{:?} is not the deterministic id {want:?}", x.id));
             }
             if !ids.insert(x.id.clone()) {
-                c.push(
-                    format!("urgent_exits[{i}].id"),
-                    format!("{} appears more than once", x.id),
-                );
+                c.push(format!("urgent_exits[{i}].id"), format!("{} appears more than once", x.id));
             }
             if entered.contains(&x.ticker) {
-                c.push(
-                    format!("urgent_exits[{i}].ticker"),
-                    format!("{} is both entered and exited", x.ticker),
-                );
+                c.push(format!("urgent_exits[{i}].ticker"), format!("{} is both entered and exited", x.ticker));
             }
         }
         for (i, s) in self.stops.iter().enumerate() {

@@ -19,9 +19,7 @@ use crate::calendar::TradingDay;
 use crate::types::{Fraction, Return, Score, Usd};
 
 /// A parameter set that can be tuned and written back.
-pub trait Params:
-    Serialize + DeserializeOwned + JsonSchema + Clone + PartialEq + std::fmt::Debug + 'static
-{
+pub trait Params: Serialize + DeserializeOwned + JsonSchema + Clone + PartialEq + std::fmt::Debug + 'static {
     /// File stem on the bus (`executor_params`).
     const NAME: &'static str;
     /// Document kind of its `config/` file.
@@ -122,16 +120,10 @@ impl Params for ScoringWeights {
     fn check(&self, c: &mut Checker, p: &str) {
         let s = self.quant.get() + self.qual.get();
         if (s - 1.0).abs() > 1e-6 {
-            c.push(
-                format!("{p}quant"),
-                format!("quant + qual = {s}, must be 1"),
-            );
+            c.push(format!("{p}quant"), format!("quant + qual = {s}, must be 1"));
         }
         if self.factors.pairs().iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
-            c.push(
-                format!("{p}factors"),
-                "at least one factor needs a positive weight",
-            );
+            c.push(format!("{p}factors"), "at least one factor needs a positive weight");
         }
     }
 }
@@ -233,10 +225,7 @@ impl Params for ResearchParams {
         if self.sell_threshold >= self.buy_threshold {
             c.push(
                 format!("{p}sell_threshold"),
-                format!(
-                    "{} must be below buy_threshold {}",
-                    self.sell_threshold, self.buy_threshold
-                ),
+                format!("{} must be below buy_threshold {}", self.sell_threshold, self.buy_threshold),
             );
         }
         if self.thesis_collapse_score > self.min_long_term_score {
@@ -251,10 +240,7 @@ impl Params for ResearchParams {
         let t = &self.technical;
         let s = t.rsi + t.macd + t.ma50 + t.ma200 + t.momentum;
         if (s - 1.0).abs() > 1e-6 {
-            c.push(
-                format!("{p}technical"),
-                format!("sub-weights sum to {s}, must be 1"),
-            );
+            c.push(format!("{p}technical"), format!("sub-weights sum to {s}, must be 1"));
         }
     }
 }
@@ -379,14 +365,14 @@ impl Params for PredictorParams {
         if self.walk_forward.purge_days < self.horizon_days {
             c.push(
                 format!("{p}walk_forward.purge_days"),
-                format!("{} is shorter than the label horizon {} (labels would overlap the test window)", self.walk_forward.purge_days, self.horizon_days),
+                format!(
+                    "{} is shorter than the label horizon {} (labels would overlap the test window)",
+                    self.walk_forward.purge_days, self.horizon_days
+                ),
             );
         }
         if self.veto_min > self.veto_max {
-            c.push(
-                format!("{p}veto_min"),
-                format!("{} is above veto_max {}", self.veto_min, self.veto_max),
-            );
+            c.push(format!("{p}veto_min"), format!("{} is above veto_max {}", self.veto_min, self.veto_max));
         }
     }
 }
@@ -613,10 +599,7 @@ impl Params for ExecutorParams {
         if e.time_decay_reduce_days >= e.time_decay_exit_days {
             c.push(
                 format!("{p}exits.time_decay_reduce_days"),
-                format!(
-                    "{} must be below time_decay_exit_days {}",
-                    e.time_decay_reduce_days, e.time_decay_exit_days
-                ),
+                format!("{} must be below time_decay_exit_days {}", e.time_decay_reduce_days, e.time_decay_exit_days),
             );
         }
         let r = &self.risk;
@@ -633,47 +616,29 @@ impl Params for ExecutorParams {
         if r.drawdown_breaker_pct.get() <= prev {
             c.push(
                 format!("{p}risk.drawdown_breaker_pct"),
-                format!(
-                    "{} must be above the last band ({prev})",
-                    r.drawdown_breaker_pct
-                ),
+                format!("{} must be above the last band ({prev})", r.drawdown_breaker_pct),
             );
         }
         if r.bear_max_position_pct > r.max_position_pct {
             c.push(
                 format!("{p}risk.bear_max_position_pct"),
-                format!(
-                    "{} is above max_position_pct {}",
-                    r.bear_max_position_pct, r.max_position_pct
-                ),
+                format!("{} is above max_position_pct {}", r.bear_max_position_pct, r.max_position_pct),
             );
         }
         if r.max_position_pct > r.max_sector_pct {
             c.push(
                 format!("{p}risk.max_position_pct"),
-                format!(
-                    "{} is above max_sector_pct {}",
-                    r.max_position_pct, r.max_sector_pct
-                ),
+                format!("{} is above max_sector_pct {}", r.max_position_pct, r.max_sector_pct),
             );
         }
         let s = &self.sizing;
         if s.atr_min > s.atr_max {
-            c.push(
-                format!("{p}sizing.atr_min"),
-                format!("{} is above atr_max {}", s.atr_min, s.atr_max),
-            );
+            c.push(format!("{p}sizing.atr_min"), format!("{} is above atr_max {}", s.atr_min, s.atr_max));
         }
         let i = &self.intraday;
-        for (name, v) in [
-            ("close_enough_after", &i.close_enough_after),
-            ("expiry_time", &i.expiry_time),
-        ] {
+        for (name, v) in [("close_enough_after", &i.close_enough_after), ("expiry_time", &i.expiry_time)] {
             if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
-                c.push(
-                    format!("{p}intraday.{name}"),
-                    format!("{v:?} is not a HH:MM time"),
-                );
+                c.push(format!("{p}intraday.{name}"), format!("{v:?} is not a HH:MM time"));
             }
         }
     }
@@ -773,20 +738,8 @@ pub type ResearchParamsDoc = ParamsDoc<ResearchParams>;
 
 impl<P: Params> ParamsDoc<P> {
     /// Wraps `params` with the bounds of this build.
-    pub fn new(
-        produced_by: Lineage,
-        updated_at: TradingDay,
-        evidence: Option<Evidence>,
-        params: P,
-    ) -> Self {
-        Self {
-            schema_version: 1,
-            produced_by,
-            updated_at,
-            evidence,
-            bounds: param_bounds::<P>(),
-            params,
-        }
+    pub fn new(produced_by: Lineage, updated_at: TradingDay, evidence: Option<Evidence>, params: P) -> Self {
+        Self { schema_version: 1, produced_by, updated_at, evidence, bounds: param_bounds::<P>(), params }
     }
 }
 
@@ -811,10 +764,7 @@ impl<P: Params> Document for ParamsDoc<P> {
                     None => c.push(format!("bounds.{k}"), "is not a parameter of this build"),
                     Some(o) if o != b => c.push(
                         format!("bounds.{k}"),
-                        format!(
-                            "[{}, {}] differs from this build's [{}, {}]",
-                            b.min, b.max, o.min, o.max
-                        ),
+                        format!("[{}, {}] differs from this build's [{}, {}]", b.min, b.max, o.min, o.max),
                     ),
                     _ => {}
                 }
@@ -836,11 +786,7 @@ pub fn param_bounds<P: JsonSchema>() -> BTreeMap<String, Bound> {
 }
 
 fn resolve<'a>(node: &'a Value, defs: &'a Value) -> &'a Value {
-    match node
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/$defs/"))
-    {
+    match node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
         Some(name) => defs.get(name).unwrap_or(node),
         None => node,
     }
@@ -850,11 +796,7 @@ fn collect_bounds(node: &Value, defs: &Value, path: &str, out: &mut BTreeMap<Str
     let target = resolve(node, defs);
     if let Some(props) = target.get("properties").and_then(Value::as_object) {
         for (name, sub) in props {
-            let p = if path.is_empty() {
-                name.clone()
-            } else {
-                format!("{path}.{name}")
-            };
+            let p = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
             collect_bounds(sub, defs, &p, out);
         }
         return;
@@ -864,12 +806,6 @@ fn collect_bounds(node: &Value, defs: &Value, path: &str, out: &mut BTreeMap<Str
     let min = num(node, "minimum").or_else(|| num(target, "minimum"));
     let max = num(node, "maximum").or_else(|| num(target, "maximum"));
     if min.is_some() || max.is_some() {
-        out.insert(
-            path.to_string(),
-            Bound {
-                min: min.unwrap_or(f64::MIN),
-                max: max.unwrap_or(f64::MAX),
-            },
-        );
+        out.insert(path.to_string(), Bound { min: min.unwrap_or(f64::MIN), max: max.unwrap_or(f64::MAX) });
     }
 }

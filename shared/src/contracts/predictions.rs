@@ -97,30 +97,22 @@ impl Document for Predictions {
             if !ranks.insert(p.rank) || p.rank as usize > self.entries.len() {
                 c.push(
                     at("rank"),
-                    format!(
-                        "{} is repeated or above the number of entries ({})",
-                        p.rank,
-                        self.entries.len()
-                    ),
+                    format!("{} is repeated or above the number of entries ({})", p.rank, self.entries.len()),
                 );
             }
-            let expected = if p.p_up.get() >= 0.5 {
-                Direction::Up
-            } else {
-                Direction::Down
-            };
+            let expected = if p.p_up.get() >= 0.5 { Direction::Up } else { Direction::Down };
             if p.predicted_direction != expected {
                 c.push(
                     at("predicted_direction"),
-                    format!("{:?} disagrees with p_up {} (direction comes from p_up, not from the alpha's magnitude)", p.predicted_direction, p.p_up),
+                    format!(
+                        "{:?} disagrees with p_up {} (direction comes from p_up, not from the alpha's magnitude)",
+                        p.predicted_direction, p.p_up
+                    ),
                 );
             }
             let conf = Confidence::from_p_up(p.p_up).get();
             if (conf - p.confidence.get()).abs() > 1e-6 {
-                c.push(
-                    at("confidence"),
-                    format!("{} is not |p_up - 0.5| * 2 = {conf:.6}", p.confidence),
-                );
+                c.push(at("confidence"), format!("{} is not |p_up - 0.5| * 2 = {conf:.6}", p.confidence));
             }
             if p.gbm_veto && p.predicted_direction != Direction::Down {
                 c.push(at("gbm_veto"), "only a DOWN call can veto");
@@ -128,19 +120,13 @@ impl Document for Predictions {
             if p.gbm_veto && p.confidence < self.veto_threshold {
                 c.push(
                     at("gbm_veto"),
-                    format!(
-                        "confidence {} is below the veto threshold {}",
-                        p.confidence, self.veto_threshold
-                    ),
+                    format!("confidence {} is below the veto threshold {}", p.confidence, self.veto_threshold),
                 );
             }
         }
         for (i, x) in self.excluded.iter().enumerate() {
             if seen.contains(&x.ticker) {
-                c.push(
-                    format!("excluded[{i}].ticker"),
-                    format!("{} is both predicted and excluded", x.ticker),
-                );
+                c.push(format!("excluded[{i}].ticker"), format!("{} is both predicted and excluded", x.ticker));
             }
         }
     }

@@ -148,48 +148,29 @@ impl Document for PredictorMetrics {
         if self.summary.n_folds as usize != self.walk_forward.len() {
             c.push(
                 "summary.n_folds",
-                format!(
-                    "{} but walk_forward has {} folds",
-                    self.summary.n_folds,
-                    self.walk_forward.len()
-                ),
+                format!("{} but walk_forward has {} folds", self.summary.n_folds, self.walk_forward.len()),
             );
         }
         for (i, f) in self.walk_forward.iter().enumerate() {
             let at = |x: &str| format!("walk_forward[{i}].{x}");
             if f.train_start > f.train_end {
-                c.push(
-                    at("train_end"),
-                    format!("{} is before train_start {}", f.train_end, f.train_start),
-                );
+                c.push(at("train_end"), format!("{} is before train_start {}", f.train_end, f.train_start));
             }
             if f.train_end >= f.test_start {
                 c.push(
                     at("test_start"),
-                    format!(
-                        "{} does not come after train_end {} (look-ahead)",
-                        f.test_start, f.train_end
-                    ),
+                    format!("{} does not come after train_end {} (look-ahead)", f.test_start, f.train_end),
                 );
             }
             if f.test_start > f.test_end {
-                c.push(
-                    at("test_end"),
-                    format!("{} is before test_start {}", f.test_end, f.test_start),
-                );
+                c.push(at("test_end"), format!("{} is before test_start {}", f.test_end, f.test_start));
             }
         }
         if self.promoted && self.gates.iter().any(|g| !g.passed) {
             c.push("promoted", "true although a gate failed");
         }
         if self.trained_at > self.date {
-            c.push(
-                "trained_at",
-                format!(
-                    "{} is after the document date {}",
-                    self.trained_at, self.date
-                ),
-            );
+            c.push("trained_at", format!("{} is after the document date {}", self.trained_at, self.date));
         }
     }
 }

@@ -14,10 +14,7 @@ pub struct Problem {
 impl Problem {
     /// A problem at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
@@ -84,12 +81,7 @@ impl Checker {
     }
 
     /// Records a problem when `ok` is false.
-    pub fn ensure(
-        &mut self,
-        ok: bool,
-        path: impl FnOnce() -> String,
-        message: impl FnOnce() -> String,
-    ) {
+    pub fn ensure(&mut self, ok: bool, path: impl FnOnce() -> String, message: impl FnOnce() -> String) {
         if !ok {
             self.push(path(), message());
         }
@@ -128,10 +120,7 @@ mod tests {
     fn pointers_become_readable_paths() {
         assert_eq!(pointer_to_path("/universe/3/score"), "universe[3].score");
         assert_eq!(pointer_to_path(""), "");
-        assert_eq!(
-            pointer_to_path("/sector_ratings/Health Care/modifier"),
-            "sector_ratings.Health Care.modifier"
-        );
+        assert_eq!(pointer_to_path("/sector_ratings/Health Care/modifier"), "sector_ratings.Health Care.modifier");
         assert_eq!(pointer_to_path("/a~1b/0"), "a/b[0]");
     }
 }

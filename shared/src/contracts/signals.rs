@@ -151,62 +151,40 @@ impl Document for Signals {
             }
             by_ticker.insert(e.ticker.clone(), e);
             if e.signal == SignalAction::Enter && e.rating != Rating::Buy {
-                c.push(
-                    at("signal"),
-                    format!("ENTER needs a BUY rating, found {:?}", e.rating),
-                );
+                c.push(at("signal"), format!("ENTER needs a BUY rating, found {:?}", e.rating));
             }
             if let Some(view) = self.sector_ratings.get(&e.sector)
                 && view.rating != e.sector_rating
             {
                 c.push(
                     at("sector_rating"),
-                    format!(
-                        "{:?} disagrees with sector_ratings.{} ({:?})",
-                        e.sector_rating, e.sector, view.rating
-                    ),
+                    format!("{:?} disagrees with sector_ratings.{} ({:?})", e.sector_rating, e.sector, view.rating),
                 );
             }
             if self.mode == ResearchMode::QuantOnly && e.sub_scores.qual.is_some() {
-                c.push(
-                    at("sub_scores.qual"),
-                    "a quant-only run cannot have qualitative scores",
-                );
+                c.push(at("sub_scores.qual"), "a quant-only run cannot have qualitative scores");
             }
         }
         let mut cands = BTreeSet::new();
         for (i, t) in self.buy_candidates.iter().enumerate() {
             if !cands.insert(t.clone()) {
-                c.push(
-                    format!("buy_candidates[{i}]"),
-                    format!("{t} appears more than once"),
-                );
+                c.push(format!("buy_candidates[{i}]"), format!("{t} appears more than once"));
             }
             match by_ticker.get(t) {
-                None => c.push(
-                    format!("buy_candidates[{i}]"),
-                    format!("{t} is not in the universe"),
-                ),
-                Some(e) if e.signal != SignalAction::Enter => c.push(
-                    format!("buy_candidates[{i}]"),
-                    format!("{t} has signal {}, not ENTER", e.signal),
-                ),
+                None => c.push(format!("buy_candidates[{i}]"), format!("{t} is not in the universe")),
+                Some(e) if e.signal != SignalAction::Enter => {
+                    c.push(format!("buy_candidates[{i}]"), format!("{t} has signal {}, not ENTER", e.signal))
+                }
                 _ => {}
             }
         }
         let mut pop = BTreeSet::new();
         for (i, m) in self.population.iter().enumerate() {
             if !pop.insert(m.ticker.clone()) {
-                c.push(
-                    format!("population[{i}].ticker"),
-                    format!("{} appears more than once", m.ticker),
-                );
+                c.push(format!("population[{i}].ticker"), format!("{} appears more than once", m.ticker));
             }
             if !by_ticker.contains_key(&m.ticker) {
-                c.push(
-                    format!("population[{i}].ticker"),
-                    format!("{} is not in the universe", m.ticker),
-                );
+                c.push(format!("population[{i}].ticker"), format!("{} is not in the universe", m.ticker));
             }
             if m.entered > self.date {
                 c.push(
@@ -259,11 +237,7 @@ pub fn parse_lenient(bytes: &[u8]) -> Result<(Signals, Vec<Repair>), Problems> {
                 if e.get("signal").and_then(Value::as_str) == Some("ENTER") {
                     e["signal"] = Value::from("HOLD");
                 }
-                let t = e
-                    .get("ticker")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string();
+                let t = e.get("ticker").and_then(Value::as_str).unwrap_or("?").to_string();
                 repairs.push(Repair {
                     path: format!("universe[{i}]"),
                     reason: format!("{t}: BUY without a score read as HOLD"),
@@ -275,10 +249,7 @@ pub fn parse_lenient(bytes: &[u8]) -> Result<(Signals, Vec<Repair>), Problems> {
     if repairs.is_empty() {
         return Err(strict);
     }
-    if let Some(cands) = value
-        .get_mut("buy_candidates")
-        .and_then(Value::as_array_mut)
-    {
+    if let Some(cands) = value.get_mut("buy_candidates").and_then(Value::as_array_mut) {
         cands.retain(|t| !t.as_str().is_some_and(|t| downgraded.contains(t)));
     }
     match super::parse_value::<Signals>(value) {

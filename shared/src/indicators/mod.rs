@@ -127,17 +127,9 @@ pub struct Macd {
 /// fast one seeded with the SMA of its own last `fast` values there); all three outputs are
 /// defined from index `slow + signal − 2`.
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> Macd {
-    let (fast, slow) = if slow < fast {
-        (slow, fast)
-    } else {
-        (fast, slow)
-    };
+    let (fast, slow) = if slow < fast { (slow, fast) } else { (fast, slow) };
     let len = x.len();
-    let mut res = Macd {
-        line: nans(len),
-        signal: nans(len),
-        hist: nans(len),
-    };
+    let mut res = Macd { line: nans(len), signal: nans(len), hist: nans(len) };
     if fast == 0 || signal == 0 || len < slow + signal - 1 {
         return res;
     }
@@ -180,12 +172,7 @@ pub fn log_return(x: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-fn rolling_extreme(
-    x: &[f64],
-    window: usize,
-    min_periods: usize,
-    pick: fn(f64, f64) -> f64,
-) -> Vec<f64> {
+fn rolling_extreme(x: &[f64], window: usize, min_periods: usize, pick: fn(f64, f64) -> f64) -> Vec<f64> {
     let mut out = nans(x.len());
     let min_periods = min_periods.max(1);
     for i in 0..x.len() {
@@ -251,9 +238,7 @@ mod tests {
 
     #[test]
     fn macd_starts_where_ta_lib_does() {
-        let x: Vec<f64> = (0..60)
-            .map(|i| (i as f64 * 0.3).sin() + i as f64 * 0.1)
-            .collect();
+        let x: Vec<f64> = (0..60).map(|i| (i as f64 * 0.3).sin() + i as f64 * 0.1).collect();
         let m = macd(&x, 12, 26, 9);
         assert!(m.line[32].is_nan() && !m.line[33].is_nan());
         assert!(close(m.hist[40], m.line[40] - m.signal[40]));
@@ -276,9 +261,7 @@ mod tests {
     #[test]
     fn no_indicator_reads_the_future() {
         let n = 120;
-        let base: Vec<f64> = (0..n)
-            .map(|i| 50.0 + (i as f64 * 0.37).sin() * 3.0 + i as f64 * 0.05)
-            .collect();
+        let base: Vec<f64> = (0..n).map(|i| 50.0 + (i as f64 * 0.37).sin() * 3.0 + i as f64 * 0.05).collect();
         let mut poisoned = base.clone();
         let t = 80;
         for v in poisoned.iter_mut().skip(t + 1) {
@@ -310,10 +293,7 @@ mod tests {
         };
         for (a, b) in outputs(&base).iter().zip(outputs(&poisoned)) {
             for i in 0..=t {
-                assert!(
-                    a[i] == b[i] || (a[i].is_nan() && b[i].is_nan()),
-                    "index {i}"
-                );
+                assert!(a[i] == b[i] || (a[i].is_nan() && b[i].is_nan()), "index {i}");
             }
         }
     }

@@ -24,21 +24,13 @@ impl SessionVwap {
 
     /// VWAP so far (`NaN` before any volume).
     pub fn value(&self) -> f64 {
-        if self.v > 0.0 {
-            self.pv / self.v
-        } else {
-            f64::NAN
-        }
+        if self.v > 0.0 { self.pv / self.v } else { f64::NAN }
     }
 
     /// VWAP after each print of a session.
     pub fn series(prices: &[f64], volumes: &[f64]) -> Vec<f64> {
         let mut s = Self::new();
-        prices
-            .iter()
-            .zip(volumes)
-            .map(|(p, v)| s.update(*p, *v))
-            .collect()
+        prices.iter().zip(volumes).map(|(p, v)| s.update(*p, *v)).collect()
     }
 }
 

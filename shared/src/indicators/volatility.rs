@@ -7,9 +7,7 @@ pub fn true_range(high: &[f64], low: &[f64], close: &[f64]) -> Vec<f64> {
     let mut out = nans(close.len());
     for i in 1..close.len() {
         let pc = close[i - 1];
-        out[i] = (high[i] - low[i])
-            .max((high[i] - pc).abs())
-            .max((low[i] - pc).abs());
+        out[i] = (high[i] - low[i]).max((high[i] - pc).abs()).max((low[i] - pc).abs());
     }
     out
 }
@@ -67,12 +65,7 @@ pub fn bollinger(x: &[f64], n: usize, k: f64) -> Bollinger {
             percent_b[i] = (x[i] - lower[i]) / width;
         }
     }
-    Bollinger {
-        middle,
-        upper,
-        lower,
-        percent_b,
-    }
+    Bollinger { middle, upper, lower, percent_b }
 }
 
 /// Annualised realized volatility: sample standard deviation of the last `n` daily log returns × √252.
@@ -82,15 +75,7 @@ pub fn realized_vol(close: &[f64], n: usize) -> Vec<f64> {
     if n < 2 || len <= n {
         return out;
     }
-    let r: Vec<f64> = (0..len)
-        .map(|i| {
-            if i == 0 {
-                f64::NAN
-            } else {
-                (close[i] / close[i - 1]).ln()
-            }
-        })
-        .collect();
+    let r: Vec<f64> = (0..len).map(|i| if i == 0 { f64::NAN } else { (close[i] / close[i - 1]).ln() }).collect();
     for i in n..len {
         let w = &r[i + 1 - n..=i];
         let m = w.iter().sum::<f64>() / n as f64;

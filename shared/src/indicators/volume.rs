@@ -24,21 +24,13 @@ pub fn obv(close: &[f64], volume: &[f64]) -> Vec<f64> {
 }
 
 /// Rolling VWAP over `n` bars on the typical price `(H + L + C) / 3`.
-pub fn rolling_vwap(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    volume: &[f64],
-    n: usize,
-) -> Vec<f64> {
+pub fn rolling_vwap(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], n: usize) -> Vec<f64> {
     let len = close.len();
     let mut out = nans(len);
     if n == 0 || len < n {
         return out;
     }
-    let pv: Vec<f64> = (0..len)
-        .map(|i| (high[i] + low[i] + close[i]) / 3.0 * volume[i])
-        .collect();
+    let pv: Vec<f64> = (0..len).map(|i| (high[i] + low[i] + close[i]) / 3.0 * volume[i]).collect();
     for i in n - 1..len {
         let num: f64 = pv[i + 1 - n..=i].iter().sum();
         let den: f64 = volume[i + 1 - n..=i].iter().sum();

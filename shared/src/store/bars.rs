@@ -167,9 +167,7 @@ impl DailyBars {
 
     /// Index of `ticker`.
     pub fn find(&self, ticker: &str) -> Option<usize> {
-        self.tickers
-            .binary_search_by(|t| t.as_str().cmp(ticker))
-            .ok()
+        self.tickers.binary_search_by(|t| t.as_str().cmp(ticker)).ok()
     }
 
     /// Symbol `i`'s bars.
@@ -251,11 +249,7 @@ impl DailyBars {
             }
         }
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-        let days: Vec<i32> = self
-            .dates
-            .iter()
-            .map(|d| (d.date() - epoch).num_days() as i32)
-            .collect();
+        let days: Vec<i32> = self.dates.iter().map(|d| (d.date() - epoch).num_days() as i32).collect();
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(tick)),
             Arc::new(Date32Array::from(days)),
@@ -273,23 +267,15 @@ impl DailyBars {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let mut out = DailyBars::default();
         let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-        for v in [
-            &mut out.open,
-            &mut out.high,
-            &mut out.low,
-            &mut out.close,
-            &mut out.volume,
-        ] {
+        for v in [&mut out.open, &mut out.high, &mut out.low, &mut out.close, &mut out.volume] {
             v.reserve(n);
         }
         out.dates.reserve(n);
         let mut cur: Option<String> = None;
         let mut last_date: Option<TradingDay> = None;
         for b in batches {
-            let col = |name: &str| {
-                b.column_by_name(name)
-                    .ok_or_else(|| BarsError::Layout(format!("missing column {name}")))
-            };
+            let col =
+                |name: &str| b.column_by_name(name).ok_or_else(|| BarsError::Layout(format!("missing column {name}")));
             let f64col = |name: &str| -> Result<Float64Array, BarsError> {
                 col(name)?
                     .as_any()
@@ -307,13 +293,8 @@ impl DailyBars {
                 .downcast_ref::<Date32Array>()
                 .cloned()
                 .ok_or_else(|| BarsError::Layout("column date is not date32".into()))?;
-            let (o, h, l, c, v) = (
-                f64col("open")?,
-                f64col("high")?,
-                f64col("low")?,
-                f64col("close")?,
-                f64col("volume")?,
-            );
+            let (o, h, l, c, v) =
+                (f64col("open")?, f64col("high")?, f64col("low")?, f64col("close")?, f64col("volume")?);
             if tick.null_count() + date.null_count() > 0 {
                 return Err(BarsError::Layout("null ticker or date".into()));
             }
@@ -369,14 +350,7 @@ mod tests {
     use super::*;
 
     fn bar(d: &str, c: f64) -> Bar {
-        Bar {
-            date: TradingDay::parse(d).unwrap(),
-            open: c,
-            high: c + 1.0,
-            low: c - 1.0,
-            close: c,
-            volume: 100.0,
-        }
+        Bar { date: TradingDay::parse(d).unwrap(), open: c, high: c + 1.0, low: c - 1.0, close: c, volume: 100.0 }
     }
 
     #[test]
@@ -395,13 +369,7 @@ mod tests {
         let back = DailyBars::from_record_batches(&[b.to_record_batch()]).unwrap();
         assert_eq!(back, b);
         let s = b.get("A").unwrap();
-        assert_eq!(
-            s.index_on_or_before(TradingDay::parse("2010-01-06").unwrap()),
-            Some(1)
-        );
-        assert_eq!(
-            s.index_on_or_before(TradingDay::parse("2009-12-31").unwrap()),
-            None
-        );
+        assert_eq!(s.index_on_or_before(TradingDay::parse("2010-01-06").unwrap()), Some(1));
+        assert_eq!(s.index_on_or_before(TradingDay::parse("2009-12-31").unwrap()), None);
     }
 }

@@ -69,20 +69,14 @@ pub enum ImportError {
 
 /// Reads a file, gunzipping when its name ends in `.gz`.
 pub fn read_gz_text(path: &Path) -> Result<String, ImportError> {
-    let io = |source| ImportError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io = |source| ImportError::Io { path: path.display().to_string(), source };
     let bytes = std::fs::read(path).map_err(io)?;
     if path.extension().is_some_and(|e| e == "gz") {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(io)?;
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).map_err(io)?;
         Ok(s)
     } else {
-        String::from_utf8(bytes)
-            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+        String::from_utf8(bytes).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
     }
 }
 
@@ -95,17 +89,10 @@ struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     fn open(file: &'a str, text: &'a str, expected: &[&str]) -> Result<Self, ImportError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text.as_bytes());
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| ImportError::Header {
-                file: file.into(),
-                found: e.to_string(),
-                expected: expected.join(","),
-            })?
+            .map_err(|e| ImportError::Header { file: file.into(), found: e.to_string(), expected: expected.join(",") })?
             .iter()
             .map(|h| h.to_ascii_lowercase())
             .collect();
@@ -116,12 +103,7 @@ impl<'a> Rows<'a> {
                 expected: expected.join(","),
             });
         }
-        Ok(Self {
-            file,
-            reader,
-            issues: Vec::new(),
-            total: 0,
-        })
+        Ok(Self { file, reader, issues: Vec::new(), total: 0 })
     }
 
     /// Calls `f` on each record; a record `f` rejects is recorded as an issue.
@@ -134,19 +116,13 @@ impl<'a> Rows<'a> {
                     self.total += 1;
                     let line = rec.position().map(|p| p.line()).unwrap_or(0);
                     if let Err(detail) = f(&rec) {
-                        self.issues.push(RowIssue {
-                            at: format!("{}:{line}", self.file),
-                            detail,
-                        });
+                        self.issues.push(RowIssue { at: format!("{}:{line}", self.file), detail });
                     }
                 }
                 Err(e) => {
                     self.total += 1;
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    self.issues.push(RowIssue {
-                        at: format!("{}:{line}", self.file),
-                        detail: e.to_string(),
-                    });
+                    self.issues.push(RowIssue { at: format!("{}:{line}", self.file), detail: e.to_string() });
                 }
             }
         }
@@ -167,10 +143,7 @@ impl<'a> Rows<'a> {
 
 fn num(rec: &csv::StringRecord, i: usize, name: &str) -> Result<f64, String> {
     let s = rec.get(i).unwrap_or("");
-    s.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("{name} {s:?} is not a number"))
+    s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{name} {s:?} is not a number"))
 }
 
 fn date(rec: &csv::StringRecord, i: usize) -> Result<NaiveDate, String> {
@@ -187,15 +160,8 @@ fn trading_day(d: NaiveDate) -> Result<TradingDay, String> {
 }
 
 /// Reads daily bars (`date,ticker,open,high,low,close,volume`).
-pub fn ohlcv_csv(
-    file: &str,
-    text: &str,
-) -> Result<(Vec<(Ticker, Bar)>, Vec<RowIssue>), ImportError> {
-    let mut rows = Rows::open(
-        file,
-        text,
-        &["date", "ticker", "open", "high", "low", "close", "volume"],
-    )?;
+pub fn ohlcv_csv(file: &str, text: &str) -> Result<(Vec<(Ticker, Bar)>, Vec<RowIssue>), ImportError> {
+    let mut rows = Rows::open(file, text, &["date", "ticker", "open", "high", "low", "close", "volume"])?;
     let mut out = Vec::with_capacity(text.len() / 48);
     rows.each(|r| {
         let bar = Bar {
@@ -214,24 +180,8 @@ pub fn ohlcv_csv(
 
 /// Reads an index series (`date,open,high,low,close,adj_close,volume`) as symbol `symbol`.
 /// Sessions before the calendar's first year are skipped (not reported).
-pub fn index_csv(
-    file: &str,
-    text: &str,
-    symbol: &Ticker,
-) -> Result<(DailyBars, Vec<RowIssue>), ImportError> {
-    let mut rows = Rows::open(
-        file,
-        text,
-        &[
-            "date",
-            "open",
-            "high",
-            "low",
-            "close",
-            "adj_close",
-            "volume",
-        ],
-    )?;
+pub fn index_csv(file: &str, text: &str, symbol: &Ticker) -> Result<(DailyBars, Vec<RowIssue>), ImportError> {
+    let mut rows = Rows::open(file, text, &["date", "open", "high", "low", "close", "adj_close", "volume"])?;
     let mut out = Vec::new();
     rows.each(|r| {
         let d = date(r, 0)?;
@@ -284,10 +234,7 @@ pub fn sectors_csv(file: &str, text: &str) -> Result<(SectorMap, Vec<RowIssue>),
 }
 
 /// Reads earnings dates (`ticker,date`).
-pub fn earnings_csv(
-    file: &str,
-    text: &str,
-) -> Result<(EarningsCalendar, Vec<RowIssue>), ImportError> {
+pub fn earnings_csv(file: &str, text: &str) -> Result<(EarningsCalendar, Vec<RowIssue>), ImportError> {
     let mut rows = Rows::open(file, text, &["ticker", "date"])?;
     let mut map: BTreeMap<Ticker, Vec<NaiveDate>> = BTreeMap::new();
     rows.each(|r| {
@@ -313,10 +260,7 @@ mod tests {
                     2010-01-05,AAA,x,2,0.5,1.5,100\n\
                     2010-01-02,AAA,1,2,0.5,1.5,100\n";
         let err = ohlcv_csv("f.csv", text).unwrap_err();
-        assert!(
-            err.to_string().contains("2 of 3 rows are malformed"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("2 of 3 rows are malformed"), "{err}");
         let mut many = String::from("date,ticker,open,high,low,close,volume\n");
         for _ in 0..200 {
             many.push_str("2010-01-04,AAA,1,2,0.5,1.5,100\n");
@@ -331,9 +275,6 @@ mod tests {
 
     #[test]
     fn wrong_header_is_refused() {
-        assert!(matches!(
-            ohlcv_csv("f.csv", "a,b\n1,2\n"),
-            Err(ImportError::Header { .. })
-        ));
+        assert!(matches!(ohlcv_csv("f.csv", "a,b\n1,2\n"), Err(ImportError::Header { .. })));
     }
 }

@@ -102,9 +102,7 @@ impl EarningsCalendar {
     /// Last earnings date strictly before `before`.
     pub fn last_before(&self, ticker: &str, before: NaiveDate) -> Option<NaiveDate> {
         let v = self.dates.get(ticker)?;
-        v.partition_point(|d| *d < before)
-            .checked_sub(1)
-            .map(|i| v[i])
+        v.partition_point(|d| *d < before).checked_sub(1).map(|i| v[i])
     }
 
     fn to_batch(&self) -> RecordBatch {
@@ -121,10 +119,7 @@ impl EarningsCalendar {
             Field::new("ticker", DataType::Utf8, false),
             Field::new("date", DataType::Date32, false),
         ]));
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(t)),
-            Arc::new(Date32Array::from(d)),
-        ];
+        let cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from(t)), Arc::new(Date32Array::from(d))];
         RecordBatch::try_new(schema, cols).expect("columns match")
     }
 
@@ -132,22 +127,11 @@ impl EarningsCalendar {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let mut dates: BTreeMap<Ticker, Vec<NaiveDate>> = BTreeMap::new();
         for b in batches {
-            let t = b
-                .column(0)
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or("ticker column")?;
-            let d = b
-                .column(1)
-                .as_any()
-                .downcast_ref::<Date32Array>()
-                .ok_or("date column")?;
+            let t = b.column(0).as_any().downcast_ref::<StringArray>().ok_or("ticker column")?;
+            let d = b.column(1).as_any().downcast_ref::<Date32Array>().ok_or("date column")?;
             for i in 0..b.num_rows() {
                 let tk = Ticker::new(t.value(i)).map_err(|e| e.to_string())?;
-                dates
-                    .entry(tk)
-                    .or_default()
-                    .push(epoch + chrono::Duration::days(d.value(i) as i64));
+                dates.entry(tk).or_default().push(epoch + chrono::Duration::days(d.value(i) as i64));
             }
         }
         Ok(Self { dates })
@@ -217,9 +201,7 @@ pub enum StoreError {
     #[error("no price store on {0}: run `alpha-engine data import --bus {0}` first")]
     Missing(String),
     /// A chunk's content does not match the manifest.
-    #[error(
-        "{key}: content hash {found} does not match the manifest ({expected}); the store is inconsistent"
-    )]
+    #[error("{key}: content hash {found} does not match the manifest ({expected}); the store is inconsistent")]
     HashMismatch {
         /// Chunk.
         key: String,
@@ -264,10 +246,8 @@ pub struct PriceStore {
 impl PriceStore {
     /// Loads the store from the bus.
     pub async fn load(bus: &Bus) -> Result<Self, StoreError> {
-        let (manifest, mref): (Manifest, InputRef) = bus
-            .get_json(&keys::prices_manifest())
-            .await?
-            .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+        let (manifest, mref): (Manifest, InputRef) =
+            bus.get_json(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
         let mut inputs = vec![mref];
         let mut tasks = Vec::new();
         for c in &manifest.chunks {
@@ -278,23 +258,12 @@ impl PriceStore {
                 let obj = bus.get_required(&key).await?;
                 let found = obj.sha256();
                 if found != c.sha256 {
-                    return Err(StoreError::HashMismatch {
-                        key: c.key.clone(),
-                        expected: c.sha256.clone(),
-                        found,
-                    });
+                    return Err(StoreError::HashMismatch { key: c.key.clone(), expected: c.sha256.clone(), found });
                 }
-                let batches =
-                    crate::parquet_io::decode(obj.bytes).map_err(|e| BusError::Decode {
-                        key: c.key.clone(),
-                        detail: e,
-                    })?;
-                let bars = DailyBars::from_record_batches(&batches).map_err(|source| {
-                    StoreError::Bars {
-                        key: c.key.clone(),
-                        source,
-                    }
-                })?;
+                let batches = crate::parquet_io::decode(obj.bytes)
+                    .map_err(|e| BusError::Decode { key: c.key.clone(), detail: e })?;
+                let bars = DailyBars::from_record_batches(&batches)
+                    .map_err(|source| StoreError::Bars { key: c.key.clone(), source })?;
                 Ok::<_, StoreError>(bars)
             }));
         }
@@ -309,45 +278,22 @@ impl PriceStore {
         let (bench, sectors, earnings, splits, quality) = side.await?;
         let mut chunks = Vec::with_capacity(tasks.len());
         for t in tasks {
-            chunks.push(
-                t.await
-                    .map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??,
-            );
+            chunks.push(t.await.map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??);
         }
-        let raw = if chunks.len() == 1 {
-            chunks.pop().expect("one chunk")
-        } else {
-            DailyBars::concat(&chunks)
-        };
+        let raw = if chunks.len() == 1 { chunks.pop().expect("one chunk") } else { DailyBars::concat(&chunks) };
         let missing = |what: &str| StoreError::Missing(format!("{} ({what} is absent)", bus.url()));
         let (bench_batches, bref) = bench.ok_or_else(|| missing("prices/benchmark.parquet"))?;
-        let benchmark =
-            DailyBars::from_record_batches(&bench_batches).map_err(|source| StoreError::Bars {
-                key: bref.key.clone(),
-                source,
-            })?;
+        let benchmark = DailyBars::from_record_batches(&bench_batches)
+            .map_err(|source| StoreError::Bars { key: bref.key.clone(), source })?;
         let (sectors, sref) = sectors.ok_or_else(|| missing("prices/sectors.json"))?;
         let (earn_batches, eref) = earnings.ok_or_else(|| missing("prices/earnings.parquet"))?;
-        let earnings =
-            EarningsCalendar::from_batches(&earn_batches).map_err(|detail| BusError::Decode {
-                key: eref.key.clone(),
-                detail,
-            })?;
+        let earnings = EarningsCalendar::from_batches(&earn_batches)
+            .map_err(|detail| BusError::Decode { key: eref.key.clone(), detail })?;
         let (splits, spref) = splits.ok_or_else(|| missing("prices/splits.json"))?;
         let (quality, qref) = quality.ok_or_else(|| missing("prices/quality.json"))?;
         inputs.extend([bref, sref, eref, spref, qref]);
         let adjusted = splits::adjust(&raw, &splits.splits, None);
-        Ok(Self {
-            raw,
-            adjusted,
-            splits: splits.splits,
-            benchmark,
-            sectors,
-            earnings,
-            quality,
-            manifest,
-            inputs,
-        })
+        Ok(Self { raw, adjusted, splits: splits.splits, benchmark, sectors, earnings, quality, manifest, inputs })
     }
 
     /// Bars up to `as_of`, adjusted only for splits known by then (what a trader saw at `as_of`).
@@ -415,9 +361,7 @@ pub struct ImportReport {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
+    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
 
 /// Imports the four source files into the bus's price store.
@@ -434,15 +378,10 @@ pub async fn import_files(
         let ohlcv_text = import::read_gz_text(&f.ohlcv)?;
         let (rows, mut issues) = import::ohlcv_csv(&file_name(&f.ohlcv), &ohlcv_text)?;
         let bench_sym = Ticker::new(BENCHMARK_SYMBOL).expect("valid symbol");
-        let (benchmark, i2) = import::index_csv(
-            &file_name(&f.benchmark),
-            &import::read_gz_text(&f.benchmark)?,
-            &bench_sym,
-        )?;
-        let (sectors, i3) =
-            import::sectors_csv(&file_name(&f.sectors), &import::read_gz_text(&f.sectors)?)?;
-        let (earnings, i4) =
-            import::earnings_csv(&file_name(&f.earnings), &import::read_gz_text(&f.earnings)?)?;
+        let (benchmark, i2) =
+            import::index_csv(&file_name(&f.benchmark), &import::read_gz_text(&f.benchmark)?, &bench_sym)?;
+        let (sectors, i3) = import::sectors_csv(&file_name(&f.sectors), &import::read_gz_text(&f.sectors)?)?;
+        let (earnings, i4) = import::earnings_csv(&file_name(&f.earnings), &import::read_gz_text(&f.earnings)?)?;
         issues.extend(i2.into_iter().chain(i3).chain(i4));
         Ok((rows, benchmark, sectors, earnings, issues))
     })
@@ -455,26 +394,12 @@ pub async fn import_files(
     for (t, _) in &dropped {
         *dup_counts.entry(t.clone()).or_default() += 1;
     }
-    let (first, last) = raw
-        .date_range()
-        .ok_or_else(|| StoreError::Missing("the bars file holds no rows".into()))?;
+    let (first, last) = raw.date_range().ok_or_else(|| StoreError::Missing("the bars file holds no rows".into()))?;
     let splits = splits::detect(&raw, benchmark.get(BENCHMARK_SYMBOL), &cfg.splits);
     let adjusted = splits::adjust(&raw, &splits, None);
-    let quality = quality::assess(
-        &raw,
-        &adjusted,
-        &dup_counts,
-        &splits,
-        last,
-        &cfg.quality,
-        &cfg.governance,
-    );
-    let without_sector: Vec<Ticker> = raw
-        .tickers
-        .iter()
-        .filter(|t| !sectors.symbols.contains_key(*t))
-        .cloned()
-        .collect();
+    let quality = quality::assess(&raw, &adjusted, &dup_counts, &splits, last, &cfg.quality, &cfg.governance);
+    let without_sector: Vec<Ticker> =
+        raw.tickers.iter().filter(|t| !sectors.symbols.contains_key(*t)).cloned().collect();
     let compute_secs = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -484,26 +409,18 @@ pub async fn import_files(
     let mut year_start = first;
     loop {
         let year = year_start.date().format("%Y").to_string();
-        let year_end = TradingDay::on_or_before(
-            NaiveDate::parse_from_str(&format!("{year}-12-31"), "%Y-%m-%d").expect("date"),
-        )
-        .expect("in range");
+        let year_end =
+            TradingDay::on_or_before(NaiveDate::parse_from_str(&format!("{year}-12-31"), "%Y-%m-%d").expect("date"))
+                .expect("in range");
         let chunk_last = year_end.min(last);
         let block = raw.between(year_start, chunk_last);
         if block.n_rows() > 0 {
             let (cf, cl) = block.date_range().expect("non-empty");
             let key = keys::price_chunk(cf, cl);
-            let bytes =
-                crate::parquet_io::encode(&[block.to_record_batch()]).map_err(|detail| {
-                    BusError::Decode {
-                        key: key.to_string(),
-                        detail,
-                    }
-                })?;
+            let bytes = crate::parquet_io::encode(&[block.to_record_batch()])
+                .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
             let sha = crate::bus::sha256_hex(&bytes);
-            let outcome = bus
-                .put_dated(&key, bytes, force, clock, |_| Ok(false))
-                .await?;
+            let outcome = bus.put_dated(&key, bytes, force, clock, |_| Ok(false)).await?;
             published.push((key.clone(), outcome));
             chunk_refs.push(ChunkRef {
                 key: key.to_string(),
@@ -520,35 +437,15 @@ pub async fn import_files(
     }
     // Reference data next.
     let bench_key = keys::benchmark();
-    bus.put_parquet(
-        &bench_key,
-        &[benchmark.to_record_batch()],
-        PutMode::Overwrite,
-    )
-    .await?;
+    bus.put_parquet(&bench_key, &[benchmark.to_record_batch()], PutMode::Overwrite).await?;
     published.push((bench_key, Published::Written));
-    bus.put_json(&keys::sectors(), &sectors, PutMode::Overwrite)
-        .await?;
+    bus.put_json(&keys::sectors(), &sectors, PutMode::Overwrite).await?;
     published.push((keys::sectors(), Published::Written));
-    bus.put_parquet(
-        &keys::earnings(),
-        &[earnings.to_batch()],
-        PutMode::Overwrite,
-    )
-    .await?;
+    bus.put_parquet(&keys::earnings(), &[earnings.to_batch()], PutMode::Overwrite).await?;
     published.push((keys::earnings(), Published::Written));
-    bus.put_json(
-        &keys::splits(),
-        &SplitsDoc {
-            schema_version: 1,
-            splits: splits.clone(),
-        },
-        PutMode::Overwrite,
-    )
-    .await?;
+    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: splits.clone() }, PutMode::Overwrite).await?;
     published.push((keys::splits(), Published::Written));
-    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite)
-        .await?;
+    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite).await?;
     published.push((keys::quality(), Published::Written));
     // The manifest last: readers only ever see complete chunks.
     let manifest = Manifest {
@@ -559,8 +456,7 @@ pub async fn import_files(
         chunks: chunk_refs,
         source: file_name(&files.ohlcv),
     };
-    bus.put_json(&keys::prices_manifest(), &manifest, PutMode::Overwrite)
-        .await?;
+    bus.put_json(&keys::prices_manifest(), &manifest, PutMode::Overwrite).await?;
     published.push((keys::prices_manifest(), Published::Written));
     Ok(ImportReport {
         rows: n_rows_in - dropped.len(),
@@ -601,81 +497,44 @@ pub async fn append_day(
     clock: &dyn Clock,
     compact_after: usize,
 ) -> Result<AppendReport, StoreError> {
-    let manifest_obj = bus
-        .get(&keys::prices_manifest())
-        .await?
-        .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest_obj.bytes).map_err(|e| BusError::Decode {
-            key: "prices/manifest.json".into(),
-            detail: e.to_string(),
-        })?;
+    let manifest_obj =
+        bus.get(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_obj.bytes)
+        .map_err(|e| BusError::Decode { key: "prices/manifest.json".into(), detail: e.to_string() })?;
     if day <= manifest.last_day {
-        return Err(StoreError::Append {
-            day,
-            detail: format!("the store already reaches {}", manifest.last_day),
-        });
+        return Err(StoreError::Append { day, detail: format!("the store already reaches {}", manifest.last_day) });
     }
     if let Some((t, b)) = rows.iter().find(|(_, b)| b.date != day) {
-        return Err(StoreError::Append {
-            day,
-            detail: format!("{t} has a bar dated {}", b.date),
-        });
+        return Err(StoreError::Append { day, detail: format!("{t} has a bar dated {}", b.date) });
     }
     let (block, dropped) = DailyBars::from_rows(rows);
     if block.n_rows() == 0 {
-        return Err(StoreError::Append {
-            day,
-            detail: "no bars".into(),
-        });
+        return Err(StoreError::Append { day, detail: "no bars".into() });
     }
     let key = keys::price_chunk(day, day);
-    let bytes = crate::parquet_io::encode(&[block.to_record_batch()]).map_err(|detail| {
-        BusError::Decode {
-            key: key.to_string(),
-            detail,
-        }
-    })?;
+    let bytes = crate::parquet_io::encode(&[block.to_record_batch()])
+        .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
     let sha = crate::bus::sha256_hex(&bytes);
-    bus.put_dated(&key, bytes, false, clock, |_| Ok(false))
-        .await?;
+    bus.put_dated(&key, bytes, false, clock, |_| Ok(false)).await?;
 
     let mut store = PriceStore::load(bus).await?;
     store.raw = DailyBars::concat(&[store.raw.clone(), block.clone()]);
-    let new_splits: Vec<Split> = splits::detect(
-        &store.raw.between(manifest.last_day, day),
-        store.benchmark.get(BENCHMARK_SYMBOL),
-        &cfg.splits,
-    )
-    .into_iter()
-    .filter(|s| s.date == day)
-    .collect();
+    let new_splits: Vec<Split> =
+        splits::detect(&store.raw.between(manifest.last_day, day), store.benchmark.get(BENCHMARK_SYMBOL), &cfg.splits)
+            .into_iter()
+            .filter(|s| s.date == day)
+            .collect();
     store.splits.extend(new_splits.iter().cloned());
     let adjusted = splits::adjust(&store.raw, &store.splits, None);
     let mut dup_counts = BTreeMap::new();
     for (t, _) in &dropped {
         *dup_counts.entry(t.clone()).or_insert(0u32) += 1;
     }
-    let quality = quality::assess(
-        &store.raw,
-        &adjusted,
-        &dup_counts,
-        &store.splits,
-        day,
-        &cfg.quality,
-        &cfg.governance,
-    );
-    bus.put_json(
-        &keys::splits(),
-        &SplitsDoc {
-            schema_version: 1,
-            splits: store.splits.clone(),
-        },
-        PutMode::Overwrite,
-    )
-    .await?;
-    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite)
+    let quality =
+        quality::assess(&store.raw, &adjusted, &dup_counts, &store.splits, day, &cfg.quality, &cfg.governance);
+    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: store.splits.clone() }, PutMode::Overwrite)
         .await?;
+    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite).await?;
 
     let mut next = manifest.clone();
     next.chunks.push(ChunkRef {
@@ -688,90 +547,48 @@ pub async fn append_day(
     next.last_day = day;
     next.symbols = store.raw.n_tickers() as u32;
     let etag = manifest_obj.etag.unwrap_or_default();
-    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(etag))
-        .await?;
+    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(etag)).await?;
 
     let year = day.date().format("%Y").to_string();
-    let singles = next
-        .chunks
-        .iter()
-        .filter(|c| c.first == c.last && c.first.date().format("%Y").to_string() == year)
-        .count();
-    let compacted = if singles > compact_after {
-        compact(bus, &year).await?
-    } else {
-        0
-    };
-    Ok(AppendReport {
-        chunk: key,
-        rows: block.n_rows(),
-        new_splits,
-        compacted,
-    })
+    let singles =
+        next.chunks.iter().filter(|c| c.first == c.last && c.first.date().format("%Y").to_string() == year).count();
+    let compacted = if singles > compact_after { compact(bus, &year).await? } else { 0 };
+    Ok(AppendReport { chunk: key, rows: block.n_rows(), new_splits, compacted })
 }
 
 /// Folds every chunk of calendar year `year` into one; returns how many chunks were folded.
 pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
-    let obj = bus
-        .get(&keys::prices_manifest())
-        .await?
-        .ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
-    let manifest: Manifest = serde_json::from_slice(&obj.bytes).map_err(|e| BusError::Decode {
-        key: "prices/manifest.json".into(),
-        detail: e.to_string(),
-    })?;
-    let (in_year, rest): (Vec<ChunkRef>, Vec<ChunkRef>) = manifest
-        .chunks
-        .iter()
-        .cloned()
-        .partition(|c| c.first.date().format("%Y").to_string() == year);
+    let obj = bus.get(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest: Manifest = serde_json::from_slice(&obj.bytes)
+        .map_err(|e| BusError::Decode { key: "prices/manifest.json".into(), detail: e.to_string() })?;
+    let (in_year, rest): (Vec<ChunkRef>, Vec<ChunkRef>) =
+        manifest.chunks.iter().cloned().partition(|c| c.first.date().format("%Y").to_string() == year);
     if in_year.len() < 2 {
         return Ok(0);
     }
     let mut blocks = Vec::new();
     for c in &in_year {
         let key = Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?;
-        let (batches, _) = bus
-            .get_parquet(&key)
-            .await?
-            .ok_or_else(|| StoreError::Missing(c.key.clone()))?;
-        blocks.push(DailyBars::from_record_batches(&batches).map_err(|source| {
-            StoreError::Bars {
-                key: c.key.clone(),
-                source,
-            }
-        })?);
+        let (batches, _) = bus.get_parquet(&key).await?.ok_or_else(|| StoreError::Missing(c.key.clone()))?;
+        blocks.push(
+            DailyBars::from_record_batches(&batches)
+                .map_err(|source| StoreError::Bars { key: c.key.clone(), source })?,
+        );
     }
     let merged = DailyBars::concat(&blocks);
     let (first, last) = merged.date_range().expect("non-empty");
     let key = keys::price_chunk(first, last);
-    let bytes = crate::parquet_io::encode(&[merged.to_record_batch()]).map_err(|detail| {
-        BusError::Decode {
-            key: key.to_string(),
-            detail,
-        }
-    })?;
+    let bytes = crate::parquet_io::encode(&[merged.to_record_batch()])
+        .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
     let sha = crate::bus::sha256_hex(&bytes);
     bus.put(&key, bytes, PutMode::Overwrite).await?;
     let mut chunks = rest;
-    chunks.push(ChunkRef {
-        key: key.to_string(),
-        first,
-        last,
-        rows: merged.n_rows() as u64,
-        sha256: sha,
-    });
+    chunks.push(ChunkRef { key: key.to_string(), first, last, rows: merged.n_rows() as u64, sha256: sha });
     chunks.sort_by_key(|c| c.first);
     let next = Manifest { chunks, ..manifest };
-    bus.put_json(
-        &keys::prices_manifest(),
-        &next,
-        PutMode::IfMatch(obj.etag.unwrap_or_default()),
-    )
-    .await?;
+    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(obj.etag.unwrap_or_default())).await?;
     for c in in_year.iter().filter(|c| c.key != key.as_str()) {
-        bus.delete(&Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?)
-            .await?;
+        bus.delete(&Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?).await?;
     }
     Ok(in_year.len())
 }

@@ -1,7 +1,8 @@
 //! Data quality per symbol and the governance status that decides whether a symbol may be used.
 //!
 //! For each symbol, over its bars up to `as_of` (so a backtest can ask "as of day t" without
-//! look-ahead), we count missing sessions between its first and last bar (from the NYSE calendar),
+//! look-ahead), we count missing sessions between its first and last bar (against the sessions
+//! the store holds; sessions the whole store lacks are reported once, as calendar gaps),
 //! duplicate rows, non-positive prices, OHLC-inconsistent rows (low above open/close or high below
 //! them), unexplained spikes (close-to-close moves beyond the threshold on split-adjusted prices),
 //! and whether it stopped trading. The score is
@@ -95,6 +96,8 @@ pub struct QualityReport {
     pub schema_version: u32,
     /// Assessed with bars up to this day.
     pub as_of: TradingDay,
+    /// NYSE sessions between the store's first bar and `as_of` for which no symbol has a bar.
+    pub calendar_gaps: Vec<TradingDay>,
     /// Per symbol, by ticker.
     pub symbols: Vec<SymbolQuality>,
 }
@@ -107,17 +110,12 @@ impl QualityReport {
 
     /// The assessment of `ticker`.
     pub fn get(&self, ticker: &str) -> Option<&SymbolQuality> {
-        self.symbols
-            .binary_search_by(|s| s.ticker.as_str().cmp(ticker))
-            .ok()
-            .map(|i| &self.symbols[i])
+        self.symbols.binary_search_by(|s| s.ticker.as_str().cmp(ticker)).ok().map(|i| &self.symbols[i])
     }
 
     /// Status of `ticker` (unknown symbols are quarantined).
     pub fn status(&self, ticker: &str) -> Status {
-        self.get(ticker)
-            .map(|s| s.status)
-            .unwrap_or(Status::Quarantined)
+        self.get(ticker).map(|s| s.status).unwrap_or(Status::Quarantined)
     }
 
     /// Counts per status.
@@ -147,6 +145,15 @@ pub fn assess(
     q: &QualityConfig,
     g: &GovernanceConfig,
 ) -> QualityReport {
+    let mut sessions: Vec<TradingDay> = raw.dates.iter().copied().filter(|d| *d <= as_of).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    let calendar_gaps = match sessions.first() {
+        Some(first) => crate::calendar::trading_days_between(first.date(), as_of.date())
+            .filter(|d| sessions.binary_search(d).is_err())
+            .collect(),
+        None => Vec::new(),
+    };
     let mut symbols = Vec::with_capacity(raw.n_tickers());
     for (i, s) in raw.iter().enumerate() {
         let n = s.dates.partition_point(|d| *d <= as_of);
@@ -160,38 +167,41 @@ pub fn assess(
             .filter(|x| x.ticker == *s.ticker && x.date <= as_of)
             .map(|x| format!("{} {}", x.date, x.label))
             .collect();
-        symbols.push(assess_one(
-            &s,
-            &adj,
-            n,
-            duplicates.get(s.ticker).copied().unwrap_or(0),
-            sym_splits,
-            as_of,
-            q,
-            g,
-        ));
+        let held = Held {
+            sessions: &sessions,
+            duplicate_rows: duplicates.get(s.ticker).copied().unwrap_or(0),
+            splits: sym_splits,
+        };
+        symbols.push(assess_one(&s, &adj, n, held, as_of, q, g));
     }
-    QualityReport {
-        schema_version: 1,
-        as_of,
-        symbols,
-    }
+    QualityReport { schema_version: 1, as_of, calendar_gaps, symbols }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the store knows beyond one symbol's bars.
+struct Held<'a> {
+    /// Sessions present in the store up to `as_of`, ascending.
+    sessions: &'a [TradingDay],
+    duplicate_rows: u32,
+    splits: Vec<String>,
+}
+
+fn sessions_in(sessions: &[TradingDay], after: TradingDay, up_to: TradingDay) -> usize {
+    sessions.partition_point(|d| *d <= up_to) - sessions.partition_point(|d| *d <= after)
+}
+
 fn assess_one(
     s: &BarSeries<'_>,
     adj: &BarSeries<'_>,
     n: usize,
-    duplicate_rows: u32,
-    splits: Vec<String>,
+    held: Held<'_>,
     as_of: TradingDay,
     q: &QualityConfig,
     g: &GovernanceConfig,
 ) -> SymbolQuality {
+    let Held { sessions, duplicate_rows, splits } = held;
     let first = s.dates[0];
     let last = s.dates[n - 1];
-    let expected = first.days_until(last) as u32 + 1;
+    let expected = sessions_in(sessions, first.prev(), last) as u32;
     let missing = expected.saturating_sub(n as u32);
     let mut nonpositive = 0u32;
     let mut ohlc_issues = Vec::new();
@@ -207,10 +217,7 @@ fn assess_one(
             continue;
         }
         if l > o.min(c) || h < o.max(c) || l > h {
-            ohlc_issues.push(OhlcIssue {
-                date: s.dates[r],
-                detail: format!("open {o} high {h} low {l} close {c}"),
-            });
+            ohlc_issues.push(OhlcIssue { date: s.dates[r], detail: format!("open {o} high {h} low {l} close {c}") });
         }
     }
     let mut spikes = Vec::new();
@@ -219,15 +226,12 @@ fn assess_one(
         if p > 0.0 && c > 0.0 {
             let change = c / p - 1.0;
             if change.abs() > q.spike_threshold {
-                spikes.push(Spike {
-                    date: adj.dates[r],
-                    change,
-                });
+                spikes.push(Spike { date: adj.dates[r], change });
             }
         }
     }
-    let sessions_since_last = last.days_until(as_of);
-    let stopped = sessions_since_last > q.stale_after_days as i64;
+    let sessions_since_last = sessions_in(sessions, last, as_of);
+    let stopped = sessions_since_last > q.stale_after_days as usize;
 
     let missing_share = missing as f64 / expected.max(1) as f64;
     let dup_share = duplicate_rows as f64 / (n as f64 + duplicate_rows as f64);
@@ -243,10 +247,7 @@ fn assess_one(
     let mut quarantine = Vec::new();
     let mut degrade = Vec::new();
     if (n as u32) < g.min_rows_degraded {
-        quarantine.push(format!(
-            "INSUFFICIENT_HISTORY: {n} bars < {}",
-            g.min_rows_degraded
-        ));
+        quarantine.push(format!("INSUFFICIENT_HISTORY: {n} bars < {}", g.min_rows_degraded));
     } else if (n as u32) < g.min_rows_active {
         degrade.push(format!("SHORT_HISTORY: {n} bars < {}", g.min_rows_active));
     }
@@ -254,32 +255,19 @@ fn assess_one(
         quarantine.push(format!("NONPOSITIVE_PRICE: {nonpositive} row(s)"));
     }
     if stopped {
-        quarantine.push(format!(
-            "STOPPED_TRADING: last bar {last}, {sessions_since_last} sessions before {as_of}"
-        ));
+        quarantine.push(format!("STOPPED_TRADING: last bar {last}, {sessions_since_last} sessions before {as_of}"));
     }
     if score < q.quarantine_score.get() {
-        quarantine.push(format!(
-            "DQ_BELOW_FLOOR: score {score:.3} < {}",
-            q.quarantine_score
-        ));
+        quarantine.push(format!("DQ_BELOW_FLOOR: score {score:.3} < {}", q.quarantine_score));
     } else if score < q.min_score.get() {
         degrade.push(format!("DQ_BELOW_MIN: score {score:.3} < {}", q.min_score));
     }
     if ohlc_issues.len() as u32 > g.max_ohlc_bad_rows_active {
         let dates: Vec<String> = ohlc_issues.iter().map(|o| o.date.to_string()).collect();
-        degrade.push(format!(
-            "OHLC_INCONSISTENT: {} row(s) ({})",
-            ohlc_issues.len(),
-            dates.join(", ")
-        ));
+        degrade.push(format!("OHLC_INCONSISTENT: {} row(s) ({})", ohlc_issues.len(), dates.join(", ")));
     }
     for sp in &spikes {
-        degrade.push(format!(
-            "EXTREME_SPIKE: {} {:+.1}% with no split to explain it",
-            sp.date,
-            sp.change * 100.0
-        ));
+        degrade.push(format!("EXTREME_SPIKE: {} {:+.1}% with no split to explain it", sp.date, sp.change * 100.0));
     }
     let mut notes = Vec::new();
     if missing > 0 {
@@ -289,10 +277,7 @@ fn assess_one(
         notes.push(format!("DUPLICATES: {duplicate_rows} row(s) dropped"));
     }
     if !ohlc_issues.is_empty() && ohlc_issues.len() as u32 <= g.max_ohlc_bad_rows_active {
-        notes.push(format!(
-            "OHLC_INCONSISTENT: {} row(s), within tolerance",
-            ohlc_issues.len()
-        ));
+        notes.push(format!("OHLC_INCONSISTENT: {} row(s), within tolerance", ohlc_issues.len()));
     }
     let status = if !quarantine.is_empty() {
         Status::Quarantined

@@ -72,11 +72,7 @@ fn detect_in(
             .iter()
             .map(|&(k, label)| {
                 let target = (1.0 / k).ln();
-                (
-                    (by_open - target).abs().min((by_close - target).abs()),
-                    k,
-                    label,
-                )
+                ((by_open - target).abs().min((by_close - target).abs()), k, label)
             })
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let Some((dist, k, label)) = best else {
@@ -110,9 +106,7 @@ pub fn detect(bars: &DailyBars, benchmark: Option<BarSeries<'_>>, cfg: &SplitCon
         let j = b.index_on_or_before(to)?;
         (b.dates[j] == to && b.close[i] > 0.0).then(|| b.close[j] / b.close[i] - 1.0)
     };
-    bars.iter()
-        .flat_map(|s| detect_in(&s, market_move, cfg))
-        .collect()
+    bars.iter().flat_map(|s| detect_in(&s, market_move, cfg)).collect()
 }
 
 /// Back-adjusts prices and volumes for the splits on or before `as_of` (all of them when `None`).
@@ -166,35 +160,20 @@ mod tests {
     }
 
     fn cfg() -> SplitConfig {
-        SplitConfig {
-            ratio_tolerance: 0.04,
-            max_market_move: 0.05,
-        }
+        SplitConfig { ratio_tolerance: 0.04, max_market_move: 0.05 }
     }
 
     #[test]
     fn finds_a_two_for_one_and_adjusts_only_up_to_as_of() {
-        let b = series(&[
-            ("2010-06-10", 100.0),
-            ("2010-06-11", 102.0),
-            ("2010-06-14", 50.5),
-            ("2010-06-15", 51.0),
-        ]);
+        let b = series(&[("2010-06-10", 100.0), ("2010-06-11", 102.0), ("2010-06-14", 50.5), ("2010-06-15", 51.0)]);
         let s = detect(&b, None, &cfg());
         assert_eq!(s.len(), 1);
-        assert_eq!(
-            (s[0].label.as_str(), s[0].date.to_string()),
-            ("2:1", "2010-06-14".to_string())
-        );
+        assert_eq!((s[0].label.as_str(), s[0].date.to_string()), ("2:1", "2010-06-14".to_string()));
         let adj = adjust(&b, &s, None);
         assert_eq!(adj.get("X").unwrap().close, &[50.0, 51.0, 50.5, 51.0]);
         assert_eq!(adj.get("X").unwrap().volume[0], 2000.0);
         let before = adjust(&b, &s, Some(TradingDay::parse("2010-06-11").unwrap()));
-        assert_eq!(
-            before.get("X").unwrap().close[0],
-            100.0,
-            "a split after as_of is not known yet"
-        );
+        assert_eq!(before.get("X").unwrap().close[0], 100.0, "a split after as_of is not known yet");
     }
 
     #[test]

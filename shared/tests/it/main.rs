@@ -1,0 +1,8 @@
+//! Integration tests of ae-shared: contracts, the bus over both backends (S3 over a real server on
+//! loopback), the price store on the real embedded data, and the oracle checks against TA-Lib,
+//! pandas, empyrical, scipy and statsmodels.
+
+mod bus;
+mod contracts;
+mod oracles;
+mod store;

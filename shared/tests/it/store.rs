@@ -1,0 +1,169 @@
+//! The price store on the real embedded data: import, what the quality layer catches, splits,
+//! loading back, appending a day, compaction, and point-in-time views.
+
+use std::collections::BTreeMap;
+
+use ae_shared::bus::{Bus, Published};
+use ae_shared::clock::SimulatedClock;
+use ae_shared::config::Config;
+use ae_shared::store::bars::Bar;
+use ae_shared::store::quality::{self, Status};
+use ae_shared::store::{self, ImportFiles, PriceStore, embedded_data_dir, splits};
+use ae_shared::{Ticker, TradingDay};
+use chrono::NaiveTime;
+
+fn clock() -> SimulatedClock {
+    SimulatedClock::at_et(TradingDay::parse("2010-08-23").unwrap(), NaiveTime::from_hms_opt(4, 0, 0).unwrap())
+}
+
+async fn imported() -> (tempfile::TempDir, Bus, store::ImportReport) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path());
+    let cfg = Config::defaults();
+    let report = store::import_files(&bus, &ImportFiles::embedded(&embedded_data_dir()), &cfg.data, &clock(), false)
+        .await
+        .unwrap();
+    (dir, bus, report)
+}
+
+#[tokio::test]
+async fn import_catches_what_the_real_data_has() {
+    let (_dir, _bus, r) = imported().await;
+    assert_eq!(r.rows, 122_574);
+    assert_eq!(r.symbols, 524);
+    assert_eq!((r.range.0.to_string(), r.range.1.to_string()), ("2009-08-21".into(), "2010-08-20".into()));
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+    assert_eq!(r.duplicates, 0);
+    // The 78 OHLC-inconsistent rows are all caught.
+    assert_eq!(r.quality.ohlc_bad_rows(), 78);
+    // Real 2:1 splits in June 2010 are found and adjusted for.
+    let found: BTreeMap<String, (String, String)> =
+        r.splits.iter().map(|s| (s.ticker.to_string(), (s.date.to_string(), s.label.clone()))).collect();
+    assert_eq!(found["DHR"], ("2010-06-14".into(), "2:1".into()));
+    assert_eq!(found["ESRX"], ("2010-06-08".into(), "2:1".into()));
+    assert_eq!(found["GIS"], ("2010-06-09".into(), "2:1".into()));
+    // Names that stopped trading are quarantined with a reason; a split is not a spike.
+    let wye = r.quality.get("WYE").unwrap();
+    assert_eq!(wye.status, Status::Quarantined);
+    assert!(wye.reasons.iter().any(|x| x.starts_with("STOPPED_TRADING: last bar 2009-10-15")), "{:?}", wye.reasons);
+    assert!(r.quality.get("DHR").unwrap().spikes.is_empty());
+    // An unexplained collapse is a spike that degrades the name.
+    let wy = r.quality.get("WY").unwrap();
+    assert_eq!(wy.status, Status::Degraded);
+    assert!(wy.reasons.iter().any(|x| x.starts_with("EXTREME_SPIKE: 2010-07-20")), "{:?}", wy.reasons);
+    // Four inconsistent rows exceed the tolerance of two.
+    let fisv = r.quality.get("FISV").unwrap();
+    assert_eq!(fisv.status, Status::Degraded);
+    assert!(fisv.reasons.iter().any(|x| x.starts_with("OHLC_INCONSISTENT: 4 row(s)")), "{:?}", fisv.reasons);
+    // Seven NYSE sessions are absent from the whole dataset; symbols are measured against the rest.
+    let gaps: Vec<String> = r.quality.calendar_gaps.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        gaps,
+        ["2009-09-08", "2009-10-29", "2009-10-30", "2009-11-02", "2009-11-03", "2009-11-04", "2010-08-18"]
+    );
+    assert_eq!(r.quality.get("ETFC").unwrap().missing_sessions, 25);
+    assert_eq!(r.quality.get("AAPL").unwrap().missing_sessions, 4);
+    assert_eq!(r.quality.get("XOM").unwrap().missing_sessions, 0);
+    let counts = r.quality.counts();
+    assert!(counts[&Status::Active] > 400, "{counts:?}");
+    assert_eq!(r.without_sector.len(), 524 - 442);
+}
+
+#[tokio::test]
+async fn loads_back_and_reimport_is_a_no_op() {
+    let (_dir, bus, r) = imported().await;
+    let s = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(s.raw.n_rows(), r.rows);
+    assert_eq!(s.raw.n_tickers(), 524);
+    assert_eq!(s.benchmark.n_tickers(), 1);
+    assert_eq!(s.benchmark_series().len(), 5031 - 0);
+    assert!(s.sectors.sector("AAPL").is_some());
+    assert_eq!(
+        s.earnings.next_on_or_after("AAPL", chrono::NaiveDate::from_ymd_opt(2010, 3, 15).unwrap()).unwrap().to_string(),
+        "2010-04-20"
+    );
+    assert_eq!(s.manifest.chunks.len(), 2, "one chunk per calendar year");
+    // Adjusted DHR has no 50% gap.
+    let dhr = s.adjusted.get("DHR").unwrap();
+    let i = dhr.dates.iter().position(|d| d.to_string() == "2010-06-14").unwrap();
+    assert!((dhr.close[i] / dhr.close[i - 1] - 1.0).abs() < 0.05);
+    let raw = s.raw.get("DHR").unwrap();
+    assert!(raw.close[i] / raw.close[i - 1] < 0.55);
+
+    let cfg = Config::defaults();
+    let again = store::import_files(&bus, &ImportFiles::embedded(&embedded_data_dir()), &cfg.data, &clock(), false)
+        .await
+        .unwrap();
+    let chunks: Vec<_> = again.published.iter().filter(|(k, _)| k.as_str().starts_with("prices/bars/")).collect();
+    assert!(chunks.iter().all(|(_, p)| *p == Published::Unchanged), "{chunks:?}");
+}
+
+#[tokio::test]
+async fn point_in_time_view_knows_only_past_splits() {
+    let (_dir, bus, _) = imported().await;
+    let s = PriceStore::load(&bus).await.unwrap();
+    let before = s.adjusted_as_of(TradingDay::parse("2010-06-11").unwrap());
+    let dhr = before.get("DHR").unwrap();
+    assert_eq!(dhr.dates.last().unwrap().to_string(), "2010-06-11");
+    let raw = s.raw.get("DHR").unwrap();
+    assert_eq!(dhr.close[0], raw.close[0], "the June split is not known in a view as of 2010-06-11");
+    let after = s.adjusted_as_of(TradingDay::parse("2010-06-14").unwrap());
+    assert!((after.get("DHR").unwrap().close[0] - raw.close[0] / 2.0).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn quality_as_of_a_day_ignores_later_data() {
+    let (_dir, bus, _) = imported().await;
+    let s = PriceStore::load(&bus).await.unwrap();
+    let cfg = Config::defaults();
+    let t = TradingDay::parse("2010-02-01").unwrap();
+    let assess = |raw: &ae_shared::store::bars::DailyBars| {
+        let adj = splits::adjust(raw, &s.splits, Some(t));
+        quality::assess(raw, &adj, &BTreeMap::new(), &s.splits, t, &cfg.data.quality, &cfg.data.governance)
+    };
+    let base = assess(&s.raw);
+    let mut poisoned = s.raw.clone();
+    for i in 0..poisoned.n_rows() {
+        if poisoned.dates[i] > t {
+            poisoned.close[i] = -1.0;
+            poisoned.low[i] = 1e9;
+        }
+    }
+    assert_eq!(assess(&poisoned), base);
+}
+
+#[tokio::test]
+async fn appends_a_day_then_compacts() {
+    let (_dir, bus, _) = imported().await;
+    let cfg = Config::defaults();
+    let s = PriceStore::load(&bus).await.unwrap();
+    let mut day = s.manifest.last_day;
+    for n in 0..3 {
+        day = day.next();
+        let rows: Vec<(Ticker, Bar)> = s
+            .raw
+            .iter()
+            .filter(|x| x.dates.last() == Some(&s.manifest.last_day))
+            .map(|x| {
+                let mut b = x.bar(x.len() - 1);
+                b.date = day;
+                b.close *= 1.0 + 0.001 * n as f64;
+                b.high = b.high.max(b.close);
+                (x.ticker.clone(), b)
+            })
+            .collect();
+        let rep = store::append_day(&bus, day, rows, &cfg.data, &clock(), 2).await.unwrap();
+        assert!(rep.rows > 400);
+        if n == 2 {
+            assert_eq!(rep.compacted, 4, "three single days folded into the 2010 chunk");
+        }
+    }
+    let again = store::append_day(&bus, day, vec![], &cfg.data, &clock(), 2).await.unwrap_err();
+    assert!(again.to_string().contains("already reaches"), "{again}");
+    let loaded = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(loaded.manifest.last_day, day);
+    assert_eq!(loaded.manifest.chunks.len(), 2);
+    assert_eq!(loaded.quality.as_of, day);
+    let listed = bus.list("prices/bars/").await.unwrap();
+    assert_eq!(listed.len(), 2, "folded chunks are deleted: {listed:?}");
+}
