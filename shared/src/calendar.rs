@@ -153,7 +153,7 @@ impl TradingDay {
     }
 
     /// Moves `n` trading days (negative: back). None when that leaves the calendar.
-    pub fn add(self, n: i64) -> Option<Self> {
+    pub fn offset(self, n: i64) -> Option<Self> {
         let i = self.index() as i64 + n;
         if i < 0 {
             return None;
@@ -163,17 +163,17 @@ impl TradingDay {
 
     /// The next trading day.
     pub fn next(self) -> Self {
-        self.add(1).expect("calendar ends in 2050")
+        self.offset(1).expect("calendar ends in 2050")
     }
 
     /// The previous trading day.
     pub fn prev(self) -> Self {
-        self.add(-1).expect("calendar starts in 1995")
+        self.offset(-1).expect("calendar starts in 1995")
     }
 
     /// `n` trading days back (`n_back(0)` is `self`).
     pub fn n_back(self, n: u32) -> Option<Self> {
-        self.add(-(n as i64))
+        self.offset(-(n as i64))
     }
 
     /// Trading days from `self` to `other` (positive when `other` is later).
@@ -304,8 +304,8 @@ mod tests {
         let fri = TradingDay::parse("2009-12-24").unwrap();
         assert_eq!(fri.next().to_string(), "2009-12-28");
         assert_eq!(fri.next().prev(), fri);
-        assert_eq!(fri.add(5).unwrap().to_string(), "2010-01-04");
-        assert_eq!(fri.days_until(fri.add(5).unwrap()), 5);
+        assert_eq!(fri.offset(5).unwrap().to_string(), "2010-01-04");
+        assert_eq!(fri.days_until(fri.offset(5).unwrap()), 5);
         assert_eq!(fri.n_back(0), Some(fri));
         assert_eq!(TradingDay::parse("2010-01-04").unwrap().n_back(1).unwrap().to_string(), "2009-12-31");
         assert!(TradingDay::parse("2010-01-04").unwrap().is_first_of_week());

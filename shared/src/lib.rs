@@ -14,6 +14,8 @@
 
 pub mod bus;
 pub mod calendar;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contracts;

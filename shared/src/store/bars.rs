@@ -12,6 +12,9 @@ use chrono::NaiveDate;
 use crate::calendar::TradingDay;
 use crate::types::Ticker;
 
+/// Rows of (symbol, bar) in any order.
+pub type BarRows = Vec<(Ticker, Bar)>;
+
 /// One day's bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bar {
@@ -126,11 +129,12 @@ impl DailyBars {
         let mut dropped = Vec::new();
         let mut last: Option<(Ticker, TradingDay)> = None;
         for (t, b) in rows {
-            if let Some((lt, ld)) = &last {
-                if *lt == t && *ld == b.date {
-                    dropped.push((t, b));
-                    continue;
-                }
+            if let Some((lt, ld)) = &last
+                && *lt == t
+                && *ld == b.date
+            {
+                dropped.push((t, b));
+                continue;
             }
             if last.as_ref().is_none_or(|(lt, _)| *lt != t) {
                 out.tickers.push(t.clone());

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::bars::{Bar, DailyBars};
+use super::bars::{Bar, BarRows, DailyBars};
 use super::{EarningsCalendar, SectorInfo, SectorMap};
 use crate::calendar::TradingDay;
 use crate::contracts::common::Sector;
@@ -160,7 +160,7 @@ fn trading_day(d: NaiveDate) -> Result<TradingDay, String> {
 }
 
 /// Reads daily bars (`date,ticker,open,high,low,close,volume`).
-pub fn ohlcv_csv(file: &str, text: &str) -> Result<(Vec<(Ticker, Bar)>, Vec<RowIssue>), ImportError> {
+pub fn ohlcv_csv(file: &str, text: &str) -> Result<(BarRows, Vec<RowIssue>), ImportError> {
     let mut rows = Rows::open(file, text, &["date", "ticker", "open", "high", "low", "close", "volume"])?;
     let mut out = Vec::with_capacity(text.len() / 48);
     rows.each(|r| {

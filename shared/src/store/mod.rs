@@ -364,14 +364,20 @@ fn file_name(p: &Path) -> String {
     p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
 
-/// Imports the four source files into the bus's price store.
-pub async fn import_files(
-    bus: &Bus,
-    files: &ImportFiles,
-    cfg: &DataConfig,
-    clock: &dyn Clock,
-    force: bool,
-) -> Result<ImportReport, StoreError> {
+/// Parsed, checked and assessed source files, ready to write.
+#[derive(Debug, Clone)]
+pub struct PreparedImport {
+    raw: DailyBars,
+    benchmark: DailyBars,
+    sectors: SectorMap,
+    earnings: EarningsCalendar,
+    source: String,
+    /// The report of what would be (or was) imported.
+    pub report: ImportReport,
+}
+
+/// Reads, checks and assesses the four source files; writes nothing.
+pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
     let t0 = Instant::now();
     let f = files.clone();
     let parsed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
@@ -400,11 +406,34 @@ pub async fn import_files(
     let quality = quality::assess(&raw, &adjusted, &dup_counts, &splits, last, &cfg.quality, &cfg.governance);
     let without_sector: Vec<Ticker> =
         raw.tickers.iter().filter(|t| !sectors.symbols.contains_key(*t)).cloned().collect();
-    let compute_secs = t0.elapsed().as_secs_f64();
+    let report = ImportReport {
+        rows: n_rows_in - dropped.len(),
+        symbols: raw.n_tickers(),
+        range: (first, last),
+        issues,
+        duplicates: dropped.len(),
+        splits,
+        quality,
+        without_sector,
+        published: Vec::new(),
+        compute_secs: t0.elapsed().as_secs_f64(),
+        write_secs: 0.0,
+    };
+    Ok(PreparedImport { raw, benchmark, sectors, earnings, source: file_name(&files.ohlcv), report })
+}
 
+/// Writes a prepared import: chunks (one per calendar year, immutable), then reference data, then
+/// the manifest last.
+pub async fn write_import(
+    bus: &Bus,
+    p: PreparedImport,
+    clock: &dyn Clock,
+    force: bool,
+) -> Result<ImportReport, StoreError> {
     let t1 = Instant::now();
+    let PreparedImport { raw, benchmark, sectors, earnings, source, mut report } = p;
+    let (first, last) = report.range;
     let mut published = Vec::new();
-    // Chunks first (one per calendar year), each immutable.
     let mut chunk_refs = Vec::new();
     let mut year_start = first;
     loop {
@@ -435,17 +464,16 @@ pub async fn import_files(
         }
         year_start = chunk_last.next();
     }
-    // Reference data next.
-    let bench_key = keys::benchmark();
-    bus.put_parquet(&bench_key, &[benchmark.to_record_batch()], PutMode::Overwrite).await?;
-    published.push((bench_key, Published::Written));
+    bus.put_parquet(&keys::benchmark(), &[benchmark.to_record_batch()], PutMode::Overwrite).await?;
+    published.push((keys::benchmark(), Published::Written));
     bus.put_json(&keys::sectors(), &sectors, PutMode::Overwrite).await?;
     published.push((keys::sectors(), Published::Written));
     bus.put_parquet(&keys::earnings(), &[earnings.to_batch()], PutMode::Overwrite).await?;
     published.push((keys::earnings(), Published::Written));
-    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: splits.clone() }, PutMode::Overwrite).await?;
+    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: report.splits.clone() }, PutMode::Overwrite)
+        .await?;
     published.push((keys::splits(), Published::Written));
-    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite).await?;
+    bus.put_json(&keys::quality(), &report.quality, PutMode::Overwrite).await?;
     published.push((keys::quality(), Published::Written));
     // The manifest last: readers only ever see complete chunks.
     let manifest = Manifest {
@@ -454,23 +482,25 @@ pub async fn import_files(
         last_day: last,
         symbols: raw.n_tickers() as u32,
         chunks: chunk_refs,
-        source: file_name(&files.ohlcv),
+        source,
     };
     bus.put_json(&keys::prices_manifest(), &manifest, PutMode::Overwrite).await?;
     published.push((keys::prices_manifest(), Published::Written));
-    Ok(ImportReport {
-        rows: n_rows_in - dropped.len(),
-        symbols: raw.n_tickers(),
-        range: (first, last),
-        issues,
-        duplicates: dropped.len(),
-        splits,
-        quality,
-        without_sector,
-        published,
-        compute_secs,
-        write_secs: t1.elapsed().as_secs_f64(),
-    })
+    report.published = published;
+    report.write_secs = t1.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Imports the four source files into the bus's price store ([`prepare_import`] then [`write_import`]).
+pub async fn import_files(
+    bus: &Bus,
+    files: &ImportFiles,
+    cfg: &DataConfig,
+    clock: &dyn Clock,
+    force: bool,
+) -> Result<ImportReport, StoreError> {
+    let prepared = prepare_import(files, cfg).await?;
+    write_import(bus, prepared, clock, force).await
 }
 
 /// What an append did.

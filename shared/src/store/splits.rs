@@ -1,7 +1,9 @@
 //! Splits in unadjusted prices: detection and back-adjustment.
 //!
 //! A split shows up as an overnight jump of the price to a simple fraction of itself (½ for 2:1,
-//! 10× for 1:10) on a day the market did not move. Detection compares the open and the close with
+//! 10× for 1:10) on a day the market did not move. Ratios close to 1 (5:4) are deliberately not
+//! recognised: a −20% day is a common earnings collapse, and adjusting a real loss away would
+//! flatter every backtest (CVS fell 20% on 2009-11-05; it did not split). Detection compares the open and the close with
 //! the previous close against common split ratios in log space; the tolerance widens with the
 //! square root of the sessions between the two bars (prices drift across a gap in the data). A
 //! jump that matches no ratio is left alone and later reported as a spike by the quality layer.
@@ -24,7 +26,6 @@ const RATIOS: &[(f64, &str)] = &[
     (5.0, "5:1"),
     (10.0, "10:1"),
     (1.5, "3:2"),
-    (1.25, "5:4"),
     (0.5, "1:2"),
     (1.0 / 3.0, "1:3"),
     (0.25, "1:4"),

@@ -42,6 +42,10 @@ async fn import_catches_what_the_real_data_has() {
     assert_eq!(found["DHR"], ("2010-06-14".into(), "2:1".into()));
     assert_eq!(found["ESRX"], ("2010-06-08".into(), "2:1".into()));
     assert_eq!(found["GIS"], ("2010-06-09".into(), "2:1".into()));
+    // A 1:10 reverse split across a 25-session hole in the data.
+    assert_eq!(found["ETFC"], ("2010-06-30".into(), "1:10".into()));
+    // A real -20% earnings collapse is not a split.
+    assert!(!found.contains_key("CVS"), "{found:?}");
     // Names that stopped trading are quarantined with a reason; a split is not a spike.
     let wye = r.quality.get("WYE").unwrap();
     assert_eq!(wye.status, Status::Quarantined);
@@ -76,7 +80,7 @@ async fn loads_back_and_reimport_is_a_no_op() {
     assert_eq!(s.raw.n_rows(), r.rows);
     assert_eq!(s.raw.n_tickers(), 524);
     assert_eq!(s.benchmark.n_tickers(), 1);
-    assert_eq!(s.benchmark_series().len(), 5031 - 0);
+    assert_eq!(s.benchmark_series().len(), 5031);
     assert!(s.sectors.sector("AAPL").is_some());
     assert_eq!(
         s.earnings.next_on_or_after("AAPL", chrono::NaiveDate::from_ymd_opt(2010, 3, 15).unwrap()).unwrap().to_string(),

@@ -1,0 +1,62 @@
+//! Command-line plumbing shared by the five binaries: the common flags, configuration and bus
+//! opening with their precedence, and logging (human-readable on a terminal, JSON under Lambda or
+//! with `--log-json`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::bus::Bus;
+use crate::calendar::TradingDay;
+use crate::config::Config;
+
+/// Flags every binary takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Bus URL: file:///dir, file://relative/dir or s3://bucket/prefix (MinIO: set AWS_ENDPOINT_URL).
+    /// Default: $BUS_URL, else bus.url from the configuration (file://var/bus).
+    #[arg(long, global = true, value_name = "URL")]
+    pub bus: Option<String>,
+    /// Configuration file (TOML; only the keys you change). Environment overrides:
+    /// ALPHA_ENGINE__SECTION__KEY=value.
+    #[arg(long, global = true, env = "ALPHA_ENGINE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log as JSON lines (the default under AWS Lambda).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+}
+
+impl CommonArgs {
+    /// Loads the configuration (defaults → file → environment → `--bus`), reporting every problem.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let mut cfg = Config::load(self.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(url) = &self.bus {
+            cfg.bus.url = url.clone();
+        }
+        Ok(cfg)
+    }
+
+    /// Opens the bus named by the configuration.
+    pub async fn open_bus(&self, cfg: &Config) -> anyhow::Result<Bus> {
+        Bus::open(&cfg.bus.url).await.with_context(|| format!("opening the bus at {}", cfg.bus.url))
+    }
+
+    /// Starts logging (`RUST_LOG` filters; default `info`).
+    pub fn init_logging(&self) {
+        init_logging(self.log_json);
+    }
+}
+
+/// Starts logging to stderr: JSON under Lambda (`AWS_LAMBDA_RUNTIME_API` set) or when asked.
+pub fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = json || std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.compact().try_init() };
+}
+
+/// Parses `--date`: a `YYYY-MM-DD` NYSE trading day.
+pub fn parse_day(s: &str) -> Result<TradingDay, String> {
+    TradingDay::parse(s).map_err(|e| e.to_string())
+}

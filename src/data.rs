@@ -1,0 +1,164 @@
+//! `alpha-engine data import|quality`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ae_shared::bus::keys;
+use ae_shared::cli::CommonArgs;
+use ae_shared::clock::SystemClock;
+use ae_shared::store::quality::{QualityReport, Status, SymbolQuality};
+use ae_shared::store::{self, ImportFiles, embedded_data_dir};
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum DataCmd {
+    /// Load daily bars, the benchmark index, sectors and earnings dates into the bus's price store,
+    /// detect splits, score data quality and report governance (ACTIVE / DEGRADED / QUARANTINED).
+    Import {
+        /// Folder holding sp500_2009_2010_ohlcv.csv.gz, spx_index_1999_2018.csv.gz,
+        /// sp500_sectors_2014.csv and earnings_dates_2003_2025.csv.gz (default: the embedded data/).
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+        /// Replace chunks that exist with different content (the old ones are archived first).
+        #[arg(long)]
+        force: bool,
+        /// Parse, check and report, but write nothing to the bus.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the data-quality report stored on the bus.
+    Quality {
+        /// Only symbols with this status (active, degraded, quarantined).
+        #[arg(long, value_parser = ["active", "degraded", "quarantined"])]
+        status: Option<String>,
+        /// Only these symbols (with every detail).
+        tickers: Vec<String>,
+    },
+}
+
+pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
+    let cfg = common.load_config()?;
+    match cmd {
+        DataCmd::Import { from, force, dry_run } => {
+            let dir = from.unwrap_or_else(embedded_data_dir);
+            let prepared = store::prepare_import(&ImportFiles::embedded(&dir), &cfg.data).await?;
+            if dry_run {
+                print_import(&prepared.report, &format!("{} (dry run: nothing written)", cfg.bus.url), &dir);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let bus = common.open_bus(&cfg).await?;
+            let r = store::write_import(&bus, prepared, &SystemClock, force).await?;
+            print_import(&r, &bus.url().to_string(), &dir);
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCmd::Quality { status, tickers } => {
+            let bus = common.open_bus(&cfg).await?;
+            let Some((q, _)) = bus.get_json::<QualityReport>(&keys::quality()).await? else {
+                anyhow::bail!("no quality report on {}: run `alpha-engine data import` first", bus.url());
+            };
+            let want = status.map(|s| match s.as_str() {
+                "active" => Status::Active,
+                "degraded" => Status::Degraded,
+                _ => Status::Quarantined,
+            });
+            println!("data quality as of {} ({} symbols)", q.as_of, q.symbols.len());
+            for s in q.symbols.iter().filter(|s| want.is_none_or(|w| s.status == w)) {
+                if !tickers.is_empty() && !tickers.iter().any(|t| t == s.ticker.as_str()) {
+                    continue;
+                }
+                if tickers.is_empty() {
+                    println!(
+                        "  {:<7} {:<11} {:.3}  {}",
+                        s.ticker,
+                        format!("{:?}", s.status).to_uppercase(),
+                        s.score,
+                        s.reasons.join("; ")
+                    );
+                } else {
+                    print_symbol(s);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_symbol(s: &SymbolQuality) {
+    println!("{} — {:?}, score {:.3}", s.ticker, s.status, s.score);
+    println!(
+        "  bars {} ({}..{}), missing {} of {} sessions, duplicates {}",
+        s.rows, s.first, s.last, s.missing_sessions, s.expected_sessions, s.duplicate_rows
+    );
+    for r in &s.reasons {
+        println!("  - {r}");
+    }
+    for o in &s.ohlc_issues {
+        println!("  OHLC {}: {}", o.date, o.detail);
+    }
+    for sp in &s.spikes {
+        println!("  spike {}: {:+.1}%", sp.date, sp.change * 100.0);
+    }
+    for sp in &s.splits {
+        println!("  split {sp}");
+    }
+}
+
+fn print_import(r: &store::ImportReport, url: &str, dir: &std::path::Path) {
+    println!(
+        "imported {} bars for {} symbols, {}..{}, from {} into {}",
+        r.rows,
+        r.symbols,
+        r.range.0,
+        r.range.1,
+        dir.display(),
+        url
+    );
+    let gaps = &r.quality.calendar_gaps;
+    if !gaps.is_empty() {
+        let list: Vec<String> = gaps.iter().map(|d| d.to_string()).collect();
+        println!("  calendar gaps: {} NYSE session(s) absent from the data: {}", gaps.len(), list.join(", "));
+    }
+    if !r.issues.is_empty() {
+        println!("  skipped rows: {}", r.issues.len());
+        for i in r.issues.iter().take(10) {
+            println!("    {}: {}", i.at, i.detail);
+        }
+    }
+    if r.duplicates > 0 {
+        println!("  duplicate rows dropped: {}", r.duplicates);
+    }
+    let splits: Vec<String> = r.splits.iter().map(|s| format!("{} {} {}", s.ticker, s.date, s.label)).collect();
+    println!("  splits detected and adjusted: {}", if splits.is_empty() { "none".into() } else { splits.join(", ") });
+    let ohlc_syms = r.quality.symbols.iter().filter(|s| !s.ohlc_issues.is_empty()).count();
+    println!("  OHLC-inconsistent rows: {} in {} symbols", r.quality.ohlc_bad_rows(), ohlc_syms);
+    let c = r.quality.counts();
+    let n = |s| c.get(&s).copied().unwrap_or(0);
+    println!(
+        "  governance: {} ACTIVE, {} DEGRADED, {} QUARANTINED",
+        n(Status::Active),
+        n(Status::Degraded),
+        n(Status::Quarantined)
+    );
+    for status in [Status::Quarantined, Status::Degraded] {
+        let names: Vec<&SymbolQuality> = r.quality.with_status(status).collect();
+        if names.is_empty() {
+            continue;
+        }
+        println!("  {} ({}):", format!("{status:?}").to_uppercase(), names.len());
+        for s in names {
+            println!("    {:<7} {}", s.ticker, s.reasons.first().map(String::as_str).unwrap_or(""));
+        }
+    }
+    if !r.without_sector.is_empty() {
+        let list: Vec<&str> = r.without_sector.iter().map(|t| t.as_str()).collect();
+        println!("  no sector in the sector map: {} symbols ({})", list.len(), list.join(" "));
+    }
+    let changed = r.published.iter().filter(|(_, p)| *p != ae_shared::bus::Published::Unchanged).count();
+    println!(
+        "  {} objects written ({} unchanged); parse + assess {:.2}s, write {:.2}s",
+        changed,
+        r.published.len() - changed,
+        r.compute_secs,
+        r.write_secs
+    );
+}

@@ -1,0 +1,149 @@
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ae_testkit::{S3Server, fixtures};
+use serde_json::{Value, json};
+
+fn alpha_engine(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_alpha-engine"));
+    c.args(args).current_dir(cwd).env("RUST_LOG", "warn");
+    for var in ["BUS_URL", "AWS_ENDPOINT_URL", "AWS_PROFILE", "ALPHA_ENGINE_CONFIG"] {
+        c.env_remove(var);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run alpha-engine")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_names_every_problem_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = serde_json::to_value(fixtures::signals()).unwrap();
+    v["universe"][0]["score"] = json!(140);
+    v["universe"][1]["rating"] = json!("BUY");
+    v["universe"][1]["score"] = Value::Null;
+    std::fs::write(dir.path().join("bad.json"), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = alpha_engine(&["validate", "signals", "bad.json"], &[], dir.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("bad.json: invalid signals (2 problem(s))"), "{out}");
+    assert!(out.contains("universe[0].score: 140 is above 100"), "{out}");
+    assert!(out.contains("universe[1].score: null is not a number: a BUY without a score is invalid"), "{out}");
+
+    std::fs::write(dir.path().join("good.json"), serde_json::to_vec(&fixtures::signals()).unwrap()).unwrap();
+    let o = alpha_engine(&["validate", "signals", "good.json"], &[], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let o = alpha_engine(&["validate", "nonsense", "good.json"], &[], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one of: signals, predictions"));
+}
+
+#[test]
+fn data_import_reports_governance_on_a_file_bus() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("bus").display());
+    let o = alpha_engine(&["data", "import", "--bus", &url], &[], dir.path());
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("imported 122574 bars for 524 symbols, 2009-08-21..2010-08-20"), "{out}");
+    assert!(out.contains("OHLC-inconsistent rows: 78 in 45 symbols"), "{out}");
+    assert!(out.contains("QUARANTINED ("), "{out}");
+    assert!(out.contains("DEGRADED ("), "{out}");
+    assert!(out.contains("WYE"), "{out}");
+    assert!(dir.path().join("bus/prices/manifest.json").exists());
+
+    let o = alpha_engine(&["data", "quality", "--bus", &url, "FISV"], &[], dir.path());
+    assert!(stdout(&o).contains("OHLC_INCONSISTENT: 4 row(s)"), "{}", stdout(&o));
+
+    // BUS_URL works as well as --bus; a dry run writes nothing.
+    let other = dir.path().join("other");
+    let o = alpha_engine(
+        &["data", "import", "--dry-run"],
+        &[("BUS_URL", &format!("file://{}", other.display()))],
+        dir.path(),
+    );
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("dry run: nothing written"));
+    assert!(!other.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_bus_is_reached_through_the_standard_aws_environment() {
+    let server = S3Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().to_path_buf();
+    let env: Vec<(String, String)> = vec![
+        ("AWS_ENDPOINT_URL".into(), server.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".into(), server.access_key.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), server.secret_key.clone()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("BUS_URL".into(), format!("s3://{}/team-a", server.bucket)),
+    ];
+    let run = move |args: Vec<&'static str>| {
+        let env = env.clone();
+        let cwd = cwd.clone();
+        tokio::task::spawn_blocking(move || {
+            let pairs: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            alpha_engine(&args, &pairs, &cwd)
+        })
+    };
+    let o = run(vec!["data", "import"]).await.unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains(&format!("into s3://{}/team-a", server.bucket)), "{}", stdout(&o));
+    assert!(server.root().join(&server.bucket).join("team-a/prices/manifest.json").exists());
+    // A second import over S3 finds its chunks already there.
+    let o = run(vec!["data", "import"]).await.unwrap();
+    assert!(stdout(&o).contains("(2 unchanged)"), "{}", stdout(&o));
+    // Validate a key on the S3 bus.
+    std::fs::write(
+        server.root().join(&server.bucket).join("team-a/signals-test.json"),
+        serde_json::to_vec(&fixtures::signals()).unwrap(),
+    )
+    .unwrap();
+    let o = run(vec!["validate", "signals", "signals-test.json"]).await.unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("valid signals"));
+    assert!(server.requests() > 10);
+}
+
+#[test]
+fn schema_export_writes_every_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = alpha_engine(&["schema", "export", "schemas"], &[], dir.path());
+    assert!(o.status.success());
+    let n = std::fs::read_dir(dir.path().join("schemas")).unwrap().count();
+    assert_eq!(n, 9);
+    assert!(stdout(&o).contains("wrote 9 schemas"));
+}
+
+#[test]
+fn config_check_lists_every_problem_with_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[executor.risk]\nmax_position_pct = 0.5\n[research]\nbuy_threshold = 500.0\n",
+    )
+    .unwrap();
+    let o = alpha_engine(
+        &["config", "check", "--config", "c.toml"],
+        &[("ALPHA_ENGINE__PREDICTOR__HORIZON_DAYS", "0")],
+        dir.path(),
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("invalid configuration (3 problem(s))"), "{out}");
+    assert!(out.contains("executor.risk.max_position_pct: 0.5 is above 0.25 (set by c.toml)"), "{out}");
+    assert!(out.contains("research.buy_threshold: 500 is above 100 (set by c.toml)"), "{out}");
+    assert!(
+        out.contains("predictor.horizon_days: 0 is below 1 (set by ALPHA_ENGINE__PREDICTOR__HORIZON_DAYS)"),
+        "{out}"
+    );
+    let o = alpha_engine(&["config", "check"], &[], dir.path());
+    assert!(o.status.success(), "{}", stdout(&o));
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests of the `alpha-engine` binary: real processes, real files, and a real S3 server
+//! on loopback reached the way an operator would reach MinIO (AWS_ENDPOINT_URL + credentials).
+
+mod cli;
