@@ -1,6 +1,24 @@
-//! # ae-research
+//! # ae-research — the weekly research job
 //!
-//! Owns: the universe and tracked population, the quant filter, factor scores, the LLM agents, signals.json and the research brief. Talks to the other jobs only through the bus (`ae_shared::bus`).
+//! Owns: the point-in-time market snapshot ([`snapshot`]), the technical score ([`technical`]) and
+//! quant filter ([`filter`]), within-sector factor scores ([`factors`]) and point-in-time
+//! fundamentals ([`fundamentals`]), the quant regime baseline ([`regime`]), composite scores,
+//! ratings and conviction ([`scoring`]), the tracked population ([`population`]), data providers
+//! ([`providers`]), and the run that writes `signals/{date}/signals.json`.
 //!
-//! Status: the crate exists from the start so the workspace, binaries and CI are in place; its job
-//! logic is built by its own issue.
+//! Must never: read a price after the run's as-of day (the session before the run date), invent a
+//! value a provider or agent did not supply, or let one ticker's failure fail the run.
+
+pub mod brief;
+pub mod factors;
+pub mod filter;
+pub mod fundamentals;
+pub mod history;
+pub mod llm;
+pub mod population;
+pub mod providers;
+pub mod regime;
+pub mod run;
+pub mod scoring;
+pub mod snapshot;
+pub mod technical;

@@ -1,9 +1,17 @@
-//! The `research` binary.
+//! The `research` binary: `research run` on the command line, or the same handler under the AWS
+//! Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set (event: `{"date": "YYYY-MM-DD", "dry_run":
+//! false, "force": false}`, every field optional; the date defaults to today in New York).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use ae_shared::cli::CommonArgs;
-use clap::{CommandFactory, Parser};
+use ae_research::run::{RunOptions, RunReport, run};
+use ae_shared::TradingDay;
+use ae_shared::cli::{CommonArgs, init_logging, parse_day};
+use ae_shared::clock::{Clock, SystemClock};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
 
 /// Weekly research job: universe, quant filter, factor scores, LLM agents, signals and the research brief.
 #[derive(Debug, Parser)]
@@ -11,11 +19,137 @@ use clap::{CommandFactory, Parser};
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(subcommand)]
+    cmd: Cmd,
 }
 
-fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    eprintln!("research: this build has no commands yet (see `research --help`).");
-    let _ = Cli::command().print_help();
-    ExitCode::from(2)
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run research for a date: writes signals/{date}/signals.json, signals/latest.json, the brief
+    /// (bus + email or outbox) and research/archive/{date}/run.json.
+    Run {
+        /// Run date (YYYY-MM-DD, a trading day; default: today in New York).
+        #[arg(long, value_parser = parse_day)]
+        date: Option<TradingDay>,
+        /// Compute and print the summary; write nothing, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace signals already written for the date from other inputs (archived first).
+        #[arg(long)]
+        force: bool,
+        /// Print the run report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Event {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+fn today(clock: &dyn Clock) -> anyhow::Result<TradingDay> {
+    clock.trading_day().context("today is outside the NYSE calendar")
+}
+
+async fn execute(
+    common: &CommonArgs,
+    date: Option<TradingDay>,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<RunReport> {
+    let cfg = common.load_config()?;
+    let bus = common.open_bus(&cfg).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let date = match date {
+        Some(d) => d,
+        None => today(clock.as_ref())?,
+    };
+    let mut opts = RunOptions::new(date);
+    opts.dry_run = dry_run;
+    opts.force = force;
+    run(&bus, &cfg, clock, &opts).await
+}
+
+fn print_summary(r: &RunReport) {
+    println!("research {} (prices to {}): {:?}, run {}", r.date, r.as_of, r.mode, r.run_id);
+    println!(
+        "  regime {} (quant {}{}); {} names, {} eligible, {} liquid, shortlist {:?}",
+        r.regime,
+        r.quant_regime,
+        r.llm_regime.map(|l| format!(", macro economist {l}")).unwrap_or_default(),
+        r.names,
+        r.eligible,
+        r.liquid,
+        r.shortlist
+    );
+    println!("  population {} (+{} / -{}); signals {:?}", r.population, r.entries.len(), r.exits.len(), r.signals);
+    for c in &r.entries {
+        println!("    + {} {}", c.ticker, c.reason);
+    }
+    for c in &r.exits {
+        println!("    - {} {}", c.ticker, c.reason);
+    }
+    for (name, p) in &r.providers {
+        println!("  provider {name}: {} ok, {} failed {:?}", p.ok, p.error_count(), p.errors);
+    }
+    if !r.without_sector.is_empty() {
+        println!("  no sector ({}): {}", r.without_sector.len(), r.without_sector.join(" "));
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+    println!("  signals: {}; brief: {}; {:.2}s", r.published, r.brief, r.elapsed_secs);
+}
+
+async fn lambda_main() -> Result<(), lambda_runtime::Error> {
+    init_logging(true);
+    let common =
+        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let common = common.clone();
+        async move {
+            let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event: {e}"))?;
+            let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
+            let report = execute(&common, date, e.dry_run, e.force).await.map_err(|e| format!("{e:#}"))?;
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return match lambda_main().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lambda runtime: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let cli = Cli::parse();
+    cli.common.init_logging();
+    match cli.cmd {
+        Cmd::Run { date, dry_run, force, json } => match execute(&cli.common, date, dry_run, force).await {
+            Ok(r) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+                } else {
+                    print_summary(&r);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

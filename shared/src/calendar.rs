@@ -207,6 +207,11 @@ impl TradingDay {
     }
 }
 
+/// The New York calendar date of an instant.
+pub fn et_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&New_York).date_naive()
+}
+
 /// A New York wall-clock time on `date`, as an instant (the later instant on an ambiguous fall-back hour).
 pub fn et_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     New_York

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::contracts::params::{ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights};
 use crate::contracts::{Checker, Problem, Problems, schema_problems};
+use crate::mail::MailConfig;
 use crate::types::Fraction;
 
 /// The embedded defaults.
@@ -101,6 +102,126 @@ pub struct DataConfig {
     pub splits: SplitConfig,
 }
 
+/// One model's price, US dollars per million tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    /// Input tokens.
+    #[schemars(range(min = 0.0, max = 1000.0))]
+    pub input_per_mtok: f64,
+    /// Output tokens.
+    #[schemars(range(min = 0.0, max = 1000.0))]
+    pub output_per_mtok: f64,
+}
+
+/// LLM agents (Anthropic Messages API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Environment variable holding the API key; unset means a quant-only run.
+    pub api_key_env: String,
+    /// API base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// Model for the macro economist, CIO and consolidator.
+    pub strategic_model: String,
+    /// Model for per-ticker sector analysts.
+    pub ticker_model: String,
+    /// Prices by model id.
+    pub prices: BTreeMap<String, ModelPrice>,
+    /// Hard ceiling on spend per run, US dollars; the run stops calling agents before crossing it.
+    #[schemars(range(min = 0.0, max = 1000.0))]
+    pub cost_ceiling_usd: f64,
+    /// Most names the sector analysts cover per run (best quant scores first).
+    #[schemars(range(min = 0, max = 500))]
+    pub max_names: u32,
+    /// Cached answers older than this are not reused.
+    #[schemars(range(min = 0, max = 365))]
+    pub cache_ttl_days: u32,
+    /// Local path of the answer cache (research.db); synced with the bus as research/research.db.
+    pub cache_path: String,
+    /// max_tokens for strategic calls.
+    #[schemars(range(min = 64, max = 64000))]
+    pub max_tokens_strategic: u32,
+    /// max_tokens for per-ticker calls.
+    #[schemars(range(min = 64, max = 64000))]
+    pub max_tokens_ticker: u32,
+    /// Seconds per request.
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_secs: u32,
+}
+
+/// SEC EDGAR (fundamentals from XBRL company facts, Form 4 insider filings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecConfig {
+    /// Use EDGAR.
+    pub enabled: bool,
+    /// data.sec.gov base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// URL of the ticker → CIK map.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub tickers_url: String,
+    /// www.sec.gov base URL (filing documents).
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub archives_url: String,
+    /// SEC requires a descriptive User-Agent with a contact ("Company admin@example.com").
+    pub user_agent: String,
+    /// Request rate limit (SEC allows 10/s; we stay below).
+    #[schemars(range(min = 1, max = 10))]
+    pub requests_per_second: u32,
+    /// Most Form 4 filings read per ticker (most recent first).
+    #[schemars(range(min = 0, max = 100))]
+    pub form4_max_per_ticker: u32,
+}
+
+/// FRED (macro series for the macro economist).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FredConfig {
+    /// Use FRED.
+    pub enabled: bool,
+    /// API base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// Series ids.
+    pub series: Vec<String>,
+}
+
+/// Polygon.io daily bars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolygonConfig {
+    /// Use Polygon.
+    pub enabled: bool,
+    /// API base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// Request rate limit.
+    #[schemars(range(min = 1, max = 100))]
+    pub requests_per_second: u32,
+}
+
+/// External data providers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersConfig {
+    /// SEC EDGAR.
+    pub sec: SecConfig,
+    /// FRED.
+    pub fred: FredConfig,
+    /// Polygon.
+    pub polygon: PolygonConfig,
+    /// Seconds per request.
+    #[schemars(range(min = 1, max = 300))]
+    pub timeout_secs: u32,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +238,12 @@ pub struct Config {
     pub predictor: PredictorParams,
     /// Executor parameters (tunable).
     pub executor: ExecutorParams,
+    /// Operator email.
+    pub mail: MailConfig,
+    /// LLM agents.
+    pub llm: LlmConfig,
+    /// Data providers.
+    pub providers: ProvidersConfig,
 }
 
 /// A configuration that could not be loaded.
@@ -229,6 +356,20 @@ impl Config {
             c.push(
                 "data.governance.min_rows_degraded",
                 format!("{} is above min_rows_active {}", g.min_rows_degraded, g.min_rows_active),
+            );
+        }
+        for m in [&self.llm.strategic_model, &self.llm.ticker_model] {
+            if !self.llm.prices.contains_key(m) {
+                c.push(
+                    "llm.prices",
+                    format!("no price for model {m:?}; add [llm.prices.\"{m}\"] so the cost ceiling can be enforced"),
+                );
+            }
+        }
+        if self.providers.sec.enabled && !self.providers.sec.user_agent.contains('@') {
+            c.push(
+                "providers.sec.user_agent",
+                "SEC requires a User-Agent with a contact e-mail, e.g. \"Acme Research ops@acme.com\"",
             );
         }
         let q = &self.data.quality;

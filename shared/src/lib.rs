@@ -4,8 +4,8 @@
 //! ([`calendar`]), the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts and their
 //! validation ([`contracts`]), the bus over S3 or a directory ([`bus`]), the one retry policy
 //! ([`retry`]), the market data store with data-quality governance ([`store`]), the indicator
-//! library ([`indicators`]), performance and forecast metrics ([`metrics`]) and typed configuration
-//! ([`config`]).
+//! library ([`indicators`]), performance and forecast metrics ([`metrics`]), operator email
+//! ([`mail`]) and typed configuration ([`config`]).
 //!
 //! Must never: read the wall clock outside [`clock::SystemClock`], use unseeded randomness, format
 //! a bus key outside [`bus::keys`], or hold a job's decision logic (that belongs to the job crates).
@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod indicators;
+pub mod mail;
 pub mod metrics;
 pub mod parquet_io;
 pub mod retry;

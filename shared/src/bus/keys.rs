@@ -5,7 +5,8 @@
 //! | key | writer | what |
 //! |---|---|---|
 //! | `signals/{date}/signals.json`, `signals/latest.json` | research | weekly signals |
-//! | `research/archive/{date}/brief.html` | research | the research brief as mailed |
+//! | `research/archive/{date}/brief.html`, `.../run.json` | research | the brief as mailed, the run report |
+//! | `research/research.db` | research | the agents' answer cache |
 //! | `predictor/models/{version}/model.txt`, `.../metadata.json` | predictor train | a trained model |
 //! | `predictor/registry.json` | predictor train | champion pointer, written last |
 //! | `predictor/predictions/{date}.json`, `.../latest.json` | predictor infer | daily predictions |
@@ -112,6 +113,10 @@ pub fn research_brief(date: TradingDay) -> Key {
 /// `research/archive/{date}/{name}` — other research artefacts (agent transcripts, factor tables).
 pub fn research_archive(date: TradingDay, name: &str) -> Key {
     Key::of(format!("research/archive/{date}/{name}"))
+}
+/// `research/research.db` — the agents' answer cache (SQLite), synced by each research run.
+pub fn research_db() -> Key {
+    Key::of("research/research.db".into())
 }
 /// `predictor/models/{version}/{file}`
 pub fn predictor_model(version: &str, file: &str) -> Key {

@@ -306,6 +306,52 @@ impl PriceStore {
     pub fn benchmark_series(&self) -> bars::BarSeries<'_> {
         self.benchmark.series(0)
     }
+
+    /// Lineage of what a consumer uses as of `as_of`: content digests of the bars, the benchmark
+    /// and the splits up to `as_of` (data after it cannot change them), plus the sector map and the
+    /// earnings calendar as read.
+    pub fn inputs_as_of(&self, as_of: TradingDay) -> Vec<InputRef> {
+        use sha2::{Digest, Sha256};
+        let digest = |b: &DailyBars| {
+            let mut h = Sha256::new();
+            for s in b.iter() {
+                let n = s.dates.partition_point(|d| *d <= as_of);
+                for i in 0..n {
+                    h.update(s.ticker.as_str().as_bytes());
+                    h.update([0]);
+                    h.update(s.dates[i].to_string().as_bytes());
+                    for v in [s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]] {
+                        h.update(v.to_le_bytes());
+                    }
+                }
+            }
+            hex::encode(h.finalize())
+        };
+        let mut splits = Sha256::new();
+        for sp in self.splits.iter().filter(|s| s.date <= as_of) {
+            splits.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
+        }
+        let mut out = vec![
+            InputRef { key: format!("prices/bars (sessions to {as_of})"), sha256: digest(&self.raw), etag: None },
+            InputRef {
+                key: format!("prices/benchmark.parquet (sessions to {as_of})"),
+                sha256: digest(&self.benchmark),
+                etag: None,
+            },
+            InputRef {
+                key: format!("prices/splits.json (splits to {as_of})"),
+                sha256: hex::encode(splits.finalize()),
+                etag: None,
+            },
+        ];
+        out.extend(
+            self.inputs
+                .iter()
+                .filter(|i| i.key == keys::sectors().as_str() || i.key == keys::earnings().as_str())
+                .cloned(),
+        );
+        out
+    }
 }
 
 /// Where an import reads from.

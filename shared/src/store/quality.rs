@@ -102,6 +102,33 @@ pub struct QualityReport {
     pub symbols: Vec<SymbolQuality>,
 }
 
+/// Reason codes that are about history length, not data defects.
+pub const HISTORY_CODES: [&str; 2] = ["INSUFFICIENT_HISTORY", "SHORT_HISTORY"];
+/// Reason codes that are notes, not governance findings.
+pub const NOTE_CODES: [&str; 3] = ["MISSING_SESSIONS", "DUPLICATES", "OHLC_MINOR"];
+
+impl SymbolQuality {
+    /// The code of each reason (`STOPPED_TRADING`, ...).
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.reasons.iter().map(|r| r.split(':').next().unwrap_or(r.as_str()))
+    }
+
+    /// Reasons that make the data unusable whatever the history length: defects, staleness,
+    /// spikes. A consumer that handles short histories itself (research computes each factor
+    /// only where its window exists) excludes a symbol only for these.
+    pub fn defects(&self) -> Vec<&str> {
+        let quarantined_or_degraded = self.status != Status::Active;
+        self.reasons
+            .iter()
+            .filter(|r| {
+                let code = r.split(':').next().unwrap_or(r);
+                quarantined_or_degraded && !HISTORY_CODES.contains(&code) && !NOTE_CODES.contains(&code)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 impl QualityReport {
     /// Symbols with `status`.
     pub fn with_status(&self, status: Status) -> impl Iterator<Item = &SymbolQuality> {
@@ -277,7 +304,7 @@ fn assess_one(
         notes.push(format!("DUPLICATES: {duplicate_rows} row(s) dropped"));
     }
     if !ohlc_issues.is_empty() && ohlc_issues.len() as u32 <= g.max_ohlc_bad_rows_active {
-        notes.push(format!("OHLC_INCONSISTENT: {} row(s), within tolerance", ohlc_issues.len()));
+        notes.push(format!("OHLC_MINOR: {} inconsistent row(s), within tolerance", ohlc_issues.len()));
     }
     let status = if !quarantine.is_empty() {
         Status::Quarantined

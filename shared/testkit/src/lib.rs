@@ -4,7 +4,7 @@
 //! 127.0.0.1 with signature-checked credentials and injectable faults (503 SlowDown answers,
 //! dropped connections) so the bus's retry policy is exercised over the wire.
 //!
-//! Also: [`fixtures`], a valid instance of every bus document, for tests that need one.
+//! Also: [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; and [`fixtures`], a valid instance of every bus document, for tests that need one.
 //!
 //! Must never: be a dependency of production code, or stand in for the thing a test is about.
 
@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub mod fixtures;
+pub mod smtp;
 
 use ae_shared::bus::{Bus, S3Settings};
 use ae_shared::retry::RetryPolicy;
@@ -25,6 +26,20 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
+
+/// The Python interpreter with the test peers and oracles installed: `AE_ORACLE_PYTHON`, else the
+/// workspace's `.venv-tools` (created by `bash .ci/setup`).
+pub fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("AE_ORACLE_PYTHON") {
+        return p.into();
+    }
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-tools/bin/python");
+    assert!(
+        p.exists(),
+        "Python test peers missing: run `bash .ci/setup` (creates .venv-tools) or set AE_ORACLE_PYTHON"
+    );
+    p
+}
 
 /// A fault to inject into upcoming requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,5 +4,6 @@
 
 mod bus;
 mod contracts;
+mod mail;
 mod oracles;
 mod store;

@@ -2,11 +2,10 @@
 //! 1e-9 relative: TA-Lib, pandas and `ta` for indicators; empyrical-reloaded, scipy and statsmodels
 //! for metrics; Python `jsonschema` for the exported schemas.
 //!
-//! The oracles run in the Python venv that `.ci/setup` creates (`.venv-tools`, or the interpreter
-//! named by `AE_ORACLE_PYTHON`). They are part of the suite: without the venv these tests fail and
-//! say how to create it.
+//! The oracles run in the Python venv that `.ci/setup` creates ([`ae_testkit::python`]). They are
+//! part of the suite: without the venv these tests fail and say how to create it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ae_shared::contracts::{DocKind, export_schemas};
@@ -16,21 +15,9 @@ use ae_shared::store::bars::DailyBars;
 use ae_shared::store::{embedded_data_dir, import};
 use serde_json::Value;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("AE_ORACLE_PYTHON") {
-        return p.into();
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-tools/bin/python");
-    assert!(
-        p.exists(),
-        "Python oracles missing: run `bash .ci/setup` (creates .venv-tools with TA-Lib, pandas, ta, empyrical-reloaded, scipy, statsmodels, jsonschema) or set AE_ORACLE_PYTHON"
-    );
-    p
-}
-
 fn run(script: &str, args: &[&Path]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles").join(script);
-    let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
+    let out = Command::new(ae_testkit::python()).arg(&path).args(args).output().expect("run python");
     assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

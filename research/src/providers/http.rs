@@ -1,0 +1,120 @@
+//! The HTTP layer every provider shares: rate limit, retry policy, status classification.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ae_shared::retry::RetryPolicy;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+use super::ProviderError;
+
+/// A rate-limited, retrying HTTP client for one provider.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    retry: RetryPolicy,
+    name: &'static str,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("name", &self.name).finish()
+    }
+}
+
+/// Body excerpt for error messages (bodies are often HTML or XML, never assume JSON).
+fn excerpt(body: &str) -> String {
+    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.len() > 200 { format!("{}...", &one_line[..200]) } else { one_line }
+}
+
+impl HttpClient {
+    /// A client named `name` (for messages) sending `user_agent`, at most `per_second` requests a second.
+    pub fn new(
+        name: &'static str,
+        user_agent: &str,
+        per_second: u32,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, ProviderError> {
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ProviderError::NotConfigured(format!("{name}: HTTP client: {e}")))?;
+        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("non-zero"));
+        Ok(Self { client, limiter: Arc::new(RateLimiter::direct(quota)), retry, name })
+    }
+
+    /// The underlying client (for requests that need a custom body).
+    pub fn inner(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// GETs `url` and decodes JSON; `what` names the request in errors (never the API key).
+    pub async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T, ProviderError> {
+        let text = self.get_text(url, what).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| ProviderError::Malformed { what: what.to_string(), detail: e.to_string() })
+    }
+
+    /// GETs `url` and returns the body text.
+    pub async fn get_text(&self, url: &str, what: &str) -> Result<String, ProviderError> {
+        self.send(what, || self.client.get(url)).await
+    }
+
+    /// Sends the request built by `build` through the limiter and the retry policy.
+    pub async fn send(&self, what: &str, build: impl Fn() -> reqwest::RequestBuilder) -> Result<String, ProviderError> {
+        self.retry
+            .run(what, || async {
+                self.limiter.until_ready().await;
+                let resp = build().send().await.map_err(|e| classify_transport(what, &e))?;
+                let status = resp.status();
+                let retry_after =
+                    resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+                let body = resp
+                    .text()
+                    .await
+                    .map_err(|e| ProviderError::Transient { what: what.to_string(), detail: format!("body: {e}") })?;
+                if status.is_success() {
+                    return Ok(body);
+                }
+                let err = classify_status(what, status, &body);
+                if let (ProviderError::Transient { .. }, Some(secs)) = (&err, retry_after) {
+                    // Honour a short Retry-After; the policy's own backoff still applies afterwards.
+                    tokio::time::sleep(Duration::from_secs(secs.min(30))).await;
+                }
+                Err(err)
+            })
+            .await
+    }
+
+    /// Provider name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+fn classify_transport(what: &str, e: &reqwest::Error) -> ProviderError {
+    ProviderError::Transient {
+        what: what.to_string(),
+        detail: if e.is_timeout() { "timed out".into() } else { e.to_string() },
+    }
+}
+
+/// Maps an HTTP error status to a provider error (429, 5xx and 529 are transient).
+pub fn classify_status(what: &str, status: StatusCode, body: &str) -> ProviderError {
+    let code = status.as_u16();
+    match code {
+        404 => ProviderError::NotFound(what.to_string()),
+        408 | 425 | 429 | 500..=599 => {
+            ProviderError::Transient { what: what.to_string(), detail: format!("HTTP {code}: {}", excerpt(body)) }
+        }
+        _ => ProviderError::Refused { what: what.to_string(), status: code, detail: excerpt(body) },
+    }
+}
