@@ -74,8 +74,13 @@ fn is_year(f: &Fact) -> bool {
 
 /// The latest-filed value (by `as_of`) of the period ending near `end` (±20 days).
 fn at_end(facts: Option<&[Fact]>, end: NaiveDate, as_of: NaiveDate, annual: bool) -> Option<f64> {
+    near(facts, end, as_of, annual, 20)
+}
+
+/// Like [`at_end`] with a wider window (cover-page share counts are dated weeks after the year end).
+fn near(facts: Option<&[Fact]>, end: NaiveDate, as_of: NaiveDate, annual: bool, days: i64) -> Option<f64> {
     known(facts?, as_of)
-        .filter(|f| (f.end - end).num_days().abs() <= 20 && (!annual || is_year(f)) && (annual || f.start.is_none()))
+        .filter(|f| (f.end - end).num_days().abs() <= days && (!annual || is_year(f)) && (annual || f.start.is_none()))
         .max_by_key(|f| (f.filed, f.end))
         .map(|f| f.val)
 }
@@ -113,10 +118,17 @@ pub fn from_facts(facts: &CompanyFacts, as_of: NaiveDate, price: f64) -> Fundame
     // No long-term debt reported means none (Apple in 2009–2010).
     let ltd = instant(LONG_TERM_DEBT, end).unwrap_or(0.0);
     let ltd0 = instant(LONG_TERM_DEBT, prev).unwrap_or(0.0);
-    let shares_series =
-        facts.series("dei", &["EntityCommonStockSharesOutstanding"], "shares").or_else(|| g(SHARES, "shares"));
-    let latest_shares = shares_series.and_then(|s| known(s, as_of).max_by_key(|f| (f.end, f.filed)).map(|f| f.val));
-    let shares_at = |e| at_end(shares_series, e, as_of, false);
+    // Market cap from the most recent share count known (the cover page's, usually); the dilution
+    // test compares balance-sheet share counts at the two year ends.
+    let cover = facts.series("dei", &["EntityCommonStockSharesOutstanding"], "shares");
+    let balance = g(SHARES, "shares");
+    let latest_shares = [cover, balance]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| known(s, as_of))
+        .max_by_key(|f| (f.end, f.filed))
+        .map(|f| f.val);
+    let shares_at = |e| near(balance, e, as_of, false, 20).or_else(|| near(cover, e, as_of, false, 75));
     let eps = at_end(g(EPS, "USD/shares"), end, as_of, true);
     let eps0 = at_end(g(EPS, "USD/shares"), prev, as_of, true);
     let mcap = latest_shares.filter(|s| *s > 0.0 && price > 0.0).map(|s| s * price);

@@ -35,10 +35,15 @@ impl FredClient {
         let key = std::env::var(&cfg.api_key_env).ok().filter(|k| !k.is_empty()).ok_or_else(|| {
             ProviderError::NotConfigured(format!("FRED is enabled but ${} is not set", cfg.api_key_env))
         })?;
+        Self::with_key(cfg, &key, timeout, retry)
+    }
+
+    /// A client with an explicit key.
+    pub fn with_key(cfg: &FredConfig, key: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, ProviderError> {
         Ok(Self {
             http: HttpClient::new("fred", "alpha-engine", 5, timeout, retry)?,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            key,
+            key: key.to_string(),
         })
     }
 }

@@ -50,10 +50,20 @@ impl PolygonClient {
         let key = std::env::var(&cfg.api_key_env).ok().filter(|k| !k.is_empty()).ok_or_else(|| {
             ProviderError::NotConfigured(format!("Polygon is enabled but ${} is not set", cfg.api_key_env))
         })?;
+        Self::with_key(cfg, &key, timeout, retry)
+    }
+
+    /// A client with an explicit key.
+    pub fn with_key(
+        cfg: &PolygonConfig,
+        key: &str,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             http: HttpClient::new("polygon", "alpha-engine", cfg.requests_per_second, timeout, retry)?,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            key,
+            key: key.to_string(),
         })
     }
 }

@@ -1,0 +1,9 @@
+//! Integration tests of the research job: quant-only runs on the embedded data, no look-ahead,
+//! providers against local HTTP stand-ins, LLM agents against a local Anthropic stand-in, the brief
+//! over SMTP, and the Lambda runtime.
+
+mod agents;
+mod common;
+mod delivery;
+mod providers;
+mod quant;
