@@ -26,6 +26,13 @@ pub enum DataCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Append one session's bars from the daily-bars vendor (Polygon grouped daily; key in
+    /// $POLYGON_API_KEY) for every symbol already in the store, then refresh splits and quality.
+    Update {
+        /// The session to append (YYYY-MM-DD; default: the last trading day before today in New York).
+        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        date: Option<ae_shared::TradingDay>,
+    },
     /// Show the data-quality report stored on the bus.
     Quality {
         /// Only symbols with this status (active, degraded, quarantined).
@@ -49,6 +56,43 @@ pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> 
             let bus = common.open_bus(&cfg).await?;
             let r = store::write_import(&bus, prepared, &SystemClock, force).await?;
             print_import(&r, &bus.url().to_string(), &dir);
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCmd::Update { date } => {
+            use ae_shared::clock::Clock;
+            use ae_shared::store::PriceStore;
+            let bus = common.open_bus(&cfg).await?;
+            let day = match date {
+                Some(d) => d,
+                None => SystemClock
+                    .trading_day()
+                    .map(|d| d.prev())
+                    .ok_or_else(|| anyhow::anyhow!("today is outside the NYSE calendar"))?,
+            };
+            let polygon = ae_research::providers::polygon::PolygonClient::new(
+                &cfg.providers.polygon,
+                std::time::Duration::from_secs(cfg.providers.timeout_secs as u64),
+                ae_shared::retry::RetryPolicy::default(),
+            )?;
+            let store = PriceStore::load(&bus).await?;
+            let (rows, skipped) = polygon.grouped_daily(day).await?;
+            let n_vendor = rows.len();
+            let rows: Vec<_> = rows.into_iter().filter(|(t, _)| store.raw.find(t.as_str()).is_some()).collect();
+            let report = store::append_day(&bus, day, rows, &cfg.data, &SystemClock, 20).await?;
+            println!(
+                "appended {} bars for {day} to {} ({} from the vendor, {} symbols not in the store ignored, {} unreadable symbols skipped)",
+                report.rows,
+                bus.url(),
+                n_vendor,
+                n_vendor - report.rows,
+                skipped.len()
+            );
+            for s in &report.new_splits {
+                println!("  split detected: {} {} {}", s.ticker, s.date, s.label);
+            }
+            if report.compacted > 0 {
+                println!("  compacted {} chunks", report.compacted);
+            }
             Ok(ExitCode::SUCCESS)
         }
         DataCmd::Quality { status, tickers } => {

@@ -8,9 +8,10 @@
 //! 3. **challengers**: a candidate replaces the weakest member past its tenure when it scores at
 //!    least `challenger_score_gap` points more;
 //! 4. **rotation floor**: if fewer than `max(1, min_rotation_pct × size)` names rotated, the weakest
-//!    members past tenure are replaced by any better-scoring candidates;
-//! with at most `max_rotations_per_run` replacements (steps 3–4). Candidates must be approved by
-//! the CIO when one ran.
+//!    members past tenure are replaced by any better-scoring candidates.
+//!
+//! Steps 3–4 make at most `max_rotations_per_run` replacements. Candidates must be approved by the
+//! CIO when one ran.
 
 use std::collections::{BTreeMap, BTreeSet};
 

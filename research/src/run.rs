@@ -798,26 +798,31 @@ fn assemble(
         }
         let conviction = scoring::conviction(&history, rp.conviction_runs);
         let a = qual.get(t);
-        let (signal, rating, conviction, thesis) = if let Some(reason) = exits.get(t) {
-            (SignalAction::Exit, Rating::Sell, Conviction::Declining, format!("Exit: {reason}."))
+        let standing = if exits.contains_key(t) {
+            scoring::Standing::Leaving
+        } else if entrants.contains(t) {
+            scoring::Standing::Entrant
+        } else if members.contains(t) {
+            scoring::Standing::Member
         } else {
-            let rating = scoring::rating(score.expect("members and shortlisted names have scores"), rp);
-            let was_buy = hist.previous_ratings.get(t) == Some(&Rating::Buy);
-            let signal = match (members.contains(t), rating) {
-                (true, Rating::Buy) if was_buy && conviction == Conviction::Declining && !entrants.contains(t) => {
-                    SignalAction::Reduce
-                }
-                (true, Rating::Buy) => SignalAction::Enter,
-                _ => SignalAction::Hold,
-            };
-            let thesis = match a {
-                Some(a) => a.thesis.clone(),
-                None => {
-                    quant_thesis(n, table.scores.get(t), comp.map(|c| c.quant).unwrap_or(0.0), tech.get(t).copied())
-                }
-            };
-            (signal, rating, conviction, thesis)
+            scoring::Standing::Candidate
         };
+        let (rating, conviction, thesis) = match exits.get(t) {
+            // A name leaving is rated SELL with declining conviction; the thesis is the exit reason.
+            Some(reason) => (Rating::Sell, Conviction::Declining, format!("Exit: {reason}.")),
+            None => {
+                let rating = scoring::rating(score.expect("members and shortlisted names have scores"), rp);
+                let thesis = match a {
+                    Some(a) => a.thesis.clone(),
+                    None => {
+                        quant_thesis(n, table.scores.get(t), comp.map(|c| c.quant).unwrap_or(0.0), tech.get(t).copied())
+                    }
+                };
+                (rating, conviction, thesis)
+            }
+        };
+        let was_buy = hist.previous_ratings.get(t) == Some(&Rating::Buy);
+        let signal = scoring::action(standing, rating, was_buy, conviction);
         let catalysts = match a {
             Some(a) => a.catalysts.clone(),
             None => n.next_earnings.map(|d| vec![format!("earnings {d}")]).unwrap_or_default(),

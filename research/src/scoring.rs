@@ -7,7 +7,7 @@
 //! between. Conviction: rising after `conviction_runs` consecutive increases, declining after as
 //! many decreases, stable otherwise (or without enough history).
 
-use ae_shared::contracts::common::{Conviction, Rating};
+use ae_shared::contracts::common::{Conviction, Rating, SignalAction};
 use ae_shared::contracts::params::{ResearchParams, ScoringWeights};
 use serde::Serialize;
 
@@ -85,6 +85,31 @@ pub fn rating(score: f64, p: &ResearchParams) -> Rating {
     }
 }
 
+/// Where a name stands in the population this week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Joined this week.
+    Entrant,
+    /// Was a member and stays.
+    Member,
+    /// Shortlisted but not in the population.
+    Candidate,
+    /// Left the population this week.
+    Leaving,
+}
+
+/// The signal for a name: EXIT when it leaves the population; for a member rated BUY, REDUCE when
+/// it was already a BUY and conviction turned declining, else ENTER; HOLD for everything else
+/// (members not rated BUY, candidates that did not join).
+pub fn action(standing: Standing, rating: Rating, was_buy: bool, conviction: Conviction) -> SignalAction {
+    match (standing, rating) {
+        (Standing::Leaving, _) => SignalAction::Exit,
+        (Standing::Member, Rating::Buy) if was_buy && conviction == Conviction::Declining => SignalAction::Reduce,
+        (Standing::Member | Standing::Entrant, Rating::Buy) => SignalAction::Enter,
+        _ => SignalAction::Hold,
+    }
+}
+
 /// Conviction from scores oldest → newest (the current one last).
 pub fn conviction(history: &[f64], runs: u32) -> Conviction {
     let k = runs as usize;
@@ -153,6 +178,33 @@ mod tests {
         assert_eq!(conviction(&[60.0, 55.0, 50.0], 2), Conviction::Declining);
         assert_eq!(conviction(&[50.0, 55.0, 54.0], 2), Conviction::Stable);
         assert_eq!(conviction(&[50.0, 55.0], 2), Conviction::Stable);
+    }
+
+    #[test]
+    fn signal_actions() {
+        use Conviction::*;
+        use Standing::*;
+        let cases = [
+            // TC1: a new member rated BUY enters.
+            (Entrant, Rating::Buy, false, Stable, SignalAction::Enter),
+            // TC2: a new member not rated BUY is held, not entered.
+            (Entrant, Rating::Hold, false, Rising, SignalAction::Hold),
+            // TC3: a held BUY whose conviction turns declining is reduced.
+            (Member, Rating::Buy, true, Declining, SignalAction::Reduce),
+            // TC4: a member newly rated BUY with declining conviction still enters (it was not a BUY).
+            (Member, Rating::Buy, false, Declining, SignalAction::Enter),
+            // TC5: a steady BUY member stays ENTER.
+            (Member, Rating::Buy, true, Stable, SignalAction::Enter),
+            // TC6: a member slipping to HOLD is held.
+            (Member, Rating::Hold, true, Declining, SignalAction::Hold),
+            // TC7: leaving the population exits, whatever the rating.
+            (Leaving, Rating::Buy, true, Rising, SignalAction::Exit),
+            // TC8: a BUY-rated candidate that did not join is only watched.
+            (Candidate, Rating::Buy, false, Rising, SignalAction::Hold),
+        ];
+        for (i, (st, r, was, c, want)) in cases.into_iter().enumerate() {
+            assert_eq!(action(st, r, was, c), want, "TC{}", i + 1);
+        }
     }
 
     #[test]

@@ -147,3 +147,58 @@ fn config_check_lists_every_problem_with_its_source() {
     let o = alpha_engine(&["config", "check"], &[], dir.path());
     assert!(o.status.success(), "{}", stdout(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_update_appends_a_session_from_the_bars_vendor() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("bus").display());
+    let o = alpha_engine(&["data", "import", "--bus", &url], &[], dir.path());
+    assert!(o.status.success());
+    // The vendor's grouped-daily answer for 2010-08-23: last session's bars moved 1% up, plus a
+    // symbol the store does not hold and one it cannot read.
+    let text = ae_shared::store::import::read_gz_text(
+        &ae_shared::store::embedded_data_dir().join("sp500_2009_2010_ohlcv.csv.gz"),
+    )
+    .unwrap();
+    let mut results: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with("2010-08-20,"))
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            let p = |i: usize| c[i].parse::<f64>().unwrap() * 1.01;
+            json!({"T": c[1], "o": p(2), "h": p(3), "l": p(4), "c": p(5), "v": c[6].parse::<f64>().unwrap(), "t": 1282536000000i64, "n": 1000})
+        })
+        .collect();
+    let known = results.len();
+    results.push(json!({"T": "ZZZZ", "o": 1.0, "h": 1.0, "l": 1.0, "c": 1.0, "v": 10.0, "t": 1282536000000i64}));
+    results.push(json!({"T": "brk.a", "o": 1.0, "h": 1.0, "l": 1.0, "c": 1.0, "v": 10.0, "t": 1282536000000i64}));
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/aggs/grouped/locale/us/market/stocks/2010-08-23"))
+        .and(query_param("adjusted", "false"))
+        .and(query_param("apiKey", "test-polygon-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"queryCount": results.len(), "resultsCount": results.len(), "adjusted": false, "results": results, "status": "OK", "request_id": "r1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = vec![
+        ("POLYGON_API_KEY".to_string(), "test-polygon-key".to_string()),
+        ("ALPHA_ENGINE__PROVIDERS__POLYGON__BASE_URL".to_string(), server.uri()),
+    ];
+    let cwd = dir.path().to_path_buf();
+    let url2 = url.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        alpha_engine(&["data", "update", "--date", "2010-08-23", "--bus", &url2], &pairs, &cwd)
+    })
+    .await
+    .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains(&format!("appended {known} bars for 2010-08-23")), "{out}");
+    assert!(out.contains("1 unreadable symbols skipped"), "{out}");
+    let o = alpha_engine(&["data", "quality", "--bus", &url, "AAPL"], &[], dir.path());
+    assert!(stdout(&o).contains("(2009-08-21..2010-08-23)"), "{}", stdout(&o));
+}

@@ -27,6 +27,23 @@ struct Aggs {
 }
 
 #[derive(Debug, Deserialize)]
+struct Grouped {
+    #[serde(default)]
+    results: Vec<GroupedAgg>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GroupedAgg {
+    #[serde(rename = "T")]
+    ticker: String,
+    o: f64,
+    h: f64,
+    l: f64,
+    c: f64,
+    v: f64,
+}
+
+#[derive(Debug, Deserialize)]
 struct Agg {
     o: f64,
     h: f64,
@@ -65,6 +82,33 @@ impl PolygonClient {
             base: cfg.base_url.trim_end_matches('/').to_string(),
             key: key.to_string(),
         })
+    }
+}
+
+impl PolygonClient {
+    /// Every US stock's unadjusted bar for one session, in one request (grouped daily). Symbols
+    /// Polygon writes differently (lower case, unusual characters) are skipped and listed.
+    pub async fn grouped_daily(
+        &self,
+        day: TradingDay,
+    ) -> Result<(Vec<(ae_shared::Ticker, Bar)>, Vec<String>), ProviderError> {
+        let what = format!("polygon grouped daily {day}");
+        let url =
+            format!("{}/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false&apiKey={}", self.base, self.key);
+        let g: Grouped = self.http.get_json(&url, &what).await?;
+        let mut rows = Vec::with_capacity(g.results.len());
+        let mut skipped = Vec::new();
+        for a in g.results {
+            // EDGAR and Polygon write share classes with a dot or a dash; the store uses a dot.
+            match ae_shared::Ticker::new(&a.ticker.replace('-', ".")) {
+                Ok(t) => rows.push((t, Bar { date: day, open: a.o, high: a.h, low: a.l, close: a.c, volume: a.v })),
+                Err(_) => skipped.push(a.ticker),
+            }
+        }
+        if rows.is_empty() {
+            return Err(ProviderError::NotFound(format!("{what}: no bars (a holiday, or not yet published)")));
+        }
+        Ok((rows, skipped))
     }
 }
 

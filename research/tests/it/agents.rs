@@ -156,12 +156,17 @@ async fn agents_run_through_a_429_storm_and_invalid_answers() {
     cfg.llm.base_url = server.uri();
     cfg.llm.max_names = 12;
     let r = run(&bus, &cfg, clock("2010-03-15"), &opts("2010-03-15")).await.unwrap();
-    let s = script.lock().unwrap();
+    let (hopeless, flaky, served) = {
+        let s = script.lock().unwrap();
+        (
+            s.hopeless.iter().cloned().collect::<Vec<String>>(),
+            s.flaky.iter().cloned().collect::<Vec<String>>(),
+            s.served.clone(),
+        )
+    };
     let stats = r.llm.clone().unwrap();
     assert_eq!(r.mode, ResearchMode::QuantAndLlm);
     assert_eq!(r.llm_regime, Some(ae_shared::contracts::common::Regime::Neutral));
-    let hopeless: Vec<&String> = s.hopeless.iter().collect();
-    let flaky: Vec<&String> = s.flaky.iter().collect();
     assert_eq!((hopeless.len(), flaky.len()), (1, 1));
     // 12 asked, one dropped after its corrective retry, one rescued by it.
     assert_eq!(r.analysts, (11, 12), "{stats:?}");
@@ -172,7 +177,7 @@ async fn agents_run_through_a_429_storm_and_invalid_answers() {
         "{:?}",
         stats.dropped
     );
-    assert!(s.served.contains(&"cio".to_string()) && s.served.contains(&"consolidator".to_string()));
+    assert!(served.contains(&"cio".to_string()) && served.contains(&"consolidator".to_string()));
     assert!(stats.cost_usd > 0.0 && stats.stopped.is_none());
 
     let sig = bus.get_doc_required::<Signals>(&keys::signals(day("2010-03-15"))).await.unwrap().doc;

@@ -69,7 +69,7 @@ impl Respond for Edgar {
             match self.kind(cik) {
                 3 => return ResponseTemplate::new(200).set_body_raw("{\"cik\": 1, \"facts\": {", "application/json"),
                 5 => return ResponseTemplate::new(503).set_body_raw("<html>Service Unavailable</html>", "text/html"),
-                7 if self.hits.fetch_add(1, Ordering::SeqCst) % 2 == 0 => {
+                7 if self.hits.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) => {
                     return ResponseTemplate::new(429)
                         .insert_header("retry-after", "0")
                         .set_body_raw(fixture("sec_error_403_undeclared_automated_tool.html"), "text/html");
@@ -99,7 +99,7 @@ impl Respond for Edgar {
             let accession = rest.split('/').nth(1).unwrap();
             // Buyers for most companies, a seller cluster for some; three distinct owners.
             let owner = accession.len() as u64 + accession.bytes().map(|b| b as u64).sum::<u64>() % 3;
-            let code = if cik % 4 == 0 { "S" } else { "P" };
+            let code = if cik.is_multiple_of(4) { "S" } else { "P" };
             let xml = fixture("form4_template.xml")
                 .replace("{{date}}", "2010-02-24")
                 .replace("{{issuer_cik}}", &format!("{cik:010}"))
