@@ -183,7 +183,7 @@ async fn data_update_appends_a_session_from_the_bars_vendor() {
         .expect(1)
         .mount(&server)
         .await;
-    let env = vec![
+    let env = [
         ("POLYGON_API_KEY".to_string(), "test-polygon-key".to_string()),
         ("ALPHA_ENGINE__PROVIDERS__POLYGON__BASE_URL".to_string(), server.uri()),
     ];
