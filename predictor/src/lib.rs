@@ -1,6 +1,16 @@
-//! # ae-predictor
+//! # ae-predictor — the predictor job
 //!
-//! Owns: features, labels, training with walk-forward validation, the model registry, inference and the veto. Talks to the other jobs only through the bus (`ae_shared::bus`).
+//! Owns: the feature panel ([`features`]), labels ([`labels`]), training with walk-forward
+//! validation and calibration ([`model`]), the model registry ([`registry`]), the weekly training
+//! job ([`train`]) and daily inference with the veto ([`infer`]).
 //!
-//! Status: the crate exists from the start so the workspace, binaries and CI are in place; its job
-//! logic is built by its own issue.
+//! Must never: let a feature at session t read a bar after t, evaluate a model on data it trained
+//! on, or promote a model that fails the gate.
+
+pub mod context;
+pub mod features;
+pub mod infer;
+pub mod labels;
+pub mod model;
+pub mod registry;
+pub mod train;

@@ -54,6 +54,9 @@ pub struct QualityConfig {
     /// Close-to-close move that counts as a spike when no split explains it.
     #[schemars(range(min = 0.05, max = 5.0))]
     pub spike_threshold: f64,
+    /// A spike degrades a symbol for this many sessions; older spikes are kept as notes.
+    #[schemars(range(min = 1, max = 2520))]
+    pub spike_lookback_days: u32,
     /// Minimum score to be ACTIVE.
     pub min_score: Fraction,
     /// Below this score: QUARANTINED.

@@ -5,7 +5,8 @@
 //! validation ([`contracts`]), the bus over S3 or a directory ([`bus`]), the one retry policy
 //! ([`retry`]), the market data store with data-quality governance ([`store`]), the indicator
 //! library ([`indicators`]), performance and forecast metrics ([`metrics`]), operator email
-//! ([`mail`]) and typed configuration ([`config`]).
+//! ([`mail`]), typed configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks
+//! and the demo.
 //!
 //! Must never: read the wall clock outside [`clock::SystemClock`], use unseeded randomness, format
 //! a bus key outside [`bus::keys`], or hold a job's decision logic (that belongs to the job crates).
@@ -24,6 +25,7 @@ pub mod mail;
 pub mod metrics;
 pub mod parquet_io;
 pub mod retry;
+pub mod sim;
 pub mod store;
 pub mod types;
 

@@ -440,6 +440,25 @@ pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<Pre
     .await
     .map_err(|e| StoreError::Missing(format!("import task failed: {e}")))??;
     let (rows, benchmark, sectors, earnings, issues) = parsed;
+    let mut p = prepare_from_rows(rows, benchmark, sectors, earnings, &file_name(&files.ohlcv), cfg)?;
+    p.report.issues = issues;
+    p.report.compute_secs = t0.elapsed().as_secs_f64();
+    Ok(p)
+}
+
+/// Prepares bars already in memory (e.g. a simulated market) for [`write_import`].
+pub fn prepare_from_data(bars: &DailyBars, benchmark: DailyBars, sectors: SectorMap, earnings: EarningsCalendar, source: &str, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
+    let mut rows = Vec::with_capacity(bars.n_rows());
+    for s in bars.iter() {
+        for i in 0..s.len() {
+            rows.push((s.ticker.clone(), s.bar(i)));
+        }
+    }
+    prepare_from_rows(rows, benchmark, sectors, earnings, source, cfg)
+}
+
+fn prepare_from_rows(rows: bars::BarRows, benchmark: DailyBars, sectors: SectorMap, earnings: EarningsCalendar, source: &str, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
+    let t0 = Instant::now();
     let n_rows_in = rows.len();
     let (raw, dropped) = DailyBars::from_rows(rows);
     let mut dup_counts: BTreeMap<Ticker, u32> = BTreeMap::new();
@@ -456,7 +475,7 @@ pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<Pre
         rows: n_rows_in - dropped.len(),
         symbols: raw.n_tickers(),
         range: (first, last),
-        issues,
+        issues: Vec::new(),
         duplicates: dropped.len(),
         splits,
         quality,
@@ -465,7 +484,7 @@ pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<Pre
         compute_secs: t0.elapsed().as_secs_f64(),
         write_secs: 0.0,
     };
-    Ok(PreparedImport { raw, benchmark, sectors, earnings, source: file_name(&files.ohlcv), report })
+    Ok(PreparedImport { raw, benchmark, sectors, earnings, source: source.to_string(), report })
 }
 
 /// Writes a prepared import: chunks (one per calendar year, immutable), then reference data, then

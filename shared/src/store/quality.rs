@@ -12,7 +12,7 @@
 //!
 //! and governance is QUARANTINED (too little history, score below the quarantine floor,
 //! non-positive prices, stopped trading), DEGRADED (short history, score below the minimum, too many
-//! OHLC defects, an unexplained spike), or ACTIVE. Only ACTIVE symbols reach features and orders.
+//! OHLC defects, an unexplained spike within `spike_lookback_days`), or ACTIVE. Only ACTIVE symbols reach features and orders.
 
 use std::collections::BTreeMap;
 
@@ -105,7 +105,7 @@ pub struct QualityReport {
 /// Reason codes that are about history length, not data defects.
 pub const HISTORY_CODES: [&str; 2] = ["INSUFFICIENT_HISTORY", "SHORT_HISTORY"];
 /// Reason codes that are notes, not governance findings.
-pub const NOTE_CODES: [&str; 3] = ["MISSING_SESSIONS", "DUPLICATES", "OHLC_MINOR"];
+pub const NOTE_CODES: [&str; 4] = ["MISSING_SESSIONS", "DUPLICATES", "OHLC_MINOR", "SPIKE_HISTORIC"];
 
 impl SymbolQuality {
     /// The code of each reason (`STOPPED_TRADING`, ...).
@@ -273,6 +273,7 @@ fn assess_one(
 
     let mut quarantine = Vec::new();
     let mut degrade = Vec::new();
+    let mut notes = Vec::new();
     if (n as u32) < g.min_rows_degraded {
         quarantine.push(format!("INSUFFICIENT_HISTORY: {n} bars < {}", g.min_rows_degraded));
     } else if (n as u32) < g.min_rows_active {
@@ -294,9 +295,13 @@ fn assess_one(
         degrade.push(format!("OHLC_INCONSISTENT: {} row(s) ({})", ohlc_issues.len(), dates.join(", ")));
     }
     for sp in &spikes {
-        degrade.push(format!("EXTREME_SPIKE: {} {:+.1}% with no split to explain it", sp.date, sp.change * 100.0));
+        let age = sessions_in(sessions, sp.date, as_of);
+        if age < q.spike_lookback_days as usize {
+            degrade.push(format!("EXTREME_SPIKE: {} {:+.1}% with no split to explain it", sp.date, sp.change * 100.0));
+        } else {
+            notes.push(format!("SPIKE_HISTORIC: {} {:+.1}%, {age} sessions ago", sp.date, sp.change * 100.0));
+        }
     }
-    let mut notes = Vec::new();
     if missing > 0 {
         notes.push(format!("MISSING_SESSIONS: {missing} of {expected}"));
     }

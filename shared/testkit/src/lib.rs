@@ -4,7 +4,8 @@
 //! 127.0.0.1 with signature-checked credentials and injectable faults (503 SlowDown answers,
 //! dropped connections) so the bus's retry policy is exercised over the wire.
 //!
-//! Also: [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; and [`fixtures`], a valid instance of every bus document, for tests that need one.
+//! Also: [`lambda::RuntimeApi`], the AWS Lambda Runtime API serving one invocation to a real binary;
+//! [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; and [`fixtures`], a valid instance of every bus document, for tests that need one.
 //!
 //! Must never: be a dependency of production code, or stand in for the thing a test is about.
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub mod fixtures;
+pub mod lambda;
 pub mod smtp;
 
 use ae_shared::bus::{Bus, S3Settings};

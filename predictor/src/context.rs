@@ -1,0 +1,68 @@
+//! What both predictor jobs read from the bus besides prices: tuned parameters and the research
+//! signals history (the research-score feature and the regime for the veto threshold).
+
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, keys};
+use ae_shared::config::Config;
+use ae_shared::contracts::InputRef;
+use ae_shared::contracts::common::Regime;
+use ae_shared::contracts::params::{PredictorParams, PredictorParamsDoc};
+use ae_shared::contracts::signals::Signals;
+
+use crate::features::ResearchScores;
+
+/// Tuned parameters from `config/predictor_params.json` when present and valid, else the configuration's.
+pub async fn params(bus: &Bus, cfg: &Config, inputs: &mut Vec<InputRef>, notes: &mut Vec<String>) -> PredictorParams {
+    match bus.get_doc::<PredictorParamsDoc>(&keys::config("predictor_params")).await {
+        Ok(Some(l)) => {
+            inputs.push(l.input);
+            l.doc.params
+        }
+        Ok(None) => cfg.predictor.clone(),
+        Err(e) => {
+            tracing::warn!("config/predictor_params.json ignored: {e}");
+            notes.push(format!("config/predictor_params.json ignored (defaults used): {e}"));
+            cfg.predictor.clone()
+        }
+    }
+}
+
+/// Research history up to `upto`: composite scores by symbol and the latest regime.
+#[derive(Debug, Clone, Default)]
+pub struct ResearchHistory {
+    /// Scores by symbol, by signals date.
+    pub scores: ResearchScores,
+    /// The regime of the latest signals.
+    pub regime: Option<Regime>,
+    /// What was read.
+    pub inputs: Vec<InputRef>,
+}
+
+/// Reads every dated signals document on or before `upto` (invalid ones are skipped with a log line).
+pub async fn research_history(bus: &Bus, upto: TradingDay) -> anyhow::Result<ResearchHistory> {
+    let mut h = ResearchHistory::default();
+    let mut dates: Vec<TradingDay> = bus
+        .list(keys::prefix::SIGNALS)
+        .await?
+        .into_iter()
+        .filter_map(|m| TradingDay::parse(m.key.as_str().strip_prefix("signals/")?.strip_suffix("/signals.json")?).ok())
+        .filter(|d| *d <= upto)
+        .collect();
+    dates.sort_unstable();
+    for d in dates {
+        match bus.get_doc::<Signals>(&keys::signals(d)).await {
+            Ok(Some(l)) => {
+                for e in &l.doc.universe {
+                    if let Some(s) = e.score {
+                        h.scores.entry(e.ticker.clone()).or_default().push((d, s.get()));
+                    }
+                }
+                h.regime = Some(l.doc.market_regime);
+                h.inputs.push(l.input);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("signals for {d} skipped: {e}"),
+        }
+    }
+    Ok(h)
+}

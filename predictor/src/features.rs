@@ -1,0 +1,342 @@
+//! Features: a (session × symbol × feature) panel built from the price store with the shared
+//! indicator library. Row (t, n) only reads bars up to session t (tested by poisoning the future).
+//!
+//! | # | name | definition | window |
+//! |---|---|---|---|
+//! | 0–3 | ret_5, ret_20, ret_60, ret_120 | simple return | 5 / 20 / 60 / 120 |
+//! | 4 | rsi_14 | Wilder RSI | 14 |
+//! | 5 | rsi_slope_5 | RSI today − RSI 5 sessions ago | 19 |
+//! | 6 | macd_line_pct | MACD line (12, 26, 9) / close | 34 |
+//! | 7 | macd_hist_pct | MACD histogram / close | 34 |
+//! | 8 | macd_cross | +1 if the line crossed above the signal within 3 sessions, −1 below, else 0 | 37 |
+//! | 9 | dist_ma50 | close / SMA50 − 1 | 50 |
+//! | 10 | dist_ma200 | close / SMA200 − 1 | 200 |
+//! | 11 | bb_pct | Bollinger %B (20, 2σ) | 20 |
+//! | 12 | atr_pct | Wilder ATR(14) / close | 15 |
+//! | 13 | rvol_20 | annualised realized volatility | 21 |
+//! | 14 | vol_ratio_10_60 | realized vol 10 / realized vol 60 | 61 |
+//! | 15 | volume_ratio_5_20 | mean volume 5 / mean volume 20 | 20 |
+//! | 16 | volume_trend_20_60 | mean volume 20 / mean volume 60 | 60 |
+//! | 17 | obv_slope_10 | OBV change over 10 sessions / (10 × mean volume 20) | 20 |
+//! | 18 | dist_52w_high | close / highest high − 1 (252, from 60 bars) | 60–252 |
+//! | 19 | dist_52w_low | close / lowest low − 1 (252, from 60 bars) | 60–252 |
+//! | 20 | days_to_earnings | calendar days to the next earnings date, capped at 60 | calendar |
+//! | 21 | days_since_earnings | calendar days since the last earnings date, capped at 60 | calendar |
+//! | 22 | research_score | the latest research composite on or before t (missing when none) | signals history |
+//! | 23–24 | bench_rel_ret_5, bench_rel_ret_20 | return − benchmark return | 5 / 20 |
+//! | 25–26 | sector_rel_ret_5, sector_rel_ret_20 | return − equal-weight mean of the sector's members at t | 5 / 20 |
+//! | 27 | rank_ret_20 | percentile of ret_20 among all symbols at t (0–1) | 20 |
+//! | 28 | rank_rvol_20 | percentile of rvol_20 at t | 21 |
+//! | 29 | rank_volume_ratio | percentile of volume_ratio_5_20 at t | 20 |
+//!
+//! Missing values are NaN (LightGBM treats them as missing), never filled.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ae_shared::TradingDay;
+use ae_shared::contracts::common::Sector;
+use ae_shared::indicators as ind;
+use ae_shared::metrics::average_ranks;
+use ae_shared::store::bars::{BarSeries, DailyBars};
+use ae_shared::store::{EarningsCalendar, SectorMap};
+use ae_shared::types::Ticker;
+use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+
+/// Feature names, in column order.
+pub const NAMES: [&str; 30] = [
+    "ret_5",
+    "ret_20",
+    "ret_60",
+    "ret_120",
+    "rsi_14",
+    "rsi_slope_5",
+    "macd_line_pct",
+    "macd_hist_pct",
+    "macd_cross",
+    "dist_ma50",
+    "dist_ma200",
+    "bb_pct",
+    "atr_pct",
+    "rvol_20",
+    "vol_ratio_10_60",
+    "volume_ratio_5_20",
+    "volume_trend_20_60",
+    "obv_slope_10",
+    "dist_52w_high",
+    "dist_52w_low",
+    "days_to_earnings",
+    "days_since_earnings",
+    "research_score",
+    "bench_rel_ret_5",
+    "bench_rel_ret_20",
+    "sector_rel_ret_5",
+    "sector_rel_ret_20",
+    "rank_ret_20",
+    "rank_rvol_20",
+    "rank_volume_ratio",
+];
+
+/// Number of features.
+pub const NF: usize = NAMES.len();
+
+/// Research composite scores by symbol: (day, score) ascending.
+pub type ResearchScores = BTreeMap<Ticker, Vec<(TradingDay, f64)>>;
+
+/// What features are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// Split-adjusted bars.
+    pub bars: &'a DailyBars,
+    /// The benchmark's bars.
+    pub benchmark: BarSeries<'a>,
+    /// Sectors.
+    pub sectors: &'a SectorMap,
+    /// Earnings dates.
+    pub earnings: &'a EarningsCalendar,
+    /// Research scores history, when any.
+    pub research: Option<&'a ResearchScores>,
+}
+
+/// The panel.
+#[derive(Debug, Clone)]
+pub struct FeatureSet {
+    /// Sessions, ascending.
+    pub dates: Vec<TradingDay>,
+    /// Symbols.
+    pub tickers: Vec<Ticker>,
+    /// Sector of each symbol.
+    pub sectors: Vec<Option<Sector>>,
+    /// Values, `[t][n][f]` row-major (NaN = missing).
+    pub values: Vec<f32>,
+}
+
+impl FeatureSet {
+    /// Features of symbol `n` on session `t`.
+    pub fn row(&self, t: usize, n: usize) -> &[f32] {
+        let at = (t * self.tickers.len() + n) * NF;
+        &self.values[at..at + NF]
+    }
+
+    fn row_mut(&mut self, t: usize, n: usize) -> &mut [f32] {
+        let at = (t * self.tickers.len() + n) * NF;
+        &mut self.values[at..at + NF]
+    }
+
+    /// Index of a session.
+    pub fn date_index(&self, d: TradingDay) -> Option<usize> {
+        self.dates.binary_search(&d).ok()
+    }
+
+    /// One session as an Arrow record batch (ticker + one float32 column per feature).
+    pub fn record_batch(&self, t: usize) -> RecordBatch {
+        let mut fields = vec![Field::new("ticker", DataType::Utf8, false)];
+        fields.extend(NAMES.iter().map(|n| Field::new(*n, DataType::Float32, true)));
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from(self.tickers.iter().map(|t| t.as_str()).collect::<Vec<_>>()))];
+        for f in 0..NF {
+            let v: Vec<Option<f32>> = (0..self.tickers.len()).map(|n| Some(self.row(t, n)[f]).filter(|x| x.is_finite())).collect();
+            cols.push(Arc::new(Float32Array::from(v)));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("columns match")
+    }
+}
+
+fn cross_flag(hist: &[f64], k: usize) -> f64 {
+    if !hist[k].is_finite() {
+        return f64::NAN;
+    }
+    for back in 0..3.min(k) {
+        let (now, prev) = (hist[k - back], hist[k - back - 1]);
+        if !prev.is_finite() {
+            break;
+        }
+        if now > 0.0 && prev <= 0.0 {
+            return 1.0;
+        }
+        if now < 0.0 && prev >= 0.0 {
+            return -1.0;
+        }
+    }
+    0.0
+}
+
+/// Computes the panel over every session the bars cover.
+pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
+    let mut dates: Vec<TradingDay> = inp.bars.dates.clone();
+    dates.sort_unstable();
+    dates.dedup();
+    let tickers = inp.bars.tickers.clone();
+    let sectors: Vec<Option<Sector>> = tickers.iter().map(|t| inp.sectors.sector(t.as_str())).collect();
+    let (nt, nn) = (dates.len(), tickers.len());
+    let mut fs = FeatureSet { dates, tickers, sectors, values: vec![f32::NAN; nt * nn * NF] };
+    // Benchmark returns by session.
+    let b = &inp.benchmark;
+    let b_ret5 = ind::pct_return(b.close, 5);
+    let b_ret20 = ind::pct_return(b.close, 20);
+    let bench_at = |d: TradingDay, v: &[f64]| -> f64 { b.dates.binary_search(&d).ok().map(|i| v[i]).unwrap_or(f64::NAN) };
+    for n in 0..nn {
+        let s = inp.bars.series(n);
+        let (h, l, c, v) = (s.high, s.low, s.close, s.volume);
+        let len = c.len();
+        let r5 = ind::pct_return(c, 5);
+        let r20 = ind::pct_return(c, 20);
+        let r60 = ind::pct_return(c, 60);
+        let r120 = ind::pct_return(c, 120);
+        let rsi = ind::rsi(c, 14);
+        let macd = ind::macd(c, 12, 26, 9);
+        let ma50 = ind::sma(c, 50);
+        let ma200 = ind::sma(c, 200);
+        let bb = ind::bollinger(c, 20, 2.0);
+        let atr = ind::atr(h, l, c, 14);
+        let rv10 = ind::realized_vol(c, 10);
+        let rv20 = ind::realized_vol(c, 20);
+        let rv60 = ind::realized_vol(c, 60);
+        let v5 = ind::sma(v, 5);
+        let v20 = ind::sma(v, 20);
+        let v60 = ind::sma(v, 60);
+        let obv = ind::obv(c, v);
+        let hi = ind::dist_from_high(h, c, 252, 60);
+        let lo = ind::dist_from_low(l, c, 252, 60);
+        let earn = inp.earnings.dates.get(s.ticker);
+        let research = inp.research.and_then(|r| r.get(s.ticker));
+        for k in 0..len {
+            let t = fs.date_index(s.dates[k]).expect("session of these bars");
+            let day = s.dates[k];
+            let back = |x: &[f64], by: usize| if k >= by { x[k - by] } else { f64::NAN };
+            let days_to = earn.and_then(|e| e.get(e.partition_point(|d| *d <= day.date()))).map(|d| ((*d - day.date()).num_days() as f64).min(60.0));
+            let days_since = earn
+                .and_then(|e| e.partition_point(|d| *d <= day.date()).checked_sub(1).map(|i| e[i]))
+                .map(|d| ((day.date() - d).num_days() as f64).min(60.0));
+            let rs = research.and_then(|r| r.partition_point(|(d, _)| *d <= day).checked_sub(1).map(|i| r[i].1));
+            let row = [
+                r5[k],
+                r20[k],
+                r60[k],
+                r120[k],
+                rsi[k],
+                rsi[k] - back(&rsi, 5),
+                macd.line[k] / c[k],
+                macd.hist[k] / c[k],
+                cross_flag(&macd.hist, k),
+                c[k] / ma50[k] - 1.0,
+                c[k] / ma200[k] - 1.0,
+                bb.percent_b[k],
+                atr[k] / c[k],
+                rv20[k],
+                rv10[k] / rv60[k],
+                v5[k] / v20[k],
+                v20[k] / v60[k],
+                (obv[k] - back(&obv, 10)) / (10.0 * v20[k]),
+                hi[k],
+                lo[k],
+                days_to.unwrap_or(if earn.is_some() { 60.0 } else { f64::NAN }),
+                days_since.unwrap_or(if earn.is_some() { 60.0 } else { f64::NAN }),
+                rs.unwrap_or(f64::NAN),
+                r5[k] - bench_at(day, &b_ret5),
+                r20[k] - bench_at(day, &b_ret20),
+                f64::NAN,
+                f64::NAN,
+                f64::NAN,
+                f64::NAN,
+                f64::NAN,
+            ];
+            for (dst, x) in fs.row_mut(t, n).iter_mut().zip(row) {
+                *dst = if x.is_finite() { x as f32 } else { f32::NAN };
+            }
+        }
+    }
+    cross_sectional(&mut fs);
+    fs
+}
+
+/// Sector-relative returns and cross-sectional ranks, session by session.
+fn cross_sectional(fs: &mut FeatureSet) {
+    let nn = fs.tickers.len();
+    for t in 0..fs.dates.len() {
+        for (src, dst) in [(0usize, 25usize), (1, 26)] {
+            let mut sums: BTreeMap<Sector, (f64, usize)> = BTreeMap::new();
+            for n in 0..nn {
+                let x = fs.row(t, n)[src];
+                if let (Some(s), true) = (fs.sectors[n], x.is_finite()) {
+                    let e = sums.entry(s).or_default();
+                    e.0 += x as f64;
+                    e.1 += 1;
+                }
+            }
+            for n in 0..nn {
+                let x = fs.row(t, n)[src];
+                if let Some(&(sum, cnt)) = fs.sectors[n].and_then(|s| sums.get(&s))
+                    && x.is_finite()
+                {
+                    fs.row_mut(t, n)[dst] = (x as f64 - sum / cnt as f64) as f32;
+                }
+            }
+        }
+        for (src, dst) in [(1usize, 27usize), (13, 28), (15, 29)] {
+            let idx: Vec<usize> = (0..nn).filter(|n| fs.row(t, *n)[src].is_finite()).collect();
+            if idx.len() < 2 {
+                continue;
+            }
+            let xs: Vec<f64> = idx.iter().map(|n| fs.row(t, *n)[src] as f64).collect();
+            let ranks = average_ranks(&xs);
+            let m = (idx.len() - 1) as f64;
+            for (k, n) in idx.iter().enumerate() {
+                fs.row_mut(t, *n)[dst] = ((ranks[k] - 1.0) / m) as f32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ae_shared::sim::{SimConfig, generate};
+
+    fn panel(bars: &DailyBars, m: &ae_shared::sim::SimMarket) -> FeatureSet {
+        compute(&Inputs { bars, benchmark: m.benchmark.series(0), sectors: &m.sectors, earnings: &m.earnings, research: None })
+    }
+
+    /// Poison every bar after session t: no feature on or before t may change.
+    #[test]
+    fn no_feature_reads_the_future() {
+        let m = generate(&SimConfig::new(40, 320, 0.2, 3));
+        let base = panel(&m.bars, &m);
+        let t = 260;
+        let cut = m.sessions[t];
+        let mut poisoned = m.bars.clone();
+        for i in 0..poisoned.n_rows() {
+            if poisoned.dates[i] > cut {
+                poisoned.close[i] *= 7.0;
+                poisoned.high[i] *= 9.0;
+                poisoned.volume[i] = 1.0;
+            }
+        }
+        let other = panel(&poisoned, &m);
+        for day in 0..=t {
+            for n in 0..base.tickers.len() {
+                let (a, b) = (base.row(day, n), other.row(day, n));
+                for f in 0..NF {
+                    assert!(a[f] == b[f] || (a[f].is_nan() && b[f].is_nan()), "{} on session {day} for {}", NAMES[f], base.tickers[n]);
+                }
+            }
+        }
+        // The poisoning reached later rows.
+        assert!(base.row(t + 10, 0)[1] != other.row(t + 10, 0)[1]);
+    }
+
+    #[test]
+    fn sector_relative_returns_net_to_zero_and_ranks_span_zero_to_one() {
+        let m = generate(&SimConfig::new(44, 200, 0.0, 4));
+        let fs = panel(&m.bars, &m);
+        let t = 150;
+        let sum: f64 = (0..44).filter(|n| fs.sectors[*n] == Some(Sector::Energy)).map(|n| fs.row(t, n)[25] as f64).sum();
+        assert!(sum.abs() < 1e-5, "{sum}");
+        let ranks: Vec<f32> = (0..44).map(|n| fs.row(t, n)[27]).collect();
+        assert_eq!(ranks.iter().copied().fold(f32::MAX, f32::min), 0.0);
+        assert_eq!(ranks.iter().copied().fold(f32::MIN, f32::max), 1.0);
+        let batch = fs.record_batch(t);
+        assert_eq!(batch.num_columns(), NF + 1);
+        assert_eq!(batch.num_rows(), 44);
+    }
+}

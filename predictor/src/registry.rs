@@ -1,0 +1,136 @@
+//! The model registry on the bus: `predictor/models/{version}/` holds `model.txt` (LightGBM's text
+//! format), `metadata.json` and `metrics.json`; `predictor/registry.json` names the champion and is
+//! written last, with a conditional write, so a reader never follows a pointer to a half-written
+//! model and two trainers cannot both promote.
+
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, BusError, PutMode, keys};
+use ae_shared::contracts::params::PredictorParams;
+use ae_shared::contracts::predictor_metrics::{FoldMetrics, GateCheck, WalkForwardSummary};
+use ae_shared::contracts::{InputRef, Lineage};
+use lightgbm3::Booster;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Platt;
+
+/// Everything needed to use and audit a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Format version.
+    pub schema_version: u32,
+    /// Registry version (`gbm-{date}-{hash}`).
+    pub version: String,
+    /// Training day.
+    pub trained_at: TradingDay,
+    /// Label horizon, sessions.
+    pub horizon_days: u32,
+    /// Label definition.
+    pub label: String,
+    /// What the label is relative to.
+    pub benchmark: String,
+    /// Feature names in column order.
+    pub features: Vec<String>,
+    /// Parameters used.
+    pub params: PredictorParams,
+    /// First and last labelled session used.
+    pub sessions: (TradingDay, TradingDay),
+    /// Rows in the final training set.
+    pub training_rows: u64,
+    /// Boosting rounds of the final model (median best iteration of the folds).
+    pub iterations: u32,
+    /// Out-of-sample folds.
+    pub walk_forward: Vec<FoldMetrics>,
+    /// Their summary.
+    pub summary: WalkForwardSummary,
+    /// Calibration of p_up.
+    pub calibration: Platt,
+    /// Calibration error of a naive linear p_up on the out-of-fold predictions.
+    pub ece_naive: f64,
+    /// Calibration error after Platt scaling.
+    pub ece_calibrated: f64,
+    /// Promotion gate outcomes.
+    pub gates: Vec<GateCheck>,
+    /// Promoted to champion.
+    pub promoted: bool,
+    /// Lineage.
+    pub produced_by: Lineage,
+}
+
+/// One model in the registry's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Version.
+    pub version: String,
+    /// Training day.
+    pub trained_at: TradingDay,
+    /// Median fold IC.
+    pub median_ic: f64,
+    /// Promoted?
+    pub promoted: bool,
+    /// Why (gates).
+    pub reason: String,
+}
+
+/// `predictor/registry.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Registry {
+    /// Format version.
+    pub schema_version: u32,
+    /// The champion's version.
+    pub champion: Option<String>,
+    /// Every model trained, oldest first.
+    pub models: Vec<Entry>,
+}
+
+impl Registry {
+    /// The champion's history entry.
+    pub fn champion_entry(&self) -> Option<&Entry> {
+        let c = self.champion.as_ref()?;
+        self.models.iter().find(|m| &m.version == c)
+    }
+}
+
+/// The registry and its version tag (for the conditional write), or an empty one.
+pub async fn load(bus: &Bus) -> Result<(Registry, Option<String>, Option<InputRef>), BusError> {
+    match bus.get(&keys::predictor_registry()).await? {
+        None => Ok((Registry { schema_version: 1, ..Default::default() }, None, None)),
+        Some(obj) => {
+            let r: Registry = serde_json::from_slice(&obj.bytes)
+                .map_err(|e| BusError::Decode { key: keys::predictor_registry().to_string(), detail: e.to_string() })?;
+            let input = InputRef { key: keys::predictor_registry().to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
+            Ok((r, obj.etag, Some(input)))
+        }
+    }
+}
+
+/// Writes the registry: only if it did not change since `etag` was read (or did not exist).
+pub async fn save(bus: &Bus, r: &Registry, etag: Option<String>) -> Result<(), BusError> {
+    let mode = match etag {
+        Some(e) => PutMode::IfMatch(e),
+        None => PutMode::IfAbsent,
+    };
+    bus.put_json(&keys::predictor_registry(), r, mode).await.map(drop)
+}
+
+/// A model loaded back: booster, metadata, and what was read.
+pub struct Loaded {
+    /// The booster.
+    pub booster: Booster,
+    /// Its metadata.
+    pub meta: ModelMeta,
+    /// The objects read (model text and metadata).
+    pub inputs: Vec<InputRef>,
+}
+
+/// Loads `version`.
+pub async fn load_model(bus: &Bus, version: &str) -> anyhow::Result<Loaded> {
+    let text_key = keys::predictor_model(version, "model.txt");
+    let meta_key = keys::predictor_model(version, "metadata.json");
+    let text = bus.get_required(&text_key).await?;
+    let (meta, meta_ref): (ModelMeta, InputRef) =
+        bus.get_json(&meta_key).await?.ok_or_else(|| anyhow::anyhow!("{meta_key} is missing: the registry points at an incomplete model"))?;
+    let s = std::str::from_utf8(&text.bytes).map_err(|e| anyhow::anyhow!("{text_key}: {e}"))?;
+    let booster = Booster::from_string(s).map_err(|e| anyhow::anyhow!("{text_key}: LightGBM cannot load it: {e}"))?;
+    let text_ref = InputRef { key: text_key.to_string(), sha256: text.sha256(), etag: text.etag };
+    Ok(Loaded { booster, meta, inputs: vec![text_ref, meta_ref] })
+}

@@ -1,0 +1,206 @@
+//! `predictor train --date D`: features and labels up to the session before D, walk-forward
+//! validation, calibration, the promotion gate, the final model, and the registry (champion pointer
+//! written last).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, PutMode, Published, keys};
+use ae_shared::clock::Clock;
+use ae_shared::config::Config;
+use ae_shared::contracts::params::PredictorParams;
+use ae_shared::contracts::predictor_metrics::{GateCheck, PredictorMetrics};
+use ae_shared::contracts::{Job, Lineage};
+use ae_shared::store::PriceStore;
+use anyhow::Context;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::features::{self, Inputs, NAMES};
+use crate::model::{self, Platt, WalkForwardResult, ece};
+use crate::registry::{self, Entry, ModelMeta, Registry};
+use crate::{context, labels};
+
+/// Version written into lineage.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Training day (features and labels use sessions before it).
+    pub date: TradingDay,
+    /// Train and report; write nothing.
+    pub dry_run: bool,
+}
+
+/// What training did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// Training day.
+    pub date: TradingDay,
+    /// The new model's version.
+    pub version: String,
+    /// Whether it became champion.
+    pub promoted: bool,
+    /// Gate outcomes.
+    pub gates: Vec<GateCheck>,
+    /// Folds.
+    pub walk_forward: Vec<ae_shared::contracts::predictor_metrics::FoldMetrics>,
+    /// Summary.
+    pub summary: ae_shared::contracts::predictor_metrics::WalkForwardSummary,
+    /// Rows in the final training set.
+    pub training_rows: u64,
+    /// Boosting rounds of the final model.
+    pub iterations: u32,
+    /// Calibration error, naive vs Platt.
+    pub ece: (f64, f64),
+    /// The champion before this run.
+    pub previous_champion: Option<String>,
+    /// Seconds: features, walk-forward, final model.
+    pub seconds: (f64, f64, f64),
+    /// What was written.
+    pub published: String,
+}
+
+/// Promotion gate.
+pub fn gates(s: &ae_shared::contracts::predictor_metrics::WalkForwardSummary, p: &PredictorParams, champion: Option<&Entry>) -> Vec<GateCheck> {
+    let g = &p.gate;
+    let mut out = vec![
+        GateCheck { name: "median_ic".into(), value: s.median_ic, threshold: g.min_median_ic, passed: s.median_ic >= g.min_median_ic },
+        GateCheck {
+            name: "positive_fold_share".into(),
+            value: s.positive_fold_share.get(),
+            threshold: g.min_positive_fold_share.get(),
+            passed: s.positive_fold_share >= g.min_positive_fold_share,
+        },
+        GateCheck { name: "icir".into(), value: s.icir, threshold: g.min_icir, passed: s.icir >= g.min_icir },
+        GateCheck { name: "hit_rate".into(), value: s.hit_rate.get(), threshold: g.min_hit_rate.get(), passed: s.hit_rate >= g.min_hit_rate },
+    ];
+    if g.require_beat_champion
+        && let Some(c) = champion
+    {
+        out.push(GateCheck { name: "beats_champion".into(), value: s.median_ic, threshold: c.median_ic, passed: s.median_ic >= c.median_ic });
+    }
+    out
+}
+
+/// Trains, validates and (when the gate passes) promotes a model.
+pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainOptions) -> anyhow::Result<TrainReport> {
+    let mut inputs = Vec::new();
+    let mut notes = Vec::new();
+    let p = context::params(bus, cfg, &mut inputs, &mut notes).await;
+    let store = PriceStore::load(bus).await.context("loading the price store")?;
+    let as_of = opts.date.prev();
+    inputs.extend(store.inputs_as_of(as_of));
+    let research = context::research_history(bus, opts.date).await?;
+    inputs.extend(research.inputs.iter().cloned());
+    let t0 = Instant::now();
+    let bars = store.adjusted_as_of(as_of);
+    let fs = features::compute(&Inputs {
+        bars: &bars,
+        benchmark: store.benchmark_series(),
+        sectors: &store.sectors,
+        earnings: &store.earnings,
+        research: Some(&research.scores),
+    });
+    let labels = labels::compute(&fs, &bars, p.horizon_days as usize, p.label_clip);
+    let t_features = t0.elapsed().as_secs_f64();
+    let labelled = model::labelled_sessions(&fs, &labels, 20);
+    let folds = model::plan(&labelled, &p.walk_forward).with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
+    let t1 = Instant::now();
+    let wf: WalkForwardResult = model::walk_forward(&fs, &labels, &folds, &p.gbm, p.walk_forward.purge_days as usize)?;
+    let t_wf = t1.elapsed().as_secs_f64();
+    let calibration = Platt::fit(&wf.oof);
+    let naive: Vec<(f64, bool)> =
+        wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| ((0.5 + r.2 / (2.0 * p.label_clip)).clamp(0.0, 1.0), r.3 > 0.0)).collect();
+    let calibrated: Vec<(f64, bool)> = wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| (calibration.p_up(r.2), r.3 > 0.0)).collect();
+    let (ece_naive, ece_cal) = (ece(&naive), ece(&calibrated));
+
+    let (reg, etag, reg_ref) = registry::load(bus).await?;
+    if let Some(r) = reg_ref {
+        inputs.push(r);
+    }
+    let gates = gates(&wf.summary, &p, reg.champion_entry());
+    let promoted = gates.iter().all(|g| g.passed);
+    let mut best = wf.best_iterations.clone();
+    best.sort_unstable();
+    let iterations = best[best.len() / 2].max(10);
+    let t2 = Instant::now();
+    let booster = model::fit_final(&fs, &labels, &labelled, &p.gbm, iterations)?;
+    let t_final = t2.elapsed().as_secs_f64();
+    let training_rows = model::gather(&fs, &labels, &labelled).1.len() as u64;
+    let text = booster.save_string().map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
+    let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
+    let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
+    let reason = gates.iter().filter(|g| !g.passed).map(|g| format!("{} {:.4} < {:.4}", g.name, g.value, g.threshold)).collect::<Vec<_>>().join("; ");
+    let reason = if promoted { "all gates passed".to_string() } else { format!("refused: {reason}") };
+    tracing::info!(%version, promoted, median_ic = wf.summary.median_ic, icir = wf.summary.icir, %reason, "trained");
+    let meta = ModelMeta {
+        schema_version: 1,
+        version: version.clone(),
+        trained_at: opts.date,
+        horizon_days: p.horizon_days,
+        label: labels::describe(p.horizon_days, p.label_clip),
+        benchmark: labels::BENCHMARK.into(),
+        features: NAMES.iter().map(|s| s.to_string()).collect(),
+        params: p.clone(),
+        sessions: (fs.dates[labelled[0]], fs.dates[*labelled.last().expect("labelled")]),
+        training_rows,
+        iterations: iterations as u32,
+        walk_forward: wf.folds.clone(),
+        summary: wf.summary.clone(),
+        calibration,
+        ece_naive,
+        ece_calibrated: ece_cal,
+        gates: gates.clone(),
+        promoted,
+        produced_by: lineage.clone(),
+    };
+    let metrics = PredictorMetrics {
+        schema_version: 1,
+        produced_by: lineage,
+        date: opts.date,
+        model_version: version.clone(),
+        trained_at: opts.date,
+        training_rows,
+        horizon_days: p.horizon_days,
+        walk_forward: wf.folds.clone(),
+        summary: wf.summary.clone(),
+        live: None,
+        price_freshness: None,
+        promoted,
+        gates: gates.clone(),
+    };
+    let published = if opts.dry_run {
+        "dry run: nothing written".to_string()
+    } else {
+        let m = bus.put_dated(&keys::predictor_model(&version, "model.txt"), text.into_bytes().into(), false, clock.as_ref(), |_| Ok(false)).await?;
+        bus.put_json(&keys::predictor_model(&version, "metadata.json"), &meta, PutMode::Overwrite).await?;
+        bus.publish_doc(&keys::predictor_model(&version, "metrics.json"), None, &metrics, false, clock.as_ref()).await?;
+        let mut next: Registry = reg.clone();
+        next.schema_version = 1;
+        if !next.models.iter().any(|e| e.version == version) {
+            next.models.push(Entry { version: version.clone(), trained_at: opts.date, median_ic: wf.summary.median_ic, promoted, reason: reason.clone() });
+        }
+        if promoted {
+            next.champion = Some(version.clone());
+        }
+        registry::save(bus, &next, etag).await?;
+        if m == Published::Unchanged { format!("{version} already registered (same inputs)") } else { format!("{version} registered{}", if promoted { " as champion" } else { "" }) }
+    };
+    Ok(TrainReport {
+        date: opts.date,
+        version,
+        promoted,
+        gates,
+        walk_forward: wf.folds,
+        summary: wf.summary,
+        training_rows,
+        iterations: iterations as u32,
+        ece: (ece_naive, ece_cal),
+        previous_champion: reg.champion,
+        seconds: (t_features, t_wf, t_final),
+        published,
+    })
+}
