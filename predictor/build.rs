@@ -25,6 +25,8 @@ fn main() {
             println!("cargo:rustc-link-search=native={}", out.display());
             println!("cargo:rustc-link-arg-bins=-static-libgcc");
         }
-        None => println!("cargo:warning=libstdc++.a not found via {cxx}; the predictor binary links libstdc++ dynamically"),
+        None => {
+            println!("cargo:warning=libstdc++.a not found via {cxx}; the predictor binary links libstdc++ dynamically")
+        }
     }
 }

@@ -133,9 +133,11 @@ impl FeatureSet {
     pub fn record_batch(&self, t: usize) -> RecordBatch {
         let mut fields = vec![Field::new("ticker", DataType::Utf8, false)];
         fields.extend(NAMES.iter().map(|n| Field::new(*n, DataType::Float32, true)));
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from(self.tickers.iter().map(|t| t.as_str()).collect::<Vec<_>>()))];
+        let mut cols: Vec<ArrayRef> =
+            vec![Arc::new(StringArray::from(self.tickers.iter().map(|t| t.as_str()).collect::<Vec<_>>()))];
         for f in 0..NF {
-            let v: Vec<Option<f32>> = (0..self.tickers.len()).map(|n| Some(self.row(t, n)[f]).filter(|x| x.is_finite())).collect();
+            let v: Vec<Option<f32>> =
+                (0..self.tickers.len()).map(|n| Some(self.row(t, n)[f]).filter(|x| x.is_finite())).collect();
             cols.push(Arc::new(Float32Array::from(v)));
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("columns match")
@@ -174,7 +176,8 @@ pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
     let b = &inp.benchmark;
     let b_ret5 = ind::pct_return(b.close, 5);
     let b_ret20 = ind::pct_return(b.close, 20);
-    let bench_at = |d: TradingDay, v: &[f64]| -> f64 { b.dates.binary_search(&d).ok().map(|i| v[i]).unwrap_or(f64::NAN) };
+    let bench_at =
+        |d: TradingDay, v: &[f64]| -> f64 { b.dates.binary_search(&d).ok().map(|i| v[i]).unwrap_or(f64::NAN) };
     for n in 0..nn {
         let s = inp.bars.series(n);
         let (h, l, c, v) = (s.high, s.low, s.close, s.volume);
@@ -204,7 +207,9 @@ pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
             let t = fs.date_index(s.dates[k]).expect("session of these bars");
             let day = s.dates[k];
             let back = |x: &[f64], by: usize| if k >= by { x[k - by] } else { f64::NAN };
-            let days_to = earn.and_then(|e| e.get(e.partition_point(|d| *d <= day.date()))).map(|d| ((*d - day.date()).num_days() as f64).min(60.0));
+            let days_to = earn
+                .and_then(|e| e.get(e.partition_point(|d| *d <= day.date())))
+                .map(|d| ((*d - day.date()).num_days() as f64).min(60.0));
             let days_since = earn
                 .and_then(|e| e.partition_point(|d| *d <= day.date()).checked_sub(1).map(|i| e[i]))
                 .map(|d| ((day.date() - d).num_days() as f64).min(60.0));
@@ -294,7 +299,13 @@ mod tests {
     use ae_shared::sim::{SimConfig, generate};
 
     fn panel(bars: &DailyBars, m: &ae_shared::sim::SimMarket) -> FeatureSet {
-        compute(&Inputs { bars, benchmark: m.benchmark.series(0), sectors: &m.sectors, earnings: &m.earnings, research: None })
+        compute(&Inputs {
+            bars,
+            benchmark: m.benchmark.series(0),
+            sectors: &m.sectors,
+            earnings: &m.earnings,
+            research: None,
+        })
     }
 
     /// Poison every bar after session t: no feature on or before t may change.
@@ -317,7 +328,12 @@ mod tests {
             for n in 0..base.tickers.len() {
                 let (a, b) = (base.row(day, n), other.row(day, n));
                 for f in 0..NF {
-                    assert!(a[f] == b[f] || (a[f].is_nan() && b[f].is_nan()), "{} on session {day} for {}", NAMES[f], base.tickers[n]);
+                    assert!(
+                        a[f] == b[f] || (a[f].is_nan() && b[f].is_nan()),
+                        "{} on session {day} for {}",
+                        NAMES[f],
+                        base.tickers[n]
+                    );
                 }
             }
         }
@@ -330,7 +346,8 @@ mod tests {
         let m = generate(&SimConfig::new(44, 200, 0.0, 4));
         let fs = panel(&m.bars, &m);
         let t = 150;
-        let sum: f64 = (0..44).filter(|n| fs.sectors[*n] == Some(Sector::Energy)).map(|n| fs.row(t, n)[25] as f64).sum();
+        let sum: f64 =
+            (0..44).filter(|n| fs.sectors[*n] == Some(Sector::Energy)).map(|n| fs.row(t, n)[25] as f64).sum();
         assert!(sum.abs() < 1e-5, "{sum}");
         let ranks: Vec<f32> = (0..44).map(|n| fs.row(t, n)[27]).collect();
         assert_eq!(ranks.iter().copied().fold(f32::MAX, f32::min), 0.0);

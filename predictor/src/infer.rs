@@ -94,12 +94,20 @@ pub fn veto_threshold(p: &PredictorParams, regime: Regime) -> f64 {
 }
 
 /// Live IC over the last `window` prediction days whose outcome is known by `as_of`.
-async fn live_ic(bus: &Bus, store: &PriceStore, as_of: TradingDay, horizon: usize, window: usize) -> anyhow::Result<Option<LiveIc>> {
+async fn live_ic(
+    bus: &Bus,
+    store: &PriceStore,
+    as_of: TradingDay,
+    horizon: usize,
+    window: usize,
+) -> anyhow::Result<Option<LiveIc>> {
     let mut days: Vec<TradingDay> = bus
         .list(keys::prefix::PREDICTIONS)
         .await?
         .into_iter()
-        .filter_map(|m| TradingDay::parse(m.key.as_str().strip_prefix("predictor/predictions/")?.strip_suffix(".json")?).ok())
+        .filter_map(|m| {
+            TradingDay::parse(m.key.as_str().strip_prefix("predictor/predictions/")?.strip_suffix(".json")?).ok()
+        })
         .filter(|d| d.prev().offset(horizon as i64).is_some_and(|end| end <= as_of))
         .collect();
     days.sort_unstable();
@@ -108,7 +116,13 @@ async fn live_ic(bus: &Bus, store: &PriceStore, as_of: TradingDay, horizon: usiz
         return Ok(None);
     }
     let bars = store.adjusted_as_of(as_of);
-    let fs = features::compute(&Inputs { bars: &bars, benchmark: store.benchmark_series(), sectors: &store.sectors, earnings: &store.earnings, research: None });
+    let fs = features::compute(&Inputs {
+        bars: &bars,
+        benchmark: store.benchmark_series(),
+        sectors: &store.sectors,
+        earnings: &store.earnings,
+        research: None,
+    });
     let lab = labels::compute(&fs, &bars, horizon, f64::INFINITY);
     let nn = fs.tickers.len();
     let index: BTreeMap<&str, usize> = fs.tickers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
@@ -135,7 +149,8 @@ async fn live_ic(bus: &Bus, store: &PriceStore, as_of: TradingDay, horizon: usiz
             rics.push(spearman(&p, &y));
         }
     }
-    let (ics, rics): (Vec<f64>, Vec<f64>) = (ics.into_iter().filter(|x| x.is_finite()).collect(), rics.into_iter().filter(|x| x.is_finite()).collect());
+    let (ics, rics): (Vec<f64>, Vec<f64>) =
+        (ics.into_iter().filter(|x| x.is_finite()).collect(), rics.into_iter().filter(|x| x.is_finite()).collect());
     if ics.is_empty() {
         return Ok(None);
     }
@@ -156,15 +171,20 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     let mut notes = Vec::new();
     let p = context::params(bus, cfg, &mut inputs, &mut notes).await;
     let (reg, _, reg_ref) = registry::load(bus).await?;
-    let version = reg.champion.clone().ok_or_else(|| anyhow::anyhow!("no champion model on {}: run `predictor train` first", bus.url()))?;
+    let version = reg
+        .champion
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no champion model on {}: run `predictor train` first", bus.url()))?;
     inputs.extend(reg_ref);
     let loaded = registry::load_model(bus, &version).await?;
     inputs.extend(loaded.inputs.iter().cloned());
     if loaded.meta.features != NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
         anyhow::bail!("model {version} was trained on other features than this build computes; retrain it");
     }
-    let store = PriceStore::load(bus).await.context("loading the price store")?;
     let as_of = opts.date.prev();
+    // Only the chunks covering the features' window: daily inference stays small and fast.
+    let window_start = as_of.offset(-LOOKBACK).unwrap_or(as_of);
+    let store = PriceStore::load_range(bus, Some((window_start, as_of))).await.context("loading the price store")?;
     inputs.extend(store.inputs_as_of(as_of));
     let research = context::research_history(bus, opts.date).await?;
     inputs.extend(research.inputs.iter().cloned());
@@ -182,10 +202,17 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     });
     let t = fs.date_index(as_of).with_context(|| format!("the price store has no session {as_of}; append it first"))?;
 
-    // Point-in-time governance over the full history.
-    let raw_all = store.raw.between(store.manifest.first_day.min(as_of), as_of);
-    let adj_all = ae_shared::store::splits::adjust(&raw_all, &store.splits, Some(as_of));
-    let q = quality::assess(&raw_all, &adj_all, &BTreeMap::new(), &store.splits, as_of, &cfg.data.quality, &cfg.data.governance);
+    // Point-in-time governance over the features' window (defects, spikes, stopped trading).
+    let raw_window = store.raw.between(first, as_of);
+    let q = quality::assess(
+        &raw_window,
+        &bars,
+        &BTreeMap::new(),
+        &store.splits,
+        as_of,
+        &cfg.data.quality,
+        &cfg.data.governance,
+    );
     let mut excluded: Vec<Exclusion> = Vec::new();
     let mut rows: Vec<(usize, Ticker, i64)> = Vec::new();
     let mut max_age = 0i64;
@@ -232,7 +259,11 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
         .map(|((_, tk, age), alpha)| {
             let s = bars.get(tk.as_str()).expect("same bars");
             let k = s.len() - 1;
-            let mom = if k >= p.momentum_days as usize { s.close[k] / s.close[k - p.momentum_days as usize] - 1.0 } else { f64::NAN };
+            let mom = if k >= p.momentum_days as usize {
+                s.close[k] / s.close[k - p.momentum_days as usize] - 1.0
+            } else {
+                f64::NAN
+            };
             (tk.clone(), *alpha, loaded.meta.calibration.p_up(*alpha), *age, mom)
         })
         .collect();
@@ -296,8 +327,23 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     let published = if opts.dry_run {
         "dry run: nothing written".to_string()
     } else {
-        let out = bus.publish_doc(&keys::predictions(opts.date), Some(&keys::predictions_latest()), &doc, opts.force, clock.as_ref()).await?;
-        bus.publish_doc(&keys::predictor_metrics(opts.date), Some(&keys::predictor_metrics_latest()), &metrics, opts.force, clock.as_ref()).await?;
+        let out = bus
+            .publish_doc(
+                &keys::predictions(opts.date),
+                Some(&keys::predictions_latest()),
+                &doc,
+                opts.force,
+                clock.as_ref(),
+            )
+            .await?;
+        bus.publish_doc(
+            &keys::predictor_metrics(opts.date),
+            Some(&keys::predictor_metrics_latest()),
+            &metrics,
+            opts.force,
+            clock.as_ref(),
+        )
+        .await?;
         out.to_string()
     };
     Ok(InferReport {

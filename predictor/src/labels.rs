@@ -3,16 +3,16 @@
 //! equal-weight average of its members.) The label of session t reads closes at t and t + h — so a
 //! training row at t is only usable once t + h ≤ the training cutoff.
 
-use std::collections::BTreeMap;
-
-use ae_shared::contracts::common::Sector;
+use ae_shared::metrics::group_demean;
 use ae_shared::store::bars::DailyBars;
 
 use crate::features::FeatureSet;
 
 /// Written into every artefact.
 pub fn describe(horizon: u32, clip: f64) -> String {
-    format!("forward {horizon}-session log return minus the equal-weight mean of its GICS sector's members, clipped to ±{clip}")
+    format!(
+        "forward {horizon}-session log return minus the equal-weight mean of its GICS sector's members, clipped to ±{clip}"
+    )
 }
 
 /// The benchmark the label is relative to.
@@ -39,20 +39,9 @@ pub fn compute(fs: &FeatureSet, bars: &DailyBars, horizon: usize, clip: f64) -> 
                 if a > 0.0 && b > 0.0 { (b / a).ln() } else { f64::NAN }
             })
             .collect();
-        let mut sums: BTreeMap<Sector, (f64, usize)> = BTreeMap::new();
-        for n in 0..nn {
-            if let (Some(s), true) = (fs.sectors[n], fwd[n].is_finite()) {
-                let e = sums.entry(s).or_default();
-                e.0 += fwd[n];
-                e.1 += 1;
-            }
-        }
-        for n in 0..nn {
-            if let Some(&(sum, cnt)) = fs.sectors[n].and_then(|s| sums.get(&s))
-                && fwd[n].is_finite()
-                && cnt >= 2
-            {
-                out[t * nn + n] = (fwd[n] - sum / cnt as f64).clamp(-clip, clip) as f32;
+        for (n, v) in group_demean(&fwd, &fs.sectors).into_iter().enumerate() {
+            if v.is_finite() {
+                out[t * nn + n] = v.clamp(-clip, clip) as f32;
             }
         }
     }

@@ -108,10 +108,16 @@ async fn run_train(common: &CommonArgs, date: Option<TradingDay>, dry_run: bool)
     Ok(serde_json::to_value(r)?)
 }
 
-async fn run_infer(common: &CommonArgs, date: Option<TradingDay>, dry_run: bool, force: bool) -> anyhow::Result<serde_json::Value> {
+async fn run_infer(
+    common: &CommonArgs,
+    date: Option<TradingDay>,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<serde_json::Value> {
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
-    let r = infer(&bus, &cfg, Arc::new(SystemClock), &InferOptions { date: day_or_today(date)?, dry_run, force }).await?;
+    let r =
+        infer(&bus, &cfg, Arc::new(SystemClock), &InferOptions { date: day_or_today(date)?, dry_run, force }).await?;
     Ok(serde_json::to_value(r)?)
 }
 
@@ -123,7 +129,8 @@ async fn bench(names: usize, days: usize, signal: f64, seed: u64) -> anyhow::Res
     let dir = tempfile::tempdir()?;
     let bus = Bus::file(dir.path());
     let last = *market.sessions.last().expect("sessions");
-    let clock: Arc<dyn Clock> = Arc::new(SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(6, 0, 0).expect("time")));
+    let clock: Arc<dyn Clock> =
+        Arc::new(SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(6, 0, 0).expect("time")));
     market.write_to(&bus, &cfg.data, clock.as_ref()).await?;
     let train_day = last;
     let t = Instant::now();
@@ -135,15 +142,37 @@ async fn bench(names: usize, days: usize, signal: f64, seed: u64) -> anyhow::Res
     // Inference in a child process so its peak memory is its own.
     let exe = std::env::current_exe()?;
     let out = std::process::Command::new(exe)
-        .args(["infer", "--date", &train_day.to_string(), "--dry-run", "--bus", &format!("file://{}", dir.path().display())])
+        .args([
+            "infer",
+            "--date",
+            &train_day.to_string(),
+            "--dry-run",
+            "--bus",
+            &format!("file://{}", dir.path().display()),
+        ])
         .env("RUST_LOG", "warn")
         .output()?;
     anyhow::ensure!(out.status.success(), "infer failed: {}", String::from_utf8_lossy(&out.stderr));
     let inf: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    println!("simulated market: {names} names x {days} sessions, planted signal {signal}, seed {seed} ({sim_secs:.1}s to simulate)");
+    println!(
+        "simulated market: {names} names x {days} sessions, planted signal {signal}, seed {seed} ({sim_secs:.1}s to simulate)"
+    );
     println!("features (panel of {} features): {:.2}s", ae_predictor::features::NF, r.seconds.0);
-    println!("walk-forward training ({} folds): {:.1}s; final model ({} rows, {} rounds): {:.1}s; train total {train_secs:.1}s", r.walk_forward.len(), r.seconds.1, r.training_rows, r.iterations, r.seconds.2);
-    println!("out-of-sample rank IC {:.4} (median fold IC {:.4}, ICIR {:.2}) vs the planted signal's oracle rank IC {oracle:.4} over the same test sessions: {:.0}%", r.summary.mean_rank_ic, r.summary.median_ic, r.summary.icir, 100.0 * r.summary.mean_rank_ic / oracle);
+    println!(
+        "walk-forward training ({} folds): {:.1}s; final model ({} rows, {} rounds): {:.1}s; train total {train_secs:.1}s",
+        r.walk_forward.len(),
+        r.seconds.1,
+        r.training_rows,
+        r.iterations,
+        r.seconds.2
+    );
+    println!(
+        "out-of-sample rank IC {:.4} (median fold IC {:.4}, ICIR {:.2}) vs the planted signal's oracle rank IC {oracle:.4} over the same test sessions: {:.0}%",
+        r.summary.mean_rank_ic,
+        r.summary.median_ic,
+        r.summary.icir,
+        100.0 * r.summary.mean_rank_ic / oracle
+    );
     println!("promoted: {} ({})", r.promoted, r.published);
     println!(
         "inference for {} names: {:.2}s, peak memory {:.0} MB",
@@ -156,11 +185,13 @@ async fn bench(names: usize, days: usize, signal: f64, seed: u64) -> anyhow::Res
 
 async fn lambda_main() -> Result<(), lambda_runtime::Error> {
     init_logging(true);
-    let common = CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
+    let common =
+        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let common = common.clone();
         async move {
-            let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event (expected {{\"command\": \"train\"|\"infer\"}}): {e}"))?;
+            let e: Event = serde_json::from_value(event.payload)
+                .map_err(|e| format!("bad event (expected {{\"command\": \"train\"|\"infer\"}}): {e}"))?;
             let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
             let out = match e.command.as_str() {
                 "train" => run_train(&common, date, false).await,
@@ -187,8 +218,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     let result = match cli.cmd {
-        Cmd::Train { date, dry_run } => run_train(&cli.common, date, dry_run).await.map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("json"))),
-        Cmd::Infer { date, dry_run, force } => run_infer(&cli.common, date, dry_run, force).await.map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("json"))),
+        Cmd::Train { date, dry_run } => run_train(&cli.common, date, dry_run)
+            .await
+            .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("json"))),
+        Cmd::Infer { date, dry_run, force } => run_infer(&cli.common, date, dry_run, force)
+            .await
+            .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("json"))),
         Cmd::Bench { names, days, signal, seed } => bench(names, days, signal, seed).await,
     };
     match result {

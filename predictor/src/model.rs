@@ -47,7 +47,11 @@ pub struct Fold {
 /// Sessions with at least `min_rows` labelled rows, ascending.
 pub fn labelled_sessions(fs: &FeatureSet, labels: &[f32], min_rows: usize) -> Vec<usize> {
     let nn = fs.tickers.len();
-    (0..fs.dates.len()).filter(|t| (0..nn).filter(|n| labels[t * nn + n].is_finite() && fs.row(*t, *n)[1].is_finite()).count() >= min_rows).collect()
+    (0..fs.dates.len())
+        .filter(|t| {
+            (0..nn).filter(|n| labels[t * nn + n].is_finite() && fs.row(*t, *n)[1].is_finite()).count() >= min_rows
+        })
+        .collect()
 }
 
 /// Lays out the folds over labelled sessions `l`.
@@ -133,7 +137,13 @@ pub fn gbm_params(p: &GbmParams, iterations: u32, early_stopping: bool) -> serde
 
 /// Trains on `train` sessions with early stopping on the last 15% of them (after a purge gap);
 /// returns the booster and its best iteration.
-pub fn fit_with_inner_validation(fs: &FeatureSet, labels: &[f32], train: &[usize], p: &GbmParams, purge: usize) -> Result<(Booster, usize), TrainError> {
+pub fn fit_with_inner_validation(
+    fs: &FeatureSet,
+    labels: &[f32],
+    train: &[usize],
+    p: &GbmParams,
+    purge: usize,
+) -> Result<(Booster, usize), TrainError> {
     let k = train.len();
     let valid_len = (k * 15 / 100).max(5);
     if k < valid_len + purge + 10 {
@@ -151,7 +161,13 @@ pub fn fit_with_inner_validation(fs: &FeatureSet, labels: &[f32], train: &[usize
 }
 
 /// Trains on all rows of `sessions` for exactly `iterations` rounds.
-pub fn fit_final(fs: &FeatureSet, labels: &[f32], sessions: &[usize], p: &GbmParams, iterations: usize) -> Result<Booster, TrainError> {
+pub fn fit_final(
+    fs: &FeatureSet,
+    labels: &[f32],
+    sessions: &[usize],
+    p: &GbmParams,
+    iterations: usize,
+) -> Result<Booster, TrainError> {
     let (x, y, _) = gather(fs, labels, sessions);
     let ds = Dataset::from_slice(&x, &y, NF as i32, true).map_err(gbm)?;
     Booster::train(ds, &gbm_params(p, iterations as u32, false)).map_err(gbm)
@@ -207,7 +223,13 @@ fn hit(rows: &[(usize, usize, f64, f64)]) -> (usize, usize) {
 }
 
 /// Runs walk-forward validation.
-pub fn walk_forward(fs: &FeatureSet, labels: &[f32], folds: &[Fold], p: &GbmParams, purge: usize) -> Result<WalkForwardResult, TrainError> {
+pub fn walk_forward(
+    fs: &FeatureSet,
+    labels: &[f32],
+    folds: &[Fold],
+    p: &GbmParams,
+    purge: usize,
+) -> Result<WalkForwardResult, TrainError> {
     let mut out = Vec::new();
     let mut oof = Vec::new();
     let mut best = Vec::new();
@@ -216,7 +238,8 @@ pub fn walk_forward(fs: &FeatureSet, labels: &[f32], folds: &[Fold], p: &GbmPara
         best.push(b);
         let (x, y, at) = gather(fs, labels, &f.test);
         let pred = predict(&booster, &x)?;
-        let rows: Vec<(usize, usize, f64, f64)> = at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
+        let rows: Vec<(usize, usize, f64, f64)> =
+            at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
         let (ic, ric, _) = daily_ics(&rows);
         let (h, n) = hit(&rows);
         let n_train = gather(fs, labels, &f.train).1.len();
@@ -333,7 +356,10 @@ mod tests {
                 assert!(f.test.len() >= 5 && f.test.len() <= wf.max_test_days as usize);
             }
             for w in folds.windows(2) {
-                assert!(w[1].test[0] > *w[0].test.last().unwrap() + wf.embargo_days as usize, "embargo between test windows");
+                assert!(
+                    w[1].test[0] > *w[0].test.last().unwrap() + wf.embargo_days as usize,
+                    "embargo between test windows"
+                );
                 assert!(w[1].train.len() > w[0].train.len(), "expanding window");
             }
         }

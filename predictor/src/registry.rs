@@ -97,7 +97,8 @@ pub async fn load(bus: &Bus) -> Result<(Registry, Option<String>, Option<InputRe
         Some(obj) => {
             let r: Registry = serde_json::from_slice(&obj.bytes)
                 .map_err(|e| BusError::Decode { key: keys::predictor_registry().to_string(), detail: e.to_string() })?;
-            let input = InputRef { key: keys::predictor_registry().to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
+            let input =
+                InputRef { key: keys::predictor_registry().to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
             Ok((r, obj.etag, Some(input)))
         }
     }
@@ -127,8 +128,10 @@ pub async fn load_model(bus: &Bus, version: &str) -> anyhow::Result<Loaded> {
     let text_key = keys::predictor_model(version, "model.txt");
     let meta_key = keys::predictor_model(version, "metadata.json");
     let text = bus.get_required(&text_key).await?;
-    let (meta, meta_ref): (ModelMeta, InputRef) =
-        bus.get_json(&meta_key).await?.ok_or_else(|| anyhow::anyhow!("{meta_key} is missing: the registry points at an incomplete model"))?;
+    let (meta, meta_ref): (ModelMeta, InputRef) = bus
+        .get_json(&meta_key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{meta_key} is missing: the registry points at an incomplete model"))?;
     let s = std::str::from_utf8(&text.bytes).map_err(|e| anyhow::anyhow!("{text_key}: {e}"))?;
     let booster = Booster::from_string(s).map_err(|e| anyhow::anyhow!("{text_key}: LightGBM cannot load it: {e}"))?;
     let text_ref = InputRef { key: text_key.to_string(), sha256: text.sha256(), etag: text.etag };

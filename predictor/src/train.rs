@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, PutMode, Published, keys};
+use ae_shared::bus::{Bus, Published, PutMode, keys};
 use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::params::PredictorParams;
@@ -64,10 +64,19 @@ pub struct TrainReport {
 }
 
 /// Promotion gate.
-pub fn gates(s: &ae_shared::contracts::predictor_metrics::WalkForwardSummary, p: &PredictorParams, champion: Option<&Entry>) -> Vec<GateCheck> {
+pub fn gates(
+    s: &ae_shared::contracts::predictor_metrics::WalkForwardSummary,
+    p: &PredictorParams,
+    champion: Option<&Entry>,
+) -> Vec<GateCheck> {
     let g = &p.gate;
     let mut out = vec![
-        GateCheck { name: "median_ic".into(), value: s.median_ic, threshold: g.min_median_ic, passed: s.median_ic >= g.min_median_ic },
+        GateCheck {
+            name: "median_ic".into(),
+            value: s.median_ic,
+            threshold: g.min_median_ic,
+            passed: s.median_ic >= g.min_median_ic,
+        },
         GateCheck {
             name: "positive_fold_share".into(),
             value: s.positive_fold_share.get(),
@@ -75,12 +84,22 @@ pub fn gates(s: &ae_shared::contracts::predictor_metrics::WalkForwardSummary, p:
             passed: s.positive_fold_share >= g.min_positive_fold_share,
         },
         GateCheck { name: "icir".into(), value: s.icir, threshold: g.min_icir, passed: s.icir >= g.min_icir },
-        GateCheck { name: "hit_rate".into(), value: s.hit_rate.get(), threshold: g.min_hit_rate.get(), passed: s.hit_rate >= g.min_hit_rate },
+        GateCheck {
+            name: "hit_rate".into(),
+            value: s.hit_rate.get(),
+            threshold: g.min_hit_rate.get(),
+            passed: s.hit_rate >= g.min_hit_rate,
+        },
     ];
     if g.require_beat_champion
         && let Some(c) = champion
     {
-        out.push(GateCheck { name: "beats_champion".into(), value: s.median_ic, threshold: c.median_ic, passed: s.median_ic >= c.median_ic });
+        out.push(GateCheck {
+            name: "beats_champion".into(),
+            value: s.median_ic,
+            threshold: c.median_ic,
+            passed: s.median_ic >= c.median_ic,
+        });
     }
     out
 }
@@ -107,14 +126,20 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let labels = labels::compute(&fs, &bars, p.horizon_days as usize, p.label_clip);
     let t_features = t0.elapsed().as_secs_f64();
     let labelled = model::labelled_sessions(&fs, &labels, 20);
-    let folds = model::plan(&labelled, &p.walk_forward).with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
+    let folds = model::plan(&labelled, &p.walk_forward)
+        .with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
     let t1 = Instant::now();
     let wf: WalkForwardResult = model::walk_forward(&fs, &labels, &folds, &p.gbm, p.walk_forward.purge_days as usize)?;
     let t_wf = t1.elapsed().as_secs_f64();
     let calibration = Platt::fit(&wf.oof);
-    let naive: Vec<(f64, bool)> =
-        wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| ((0.5 + r.2 / (2.0 * p.label_clip)).clamp(0.0, 1.0), r.3 > 0.0)).collect();
-    let calibrated: Vec<(f64, bool)> = wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| (calibration.p_up(r.2), r.3 > 0.0)).collect();
+    let naive: Vec<(f64, bool)> = wf
+        .oof
+        .iter()
+        .filter(|r| r.3 != 0.0)
+        .map(|r| ((0.5 + r.2 / (2.0 * p.label_clip)).clamp(0.0, 1.0), r.3 > 0.0))
+        .collect();
+    let calibrated: Vec<(f64, bool)> =
+        wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| (calibration.p_up(r.2), r.3 > 0.0)).collect();
     let (ece_naive, ece_cal) = (ece(&naive), ece(&calibrated));
 
     let (reg, etag, reg_ref) = registry::load(bus).await?;
@@ -133,7 +158,12 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let text = booster.save_string().map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
     let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
     let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
-    let reason = gates.iter().filter(|g| !g.passed).map(|g| format!("{} {:.4} < {:.4}", g.name, g.value, g.threshold)).collect::<Vec<_>>().join("; ");
+    let reason = gates
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| format!("{} {:.4} < {:.4}", g.name, g.value, g.threshold))
+        .collect::<Vec<_>>()
+        .join("; ");
     let reason = if promoted { "all gates passed".to_string() } else { format!("refused: {reason}") };
     tracing::info!(%version, promoted, median_ic = wf.summary.median_ic, icir = wf.summary.icir, %reason, "trained");
     let meta = ModelMeta {
@@ -175,19 +205,38 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let published = if opts.dry_run {
         "dry run: nothing written".to_string()
     } else {
-        let m = bus.put_dated(&keys::predictor_model(&version, "model.txt"), text.into_bytes().into(), false, clock.as_ref(), |_| Ok(false)).await?;
+        let m = bus
+            .put_dated(
+                &keys::predictor_model(&version, "model.txt"),
+                text.into_bytes().into(),
+                false,
+                clock.as_ref(),
+                |_| Ok(false),
+            )
+            .await?;
         bus.put_json(&keys::predictor_model(&version, "metadata.json"), &meta, PutMode::Overwrite).await?;
-        bus.publish_doc(&keys::predictor_model(&version, "metrics.json"), None, &metrics, false, clock.as_ref()).await?;
+        bus.publish_doc(&keys::predictor_model(&version, "metrics.json"), None, &metrics, false, clock.as_ref())
+            .await?;
         let mut next: Registry = reg.clone();
         next.schema_version = 1;
         if !next.models.iter().any(|e| e.version == version) {
-            next.models.push(Entry { version: version.clone(), trained_at: opts.date, median_ic: wf.summary.median_ic, promoted, reason: reason.clone() });
+            next.models.push(Entry {
+                version: version.clone(),
+                trained_at: opts.date,
+                median_ic: wf.summary.median_ic,
+                promoted,
+                reason: reason.clone(),
+            });
         }
         if promoted {
             next.champion = Some(version.clone());
         }
         registry::save(bus, &next, etag).await?;
-        if m == Published::Unchanged { format!("{version} already registered (same inputs)") } else { format!("{version} registered{}", if promoted { " as champion" } else { "" }) }
+        if m == Published::Unchanged {
+            format!("{version} already registered (same inputs)")
+        } else {
+            format!("{version} registered{}", if promoted { " as champion" } else { "" })
+        }
     };
     Ok(TrainReport {
         date: opts.date,

@@ -146,6 +146,28 @@ pub fn conditional_value_at_risk(r: &[f64], cutoff: f64) -> f64 {
     mean(&s[..=k])
 }
 
+/// Each value minus the mean of the finite values in its group (a sector-neutral return, say).
+/// NaN where the value is not finite, the group is unknown, or the group has fewer than two
+/// finite members.
+pub fn group_demean<G: Ord + Copy>(values: &[f64], groups: &[Option<G>]) -> Vec<f64> {
+    let mut sums: std::collections::BTreeMap<G, (f64, usize)> = std::collections::BTreeMap::new();
+    for (v, g) in values.iter().zip(groups) {
+        if let (Some(g), true) = (g, v.is_finite()) {
+            let e = sums.entry(*g).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    values
+        .iter()
+        .zip(groups)
+        .map(|(v, g)| match g.and_then(|g| sums.get(&g)) {
+            Some(&(sum, count)) if v.is_finite() && count >= 2 => v - sum / count as f64,
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
 /// Pearson correlation (NaN when either side has no dispersion).
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len(), "pearson needs aligned series");
@@ -275,6 +297,16 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_demean_skips_unknown_groups_missing_values_and_singletons() {
+        let v = [1.0, 3.0, 10.0, f64::NAN, 5.0, 7.0];
+        let g = [Some('a'), Some('a'), Some('b'), Some('a'), None, Some('c')];
+        let d = group_demean(&v, &g);
+        assert_eq!((d[0], d[1]), (-1.0, 1.0));
+        assert!(d[2].is_nan(), "a group of one has no peer mean");
+        assert!(d[3].is_nan() && d[4].is_nan() && d[5].is_nan());
+    }
 
     #[test]
     fn by_hand() {

@@ -45,14 +45,21 @@ async fn a_planted_signal_is_learned_to_at_least_80_percent_of_its_oracle_ic() {
     let from = m.sessions.binary_search(&r.walk_forward[0].test_start).unwrap();
     let to = m.sessions.binary_search(&r.walk_forward.last().unwrap().test_end).unwrap() + 1;
     let oracle = m.oracle_rank_ic(from, to);
-    println!("planted: OOS rank IC {:.4} vs oracle {:.4} over {} folds; gates {:?}", r.summary.mean_rank_ic, oracle, r.walk_forward.len(), r.gates);
-    assert!(oracle > 0.05, "the planted signal is real ({oracle})");
+    println!(
+        "planted: OOS rank IC {:.4} vs oracle {:.4} over {} folds; gates {:?}",
+        r.summary.mean_rank_ic,
+        oracle,
+        r.walk_forward.len(),
+        r.gates
+    );
+    assert!(oracle > 0.1, "the planted signal is real ({oracle})");
     assert!(r.summary.mean_rank_ic >= 0.8 * oracle, "OOS rank IC {} < 0.8 x oracle {oracle}", r.summary.mean_rank_ic);
     assert!(r.promoted, "{:?}", r.gates);
     let (reg, _, _) = registry::load(&bus).await.unwrap();
     assert_eq!(reg.champion.as_deref(), Some(r.version.as_str()));
     // The model's own metrics document is valid and says it was promoted.
-    let doc = bus.get_doc_required::<PredictorMetrics>(&keys::predictor_model(&r.version, "metrics.json")).await.unwrap().doc;
+    let doc =
+        bus.get_doc_required::<PredictorMetrics>(&keys::predictor_model(&r.version, "metrics.json")).await.unwrap().doc;
     assert!(doc.promoted && doc.walk_forward.len() == r.walk_forward.len());
     // Deterministic given the seed: a second run gives the same model text.
     let again = train(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }).await.unwrap();
@@ -124,7 +131,8 @@ async fn live_ic_appears_once_outcomes_exist() {
     assert!(r.promoted, "{:?}", r.gates);
     for k in t0..m.sessions.len() {
         let day = m.sessions[k];
-        let rep = infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: false, force: false }).await.unwrap();
+        let rep =
+            infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: false, force: false }).await.unwrap();
         if k < t0 + 5 {
             assert!(rep.live.is_none(), "no outcome is known yet on day {}", k - t0);
         }
@@ -148,11 +156,20 @@ async fn on_the_embedded_year_train_then_infer_write_a_valid_registry_and_predic
     let bus = Bus::file(dir.path());
     let mut cfg = Config::defaults();
     let day = TradingDay::parse("2010-06-14").unwrap();
-    store::import_files(&bus, &ImportFiles::embedded(&embedded_data_dir()), &cfg.data, clock(day).as_ref(), false).await.unwrap();
+    store::import_files(&bus, &ImportFiles::embedded(&embedded_data_dir()), &cfg.data, clock(day).as_ref(), false)
+        .await
+        .unwrap();
     // With the default gate the embedded year's model is refused (no reliable signal in one year).
     let honest = train(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }).await.unwrap();
-    println!("embedded year: median IC {:.4}, ICIR {:.2}, hit rate {:.3}, promoted {}", honest.summary.median_ic, honest.summary.icir, honest.summary.hit_rate.get(), honest.promoted);
-    let none = infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: true, force: false }).await.unwrap_err();
+    println!(
+        "embedded year: median IC {:.4}, ICIR {:.2}, hit rate {:.3}, promoted {}",
+        honest.summary.median_ic,
+        honest.summary.icir,
+        honest.summary.hit_rate.get(),
+        honest.promoted
+    );
+    let none =
+        infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: true, force: false }).await.unwrap_err();
     assert!(none.to_string().contains("no champion model"), "{none}");
     permissive(&mut cfg);
     let r = train_on(&bus, &cfg, day).await;
@@ -164,7 +181,12 @@ async fn on_the_embedded_year_train_then_infer_write_a_valid_registry_and_predic
     assert_eq!(p.date, next);
     // Names with data defects or stale prices are left out with a reason.
     let reasons: Vec<&str> = p.excluded.iter().map(|x| x.reason.as_str()).collect();
-    assert!(reasons.iter().any(|r| r.starts_with("Degraded: OHLC_INCONSISTENT") || r.starts_with("Degraded: EXTREME_SPIKE")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("Degraded: OHLC_INCONSISTENT") || r.starts_with("Degraded: EXTREME_SPIKE")),
+        "{reasons:?}"
+    );
     assert!(!p.entries.iter().any(|e| e.ticker.as_str() == "WYE"));
     assert!(p.entries.iter().all(|e| e.price_data_age_days <= 2));
 }
@@ -188,15 +210,27 @@ async fn python_lightgbm_loads_the_model_text_and_predicts_the_same() {
         earnings: &store.earnings,
         research: None,
     });
-    let rows: Vec<(usize, usize)> = (100..400).step_by(37).flat_map(|t| (0..80).step_by(7).map(move |n| (t, n))).collect();
+    let rows: Vec<(usize, usize)> =
+        (100..400).step_by(37).flat_map(|t| (0..80).step_by(7).map(move |n| (t, n))).collect();
     let x: Vec<f32> = rows.iter().flat_map(|(t, n)| fs.row(*t, *n).iter().copied()).collect();
     let ours = ae_predictor::model::predict(&loaded.booster, &x).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("model.txt"), loaded.booster.save_string().unwrap()).unwrap();
-    let csv: String = x.chunks(NF).map(|r| r.iter().map(|v| if v.is_nan() { "nan".to_string() } else { format!("{v}") }).collect::<Vec<_>>().join(",") + "\n").collect();
+    let csv: String = x
+        .chunks(NF)
+        .map(|r| {
+            r.iter().map(|v| if v.is_nan() { "nan".to_string() } else { format!("{v}") }).collect::<Vec<_>>().join(",")
+                + "\n"
+        })
+        .collect();
     std::fs::write(tmp.path().join("x.csv"), csv).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/lgbm_predict.py");
-    let out = std::process::Command::new(ae_testkit::python()).arg(script).arg(tmp.path().join("model.txt")).arg(tmp.path().join("x.csv")).output().unwrap();
+    let out = std::process::Command::new(ae_testkit::python())
+        .arg(script)
+        .arg(tmp.path().join("model.txt"))
+        .arg(tmp.path().join("x.csv"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let theirs: Vec<f64> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
     assert_eq!(theirs.len(), ours.len());
@@ -210,8 +244,12 @@ async fn python_lightgbm_loads_the_model_text_and_predicts_the_same() {
 fn the_binary_fits_aws_lambda_provided_al2023() {
     let exe = env!("CARGO_BIN_EXE_predictor");
     let ldd = String::from_utf8(std::process::Command::new("ldd").arg(exe).output().unwrap().stdout).unwrap();
-    assert!(!ldd.contains("libstdc++") && !ldd.contains("libgomp"), "the C++ runtime must be linked statically:\n{ldd}");
-    let syms = String::from_utf8(std::process::Command::new("objdump").arg("-T").arg(exe).output().unwrap().stdout).unwrap();
+    assert!(
+        !ldd.contains("libstdc++") && !ldd.contains("libgomp"),
+        "the C++ runtime must be linked statically:\n{ldd}"
+    );
+    let syms =
+        String::from_utf8(std::process::Command::new("objdump").arg("-T").arg(exe).output().unwrap().stdout).unwrap();
     let newest = syms
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .filter_map(|w| w.strip_prefix("GLIBC_"))

@@ -246,11 +246,18 @@ pub struct PriceStore {
 impl PriceStore {
     /// Loads the store from the bus.
     pub async fn load(bus: &Bus) -> Result<Self, StoreError> {
+        Self::load_range(bus, None).await
+    }
+
+    /// Loads only the chunks overlapping `range` (first, last) — what daily inference needs — or
+    /// every chunk when `None`. Bars outside the range may come along with a chunk.
+    pub async fn load_range(bus: &Bus, range: Option<(TradingDay, TradingDay)>) -> Result<Self, StoreError> {
         let (manifest, mref): (Manifest, InputRef) =
             bus.get_json(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
         let mut inputs = vec![mref];
         let mut tasks = Vec::new();
-        for c in &manifest.chunks {
+        let wanted = |c: &ChunkRef| range.is_none_or(|(first, last)| c.last >= first && c.first <= last);
+        for c in manifest.chunks.iter().filter(|c| wanted(c)) {
             let bus = bus.clone();
             let c = c.clone();
             tasks.push(tokio::spawn(async move {
@@ -447,7 +454,14 @@ pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<Pre
 }
 
 /// Prepares bars already in memory (e.g. a simulated market) for [`write_import`].
-pub fn prepare_from_data(bars: &DailyBars, benchmark: DailyBars, sectors: SectorMap, earnings: EarningsCalendar, source: &str, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
+pub fn prepare_from_data(
+    bars: &DailyBars,
+    benchmark: DailyBars,
+    sectors: SectorMap,
+    earnings: EarningsCalendar,
+    source: &str,
+    cfg: &DataConfig,
+) -> Result<PreparedImport, StoreError> {
     let mut rows = Vec::with_capacity(bars.n_rows());
     for s in bars.iter() {
         for i in 0..s.len() {
@@ -457,7 +471,14 @@ pub fn prepare_from_data(bars: &DailyBars, benchmark: DailyBars, sectors: Sector
     prepare_from_rows(rows, benchmark, sectors, earnings, source, cfg)
 }
 
-fn prepare_from_rows(rows: bars::BarRows, benchmark: DailyBars, sectors: SectorMap, earnings: EarningsCalendar, source: &str, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
+fn prepare_from_rows(
+    rows: bars::BarRows,
+    benchmark: DailyBars,
+    sectors: SectorMap,
+    earnings: EarningsCalendar,
+    source: &str,
+    cfg: &DataConfig,
+) -> Result<PreparedImport, StoreError> {
     let t0 = Instant::now();
     let n_rows_in = rows.len();
     let (raw, dropped) = DailyBars::from_rows(rows);

@@ -35,7 +35,10 @@ impl RuntimeApi {
                 ResponseTemplate::new(200)
                     .insert_header("lambda-runtime-aws-request-id", REQUEST_ID)
                     .insert_header("lambda-runtime-deadline-ms", "4102444800000")
-                    .insert_header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:alpha-engine")
+                    .insert_header(
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:alpha-engine",
+                    )
                     .set_body_json(event),
             )
             .up_to_n_times(1)
