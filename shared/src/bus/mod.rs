@@ -25,7 +25,6 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use error::BusError;
 pub use file::FileStore;
@@ -36,10 +35,7 @@ use crate::clock::Clock;
 use crate::contracts::{self, Document, InputRef};
 use crate::retry::RetryPolicy;
 
-/// Hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use crate::contracts::lineage::sha256_hex;
 
 /// Where the bus lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

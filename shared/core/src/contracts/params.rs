@@ -2,7 +2,7 @@
 //! `research_params` — and the `config/{name}.json` documents the backtester writes them in.
 //!
 //! Defaults are not here: they live, documented, in the embedded `config/default.toml` (see
-//! [`crate::config`]); the structs below only declare each parameter, its unit and its hard bounds
+//! `ae_shared::config`); the structs below only declare each parameter, its unit and its hard bounds
 //! (JSON Schema `minimum`/`maximum`), so a config file, an environment override and a bus document
 //! are all checked against the same limits. A params document also carries its bounds and the
 //! evidence that justified it.

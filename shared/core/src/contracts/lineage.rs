@@ -101,12 +101,17 @@ impl Lineage {
     }
 }
 
+/// Hex SHA-256 of `bytes` (the content hash lineage records).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn input(k: &str, c: &str) -> InputRef {
-        InputRef { key: k.into(), sha256: crate::bus::sha256_hex(c.as_bytes()), etag: None }
+        InputRef { key: k.into(), sha256: sha256_hex(c.as_bytes()), etag: None }
     }
 
     #[test]
