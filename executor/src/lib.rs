@@ -1,6 +1,36 @@
 //! # ae-executor
 //!
-//! Owns: the pure decision rules, the planner, the daemon, brokers, the OMS, the trade ledger and the EOD report. Talks to the other jobs only through the bus (`ae_shared::bus`).
+//! Owns: the executor job around the pure rules of `ae-rules` — the morning planner
+//! ([`planner`]) with its bus inputs ([`inputs`]) and point-in-time market views ([`market`]),
+//! the broker seam ([`broker`]) and the local paper broker ([`paper`]), order states and sending
+//! ([`oms`]), the paper session ([`session`]), the trade ledger ([`ledger`]), and end of day
+//! ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
 //!
-//! Status: the crate exists from the start so the workspace, binaries and CI are in place; its job
-//! logic is built by its own issue.
+//! Must never: decide anything itself (every decision is an `ae-rules` function), send an order
+//! that is not an `ApprovedOrder` written ahead to the ledger, or talk to the other jobs except
+//! through the bus.
+
+#![deny(missing_docs)]
+
+pub mod broker;
+pub mod chart;
+pub mod email;
+pub mod eod;
+pub mod inputs;
+pub mod ledger;
+pub mod market;
+pub mod oms;
+pub mod paper;
+pub mod planner;
+pub mod session;
+
+/// Failures of the order path.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    /// The broker.
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+}

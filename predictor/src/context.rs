@@ -6,25 +6,14 @@ use ae_shared::bus::{Bus, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::common::Regime;
-use ae_shared::contracts::params::{PredictorParams, PredictorParamsDoc};
+use ae_shared::contracts::params::PredictorParams;
 use ae_shared::contracts::signals::Signals;
 
 use crate::features::ResearchScores;
 
 /// Tuned parameters from `config/predictor_params.json` when present and valid, else the configuration's.
 pub async fn params(bus: &Bus, cfg: &Config, inputs: &mut Vec<InputRef>, notes: &mut Vec<String>) -> PredictorParams {
-    match bus.get_doc::<PredictorParamsDoc>(&keys::config("predictor_params")).await {
-        Ok(Some(l)) => {
-            inputs.push(l.input);
-            l.doc.params
-        }
-        Ok(None) => cfg.predictor.clone(),
-        Err(e) => {
-            tracing::warn!("config/predictor_params.json ignored: {e}");
-            notes.push(format!("config/predictor_params.json ignored (defaults used): {e}"));
-            cfg.predictor.clone()
-        }
-    }
+    bus.tuned_params(&cfg.predictor, inputs, notes).await
 }
 
 /// Research history up to `upto`: composite scores by symbol and the latest regime.

@@ -3,7 +3,7 @@
 //! table with NEW / BUY / HOLD / EXIT marked. A quant-only run says so at the top.
 
 use ae_shared::contracts::signals::{ResearchMode, Signals};
-use ae_shared::mail::{Email, esc};
+use ae_shared::mail::{Email, badge, esc, html_open};
 
 use crate::llm::agents::BriefAnswer;
 use crate::population::Rotation;
@@ -19,17 +19,6 @@ pub struct BriefInput<'a> {
     pub quant_evidence: &'a str,
     /// The consolidator's text, when it ran.
     pub commentary: Option<&'a BriefAnswer>,
-}
-
-const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;padding:12px;color:#1a1a1a;background:#fff}\
-.w{max-width:640px;margin:0 auto}h1{font-size:20px;margin:4px 0}h2{font-size:16px;margin:18px 0 6px;border-bottom:1px solid #ddd}\
-table{border-collapse:collapse;width:100%;font-size:13px}td,th{padding:4px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}\
-th{background:#f5f5f5}.n{text-align:right;white-space:nowrap}.b{display:inline-block;padding:1px 6px;border-radius:3px;font-size:11px;font-weight:600}\
-.q{background:#fff3cd;color:#7a5b00}.buy{background:#d4edda;color:#155724}.sell{background:#f8d7da;color:#721c24}.hold{background:#e2e3e5;color:#383d41}\
-.new{background:#cce5ff;color:#004085}p.s{color:#555;font-size:12px}";
-
-fn badge(text: &str, class: &str) -> String {
-    format!("<span class=\"b {class}\">{}</span>", esc(text))
 }
 
 /// Builds the brief.
@@ -48,7 +37,7 @@ pub fn build(b: &BriefInput<'_>) -> Email {
     );
     let mut h = String::new();
     let mut t = String::new();
-    h.push_str(&format!("<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{STYLE}</style></head><body><div class=\"w\">"));
+    h.push_str(&html_open());
     h.push_str(&format!("<h1>Research brief — {}</h1>", s.date));
     t.push_str(&format!("RESEARCH BRIEF {}\n\n", s.date));
     if quant_only {

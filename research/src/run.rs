@@ -18,7 +18,7 @@ use ae_shared::bus::{Bus, Published, keys};
 use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Conviction, Rating, Regime, Sector, SignalAction};
-use ae_shared::contracts::params::{ResearchParams, ResearchParamsDoc, ScoringWeights, ScoringWeightsDoc};
+use ae_shared::contracts::params::{ResearchParams, ScoringWeights};
 use ae_shared::contracts::signals::{ResearchMode, SectorView, SignalEntry, Signals, SubScores};
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::mail;
@@ -134,24 +134,8 @@ async fn params(
     inputs: &mut Vec<InputRef>,
     notes: &mut Vec<String>,
 ) -> (ResearchParams, ScoringWeights) {
-    let mut research = cfg.research.clone();
-    let mut scoring = cfg.scoring.clone();
-    match bus.get_doc::<ResearchParamsDoc>(&keys::config("research_params")).await {
-        Ok(Some(l)) => {
-            research = l.doc.params;
-            inputs.push(l.input);
-        }
-        Ok(None) => {}
-        Err(e) => notes.push(format!("config/research_params.json ignored (defaults used): {e}")),
-    }
-    match bus.get_doc::<ScoringWeightsDoc>(&keys::config("scoring_weights")).await {
-        Ok(Some(l)) => {
-            scoring = l.doc.params;
-            inputs.push(l.input);
-        }
-        Ok(None) => {}
-        Err(e) => notes.push(format!("config/scoring_weights.json ignored (defaults used): {e}")),
-    }
+    let research = bus.tuned_params(&cfg.research, inputs, notes).await;
+    let scoring = bus.tuned_params(&cfg.scoring, inputs, notes).await;
     (research, scoring)
 }
 

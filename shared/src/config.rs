@@ -225,6 +225,46 @@ pub struct ProvidersConfig {
     pub timeout_secs: u32,
 }
 
+/// Which broker the executor talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerKind {
+    /// The local paper broker (fills from the price store; state in the trade ledger).
+    Paper,
+    /// Interactive Brokers through IB Gateway / TWS.
+    Ib,
+}
+
+/// How the executor trades (not tuned by the backtester).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TradingConfig {
+    /// The broker.
+    pub broker: BrokerKind,
+    /// The trade ledger (SQLite).
+    pub ledger_path: String,
+    /// Starting cash of a new paper account.
+    #[schemars(range(min = 1000.0, max = 1e10))]
+    pub paper_starting_cash_usd: f64,
+    /// Paper account id (paper accounts start with "D").
+    #[schemars(regex(pattern = r"^D[A-Z0-9]+$"))]
+    pub paper_account_id: String,
+    /// Adverse slippage of paper fills, basis points.
+    #[schemars(range(min = 0.0, max = 500.0))]
+    pub paper_slippage_bps: f64,
+    /// Commission per share.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub commission_per_share_usd: f64,
+    /// Minimum commission per order.
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub commission_min_usd: f64,
+    /// Largest single order, dollars (pre-trade check).
+    #[schemars(range(min = 100.0, max = 1e9))]
+    pub max_order_usd: f64,
+    /// Name of the benchmark series in reports.
+    pub benchmark_name: String,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +287,8 @@ pub struct Config {
     pub llm: LlmConfig,
     /// Data providers.
     pub providers: ProvidersConfig,
+    /// Trading (broker, ledger, paper account, pre-trade limits).
+    pub trading: TradingConfig,
 }
 
 /// A configuration that could not be loaded.

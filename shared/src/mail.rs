@@ -231,6 +231,32 @@ fn write_outbox(dir: &Path, stamp: &str, bytes: &[u8]) -> Result<Delivery, MailE
     Ok(Delivery::Outbox { path })
 }
 
+/// CSS for HTML emails that read well on a phone: one column at most 640 px wide, small tables,
+/// right-aligned numbers (`.n`), coloured badges (`.b` with `q`, `buy`, `sell`, `hold`, `new`), and
+/// small print (`p.s`).
+pub const PHONE_CSS: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;padding:12px;color:#1a1a1a;background:#fff}\
+.w{max-width:640px;margin:0 auto}h1{font-size:20px;margin:4px 0}h2{font-size:16px;margin:18px 0 6px;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;width:100%;font-size:13px}td,th{padding:4px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}\
+th{background:#f5f5f5}.n{text-align:right;white-space:nowrap}.b{display:inline-block;padding:1px 6px;border-radius:3px;font-size:11px;font-weight:600}\
+.q{background:#fff3cd;color:#7a5b00}.buy{background:#d4edda;color:#155724}.sell{background:#f8d7da;color:#721c24}.hold{background:#e2e3e5;color:#383d41}\
+.new{background:#cce5ff;color:#004085}p.s{color:#555;font-size:12px}";
+
+/// The start of a phone-friendly HTML email, up to the opening of its content column; close it
+/// with [`HTML_CLOSE`].
+pub fn html_open() -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{PHONE_CSS}</style></head><body><div class=\"w\">"
+    )
+}
+
+/// Closes what [`html_open`] opened.
+pub const HTML_CLOSE: &str = "</div></body></html>";
+
+/// A small coloured label; `class` is one of the badge classes of [`PHONE_CSS`].
+pub fn badge(text: &str, class: &str) -> String {
+    format!("<span class=\"b {class}\">{}</span>", esc(text))
+}
+
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -150,6 +150,10 @@ pub fn order_book(date: TradingDay) -> Key {
 pub fn daemon_snapshot(date: TradingDay, hhmmss: &str) -> Key {
     Key::of(format!("executor/snapshots/{date}/{hhmmss}.json"))
 }
+/// `executor/kill_switch.json` — present: no new entries anywhere until an operator clears it.
+pub fn kill_switch() -> Key {
+    Key::of("executor/kill_switch.json".into())
+}
 /// `executor/eod/{date}.json`
 pub fn eod(date: TradingDay) -> Key {
     Key::of(format!("executor/eod/{date}.json"))

@@ -1,0 +1,32 @@
+//! # ae-rules — the executor's decision rules
+//!
+//! Owns: every rule that decides what to buy, sell, size and when — the exit manager
+//! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]), graduated drawdown ([`drawdown`]), the position sizer
+//! ([`sizing`]), intraday entry triggers and exits ([`intraday`]), the sell guard ([`sells`]),
+//! risk-approved orders ([`order`]), a whole morning's plan ([`plan`]) and the daily-bar session
+//! path ([`bar_path`]) — with their reason codes ([`reason`]) and inputs ([`view`]).
+//!
+//! Must never: do I/O, read a clock, or use randomness. Inputs in, decision and reasons out. The
+//! planner, the daemon and the backtester call these functions and nothing else decides; the
+//! crate depends only on the I/O-free `ae-core` (checked by a test over its dependency tree).
+
+#![deny(missing_docs)]
+
+pub mod bar_path;
+pub mod correlation;
+pub mod drawdown;
+pub mod exits;
+pub mod intraday;
+pub mod order;
+pub mod plan;
+pub mod reason;
+pub mod risk;
+pub mod sells;
+pub mod sizing;
+pub mod view;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use order::{ApprovedOrder, OrderPrice, Refusal};
+pub use reason::Reason;

@@ -1,0 +1,171 @@
+//! Reason codes: every decision carries the codes of the rules that made it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $name:ident => $code:literal,)*) => {
+        /// Why a rule decided what it decided (stable codes, written to the ledger and documents).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Reason {
+            $($(#[$doc])* #[serde(rename = $code)] $name,)*
+        }
+
+        impl Reason {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Reason] = &[$(Reason::$name,)*];
+
+            /// The stable code (`MIN_SCORE`).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Reason::$name => $code,)*
+                }
+            }
+
+            /// Parses a code.
+            pub fn from_code(code: &str) -> Option<Reason> {
+                match code {
+                    $($code => Some(Reason::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    // --- risk guard (entries) ---
+    /// The kill switch is set: no new entries.
+    KillSwitch => "KILL_SWITCH",
+    /// NAV is zero or negative.
+    NavNonpositive => "NAV_NONPOSITIVE",
+    /// The symbol's data is quarantined by governance.
+    DqBlocked => "DQ_BLOCKED",
+    /// Research score below the minimum (or missing).
+    MinScore => "MIN_SCORE",
+    /// Research conviction is declining.
+    ConvictionDeclining => "CONVICTION_DECLINING",
+    /// Drawdown reached the breaker: entries halted.
+    DrawdownHalt => "DRAWDOWN_HALT",
+    /// Drawdown band: entries sized down.
+    DrawdownThrottle => "DRAWDOWN_THROTTLE",
+    /// The position would exceed the largest allowed weight.
+    MaxPosition => "MAX_POSITION",
+    /// Bear regime and an underweight sector.
+    BearUnderweight => "BEAR_UNDERWEIGHT",
+    /// The sector would exceed its cap.
+    MaxSector => "MAX_SECTOR",
+    /// Total equity would exceed its cap.
+    MaxEquity => "MAX_EQUITY",
+    /// Too correlated with held names of the same sector.
+    Correlation => "CORRELATION",
+    /// The predictor vetoes the entry (high-confidence DOWN).
+    GbmVeto => "GBM_VETO",
+    /// 20-day return below the momentum gate.
+    MomentumGate => "MOMENTUM_GATE",
+    /// Earnings too close.
+    EarningsBlackout => "EARNINGS_BLACKOUT",
+    /// The signals in force are older than allowed.
+    StaleSignals => "STALE_SIGNALS",
+    /// Predictions are older than allowed: predictor gates and sizing skipped.
+    StalePredictions => "STALE_PREDICTIONS",
+    /// No prediction for this name: predictor gates and sizing skipped.
+    NoPrediction => "NO_PREDICTION",
+    /// Already held: no second entry.
+    AlreadyHeld => "ALREADY_HELD",
+    /// No usable price.
+    NoPrice => "NO_PRICE",
+    /// The size fell below the minimum position.
+    BelowMinDollars => "BELOW_MIN_DOLLARS",
+    /// Size capped at the share of average daily dollar volume.
+    AdvCapped => "ADV_CAPPED",
+    /// Size capped by available cash.
+    CashCapped => "CASH_CAPPED",
+    /// Size capped at the largest position.
+    MaxPositionCapped => "MAX_POSITION_CAPPED",
+    /// Size capped by the ATR volatility cap.
+    AtrCapped => "ATR_CAPPED",
+    /// Every check passed.
+    Approved => "APPROVED",
+    // --- exit manager ---
+    /// Research says EXIT.
+    ResearchExit => "RESEARCH_EXIT",
+    /// Research says REDUCE.
+    ResearchReduce => "RESEARCH_REDUCE",
+    /// One-day drop at or beyond the catastrophic gap.
+    CatastrophicGap => "CATASTROPHIC_GAP",
+    /// Loss from average cost at or beyond the floor.
+    LossFloor => "LOSS_FLOOR",
+    /// Close below the ATR trailing stop.
+    AtrTrail => "ATR_TRAIL",
+    /// ATR exit suppressed: the name beats its sector.
+    SectorRelVeto => "SECTOR_REL_VETO",
+    /// No ATR: close below the fixed fallback stop.
+    FallbackStop => "FALLBACK_STOP",
+    /// Unrealized gain reached the profit-take level.
+    ProfitTake => "PROFIT_TAKE",
+    /// 20-day momentum and RSI collapsed.
+    MomentumExit => "MOMENTUM_EXIT",
+    /// Held long enough under HOLD: reduce.
+    TimeDecayReduce => "TIME_DECAY_REDUCE",
+    /// Held too long under HOLD: exit.
+    TimeDecayExit => "TIME_DECAY_EXIT",
+    /// Nothing to do for this holding.
+    Hold => "HOLD",
+    // --- intraday exits ---
+    /// Price below the intraday ATR trail.
+    IntradayTrail => "INTRADAY_TRAIL",
+    /// Up enough from entry: sell part.
+    IntradayProfitHalf => "INTRADAY_PROFIT_HALF",
+    /// Collapse from the intraday high.
+    IntradayCollapse => "INTRADAY_COLLAPSE",
+    // --- entry triggers ---
+    /// Pullback from the intraday high.
+    Pullback => "PULLBACK",
+    /// Below session VWAP.
+    VwapDiscount => "VWAP_DISCOUNT",
+    /// Just above support.
+    SupportBounce => "SUPPORT_BOUNCE",
+    /// Afternoon, close enough to the reference price.
+    CloseEnough => "CLOSE_ENOUGH",
+    /// No trigger by the expiry time: market order.
+    TimeExpiry => "TIME_EXPIRY",
+    // --- pre-trade ---
+    /// A sell was clamped to held minus working sells.
+    SellClamped => "SELL_CLAMPED",
+    /// Nothing left to sell (held minus working sells is zero).
+    NothingToSell => "NOTHING_TO_SELL",
+    /// Not enough cash for the order.
+    InsufficientCash => "INSUFFICIENT_CASH",
+    /// Order value above the per-order limit.
+    OrderTooLarge => "ORDER_TOO_LARGE",
+    /// The order book is dated for another day.
+    WrongDay => "WRONG_DAY",
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Codes as strings (for documents).
+pub fn codes(reasons: &[Reason]) -> Vec<String> {
+    reasons.iter().map(|r| r.code().to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in Reason::ALL {
+            assert!(seen.insert(r.code()), "duplicate code {}", r.code());
+            assert_eq!(Reason::from_code(r.code()), Some(*r));
+            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{}\"", r.code()));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The broker seam: what the executor needs from a broker, whichever it is. The paper broker
+//! ([`crate::paper`]) serves local runs; Interactive Brokers serves production (the daemon).
+
+use ae_rules::ApprovedOrder;
+use ae_shared::TradingDay;
+use ae_shared::contracts::common::Side;
+use ae_shared::types::Ticker;
+use chrono::{DateTime, Utc};
+
+/// Broker failures, with what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The broker refused the order (the OMS marks it rejected).
+    #[error("order {id} rejected: {reason}")]
+    Rejected {
+        /// Client order id.
+        id: String,
+        /// Broker's reason.
+        reason: String,
+    },
+    /// The broker could not be reached or failed; nothing is known to have happened.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// The broker's own storage failed.
+    #[error("broker state: {0}")]
+    State(String),
+}
+
+/// A position as the broker reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerPosition {
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Shares.
+    pub shares: u32,
+    /// Average cost.
+    pub avg_cost: f64,
+}
+
+/// The account as the broker reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountSnapshot {
+    /// Account id (paper accounts start with "D").
+    pub account_id: String,
+    /// Cash.
+    pub cash: f64,
+    /// Positions.
+    pub positions: Vec<BrokerPosition>,
+    /// The broker's own valuation (IB's NetLiquidation; the paper broker's cash plus positions at
+    /// its last quotes), when it has one.
+    pub net_liquidation: Option<f64>,
+}
+
+impl AccountSnapshot {
+    /// Shares of `t` held.
+    pub fn shares_of(&self, t: &Ticker) -> u32 {
+        self.positions.iter().find(|p| &p.ticker == t).map(|p| p.shares).unwrap_or(0)
+    }
+}
+
+/// The broker's receipt for an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAck {
+    /// The broker's order id.
+    pub broker_order_id: String,
+}
+
+/// An execution (a fill) as the broker reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// Unique execution id.
+    pub exec_id: String,
+    /// Client order id.
+    pub order_id: String,
+    /// Trading day.
+    pub date: TradingDay,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Side.
+    pub side: Side,
+    /// Shares.
+    pub shares: u32,
+    /// Price.
+    pub price: f64,
+    /// Commission.
+    pub commission: f64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What the executor needs from a broker.
+#[allow(async_fn_in_trait)]
+pub trait Broker {
+    /// Cash and positions.
+    async fn account(&self) -> Result<AccountSnapshot, BrokerError>;
+    /// Sends a risk-approved order (the only kind there is).
+    async fn place(&self, order: &ApprovedOrder) -> Result<BrokerAck, BrokerError>;
+    /// Executions of a day (`reqExecutions`), for reconciliation.
+    async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError>;
+    /// Client ids of orders still working at the broker.
+    async fn open_orders(&self) -> Result<Vec<String>, BrokerError>;
+    /// Cancels a working order by client id.
+    async fn cancel(&self, order_id: &str) -> Result<(), BrokerError>;
+}

@@ -1,0 +1,138 @@
+//! What the planner reads from the bus, with the checks a trading system owes its money: signals
+//! in force (falling back up to the configured number of trading days, refusing invalid, misdated
+//! or stale documents with a logged reason), predictions with their age, and the kill switch.
+
+use std::collections::BTreeMap;
+
+use ae_rules::view::PredictionView;
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, keys};
+use ae_shared::contracts::InputRef;
+use ae_shared::contracts::predictions::Predictions;
+use ae_shared::contracts::signals::{self, Repair, Signals};
+use ae_shared::types::Ticker;
+
+/// The signals the planner acts on.
+#[derive(Debug, Clone)]
+pub struct SignalsInForce {
+    /// The document (BUYs without a score already read as HOLD).
+    pub doc: Signals,
+    /// What was read.
+    pub input: InputRef,
+    /// Lenient-read repairs, to be logged.
+    pub repairs: Vec<Repair>,
+    /// Trading days between the signals and the decision.
+    pub age_days: u32,
+}
+
+/// The newest valid signals dated within `max_age` trading days on or before `date`. Every
+/// document passed over is explained in `notes`.
+pub async fn signals_in_force(
+    bus: &Bus,
+    date: TradingDay,
+    max_age: u32,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<SignalsInForce>> {
+    for k in 0..=max_age {
+        let Some(d) = date.offset(-(k as i64)) else { break };
+        let key = keys::signals(d);
+        let Some(obj) = bus.get(&key).await? else { continue };
+        match signals::parse_lenient(&obj.bytes) {
+            Ok((doc, repairs)) if doc.date == d => {
+                for r in &repairs {
+                    tracing::warn!(%key, path = %r.path, "{}", r.reason);
+                    notes.push(format!("{key}: {}: {}", r.path, r.reason));
+                }
+                let input = InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
+                return Ok(Some(SignalsInForce { doc, input, repairs, age_days: k }));
+            }
+            Ok((doc, _)) => {
+                let why = format!("{key} refused: dated {} but stored under {d}", doc.date);
+                tracing::warn!("{why}");
+                notes.push(why);
+            }
+            Err(problems) => {
+                let why = format!("{key} refused as invalid ({} problem(s)): {}", problems.len(), problems);
+                tracing::warn!("{why}");
+                notes.push(why);
+            }
+        }
+    }
+    notes.push(format!(
+        "no valid signals dated within {max_age} trading days before {date}: no entries today (STALE_SIGNALS)"
+    ));
+    Ok(None)
+}
+
+/// Predictions for the planner, by ticker.
+#[derive(Debug, Clone, Default)]
+pub struct PredictionsInForce {
+    /// By ticker.
+    pub by_ticker: BTreeMap<Ticker, PredictionView>,
+    /// The document's date and model, when there was one.
+    pub source: Option<(TradingDay, String)>,
+    /// What was read.
+    pub input: Option<InputRef>,
+}
+
+/// Looks back this far for predictions (older ones are not even read).
+pub const PREDICTION_LOOKBACK_DAYS: u32 = 5;
+
+/// The newest valid predictions on or before `date` (their age decides whether the rules use them).
+pub async fn predictions_in_force(
+    bus: &Bus,
+    date: TradingDay,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<PredictionsInForce> {
+    for k in 0..=PREDICTION_LOOKBACK_DAYS {
+        let Some(d) = date.offset(-(k as i64)) else { break };
+        let key = keys::predictions(d);
+        match bus.get_doc::<Predictions>(&key).await {
+            Ok(Some(l)) if l.doc.date == d => {
+                if k > 0 {
+                    notes.push(format!(
+                        "predictions for {date} missing: the {d} predictions are {k} trading day(s) old"
+                    ));
+                }
+                let by_ticker = l
+                    .doc
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.ticker.clone(),
+                            PredictionView {
+                                p_up: e.p_up,
+                                direction: e.predicted_direction,
+                                confidence: e.confidence,
+                                predicted_alpha: e.predicted_alpha,
+                                gbm_veto: e.gbm_veto,
+                                age_days: k,
+                            },
+                        )
+                    })
+                    .collect();
+                return Ok(PredictionsInForce {
+                    by_ticker,
+                    source: Some((d, l.doc.model_version.clone())),
+                    input: Some(l.input),
+                });
+            }
+            Ok(Some(l)) => notes.push(format!("{key} refused: dated {}", l.doc.date)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("{key} refused: {e}");
+                notes.push(format!("{key} refused: {e}"));
+            }
+        }
+    }
+    notes.push(format!(
+        "no predictions within {PREDICTION_LOOKBACK_DAYS} trading days of {date}: predictor gates and sizing skipped"
+    ));
+    Ok(PredictionsInForce::default())
+}
+
+/// Whether the kill switch is set (the object exists on the bus).
+pub async fn kill_switch(bus: &Bus) -> anyhow::Result<bool> {
+    Ok(bus.head(&keys::kill_switch()).await?.is_some())
+}

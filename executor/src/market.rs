@@ -1,0 +1,149 @@
+//! Market views for the rules, point in time: split-adjusted bars up to the session before the
+//! decision (splits known by then only), data-quality governance assessed on the same window, and
+//! the indicators from the shared library.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ae_rules::view::{DataQuality, MarketView};
+use ae_shared::TradingDay;
+use ae_shared::config::DataConfig;
+use ae_shared::contracts::common::Sector;
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::indicators as ind;
+use ae_shared::store::bars::{BarSeries, DailyBars};
+use ae_shared::store::quality::{self, QualityReport, Status};
+use ae_shared::store::{PriceStore, splits};
+use ae_shared::types::Ticker;
+
+/// Point-in-time market data for one decision day.
+pub struct MarketData<'a> {
+    store: &'a PriceStore,
+    /// Last session the data covers (the day before the decision).
+    pub as_of: TradingDay,
+    /// Bars up to `as_of`, adjusted for splits known by then.
+    pub bars: DailyBars,
+    /// Governance as of `as_of`.
+    pub quality: QualityReport,
+    sector_returns: HashMap<(Sector, usize), Option<f64>>,
+}
+
+fn ret_over(close: &[f64], days: usize) -> Option<f64> {
+    let n = close.len();
+    (n > days && close[n - 1 - days] > 0.0).then(|| close[n - 1] / close[n - 1 - days] - 1.0)
+}
+
+fn last(v: &[f64]) -> Option<f64> {
+    v.last().copied().filter(|x| x.is_finite())
+}
+
+impl<'a> MarketData<'a> {
+    /// Market data for a decision on `decision_day` (bars up to the session before it).
+    pub fn for_decision(store: &'a PriceStore, decision_day: TradingDay, data: &DataConfig) -> Self {
+        Self::as_of(store, decision_day.prev(), data)
+    }
+
+    /// Market data as of the close of `as_of`.
+    pub fn as_of(store: &'a PriceStore, as_of: TradingDay, data: &DataConfig) -> Self {
+        let raw = store.raw.between(store.manifest.first_day.min(as_of), as_of);
+        let bars = splits::adjust(&raw, &store.splits, Some(as_of));
+        let quality =
+            quality::assess(&raw, &bars, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);
+        Self { store, as_of, bars, quality, sector_returns: HashMap::new() }
+    }
+
+    /// The series of `t`, if it has bars.
+    pub fn series(&self, t: &Ticker) -> Option<BarSeries<'_>> {
+        self.bars.get(t.as_str())
+    }
+
+    /// The GICS sector of `t`.
+    pub fn sector(&self, t: &Ticker) -> Option<Sector> {
+        self.store.sectors.sector(t.as_str())
+    }
+
+    /// Equal-weight mean `days`-session return of the sector's members with enough history.
+    pub fn sector_return(&mut self, sector: Sector, days: usize) -> Option<f64> {
+        if let Some(v) = self.sector_returns.get(&(sector, days)) {
+            return *v;
+        }
+        let rets: Vec<f64> = self
+            .bars
+            .iter()
+            .filter(|s| {
+                self.store.sectors.sector(s.ticker.as_str()) == Some(sector) && s.dates.last() == Some(&self.as_of)
+            })
+            .filter_map(|s| ret_over(s.close, days))
+            .collect();
+        let v = (!rets.is_empty()).then(|| rets.iter().sum::<f64>() / rets.len() as f64);
+        self.sector_returns.insert((sector, days), v);
+        v
+    }
+
+    /// The rules' view of `t` for a decision on `decision_day`.
+    pub fn view(&mut self, t: &Ticker, decision_day: TradingDay, p: &ExecutorParams) -> Option<MarketView> {
+        let rel_days = p.exits.sector_relative_days as usize;
+        let own = ret_over(self.series(t)?.close, rel_days);
+        let sector_relative = match (own, self.sector(t)) {
+            (Some(o), Some(sec)) => self.sector_return(sec, rel_days).map(|m| o - m),
+            _ => None,
+        };
+        let s = self.series(t)?;
+        let (h, l, c, v) = (s.high, s.low, s.close, s.volume);
+        let n = c.len();
+        if n == 0 {
+            return None;
+        }
+        let atr = last(&ind::atr(h, l, c, p.exits.atr_period as usize));
+        let adv_days = p.sizing.adv_days as usize;
+        let adv = (n >= adv_days).then(|| (n - adv_days..n).map(|i| c[i] * v[i]).sum::<f64>() / adv_days as f64);
+        let support_days = p.intraday.support_days as usize;
+        let support = (n >= support_days).then(|| l[n - support_days..].iter().copied().fold(f64::MAX, f64::min));
+        let next = self.store.earnings.next_on_or_after(t.as_str(), decision_day.date());
+        let days_to_earnings = next.and_then(TradingDay::on_or_after).map(|d| decision_day.days_until(d).max(0) as u32);
+        let q = self.quality.get(t.as_str());
+        let quality = match q.map(|q| q.status) {
+            Some(Status::Active) => DataQuality::Active,
+            Some(Status::Degraded) => DataQuality::Degraded,
+            _ => DataQuality::Quarantined,
+        };
+        // A name whose last bar is not the as-of session trades on a stale price: never enter it.
+        let stale = s.dates.last() != Some(&self.as_of);
+        Some(MarketView {
+            close: c[n - 1],
+            prev_close: (n >= 2).then(|| c[n - 2]),
+            atr,
+            ret_20d: ret_over(c, 20),
+            rsi_14: last(&ind::rsi(c, 14)),
+            sector_relative,
+            adv_usd: adv,
+            support,
+            days_to_earnings,
+            quality: if stale { DataQuality::Quarantined } else { quality },
+            quality_score: q.map(|q| q.score).unwrap_or(0.0),
+        })
+    }
+
+    /// Daily returns of `t` on the last `sessions` sessions up to `as_of` (NaN where missing),
+    /// aligned by session so any two names compare day by day.
+    pub fn aligned_returns(&self, t: &Ticker, sessions: &[TradingDay]) -> Vec<f64> {
+        let Some(s) = self.series(t) else {
+            return vec![f64::NAN; sessions.len()];
+        };
+        sessions
+            .iter()
+            .map(|d| match s.dates.binary_search(d) {
+                Ok(i) if i > 0 && s.dates[i - 1] == d.prev() && s.close[i - 1] > 0.0 => {
+                    s.close[i] / s.close[i - 1] - 1.0
+                }
+                _ => f64::NAN,
+            })
+            .collect()
+    }
+
+    /// The last `n` sessions up to `as_of`.
+    pub fn last_sessions(&self, n: usize) -> Vec<TradingDay> {
+        let mut out: Vec<TradingDay> = (0..n).filter_map(|k| self.as_of.offset(-(k as i64))).collect();
+        out.reverse();
+        out
+    }
+}

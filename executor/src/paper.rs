@@ -1,0 +1,424 @@
+//! The paper broker for local runs: a cash account kept in SQLite (tables `paper_*`, in the trade
+//! ledger's file or in memory), quotes set by whoever drives the session, fills at the quote with
+//! adverse slippage and IB-like commissions. Like a real broker it refuses what it would refuse: an
+//! unknown quote, a buy beyond cash, a sell beyond the position (never a short), a duplicate client
+//! id.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use ae_rules::{ApprovedOrder, OrderPrice};
+use ae_shared::TradingDay;
+use ae_shared::clock::Clock;
+use ae_shared::contracts::common::Side;
+use ae_shared::types::Ticker;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS paper_account (id INTEGER PRIMARY KEY CHECK (id = 1), account_id TEXT NOT NULL, cash REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_positions (ticker TEXT PRIMARY KEY, shares INTEGER NOT NULL CHECK (shares >= 0), avg_cost REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_orders (
+    broker_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL UNIQUE,
+    date TEXT NOT NULL,
+    ticker TEXT NOT NULL,
+    side TEXT NOT NULL,
+    shares INTEGER NOT NULL,
+    limit_price REAL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_executions (
+    exec_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    ticker TEXT NOT NULL,
+    side TEXT NOT NULL,
+    shares INTEGER NOT NULL,
+    price REAL NOT NULL,
+    commission REAL NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_quotes (ticker TEXT PRIMARY KEY, date TEXT NOT NULL, price REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_splits (ticker TEXT NOT NULL, date TEXT NOT NULL, PRIMARY KEY (ticker, date));
+";
+
+/// Paper account settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaperSettings {
+    /// Account id ("D…").
+    pub account_id: String,
+    /// Starting cash of a new account.
+    pub starting_cash: f64,
+    /// Adverse slippage, basis points.
+    pub slippage_bps: f64,
+    /// Commission per share.
+    pub commission_per_share: f64,
+    /// Minimum commission per order.
+    pub commission_min: f64,
+}
+
+impl PaperSettings {
+    /// From the trading configuration.
+    pub fn from_config(t: &ae_shared::config::TradingConfig) -> Self {
+        Self {
+            account_id: t.paper_account_id.clone(),
+            starting_cash: t.paper_starting_cash_usd,
+            slippage_bps: t.paper_slippage_bps,
+            commission_per_share: t.commission_per_share_usd,
+            commission_min: t.commission_min_usd,
+        }
+    }
+
+    /// Commission of an order of `shares`.
+    pub fn commission(&self, shares: u32) -> f64 {
+        (self.commission_per_share * shares as f64).max(self.commission_min)
+    }
+}
+
+/// The paper broker.
+pub struct PaperBroker {
+    conn: Mutex<Connection>,
+    settings: PaperSettings,
+    clock: Arc<dyn Clock>,
+    today: Mutex<Option<TradingDay>>,
+}
+
+fn state_err(e: rusqlite::Error) -> BrokerError {
+    BrokerError::State(e.to_string())
+}
+
+impl PaperBroker {
+    /// Opens the paper account stored at `path` (created with the starting cash if new).
+    pub fn open(path: &Path, settings: PaperSettings, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
+        let conn = Connection::open(path).map_err(state_err)?;
+        Self::init(conn, settings, clock)
+    }
+
+    /// An in-memory paper account.
+    pub fn in_memory(settings: PaperSettings, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
+        Self::init(Connection::open_in_memory().map_err(state_err)?, settings, clock)
+    }
+
+    fn init(conn: Connection, settings: PaperSettings, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(state_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(state_err)?;
+        conn.execute_batch(SCHEMA).map_err(state_err)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO paper_account (id, account_id, cash) VALUES (1, ?1, ?2)",
+            params![settings.account_id, settings.starting_cash],
+        )
+        .map_err(state_err)?;
+        Ok(Self { conn: Mutex::new(conn), settings, clock, today: Mutex::new(None) })
+    }
+
+    /// Settings in force.
+    pub fn settings(&self) -> &PaperSettings {
+        &self.settings
+    }
+
+    /// Starts a session day: executions are dated with it, and only its quotes fill orders.
+    pub fn begin_day(&self, day: TradingDay) {
+        *self.today.lock().expect("lock") = Some(day);
+    }
+
+    /// Sets today's quote of `t` (what market orders fill at, before slippage; also what the
+    /// broker values the position at).
+    pub fn set_quote(&self, t: &Ticker, price: f64) -> Result<(), BrokerError> {
+        let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
+        self.conn
+            .lock()
+            .expect("lock")
+            .execute(
+                "INSERT INTO paper_quotes (ticker, date, price) VALUES (?1, ?2, ?3) ON CONFLICT(ticker) DO UPDATE SET date = ?2, price = ?3",
+                params![t.as_str(), day.to_string(), price],
+            )
+            .map_err(state_err)?;
+        Ok(())
+    }
+
+    /// Today's quote of `t`, if one was set today.
+    pub fn quote(&self, t: &Ticker) -> Option<f64> {
+        let day = (*self.today.lock().expect("lock"))?;
+        self.conn
+            .lock()
+            .expect("lock")
+            .query_row(
+                "SELECT price FROM paper_quotes WHERE ticker = ?1 AND date = ?2",
+                params![t.as_str(), day.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+
+    /// Applies a split (`ratio` new shares per old) to a held position, once per (symbol, day).
+    pub fn apply_split(&self, t: &Ticker, date: TradingDay, ratio: f64) -> Result<bool, BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let fresh = conn
+            .execute(
+                "INSERT OR IGNORE INTO paper_splits (ticker, date) VALUES (?1, ?2)",
+                params![t.as_str(), date.to_string()],
+            )
+            .map_err(state_err)?;
+        if fresh == 1 {
+            conn.execute(
+                "UPDATE paper_positions SET shares = CAST(ROUND(shares * ?2) AS INTEGER), avg_cost = avg_cost / ?2 WHERE ticker = ?1",
+                params![t.as_str(), ratio],
+            )
+            .map_err(state_err)?;
+            conn.execute("UPDATE paper_quotes SET price = price / ?2 WHERE ticker = ?1", params![t.as_str(), ratio])
+                .map_err(state_err)?;
+        }
+        Ok(fresh == 1)
+    }
+
+    /// Expires every working order (day orders at the close); returns their client ids.
+    pub fn expire_day_orders(&self) -> Result<Vec<String>, BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let ids: Vec<String> = {
+            let mut st =
+                conn.prepare("SELECT client_id FROM paper_orders WHERE state = 'working'").map_err(state_err)?;
+            st.query_map([], |r| r.get(0)).map_err(state_err)?.collect::<rusqlite::Result<_>>().map_err(state_err)?
+        };
+        conn.execute("UPDATE paper_orders SET state = 'expired' WHERE state = 'working'", []).map_err(state_err)?;
+        Ok(ids)
+    }
+
+    fn fill(&self, conn: &Connection, broker_id: i64, o: &ApprovedOrder, price: f64) -> Result<(), BrokerError> {
+        let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
+        let shares = o.shares();
+        let commission = self.settings.commission(shares);
+        let notional = shares as f64 * price;
+        let t = o.ticker().as_str();
+        let pos: Option<(u32, f64)> = conn
+            .query_row("SELECT shares, avg_cost FROM paper_positions WHERE ticker = ?1", [t], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(state_err)?;
+        match o.side() {
+            Side::Buy => {
+                let (held, cost) = pos.unwrap_or((0, 0.0));
+                let n = held + shares;
+                let avg = (held as f64 * cost + notional) / n as f64;
+                conn.execute(
+                    "INSERT INTO paper_positions (ticker, shares, avg_cost) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(ticker) DO UPDATE SET shares = ?2, avg_cost = ?3",
+                    params![t, n, avg],
+                )
+                .map_err(state_err)?;
+                conn.execute("UPDATE paper_account SET cash = cash - ?1", [notional + commission])
+                    .map_err(state_err)?;
+            }
+            Side::Sell => {
+                let (held, _) = pos.unwrap_or((0, 0.0));
+                let left = held - shares; // checked by the caller
+                if left == 0 {
+                    conn.execute("DELETE FROM paper_positions WHERE ticker = ?1", [t]).map_err(state_err)?;
+                } else {
+                    conn.execute("UPDATE paper_positions SET shares = ?2 WHERE ticker = ?1", params![t, left])
+                        .map_err(state_err)?;
+                }
+                conn.execute("UPDATE paper_account SET cash = cash + ?1", [notional - commission])
+                    .map_err(state_err)?;
+            }
+        }
+        conn.execute(
+            "INSERT INTO paper_executions (exec_id, client_id, date, ticker, side, shares, price, commission, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                format!("paper-{broker_id}-1"),
+                o.id(),
+                day.to_string(),
+                t,
+                side_str(o.side()),
+                shares,
+                price,
+                commission,
+                self.clock.now().to_rfc3339()
+            ],
+        )
+        .map_err(state_err)?;
+        conn.execute("UPDATE paper_orders SET state = 'filled' WHERE broker_id = ?1", [broker_id])
+            .map_err(state_err)?;
+        Ok(())
+    }
+}
+
+fn side_str(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+impl Broker for PaperBroker {
+    async fn account(&self) -> Result<AccountSnapshot, BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let (account_id, cash): (String, f64) = conn
+            .query_row("SELECT account_id, cash FROM paper_account WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(state_err)?;
+        let mut st = conn
+            .prepare("SELECT ticker, shares, avg_cost FROM paper_positions WHERE shares > 0 ORDER BY ticker")
+            .map_err(state_err)?;
+        let positions = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, f64>(2)?)))
+            .map_err(state_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(state_err)?
+            .into_iter()
+            .filter_map(|(t, shares, avg_cost)| {
+                Some(BrokerPosition { ticker: Ticker::new(&t).ok()?, shares, avg_cost })
+            })
+            .collect::<Vec<_>>();
+        let mut value = cash;
+        for p in &positions {
+            let q: Option<f64> = conn
+                .query_row("SELECT price FROM paper_quotes WHERE ticker = ?1", [p.ticker.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(state_err)?;
+            value += p.shares as f64 * q.unwrap_or(p.avg_cost);
+        }
+        Ok(AccountSnapshot { account_id, cash, positions, net_liquidation: Some(value) })
+    }
+
+    async fn place(&self, o: &ApprovedOrder) -> Result<BrokerAck, BrokerError> {
+        let reject = |reason: String| Err(BrokerError::Rejected { id: o.id().to_string(), reason });
+        let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
+        let conn = self.conn.lock().expect("lock");
+        let dup: Option<i64> = conn
+            .query_row("SELECT broker_id FROM paper_orders WHERE client_id = ?1", [o.id()], |r| r.get(0))
+            .optional()
+            .map_err(state_err)?;
+        if dup.is_some() {
+            return reject(format!("duplicate client order id {}", o.id()));
+        }
+        let quote: Option<f64> = conn
+            .query_row(
+                "SELECT price FROM paper_quotes WHERE ticker = ?1 AND date = ?2",
+                params![o.ticker().as_str(), day.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(state_err)?;
+        let Some(quote) = quote else {
+            return reject(format!("no quote for {} today", o.ticker()));
+        };
+        let slip = self.settings.slippage_bps / 1e4;
+        let px = match o.side() {
+            Side::Buy => quote * (1.0 + slip),
+            Side::Sell => quote * (1.0 - slip),
+        };
+        let limit = match o.price() {
+            OrderPrice::Market => None,
+            OrderPrice::Limit(l) => Some(l),
+        };
+        let marketable = limit.is_none_or(|l| match o.side() {
+            Side::Buy => px <= l,
+            Side::Sell => px >= l,
+        });
+        match o.side() {
+            Side::Buy => {
+                let cash: f64 = conn
+                    .query_row("SELECT cash FROM paper_account WHERE id = 1", [], |r| r.get(0))
+                    .map_err(state_err)?;
+                let need = o.shares() as f64 * px + self.settings.commission(o.shares());
+                if need > cash + 1e-6 {
+                    return reject(format!("insufficient cash: {need:.2} needed, {cash:.2} available"));
+                }
+            }
+            Side::Sell => {
+                let held: u32 = conn
+                    .query_row("SELECT shares FROM paper_positions WHERE ticker = ?1", [o.ticker().as_str()], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(state_err)?
+                    .unwrap_or(0);
+                let working: u32 = conn
+                    .query_row(
+                        "SELECT COALESCE(SUM(shares), 0) FROM paper_orders WHERE ticker = ?1 AND side = 'SELL' AND state = 'working'",
+                        [o.ticker().as_str()],
+                        |r| r.get(0),
+                    )
+                    .map_err(state_err)?;
+                if o.shares() + working > held {
+                    return reject(format!(
+                        "sell of {} with {held} held and {working} in working sells: no short selling",
+                        o.shares()
+                    ));
+                }
+            }
+        }
+        conn.execute(
+            "INSERT INTO paper_orders (client_id, date, ticker, side, shares, limit_price, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'working')",
+            params![o.id(), day.to_string(), o.ticker().as_str(), side_str(o.side()), o.shares(), limit],
+        )
+        .map_err(state_err)?;
+        let broker_id = conn.last_insert_rowid();
+        if marketable {
+            self.fill(&conn, broker_id, o, px)?;
+        }
+        Ok(BrokerAck { broker_order_id: format!("paper-{broker_id}") })
+    }
+
+    async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn
+            .prepare("SELECT exec_id, client_id, date, ticker, side, shares, price, commission, at FROM paper_executions WHERE date = ?1 ORDER BY at, exec_id")
+            .map_err(state_err)?;
+        let rows = st
+            .query_map([date.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, f64>(6)?,
+                    r.get::<_, f64>(7)?,
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(state_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(state_err)?;
+        rows.into_iter()
+            .map(|(exec_id, order_id, t, side, shares, price, commission, at)| {
+                Ok(Execution {
+                    exec_id,
+                    order_id,
+                    date,
+                    ticker: Ticker::new(&t).map_err(|e| BrokerError::State(e.to_string()))?,
+                    side: if side == "BUY" { Side::Buy } else { Side::Sell },
+                    shares,
+                    price,
+                    commission,
+                    at: chrono::DateTime::parse_from_rfc3339(&at)
+                        .map_err(|e| BrokerError::State(e.to_string()))?
+                        .with_timezone(&chrono::Utc),
+                })
+            })
+            .collect()
+    }
+
+    async fn open_orders(&self) -> Result<Vec<String>, BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn
+            .prepare("SELECT client_id FROM paper_orders WHERE state = 'working' ORDER BY broker_id")
+            .map_err(state_err)?;
+        st.query_map([], |r| r.get(0)).map_err(state_err)?.collect::<rusqlite::Result<_>>().map_err(state_err)
+    }
+
+    async fn cancel(&self, order_id: &str) -> Result<(), BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        conn.execute(
+            "UPDATE paper_orders SET state = 'cancelled' WHERE client_id = ?1 AND state = 'working'",
+            [order_id],
+        )
+        .map_err(state_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,331 @@
+//! The morning planner (`executor plan --date D`): reads signals, predictions, the broker account
+//! and the tuned parameters; builds point-in-time market views; runs the pure day plan; writes
+//! `executor/order_books/{date}.json`, the decision audit, the shadow book and risk events.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ae_rules::correlation::mean_correlation;
+use ae_rules::plan::{Plan, PlanInput, plan_day};
+use ae_rules::view::{Book, Candidate, Context, Holding};
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, Published, keys};
+use ae_shared::clock::Clock;
+use ae_shared::config::Config;
+use ae_shared::contracts::common::{Regime, SignalAction};
+use ae_shared::contracts::lineage::sha256_hex;
+use ae_shared::contracts::order_book::OrderBook;
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::contracts::{InputRef, Job, Lineage};
+use ae_shared::store::PriceStore;
+use ae_shared::types::{Ticker, Usd};
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::broker::Broker;
+use crate::inputs::{self, PredictionsInForce, SignalsInForce};
+use crate::ledger::{Ledger, RiskEventRow, ShadowRow};
+use crate::market::MarketData;
+
+/// This build's version, in lineage.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Trading day.
+    pub date: TradingDay,
+    /// Compute and report; write nothing.
+    pub dry_run: bool,
+    /// Replace an existing order book for the date (archived first).
+    pub force: bool,
+}
+
+/// What the planner did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    /// Trading day.
+    pub date: TradingDay,
+    /// Signals used: date and age, or none.
+    pub signals: Option<(TradingDay, u32)>,
+    /// Predictions used: date and model.
+    pub predictions: Option<(TradingDay, String)>,
+    /// Regime in force.
+    pub regime: Regime,
+    /// Kill switch set.
+    pub kill_switch: bool,
+    /// NAV at planning.
+    pub nav: f64,
+    /// Cash at planning.
+    pub cash: f64,
+    /// Positions held.
+    pub holdings: usize,
+    /// Entries planned.
+    pub entries: usize,
+    /// Exits and reductions planned.
+    pub exits: usize,
+    /// Entries blocked (shadow book).
+    pub blocked: usize,
+    /// Risk events.
+    pub events: Vec<String>,
+    /// Notes (fallbacks, refusals, repairs).
+    pub notes: Vec<String>,
+    /// The order book key.
+    pub key: String,
+    /// Written / unchanged / replaced / dry run.
+    pub published: String,
+    /// Audit cycle id.
+    pub cycle_id: String,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Everything the planner reads.
+pub struct PlanEnv<'a, B: Broker> {
+    /// The bus.
+    pub bus: &'a Bus,
+    /// Configuration.
+    pub cfg: &'a Config,
+    /// Clock.
+    pub clock: &'a dyn Clock,
+    /// Broker (account state).
+    pub broker: &'a B,
+    /// Price store.
+    pub store: &'a PriceStore,
+}
+
+/// The account as the rules see it: broker positions and cash, the ledger's per-position memory
+/// (entry day, high water, reductions), marked at the last close.
+pub async fn book<B: Broker>(
+    broker: &B,
+    ledger: &Ledger,
+    market: &mut MarketData<'_>,
+    date: TradingDay,
+    params: &ExecutorParams,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Book, String)> {
+    let account = broker.account().await.context("reading the broker account")?;
+    let memory: BTreeMap<Ticker, crate::ledger::PositionRow> =
+        ledger.positions()?.into_iter().map(|p| (p.ticker.clone(), p)).collect();
+    let mut holdings = Vec::new();
+    for p in &account.positions {
+        let Some(view) = market.view(&p.ticker, date, params) else {
+            notes.push(format!("{}: held but no price history; marked at cost", p.ticker));
+            continue;
+        };
+        let mem = memory.get(&p.ticker);
+        if mem.is_none() {
+            notes.push(format!(
+                "{}: the broker holds {} shares the ledger does not know; treated as entered yesterday",
+                p.ticker, p.shares
+            ));
+        }
+        let entry_date = mem.map(|m| m.entry_date).unwrap_or(date.prev());
+        holdings.push(Holding {
+            ticker: p.ticker.clone(),
+            sector: market.sector(&p.ticker),
+            shares: p.shares,
+            working_sells: ledger.working_sells(&p.ticker)?,
+            avg_cost: p.avg_cost,
+            entry_date,
+            days_held: entry_date.days_until(date).max(0) as u32,
+            high_water: mem.map(|m| m.high_water).unwrap_or(p.avg_cost).max(view.close),
+            profit_taken: mem.is_some_and(|m| m.profit_taken),
+            decay_reduced: mem.is_some_and(|m| m.decay_reduced),
+            market: view,
+        });
+    }
+    let unpriced: f64 = account
+        .positions
+        .iter()
+        .filter(|p| !holdings.iter().any(|h| h.ticker == p.ticker))
+        .map(|p| p.shares as f64 * p.avg_cost)
+        .sum();
+    let nav = account.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced;
+    let peak = ledger.peak_nav_before(date)?.max(nav);
+    Ok((Book { nav, cash: account.cash, peak_nav: peak, holdings }, account.account_id))
+}
+
+fn candidates(
+    s: &SignalsInForce,
+    preds: &PredictionsInForce,
+    market: &mut MarketData<'_>,
+    book: &Book,
+    date: TradingDay,
+    params: &ExecutorParams,
+) -> Vec<Candidate> {
+    let lookback = params.risk.correlation_days as usize;
+    let sessions = market.last_sessions(lookback + 1);
+    let mut out = Vec::new();
+    for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
+        let Some(view) = market.view(&e.ticker, date, params) else { continue };
+        let own = market.aligned_returns(&e.ticker, &sessions);
+        let peers: Vec<Vec<f64>> = book
+            .holdings
+            .iter()
+            .filter(|h| h.sector == Some(e.sector) && h.ticker != e.ticker)
+            .map(|h| market.aligned_returns(&h.ticker, &sessions))
+            .collect();
+        let refs: Vec<&[f64]> = peers.iter().map(Vec::as_slice).collect();
+        out.push(Candidate {
+            ticker: e.ticker.clone(),
+            sector: Some(e.sector),
+            signal: e.signal,
+            score: e.score,
+            conviction: e.conviction,
+            sector_rating: e.sector_rating,
+            upside: e.price_target_upside,
+            signal_age_days: s.age_days,
+            prediction: preds.by_ticker.get(&e.ticker).copied(),
+            market: view,
+            correlation: mean_correlation(&own, &refs, lookback),
+        });
+    }
+    out
+}
+
+/// Plans `opts.date`: returns the order book (written unless `dry_run`) and a report.
+pub async fn plan<B: Broker>(
+    env: &PlanEnv<'_, B>,
+    ledger: &mut Ledger,
+    opts: &PlanOptions,
+) -> anyhow::Result<(OrderBook, Plan, PlanReport)> {
+    let t0 = Instant::now();
+    let date = opts.date;
+    let mut notes = Vec::new();
+    let mut inputs: Vec<InputRef> = Vec::new();
+    let params = env.bus.tuned_params(&env.cfg.executor, &mut inputs, &mut notes).await;
+    let signals = inputs::signals_in_force(env.bus, date, params.risk.max_signal_age_days, &mut notes).await?;
+    let preds = inputs::predictions_in_force(env.bus, date, &mut notes).await?;
+    let kill = inputs::kill_switch(env.bus).await?;
+    if let Some(s) = &signals {
+        inputs.push(s.input.clone());
+    }
+    if let Some(i) = &preds.input {
+        inputs.push(i.clone());
+    }
+    let mut market = MarketData::for_decision(env.store, date, &env.cfg.data);
+    inputs.extend(env.store.inputs_as_of(market.as_of));
+    let (book, account_id) = book(env.broker, ledger, &mut market, date, &params, &mut notes).await?;
+    if ledger.inception()?.is_none() && !opts.dry_run {
+        ledger.ensure_inception(date, book.nav)?;
+    }
+    // The account state is an input too: same positions and cash, same plan, same run id.
+    let account_state = serde_json::json!({
+        "account": account_id,
+        "cash": format!("{:.2}", book.cash),
+        "peak": format!("{:.2}", book.peak_nav),
+        "positions": book.holdings.iter().map(|h| (h.ticker.as_str(), h.shares, format!("{:.4}", h.avg_cost), h.entry_date.to_string(), h.working_sells)).collect::<Vec<_>>(),
+        "kill_switch": kill,
+    });
+    inputs.push(InputRef {
+        key: format!("broker:{account_id}"),
+        sha256: sha256_hex(account_state.to_string().as_bytes()),
+        etag: None,
+    });
+    let regime = signals.as_ref().map(|s| s.doc.market_regime).unwrap_or(Regime::Neutral);
+    let research: BTreeMap<Ticker, SignalAction> = signals
+        .as_ref()
+        .map(|s| s.doc.universe.iter().map(|e| (e.ticker.clone(), e.signal)).collect())
+        .unwrap_or_default();
+    let cands = match &signals {
+        Some(s) => candidates(s, &preds, &mut market, &book, date, &params),
+        None => Vec::new(),
+    };
+    let ctx = Context { date, regime, kill_switch: kill, signals_stale: signals.is_none() };
+    let plan = plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &params });
+    let lineage = Lineage::new(Job::Executor, VERSION, Some(date), inputs);
+    let doc = OrderBook {
+        schema_version: 1,
+        produced_by: lineage.clone(),
+        date,
+        nav: Usd::saturating(book.nav),
+        cash: Usd::saturating(book.cash),
+        market_regime: regime,
+        entries: plan.entries.clone(),
+        urgent_exits: plan.exits.clone(),
+        stops: plan.stops.clone(),
+        blocked: plan.blocked.clone(),
+    };
+    let key = keys::order_book(date);
+    let cycle_id = format!("plan-{}", lineage.run_id);
+    let published = if opts.dry_run {
+        "dry run: nothing written".to_string()
+    } else {
+        let outcome = env
+            .bus
+            .publish_doc(&key, None, &doc, opts.force, env.clock)
+            .await
+            .with_context(|| format!("writing {key}"))?;
+        if outcome != Published::Unchanged {
+            record(ledger, &plan, &cands, date, &cycle_id, env.clock, &signals, &preds)?;
+        }
+        outcome.to_string()
+    };
+    let report = PlanReport {
+        date,
+        signals: signals.as_ref().map(|s| (s.doc.date, s.age_days)),
+        predictions: preds.source.clone(),
+        regime,
+        kill_switch: kill,
+        nav: book.nav,
+        cash: book.cash,
+        holdings: book.holdings.len(),
+        entries: plan.entries.len(),
+        exits: plan.exits.len(),
+        blocked: plan.blocked.len(),
+        events: plan.events.iter().map(|e| format!("{}: {}", e.rule, e.detail)).collect(),
+        notes,
+        key: key.to_string(),
+        published,
+        cycle_id,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    Ok((doc, plan, report))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    ledger: &mut Ledger,
+    plan: &Plan,
+    cands: &[Candidate],
+    date: TradingDay,
+    cycle_id: &str,
+    clock: &dyn Clock,
+    signals: &Option<SignalsInForce>,
+    preds: &PredictionsInForce,
+) -> anyhow::Result<()> {
+    let meta = serde_json::json!({
+        "signals": signals.as_ref().map(|s| s.input.key.clone()),
+        "predictions": preds.input.as_ref().map(|i| i.key.clone()),
+    });
+    // No silent failures: if the audit cannot be written, the plan is not acted on.
+    ledger
+        .append_audit(cycle_id, clock.now(), &plan.decisions, &meta)
+        .context("writing the decision audit (the plan must not proceed without it)")?;
+    for b in &plan.blocked {
+        let d = plan.decisions.iter().find(|d| d.ticker == b.ticker);
+        let c = cands.iter().find(|c| c.ticker == b.ticker);
+        let price = c.map(|c| c.market.close).unwrap_or(0.0);
+        let usd = d.and_then(|d| d.sizing.as_ref()).map(|s| s.dollars.get()).unwrap_or(0.0);
+        ledger.record_shadow(&ShadowRow {
+            date,
+            ticker: b.ticker.clone(),
+            rule: b.rule.clone(),
+            reason: b.reason.clone(),
+            intended_shares: if price > 0.0 { (usd / price).floor() as u32 } else { 0 },
+            intended_usd: usd,
+            reference_price: price,
+        })?;
+    }
+    for e in &plan.events {
+        ledger.record_risk_event(&RiskEventRow {
+            date,
+            source: "planner".into(),
+            rule: e.rule.code().into(),
+            ticker: e.ticker.clone(),
+            detail: e.detail.clone(),
+        })?;
+    }
+    Ok(())
+}
