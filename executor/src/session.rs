@@ -131,6 +131,20 @@ pub async fn run(
         // Urgent exits at the open, at market.
         if step == 0 {
             for x in &book.urgent_exits {
+                if !paths.contains_key(&x.ticker) {
+                    // No market today for this name (a gap in the data, a halt): nothing can fill;
+                    // the next morning's plan decides again.
+                    let detail = format!("no {date} bar for {}: {} not sent", x.ticker, x.id);
+                    ledger.record_risk_event(&RiskEventRow {
+                        date,
+                        source: "session".into(),
+                        rule: Reason::NoPrice.code().into(),
+                        ticker: Some(x.ticker.clone()),
+                        detail: detail.clone(),
+                    })?;
+                    report.refused.push(detail);
+                    continue;
+                }
                 let held = account.shares_of(&x.ticker);
                 let want = ((x.shares as f64) * r(&x.ticker)).round() as u32;
                 let reasons: Vec<Reason> = x.reasons.iter().filter_map(|c| Reason::from_code(c)).collect();

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+pub mod embedded;
 pub mod fixtures;
 pub mod lambda;
 pub mod smtp;

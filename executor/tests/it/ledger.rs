@@ -1,0 +1,212 @@
+//! The ledger's bookkeeping and the paper broker's refusals, through their public API.
+
+use std::sync::Arc;
+
+use ae_executor::broker::{Broker, BrokerError};
+use ae_executor::ledger::{Fill, Ledger, LedgerError, WriteAhead};
+use ae_executor::oms::{self, OrderEvent, OrderState, Sent};
+use ae_executor::paper::{PaperBroker, PaperSettings};
+use ae_rules::order::approve_sell;
+use ae_rules::{OrderPrice, Reason};
+use ae_shared::clock::{Clock, SimulatedClock};
+use ae_shared::contracts::common::{Side, SignalAction};
+use ae_shared::types::Ticker;
+
+use crate::common::day;
+
+fn clock() -> Arc<SimulatedClock> {
+    Arc::new(SimulatedClock::at_et(day("2010-03-15"), chrono::NaiveTime::from_hms_opt(9, 31, 0).unwrap()))
+}
+
+fn settings() -> PaperSettings {
+    PaperSettings {
+        account_id: "DU123".into(),
+        starting_cash: 100_000.0,
+        slippage_bps: 10.0,
+        commission_per_share: 0.005,
+        commission_min: 1.0,
+    }
+}
+
+fn tk(s: &str) -> Ticker {
+    Ticker::new(s).unwrap()
+}
+
+fn buy(id: &str, t: &str, shares: u32) -> ae_rules::ApprovedOrder {
+    let gate = ae_rules::order::EntryGate {
+        today: day("2010-03-15"),
+        book_date: day("2010-03-15"),
+        kill_switch: false,
+        nav: 1e6,
+        cash_available: 1e6,
+        held: 0,
+        working_buys: 0,
+        max_order_usd: 1e6,
+        max_position: 1.0,
+    };
+    ae_rules::order::approve_entry(id, &tk(t), shares, 50.0, 50.0, Reason::Pullback, OrderPrice::Market, &gate).unwrap()
+}
+
+#[tokio::test]
+async fn fills_move_cash_positions_and_realized_pnl_and_the_books_agree_with_the_broker() {
+    let c = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trades.db");
+    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
+    let mut ledger = Ledger::open(&path).unwrap();
+    ledger.ensure_inception(day("2010-03-15"), 100_000.0).unwrap();
+    let d = day("2010-03-15");
+    broker.begin_day(d);
+    broker.set_quote(&tk("AAA"), 50.0).unwrap();
+    let sectors = ae_shared::store::SectorMap {
+        schema_version: 1,
+        source: "t".into(),
+        note: String::new(),
+        symbols: Default::default(),
+    };
+    assert!(matches!(
+        oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap(),
+        Sent::Acknowledged { .. }
+    ));
+    assert_eq!(oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap(), 1);
+    assert_eq!(
+        oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap(),
+        0,
+        "a known execution is not booked twice"
+    );
+    let pos = ledger.positions().unwrap();
+    assert_eq!((pos[0].shares, (pos[0].avg_cost * 1e4).round() / 1e4), (100, 50.05), "filled at the quote plus 10 bp");
+    // Sell 40 at 55: realized (55 × 0.999 − 50.05) × 40 − $1.
+    broker.set_quote(&tk("AAA"), 55.0).unwrap();
+    let sell =
+        approve_sell("d:AAA:REDUCE", &tk("AAA"), 40, 100, 0, SignalAction::Reduce, &[Reason::ProfitTake]).unwrap();
+    oms::send(&ledger, &broker, &sell, d, c.as_ref()).await.unwrap();
+    oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap();
+    let fills = ledger.fills_on(d).unwrap();
+    let realized = fills[1].1.unwrap();
+    assert!((realized - ((55.0 * 0.999 - 50.05) * 40.0 - 1.0)).abs() < 1e-6, "{realized}");
+    let pos = ledger.positions().unwrap();
+    assert!(pos[0].profit_taken && pos[0].shares == 60);
+    let acct = broker.account().await.unwrap();
+    assert!((acct.cash - ledger.cash().unwrap()).abs() < 1e-6, "ledger cash follows the broker's");
+    assert_eq!(acct.shares_of(&tk("AAA")), 60);
+    assert_eq!(ledger.order("d:AAA:REDUCE").unwrap().unwrap().state, OrderState::Filled);
+    // CSV backups carry every order.
+    let csv = ledger.trades_csv().unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    assert!(csv.lines().next().unwrap().starts_with("order_id,date,ticker,side,intent,shares"));
+}
+
+#[test]
+fn the_ledger_never_books_a_short_or_an_overfill_and_the_audit_is_append_only() {
+    let mut l = Ledger::in_memory().unwrap();
+    l.ensure_inception(day("2010-03-15"), 10_000.0).unwrap();
+    let c = clock();
+    let d = day("2010-03-15");
+    let o = buy("x:AAA:ENTER", "AAA", 10);
+    assert_eq!(l.write_ahead(&o, d, c.now()).unwrap(), WriteAhead::New);
+    assert!(matches!(l.write_ahead(&o, d, c.now()).unwrap(), WriteAhead::Existing(_)), "same id: never a second order");
+    l.transition(o.id(), OrderEvent::Submit, Some("b1"), None, c.now()).unwrap();
+    let fill = |id: &str, side, shares| Fill {
+        exec_id: id.into(),
+        order_id: o.id().into(),
+        date: d,
+        ticker: tk("AAA"),
+        side,
+        shares,
+        price: 50.0,
+        commission: 1.0,
+        at: c.now(),
+    };
+    assert!(
+        matches!(l.record_fill(&fill("e1", Side::Buy, 11), None), Err(LedgerError::Invariant(_))),
+        "overfill refused"
+    );
+    assert!(l.record_fill(&fill("e1", Side::Buy, 10), None).unwrap());
+    let s = approve_sell("x:AAA:EXIT", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[Reason::ResearchExit]).unwrap();
+    l.write_ahead(&s, d, c.now()).unwrap();
+    l.transition(s.id(), OrderEvent::Submit, None, None, c.now()).unwrap();
+    let short = Fill {
+        exec_id: "e2".into(),
+        order_id: s.id().into(),
+        date: d,
+        ticker: tk("AAA"),
+        side: Side::Sell,
+        shares: 10,
+        price: 50.0,
+        commission: 1.0,
+        at: c.now(),
+    };
+    assert!(l.record_fill(&short, None).unwrap());
+    let again = Fill { exec_id: "e3".into(), ..short.clone() };
+    assert!(l.record_fill(&again, None).is_err(), "a second sell of the same shares is refused (overfill and short)");
+    assert!(l.positions().unwrap().is_empty());
+    // Terminal states do not move.
+    assert!(l.transition(s.id(), OrderEvent::Cancel, None, None, c.now()).is_err());
+    // The audit cannot be rewritten.
+    l.append_audit("cycle-1", c.now(), &[], &serde_json::json!({})).unwrap();
+    assert!(l.try_rewrite_audit().is_ok(), "no rows yet: nothing to rewrite");
+    let dec = ae_rules::plan::Decision {
+        ticker: tk("AAA"),
+        kind: ae_rules::plan::DecisionKind::Exit,
+        shares: 10,
+        stop: None,
+        reasons: vec![Reason::ResearchExit],
+        score: None,
+        conviction: None,
+        confidence: None,
+        mu_hat: None,
+        sigma_hat: None,
+        quality_score: 1.0,
+        checks: vec![],
+        sizing: None,
+    };
+    l.append_audit("cycle-1", c.now(), &[dec], &serde_json::json!({})).unwrap();
+    let err = l.try_rewrite_audit().unwrap_err().to_string();
+    assert!(err.contains("append-only"), "{err}");
+    assert_eq!(l.audit_of("cycle-1").unwrap().len(), 1);
+}
+
+#[test]
+fn migrations_run_once_and_a_newer_ledger_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 1);
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 1, "reopening does not migrate again");
+    rusqlite_bump(&path);
+    let err = Ledger::open(&path).err().unwrap().to_string();
+    assert!(err.contains("newer than this build"), "{err}");
+}
+
+fn rusqlite_bump(path: &std::path::Path) {
+    // A future build's ledger: schema version 99.
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.pragma_update(None, "user_version", 99).unwrap();
+}
+
+#[tokio::test]
+async fn the_paper_broker_refuses_what_a_broker_refuses() {
+    let c = clock();
+    let b = PaperBroker::in_memory(settings(), c.clone()).unwrap();
+    let d = day("2010-03-15");
+    b.begin_day(d);
+    let no_quote = b.place(&buy("a", "AAA", 10)).await.unwrap_err();
+    assert!(matches!(&no_quote, BrokerError::Rejected { reason, .. } if reason.contains("no quote")), "{no_quote}");
+    b.set_quote(&tk("AAA"), 50.0).unwrap();
+    let too_big = b.place(&buy("b", "AAA", 5000)).await.unwrap_err();
+    assert!(
+        matches!(&too_big, BrokerError::Rejected { reason, .. } if reason.contains("insufficient cash")),
+        "{too_big}"
+    );
+    b.place(&buy("c", "AAA", 10)).await.unwrap();
+    let dup = b.place(&buy("c", "AAA", 10)).await.unwrap_err();
+    assert!(matches!(&dup, BrokerError::Rejected { reason, .. } if reason.contains("duplicate")), "{dup}");
+    let short = approve_sell("s", &tk("AAA"), 20, 20, 0, SignalAction::Exit, &[]).unwrap();
+    let e = b.place(&short).await.unwrap_err();
+    assert!(matches!(&e, BrokerError::Rejected { reason, .. } if reason.contains("no short selling")), "{e}");
+    // Yesterday's quote never fills today.
+    b.begin_day(day("2010-03-16"));
+    let stale = b.place(&approve_sell("t", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[]).unwrap()).await.unwrap_err();
+    assert!(matches!(&stale, BrokerError::Rejected { reason, .. } if reason.contains("no quote")), "{stale}");
+    assert_eq!(b.account().await.unwrap().shares_of(&tk("AAA")), 10);
+}
