@@ -1,6 +1,7 @@
 //! Executor integration tests: the ledger and paper broker, the named regressions, and day after
 //! day over the embedded year with the EOD email at a real SMTP server.
 
+mod cli;
 mod common;
 mod ledger;
 mod regressions;

@@ -54,8 +54,11 @@ async fn plan_session_and_eod_run_day_after_day_and_the_email_arrives_with_its_c
     }
     assert!(fills > 50 && exits > 3, "a quarter of trading: {fills} fills, {exits} planned exits over {days} days");
     // One email per day, the last with its chart inline.
-    let msgs: Vec<String> =
-        server.messages(Duration::from_secs(10)).into_iter().filter(|m| m.contains("Subject: alpha-engine EOD")).collect();
+    let msgs: Vec<String> = server
+        .messages(Duration::from_secs(10))
+        .into_iter()
+        .filter(|m| m.contains("Subject: alpha-engine EOD"))
+        .collect();
     assert_eq!(msgs.len(), days, "one EOD email per day (the research briefs go to the same server)");
     let last_msg = msgs.last().unwrap();
     assert!(last_msg.contains("Subject: alpha-engine EOD 2010-08-20"), "{}", &last_msg[..400.min(last_msg.len())]);
