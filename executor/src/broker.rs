@@ -10,6 +10,12 @@ use chrono::{DateTime, Utc};
 /// Broker failures, with what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    /// The broker already has an order under this id (it arrived before a crash or a drop).
+    #[error("order {id} is already known to the broker")]
+    Duplicate {
+        /// Client order id.
+        id: String,
+    },
     /// The broker refused the order (the OMS marks it rejected).
     #[error("order {id} rejected: {reason}")]
     Rejected {
@@ -18,6 +24,9 @@ pub enum BrokerError {
         /// Broker's reason.
         reason: String,
     },
+    /// The daemon refuses this broker or account (the paper-account guard, a bad request).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The broker could not be reached or failed; nothing is known to have happened.
     #[error("broker unavailable: {0}")]
     Unavailable(String),
@@ -93,8 +102,15 @@ pub struct Execution {
 pub trait Broker {
     /// Cash and positions.
     async fn account(&self) -> Result<AccountSnapshot, BrokerError>;
-    /// Sends a risk-approved order (the only kind there is).
-    async fn place(&self, order: &ApprovedOrder) -> Result<BrokerAck, BrokerError>;
+    /// Reserves the broker's id for `order` before anything is sent; the OMS records it with the
+    /// `submitted` state, so an order re-sent after a crash carries the same id and a broker that
+    /// already has it refuses the duplicate. `None`: the broker keys orders by the client id.
+    async fn reserve_id(&self, order: &ApprovedOrder) -> Result<Option<String>, BrokerError> {
+        let _ = order;
+        Ok(None)
+    }
+    /// Sends a risk-approved order (the only kind there is) under its reserved id.
+    async fn place(&self, order: &ApprovedOrder, reserved: Option<&str>) -> Result<BrokerAck, BrokerError>;
     /// Executions of a day (`reqExecutions`), for reconciliation.
     async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError>;
     /// Client ids of orders still working at the broker.

@@ -395,9 +395,19 @@ impl DayEngine {
             })?;
             report.refused.push(format!("{id}: {refusal}"));
         }
-        for o in &decided.orders {
-            let sent = oms::send(ledger, broker, o, self.date, clock).await?;
-            report.note(o.id(), &sent);
+        for (i, o) in decided.orders.iter().enumerate() {
+            match oms::send(ledger, broker, o, self.date, clock).await {
+                Ok(sent) => report.note(o.id(), &sent),
+                Err(e) => {
+                    // The failing order is recorded (reconciliation settles it); the ones after it
+                    // were never recorded: decide them again at the next moment.
+                    for later in &decided.orders[i + 1..] {
+                        self.state.entries_done.remove(later.id());
+                        self.state.urgent_done.remove(later.id());
+                    }
+                    return Err(e);
+                }
+            }
         }
         report.fills += oms::sync_fills(ledger, broker, self.date, sectors).await?;
         Ok(())

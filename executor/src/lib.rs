@@ -14,15 +14,20 @@
 
 pub mod broker;
 pub mod chart;
+pub mod daemon;
 pub mod email;
+pub mod engine;
 pub mod eod;
+pub mod ib;
 pub mod inputs;
 pub mod ledger;
 pub mod market;
+pub mod notify;
 pub mod oms;
 pub mod paper;
 pub mod planner;
 pub mod session;
+pub mod tws;
 
 /// Failures of the order path.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ae_executor::daemon::{self, DaemonOptions, IbConnector};
 use ae_executor::eod::{self, EodOptions};
 use ae_executor::ledger::Ledger;
+use ae_executor::notify::Notifier;
 use ae_executor::paper::{PaperBroker, PaperSettings};
 use ae_executor::planner::{self, PlanEnv, PlanOptions};
 use ae_executor::session;
@@ -19,8 +24,9 @@ use ae_shared::store::PriceStore;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-/// Executor job: the morning planner, the paper session, end-of-day reconcile and report. The
-/// intraday daemon (the only process that places orders with Interactive Brokers) is built next.
+/// Executor job: the morning planner, the intraday daemon (the only process that places orders
+/// with Interactive Brokers), the paper session, end-of-day reconcile and report, and a local
+/// paper gateway that speaks the TWS API.
 #[derive(Debug, Parser)]
 #[command(name = "executor", version)]
 struct Cli {
@@ -65,6 +71,43 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// The intraday daemon for DATE, the only process that places orders: waits for the day's
+    /// order book, connects to IB Gateway / TWS (or the local paper gateway) with the paper-account
+    /// guard, reconciles, then follows the broker's clock to the close.
+    Daemon {
+        /// Trading day.
+        #[arg(long, value_parser = parse_day)]
+        date: TradingDay,
+        /// Gateway address (default: trading.ib.host:port).
+        #[arg(long)]
+        address: Option<String>,
+        /// API client id (default: trading.ib.client_id).
+        #[arg(long)]
+        client_id: Option<i32>,
+        /// Seconds between steps (default: trading.ib.poll_secs; 0 follows a replaying gateway's
+        /// clock as fast as it moves).
+        #[arg(long)]
+        poll_secs: Option<u32>,
+        /// How long to wait for the order book, seconds.
+        #[arg(long, default_value_t = 600)]
+        book_wait_secs: u64,
+    },
+    /// A local paper gateway that speaks the TWS API on HOST:PORT and replays DATE from the
+    /// price store's daily bars (see `executor daemon`). Runs until stopped.
+    Gateway {
+        /// Trading day to replay.
+        #[arg(long, value_parser = parse_day)]
+        date: TradingDay,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:4002")]
+        listen: String,
+        /// Managed account id (paper ids start with "D").
+        #[arg(long, default_value = "DU0000001")]
+        account: String,
+        /// Start from the paper ledger's cash and positions (default: trading.paper_starting_cash_usd, flat).
+        #[arg(long)]
+        from_ledger: bool,
+    },
     /// The kill switch: while set, no new entries anywhere; exits still run.
     KillSwitch {
         #[command(subcommand)]
@@ -96,7 +139,7 @@ fn paper(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<PaperBroker> {
             Ok(PaperBroker::open(Path::new(&cfg.trading.ledger_path), PaperSettings::from_config(&cfg.trading), clock)?)
         }
         BrokerKind::Ib => anyhow::bail!(
-            "trading.broker is \"ib\": Interactive Brokers is reached only by the intraday daemon, which this build does not have yet; set trading.broker = \"paper\" for local runs"
+            "trading.broker is \"ib\": Interactive Brokers is reached only by `executor daemon`; plan, session and eod use the local paper broker (set trading.broker = \"paper\")"
         ),
     }
 }
@@ -149,6 +192,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             print(&summary)
         }
+        Cmd::Daemon { date, address, client_id, poll_secs, book_wait_secs } => {
+            let ib = &cfg.trading.ib;
+            let address = address.unwrap_or_else(|| format!("{}:{}", ib.host, ib.port));
+            let live_confirmed = ib.live && confirm_live()?;
+            let connector =
+                IbConnector { address, client_id: client_id.unwrap_or(ib.client_id), cfg: ib.clone(), live_confirmed };
+            let clock = SimulatedClock::at_et(date, chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time"));
+            let mut ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
+            let store = store(&bus).await?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let on_signal = stop.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                eprintln!("executor daemon: stop requested: cancelling working orders, positions stay");
+                on_signal.store(true, Ordering::SeqCst);
+            });
+            let opts = DaemonOptions {
+                date,
+                poll: Duration::from_secs(poll_secs.unwrap_or(ib.poll_secs).into()),
+                book_wait: Duration::from_secs(book_wait_secs),
+                reconnect_attempts: ib.reconnect_attempts,
+            };
+            let notifier = Notifier::from_config(&cfg.trading.telegram, |k| std::env::var(k).ok());
+            let report = daemon::run(
+                &bus,
+                &cfg,
+                &connector,
+                &mut ledger,
+                &store.sectors,
+                session::split_ratios(&store, date),
+                &opts,
+                &notifier,
+                &clock,
+                stop,
+            )
+            .await?;
+            print(&report)
+        }
+        Cmd::Gateway { date, listen, account, from_ledger } => {
+            let store = store(&bus).await?;
+            let mut gw = ae_executor::tws::gateway::GatewayConfig::for_day(&store, date, &cfg.trading, &account);
+            if from_ledger {
+                let ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
+                gw.cash = ledger.cash()?;
+                gw.positions = ledger.positions()?.into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
+            }
+            let g = ae_executor::tws::gateway::Gateway::start(&listen, gw).await?;
+            eprintln!("paper gateway for {date} listening on {} (account {account}); Ctrl-C stops it", g.addr());
+            shutdown_signal().await;
+            Ok(())
+        }
         Cmd::KillSwitch { action } => {
             let key = keys::kill_switch();
             match action {
@@ -168,6 +262,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Asks the operator to confirm live trading at the terminal.
+fn confirm_live() -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("trading.ib.live is set but there is no terminal to confirm live trading on: refusing");
+    }
+    eprint!("LIVE TRADING is configured. Type LIVE to trade a live account: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "LIVE")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 

@@ -165,8 +165,9 @@ pub enum Sent {
     },
 }
 
-/// Sends one risk-approved order: write-ahead record, then the broker, then the outcome — so a
-/// crash at any point leaves either no order or a recorded one that is never sent twice.
+/// Sends one risk-approved order: write-ahead record, the broker's id reserved and recorded with
+/// the `submitted` state, then the broker, then the outcome — so a crash at any point leaves
+/// either no order or a recorded one that is never sent twice ([`reconcile`] settles it).
 pub async fn send<B: crate::broker::Broker>(
     ledger: &crate::ledger::Ledger,
     broker: &B,
@@ -174,16 +175,41 @@ pub async fn send<B: crate::broker::Broker>(
     date: ae_shared::TradingDay,
     clock: &dyn ae_shared::clock::Clock,
 ) -> Result<Sent, crate::ExecError> {
-    use crate::broker::BrokerError;
     use crate::ledger::WriteAhead;
     if let WriteAhead::Existing(row) = ledger.write_ahead(order, date, clock.now())? {
         tracing::info!(id = order.id(), state = %row.state, "already recorded: not sent again");
         return Ok(Sent::AlreadyKnown { state: row.state });
     }
-    ledger.transition(order.id(), OrderEvent::Submit, None, None, clock.now())?;
-    match broker.place(order).await {
+    submit(ledger, broker, order, clock).await
+}
+
+/// The `pending` → `submitted` → broker part of [`send`], for an order already written ahead.
+async fn submit<B: crate::broker::Broker>(
+    ledger: &crate::ledger::Ledger,
+    broker: &B,
+    order: &ae_rules::ApprovedOrder,
+    clock: &dyn ae_shared::clock::Clock,
+) -> Result<Sent, crate::ExecError> {
+    let reserved = broker.reserve_id(order).await?;
+    ledger.transition(order.id(), OrderEvent::Submit, reserved.as_deref(), None, clock.now())?;
+    place(ledger, broker, order, reserved.as_deref(), clock).await
+}
+
+async fn place<B: crate::broker::Broker>(
+    ledger: &crate::ledger::Ledger,
+    broker: &B,
+    order: &ae_rules::ApprovedOrder,
+    reserved: Option<&str>,
+    clock: &dyn ae_shared::clock::Clock,
+) -> Result<Sent, crate::ExecError> {
+    use crate::broker::BrokerError;
+    match broker.place(order, reserved).await {
         Ok(ack) => {
-            ledger.transition(order.id(), OrderEvent::Ack, Some(&ack.broker_order_id), None, clock.now())?;
+            let state = ledger.order(order.id())?.map(|r| r.state);
+            // A fill may already have been booked by a concurrent sync; the ack is then implied.
+            if matches!(state, Some(OrderState::Submitted)) {
+                ledger.transition(order.id(), OrderEvent::Ack, Some(&ack.broker_order_id), None, clock.now())?;
+            }
             Ok(Sent::Acknowledged { broker_order_id: ack.broker_order_id })
         }
         Err(BrokerError::Rejected { reason, .. }) => {
@@ -194,6 +220,140 @@ pub async fn send<B: crate::broker::Broker>(
         // Unknown outcome: the order stays `submitted`; reconciliation decides what happened.
         Err(e) => Err(e.into()),
     }
+}
+
+/// What a reconciliation found and did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Reconciled {
+    /// Executions booked that the ledger did not have.
+    pub fills_booked: usize,
+    /// Orders the broker has working.
+    pub working_at_broker: usize,
+    /// Recorded orders that never reached the broker, sent now under their recorded ids.
+    pub resent: Vec<String>,
+    /// Recorded orders the broker knows but no longer works and never filled (refused or
+    /// cancelled at the broker): closed in the ledger.
+    pub closed: Vec<String>,
+    /// Positions where the ledger and the broker disagree after booking (ticker, ledger, broker).
+    pub position_breaks: Vec<(String, u32, u32)>,
+}
+
+/// On every (re)connect, before anything new is sent: book the day's executions, match every
+/// recorded order of the day that is still open in the ledger with the broker's working orders,
+/// send the ones that never arrived (same ids), close the ones the broker no longer works, and
+/// compare positions.
+pub async fn reconcile<B: crate::broker::Broker>(
+    ledger: &mut crate::ledger::Ledger,
+    broker: &B,
+    date: ae_shared::TradingDay,
+    sectors: &ae_shared::store::SectorMap,
+    clock: &dyn ae_shared::clock::Clock,
+) -> Result<Reconciled, crate::ExecError> {
+    use crate::broker::BrokerError;
+    let mut out = Reconciled { fills_booked: sync_fills(ledger, broker, date, sectors).await?, ..Default::default() };
+    let open: std::collections::BTreeSet<String> = broker.open_orders().await?.into_iter().collect();
+    out.working_at_broker = open.len();
+    let account = broker.account().await?;
+    for row in ledger.orders_on(date)?.into_iter().filter(|o| o.state.is_working()) {
+        if open.contains(&row.id) {
+            if row.state == OrderState::Submitted {
+                ledger.transition(&row.id, OrderEvent::Ack, None, None, clock.now())?;
+            }
+            continue;
+        }
+        if row.filled_shares > 0 && row.state == OrderState::Partial {
+            // Partly filled and no longer working: the rest was cancelled at the broker.
+            ledger.transition(&row.id, OrderEvent::Cancel, None, Some("rest cancelled at the broker"), clock.now())?;
+            out.closed.push(row.id.clone());
+            continue;
+        }
+        match row.state {
+            OrderState::Pending | OrderState::Submitted => {
+                let reasons: Vec<ae_rules::Reason> = serde_json::from_str::<Vec<String>>(&row.reasons)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| ae_rules::Reason::from_code(c))
+                    .collect();
+                let other_sells: u32 = ledger
+                    .working_orders()?
+                    .iter()
+                    .filter(|o| {
+                        o.id != row.id && o.ticker == row.ticker && o.side == ae_shared::contracts::common::Side::Sell
+                    })
+                    .map(|o| o.remaining())
+                    .sum();
+                let recorded = ae_rules::order::Recorded {
+                    id: &row.id,
+                    ticker: &row.ticker,
+                    side: row.side,
+                    shares: row.shares,
+                    price: match row.limit_price {
+                        Some(p) if row.order_type == "LMT" => ae_rules::OrderPrice::Limit(p),
+                        _ => ae_rules::OrderPrice::Market,
+                    },
+                    intent: serde_json::from_value(serde_json::Value::String(row.intent.clone()))
+                        .unwrap_or(ae_shared::contracts::common::SignalAction::Hold),
+                    reasons,
+                    reference_price: row.reference_price,
+                };
+                let order = match ae_rules::order::reissue(&recorded, account.shares_of(&row.ticker), other_sells) {
+                    Ok(o) => o,
+                    Err(refusal) => {
+                        let ev = if row.state == OrderState::Pending { OrderEvent::Cancel } else { OrderEvent::Reject };
+                        ledger.transition(&row.id, ev, None, Some(&refusal.to_string()), clock.now())?;
+                        out.closed.push(row.id.clone());
+                        continue;
+                    }
+                };
+                let result = if row.state == OrderState::Pending {
+                    submit(ledger, broker, &order, clock).await
+                } else {
+                    place(ledger, broker, &order, row.broker_order_id.as_deref(), clock).await
+                };
+                match result {
+                    Ok(_) => out.resent.push(row.id.clone()),
+                    Err(crate::ExecError::Broker(BrokerError::Duplicate { .. })) => {
+                        // It did arrive, and it is neither working nor filled: refused or cancelled.
+                        ledger.transition(
+                            &row.id,
+                            OrderEvent::Cancel,
+                            None,
+                            Some("known to the broker, not working, never filled"),
+                            clock.now(),
+                        )?;
+                        out.closed.push(row.id.clone());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            OrderState::Acknowledged => {
+                ledger.transition(
+                    &row.id,
+                    OrderEvent::Cancel,
+                    None,
+                    Some("no longer working at the broker"),
+                    clock.now(),
+                )?;
+                out.closed.push(row.id.clone());
+            }
+            _ => {}
+        }
+    }
+    // Book anything the re-sent orders filled, then compare positions.
+    out.fills_booked += sync_fills(ledger, broker, date, sectors).await?;
+    let account = broker.account().await?;
+    let ledger_pos: std::collections::BTreeMap<String, u32> =
+        ledger.positions()?.into_iter().map(|p| (p.ticker.as_str().to_string(), p.shares)).collect();
+    let mut names: std::collections::BTreeSet<String> = ledger_pos.keys().cloned().collect();
+    names.extend(account.positions.iter().map(|p| p.ticker.as_str().to_string()));
+    for n in names {
+        let l = ledger_pos.get(&n).copied().unwrap_or(0);
+        let b = account.positions.iter().find(|p| p.ticker.as_str() == n).map(|p| p.shares).unwrap_or(0);
+        if l != b {
+            out.position_breaks.push((n, l, b));
+        }
+    }
+    Ok(out)
 }
 
 /// Books every execution the broker reports for `date` that the ledger does not have yet.

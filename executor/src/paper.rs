@@ -284,7 +284,7 @@ impl Broker for PaperBroker {
         Ok(AccountSnapshot { account_id, cash, positions, net_liquidation: Some(value) })
     }
 
-    async fn place(&self, o: &ApprovedOrder) -> Result<BrokerAck, BrokerError> {
+    async fn place(&self, o: &ApprovedOrder, _reserved: Option<&str>) -> Result<BrokerAck, BrokerError> {
         let reject = |reason: String| Err(BrokerError::Rejected { id: o.id().to_string(), reason });
         let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
         let conn = self.conn.lock().expect("lock");

@@ -263,6 +263,57 @@ pub struct TradingConfig {
     pub max_order_usd: f64,
     /// Name of the benchmark series in reports.
     pub benchmark_name: String,
+    /// Interactive Brokers (the daemon).
+    pub ib: IbConfig,
+    /// Telegram notices of intraday trades (fire and forget).
+    pub telegram: TelegramConfig,
+}
+
+/// How the daemon reaches IB Gateway / TWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IbConfig {
+    /// Gateway host.
+    pub host: String,
+    /// Gateway port (4002: IB Gateway paper; 7497: TWS paper).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// API client id of the daemon (the planner never connects).
+    #[schemars(range(min = 0, max = 999))]
+    pub client_id: i32,
+    /// Trade a live (non-"D") account. Also needs interactive confirmation at start.
+    pub live: bool,
+    /// Market data type: 1 live, 3 delayed (free).
+    #[schemars(range(min = 1, max = 4))]
+    pub market_data_type: i32,
+    /// Messages per second the daemon sends at most (IB allows 50).
+    #[schemars(range(min = 1, max = 50))]
+    pub max_messages_per_sec: u32,
+    /// Reconnect attempts before the daemon gives up (backoff with jitter between them).
+    #[schemars(range(min = 1, max = 1000))]
+    pub reconnect_attempts: u32,
+    /// Seconds between the daemon's steps (0 follows the broker's clock as fast as it moves,
+    /// for a replaying gateway).
+    #[schemars(range(min = 0, max = 600))]
+    pub poll_secs: u32,
+}
+
+/// Telegram notices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Send notices.
+    pub enabled: bool,
+    /// Bot API base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// Environment variable holding the bot token.
+    pub bot_token_env: String,
+    /// Environment variable holding the chat id.
+    pub chat_id_env: String,
+    /// Seconds a notice may take before it is dropped.
+    #[schemars(range(min = 1, max = 60))]
+    pub timeout_secs: u32,
 }
 
 /// The whole configuration.

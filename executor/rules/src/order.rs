@@ -203,6 +203,53 @@ pub fn approve_sell(
     })
 }
 
+/// An order approved and written ahead earlier, as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Symbol.
+    pub ticker: &'a Ticker,
+    /// Side.
+    pub side: Side,
+    /// Shares.
+    pub shares: u32,
+    /// Pricing.
+    pub price: OrderPrice,
+    /// ENTER, EXIT, REDUCE.
+    pub intent: SignalAction,
+    /// Why.
+    pub reasons: Vec<Reason>,
+    /// Planner's reference price.
+    pub reference_price: Option<f64>,
+}
+
+/// Issues a recorded order again, unchanged and under the same id, when the broker never received
+/// it (a crash or a dropped connection between the write-ahead record and the broker). A buy was
+/// approved when recorded; a sell must still fit in held minus the other working sells, else it is
+/// refused (never a short, never more than held).
+pub fn reissue(r: &Recorded<'_>, held: u32, other_working_sells: u32) -> Result<ApprovedOrder, Refusal> {
+    if r.side == Side::Sell && r.shares > sellable(held, other_working_sells) {
+        return Err(Refusal {
+            reason: Reason::NothingToSell,
+            detail: format!(
+                "recorded sell of {} no longer fits: held {held}, other working sells {other_working_sells}",
+                r.shares
+            ),
+        });
+    }
+    Ok(ApprovedOrder {
+        id: r.id.to_string(),
+        ticker: r.ticker.clone(),
+        side: r.side,
+        shares: r.shares,
+        price: r.price,
+        intent: r.intent,
+        reasons: r.reasons.clone(),
+        reference_price: r.reference_price,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +302,23 @@ mod tests {
         assert_eq!(e.reason, Reason::NothingToSell);
         let e = approve_sell("id", &tk("AAA"), 5, 0, 0, SignalAction::Reduce, &[]).unwrap_err();
         assert_eq!(e.reason, Reason::NothingToSell, "nothing held: never a short");
+    }
+    #[test]
+    fn a_recorded_sell_is_reissued_only_while_it_still_fits() {
+        let t = tk("AAA");
+        let r = Recorded {
+            id: "x",
+            ticker: &t,
+            side: Side::Sell,
+            shares: 60,
+            price: OrderPrice::Market,
+            intent: SignalAction::Reduce,
+            reasons: vec![Reason::ResearchReduce],
+            reference_price: None,
+        };
+        assert_eq!(reissue(&r, 100, 40).unwrap().shares(), 60);
+        assert_eq!(reissue(&r, 100, 41).unwrap_err().reason, Reason::NothingToSell);
+        let buy = Recorded { side: Side::Buy, intent: SignalAction::Enter, ..r.clone() };
+        assert_eq!(reissue(&buy, 0, 0).unwrap().id(), "x");
     }
 }

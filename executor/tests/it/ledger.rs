@@ -190,23 +190,24 @@ async fn the_paper_broker_refuses_what_a_broker_refuses() {
     let b = PaperBroker::in_memory(settings(), c.clone()).unwrap();
     let d = day("2010-03-15");
     b.begin_day(d);
-    let no_quote = b.place(&buy("a", "AAA", 10)).await.unwrap_err();
+    let no_quote = b.place(&buy("a", "AAA", 10), None).await.unwrap_err();
     assert!(matches!(&no_quote, BrokerError::Rejected { reason, .. } if reason.contains("no quote")), "{no_quote}");
     b.set_quote(&tk("AAA"), 50.0).unwrap();
-    let too_big = b.place(&buy("b", "AAA", 5000)).await.unwrap_err();
+    let too_big = b.place(&buy("b", "AAA", 5000), None).await.unwrap_err();
     assert!(
         matches!(&too_big, BrokerError::Rejected { reason, .. } if reason.contains("insufficient cash")),
         "{too_big}"
     );
-    b.place(&buy("c", "AAA", 10)).await.unwrap();
-    let dup = b.place(&buy("c", "AAA", 10)).await.unwrap_err();
+    b.place(&buy("c", "AAA", 10), None).await.unwrap();
+    let dup = b.place(&buy("c", "AAA", 10), None).await.unwrap_err();
     assert!(matches!(&dup, BrokerError::Rejected { reason, .. } if reason.contains("duplicate")), "{dup}");
     let short = approve_sell("s", &tk("AAA"), 20, 20, 0, SignalAction::Exit, &[]).unwrap();
-    let e = b.place(&short).await.unwrap_err();
+    let e = b.place(&short, None).await.unwrap_err();
     assert!(matches!(&e, BrokerError::Rejected { reason, .. } if reason.contains("no short selling")), "{e}");
     // Yesterday's quote never fills today.
     b.begin_day(day("2010-03-16"));
-    let stale = b.place(&approve_sell("t", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[]).unwrap()).await.unwrap_err();
+    let stale =
+        b.place(&approve_sell("t", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[]).unwrap(), None).await.unwrap_err();
     assert!(matches!(&stale, BrokerError::Rejected { reason, .. } if reason.contains("no quote")), "{stale}");
     assert_eq!(b.account().await.unwrap().shares_of(&tk("AAA")), 10);
 }

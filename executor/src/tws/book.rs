@@ -1,0 +1,586 @@
+//! The paper gateway's account and order book, with its fill model. No sockets here: orders and
+//! price steps go in, order events come out, and the server turns them into TWS messages.
+//!
+//! **Fill model** (documented for operators; the paper broker's is the same):
+//! - market orders fill at once at the current replayed price, moved against the order by the
+//!   configured slippage (buys higher, sells lower); with a partial-fill fault they fill a fraction
+//!   now and the rest at the next price step;
+//! - limit orders fill when the step price reaches the limit, at the limit;
+//! - stop orders fill when the step price falls (sells) or rises (buys) through the stop, at the step
+//!   price; a trailing stop follows the highest price since it became active, its stop that
+//!   high × (1 − trailing percent);
+//! - a bracket child (parent id set) waits until its parent is filled; an order sent with
+//!   `transmit = false` waits until a child with `transmit = true` arrives;
+//! - commission per share with a minimum per execution; sells beyond the position are refused (a
+//!   cash account never goes short) and buys beyond the cash are refused;
+//! - day orders still working at the close are cancelled (what IB reports for an expired day order).
+
+use std::collections::BTreeMap;
+
+use ae_shared::contracts::common::Side;
+use ae_shared::types::Ticker;
+use chrono::{DateTime, Utc};
+
+/// How an order is priced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OrderKind {
+    /// At market.
+    Market,
+    /// Limit at this price.
+    Limit(f64),
+    /// Stop at this price.
+    Stop(f64),
+    /// Trailing stop this fraction below the high water (sells) or above the low water (buys).
+    TrailPct(f64),
+}
+
+/// An order as the client sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderSpec {
+    /// The client's order id.
+    pub order_id: i32,
+    /// The sending client's id.
+    pub client_id: i32,
+    /// The client's reference (alpha-engine's deterministic id).
+    pub order_ref: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares.
+    pub quantity: u32,
+    /// Pricing.
+    pub kind: OrderKind,
+    /// Parent order id (0 = none).
+    pub parent_id: i32,
+    /// False holds the order until a child with `transmit = true` arrives.
+    pub transmit: bool,
+}
+
+/// Where an order stands, in IB's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Held (waiting for its parent or for transmission).
+    PreSubmitted,
+    /// Working.
+    Submitted,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (by the client, or a day order at the close).
+    Cancelled,
+    /// Refused.
+    Inactive,
+}
+
+impl Status {
+    /// IB's status string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PreSubmitted => "PreSubmitted",
+            Status::Submitted => "Submitted",
+            Status::Filled => "Filled",
+            Status::Cancelled => "Cancelled",
+            Status::Inactive => "Inactive",
+        }
+    }
+
+    /// Still able to fill.
+    pub fn is_working(self) -> bool {
+        matches!(self, Status::PreSubmitted | Status::Submitted)
+    }
+}
+
+/// An order in the book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// What was sent.
+    pub spec: OrderSpec,
+    /// Status.
+    pub status: Status,
+    /// Shares filled.
+    pub filled: u32,
+    /// Average fill price.
+    pub avg_price: f64,
+    /// Last fill price.
+    pub last_price: f64,
+    /// IB's permanent id.
+    pub perm_id: i32,
+    /// Trailing stops: the best price since activation.
+    pub watermark: Option<f64>,
+}
+
+impl Order {
+    /// Shares still to fill.
+    pub fn remaining(&self) -> u32 {
+        self.spec.quantity - self.filled
+    }
+}
+
+/// An execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// Unique id.
+    pub exec_id: String,
+    /// The order.
+    pub order_id: i32,
+    /// Client that placed it.
+    pub client_id: i32,
+    /// Permanent id.
+    pub perm_id: i32,
+    /// The client's reference.
+    pub order_ref: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Side.
+    pub side: Side,
+    /// Shares.
+    pub shares: u32,
+    /// Price.
+    pub price: f64,
+    /// Cumulative shares of the order.
+    pub cum_qty: u32,
+    /// Average price of the order so far.
+    pub avg_price: f64,
+    /// Commission.
+    pub commission: f64,
+    /// When.
+    pub time: DateTime<Utc>,
+}
+
+/// What happened, for the server to report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The order's state changed (report OpenOrder + OrderStatus to its client).
+    Order(i32),
+    /// An execution (report ExecDetails + CommissionReport, then OrderStatus).
+    Exec(Execution),
+    /// An error for a request id (an order id here).
+    Error {
+        /// Order id.
+        id: i32,
+        /// IB's error code.
+        code: i32,
+        /// Message.
+        message: String,
+    },
+}
+
+/// Injected faults that act on orders.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFaults {
+    /// Refuse the next n orders with this reason.
+    pub reject_next: u32,
+    /// Fill market orders only this fraction at first, the rest at the next price step.
+    pub partial_fraction: Option<f64>,
+}
+
+/// Costs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Costs {
+    /// Adverse slippage of market fills, basis points.
+    pub slippage_bps: f64,
+    /// Commission per share.
+    pub per_share: f64,
+    /// Minimum commission per execution.
+    pub min: f64,
+}
+
+/// The account and its orders.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// Account id.
+    pub account: String,
+    /// Cash.
+    pub cash: f64,
+    /// Positions: shares and average cost.
+    pub positions: BTreeMap<Ticker, (u32, f64)>,
+    /// Orders by id.
+    pub orders: BTreeMap<i32, Order>,
+    /// Executions, in order.
+    pub executions: Vec<Execution>,
+    /// Current prices.
+    pub prices: BTreeMap<Ticker, f64>,
+    /// Current time.
+    pub now: DateTime<Utc>,
+    /// Costs.
+    pub costs: Costs,
+    /// Faults.
+    pub faults: OrderFaults,
+    next_perm: i32,
+}
+
+impl Book {
+    /// A new account.
+    pub fn new(account: &str, cash: f64, costs: Costs, now: DateTime<Utc>) -> Self {
+        Self {
+            account: account.to_string(),
+            cash,
+            positions: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            executions: Vec::new(),
+            prices: BTreeMap::new(),
+            now,
+            costs,
+            faults: OrderFaults::default(),
+            next_perm: 1_000_000,
+        }
+    }
+
+    /// The next order id a client may use.
+    pub fn next_valid_id(&self) -> i32 {
+        self.orders.keys().next_back().map(|k| k + 1).unwrap_or(1)
+    }
+
+    /// Net liquidation: cash plus positions at current prices.
+    pub fn net_liquidation(&self) -> f64 {
+        self.cash
+            + self
+                .positions
+                .iter()
+                .map(|(t, (n, c))| *n as f64 * self.prices.get(t).copied().unwrap_or(*c))
+                .sum::<f64>()
+    }
+
+    fn refuse(&mut self, spec: OrderSpec, message: String) -> Vec<Event> {
+        let id = spec.order_id;
+        self.next_perm += 1;
+        let perm_id = self.next_perm;
+        self.orders.insert(
+            id,
+            Order {
+                spec,
+                status: Status::Inactive,
+                filled: 0,
+                avg_price: 0.0,
+                last_price: 0.0,
+                perm_id,
+                watermark: None,
+            },
+        );
+        vec![Event::Error { id, code: 201, message: format!("Order rejected - reason: {message}") }, Event::Order(id)]
+    }
+
+    /// Shares of `t` in working sells other than `except`.
+    fn working_sells(&self, t: &Ticker, except: i32) -> u32 {
+        self.orders
+            .values()
+            .filter(|o| o.spec.order_id != except && o.spec.ticker == *t && o.spec.side == Side::Sell)
+            .filter(|o| o.status == Status::Submitted && o.spec.parent_id == 0)
+            .map(Order::remaining)
+            .sum()
+    }
+
+    /// Places an order.
+    pub fn place(&mut self, spec: OrderSpec) -> Vec<Event> {
+        let id = spec.order_id;
+        if self.orders.contains_key(&id) {
+            return vec![Event::Error { id, code: 103, message: "Duplicate order id".into() }];
+        }
+        if self.faults.reject_next > 0 {
+            self.faults.reject_next -= 1;
+            return self.refuse(spec, "rejected on command (fault injection)".into());
+        }
+        let Some(&price) = self.prices.get(&spec.ticker) else {
+            return self.refuse(spec, "no market data for the contract".into());
+        };
+        if spec.quantity == 0 {
+            return self.refuse(spec, "order size is zero".into());
+        }
+        if spec.side == Side::Sell && spec.parent_id == 0 {
+            let held = self.positions.get(&spec.ticker).map(|p| p.0).unwrap_or(0);
+            let free = held.saturating_sub(self.working_sells(&spec.ticker, id));
+            if spec.quantity > free {
+                let why = format!("sell of {} exceeds the {free} shares free (no shorting)", spec.quantity);
+                return self.refuse(spec, why);
+            }
+        }
+        if spec.side == Side::Buy && spec.quantity as f64 * price > self.cash {
+            let why = format!("insufficient cash: {:.2} needed, {:.2} held", spec.quantity as f64 * price, self.cash);
+            return self.refuse(spec, why);
+        }
+        self.next_perm += 1;
+        let held = !spec.transmit || spec.parent_id != 0;
+        let transmit_parent = if spec.transmit && spec.parent_id != 0 { Some(spec.parent_id) } else { None };
+        let order = Order {
+            status: if held { Status::PreSubmitted } else { Status::Submitted },
+            filled: 0,
+            avg_price: 0.0,
+            last_price: 0.0,
+            perm_id: self.next_perm,
+            watermark: None,
+            spec,
+        };
+        self.orders.insert(id, order);
+        let mut events = vec![Event::Order(id)];
+        if let Some(p) = transmit_parent
+            && let Some(parent) = self.orders.get_mut(&p)
+            && parent.status == Status::PreSubmitted
+            && parent.spec.parent_id == 0
+        {
+            parent.status = Status::Submitted;
+            events.push(Event::Order(p));
+            events.extend(self.try_fill(p, true));
+        }
+        if !held {
+            events.extend(self.try_fill(id, true));
+        }
+        events
+    }
+
+    /// Cancels a working order.
+    pub fn cancel(&mut self, id: i32) -> Vec<Event> {
+        match self.orders.get_mut(&id) {
+            Some(o) if o.status.is_working() => {
+                o.status = Status::Cancelled;
+                let mut ev = vec![Event::Order(id)];
+                let children: Vec<i32> = self
+                    .orders
+                    .values()
+                    .filter(|c| c.spec.parent_id == id && c.status.is_working())
+                    .map(|c| c.spec.order_id)
+                    .collect();
+                for c in children {
+                    ev.extend(self.cancel(c));
+                }
+                ev
+            }
+            _ => vec![Event::Error {
+                id,
+                code: 161,
+                message: "Cancel attempted when order is not in a cancellable state".into(),
+            }],
+        }
+    }
+
+    /// A new price step: every working order is checked against it.
+    pub fn advance(&mut self, now: DateTime<Utc>, prices: &BTreeMap<Ticker, f64>) -> Vec<Event> {
+        self.now = now;
+        for (t, p) in prices {
+            self.prices.insert(t.clone(), *p);
+        }
+        let ids: Vec<i32> =
+            self.orders.values().filter(|o| o.status == Status::Submitted).map(|o| o.spec.order_id).collect();
+        let mut events = Vec::new();
+        for id in ids {
+            events.extend(self.try_fill(id, false));
+        }
+        events
+    }
+
+    /// The close: working day orders are cancelled.
+    pub fn close_day(&mut self, now: DateTime<Utc>) -> Vec<Event> {
+        self.now = now;
+        let ids: Vec<i32> = self.orders.values().filter(|o| o.status.is_working()).map(|o| o.spec.order_id).collect();
+        let mut events = Vec::new();
+        for id in ids {
+            if let Some(o) = self.orders.get_mut(&id) {
+                o.status = Status::Cancelled;
+                events.push(Event::Order(id));
+            }
+        }
+        events
+    }
+
+    /// Fills what the fill model allows now. `fresh` is the order's first look at the market.
+    fn try_fill(&mut self, id: i32, fresh: bool) -> Vec<Event> {
+        let Some(o) = self.orders.get(&id).cloned() else { return Vec::new() };
+        let Some(&px) = self.prices.get(&o.spec.ticker) else { return Vec::new() };
+        let side = o.spec.side;
+        let slip = self.costs.slippage_bps / 1e4;
+        let fill_at = match o.spec.kind {
+            OrderKind::Market => Some(if side == Side::Buy { px * (1.0 + slip) } else { px * (1.0 - slip) }),
+            OrderKind::Limit(l) => match side {
+                Side::Buy if px <= l => Some(l.min(px)),
+                Side::Sell if px >= l => Some(l.max(px)),
+                _ => None,
+            },
+            OrderKind::Stop(s) => match side {
+                Side::Sell if px <= s => Some(px),
+                Side::Buy if px >= s => Some(px),
+                _ => None,
+            },
+            OrderKind::TrailPct(f) => {
+                let w = o.watermark.unwrap_or(px);
+                let w = if side == Side::Sell { w.max(px) } else { w.min(px) };
+                let hit = if side == Side::Sell { px <= w * (1.0 - f) } else { px >= w * (1.0 + f) };
+                if let Some(o) = self.orders.get_mut(&id) {
+                    o.watermark = Some(w);
+                }
+                hit.then_some(px)
+            }
+        };
+        let Some(price) = fill_at else { return Vec::new() };
+        let remaining = o.remaining();
+        let shares = match (self.faults.partial_fraction, o.spec.kind, fresh) {
+            (Some(f), OrderKind::Market, true) => ((remaining as f64 * f).floor() as u32).clamp(1, remaining),
+            _ => remaining,
+        };
+        self.execute(id, shares, price)
+    }
+
+    fn execute(&mut self, id: i32, shares: u32, price: f64) -> Vec<Event> {
+        let commission = (self.costs.per_share * shares as f64).max(self.costs.min);
+        let Some(o) = self.orders.get_mut(&id) else { return Vec::new() };
+        let t = o.spec.ticker.clone();
+        let side = o.spec.side;
+        o.avg_price = (o.avg_price * o.filled as f64 + price * shares as f64) / (o.filled + shares) as f64;
+        o.filled += shares;
+        o.last_price = price;
+        if o.filled == o.spec.quantity {
+            o.status = Status::Filled;
+        }
+        let exec = Execution {
+            exec_id: format!("{:08x}.{:08x}.01.01", o.perm_id, self.executions.len() + 1),
+            order_id: id,
+            client_id: o.spec.client_id,
+            perm_id: o.perm_id,
+            order_ref: o.spec.order_ref.clone(),
+            ticker: t.clone(),
+            side,
+            shares,
+            price,
+            cum_qty: o.filled,
+            avg_price: o.avg_price,
+            commission,
+            time: self.now,
+        };
+        let filled = o.status == Status::Filled;
+        let pos = self.positions.entry(t.clone()).or_insert((0, 0.0));
+        match side {
+            Side::Buy => {
+                pos.1 = (pos.1 * pos.0 as f64 + price * shares as f64) / (pos.0 + shares) as f64;
+                pos.0 += shares;
+                self.cash -= shares as f64 * price + commission;
+            }
+            Side::Sell => {
+                pos.0 = pos.0.saturating_sub(shares);
+                self.cash += shares as f64 * price - commission;
+            }
+        }
+        if pos.0 == 0 {
+            self.positions.remove(&t);
+        }
+        self.executions.push(exec.clone());
+        let mut events = vec![Event::Exec(exec), Event::Order(id)];
+        if filled {
+            // A filled parent activates its children.
+            let children: Vec<i32> = self
+                .orders
+                .values()
+                .filter(|c| c.spec.parent_id == id && c.status == Status::PreSubmitted)
+                .map(|c| c.spec.order_id)
+                .collect();
+            for c in children {
+                if let Some(child) = self.orders.get_mut(&c) {
+                    child.status = Status::Submitted;
+                }
+                events.push(Event::Order(c));
+                events.extend(self.try_fill(c, true));
+            }
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: &str) -> Ticker {
+        Ticker::new(s).unwrap()
+    }
+
+    fn book() -> Book {
+        let now = Utc.with_ymd_and_hms(2010, 3, 1, 14, 30, 0).unwrap();
+        let mut b = Book::new("DU0000001", 100_000.0, Costs { slippage_bps: 5.0, per_share: 0.005, min: 1.0 }, now);
+        b.advance(now, &BTreeMap::from([(t("AAPL"), 100.0), (t("MSFT"), 50.0)]));
+        b
+    }
+
+    fn spec(id: i32, side: Side, qty: u32, kind: OrderKind) -> OrderSpec {
+        OrderSpec {
+            order_id: id,
+            client_id: 2,
+            order_ref: format!("ref-{id}"),
+            ticker: t("AAPL"),
+            side,
+            quantity: qty,
+            kind,
+            parent_id: 0,
+            transmit: true,
+        }
+    }
+
+    #[test]
+    fn market_orders_fill_at_once_with_slippage_and_commission() {
+        let mut b = book();
+        let ev = b.place(spec(1, Side::Buy, 100, OrderKind::Market));
+        assert!(matches!(ev[1], Event::Exec(ref x) if (x.price - 100.05).abs() < 1e-9 && x.commission == 1.0));
+        assert_eq!(b.orders[&1].status, Status::Filled);
+        assert_eq!(b.positions[&t("AAPL")].0, 100);
+        assert!((b.cash - (100_000.0 - 10_005.0 - 1.0)).abs() < 1e-6);
+        // Same id again: refused as a duplicate, nothing changes.
+        let again = b.place(spec(1, Side::Buy, 100, OrderKind::Market));
+        assert!(matches!(again[0], Event::Error { code: 103, .. }));
+        assert_eq!(b.positions[&t("AAPL")].0, 100);
+    }
+
+    #[test]
+    fn never_short_and_never_beyond_cash() {
+        let mut b = book();
+        assert!(matches!(b.place(spec(1, Side::Sell, 1, OrderKind::Market))[0], Event::Error { code: 201, .. }));
+        assert!(matches!(b.place(spec(2, Side::Buy, 5_000, OrderKind::Market))[0], Event::Error { code: 201, .. }));
+        assert!(b.positions.is_empty());
+    }
+
+    #[test]
+    fn partial_fills_complete_at_the_next_step_and_rejects_on_command() {
+        let mut b = book();
+        b.faults.partial_fraction = Some(0.4);
+        b.place(spec(1, Side::Buy, 100, OrderKind::Market));
+        assert_eq!((b.orders[&1].status, b.orders[&1].filled), (Status::Submitted, 40));
+        let later = b.now + chrono::TimeDelta::minutes(30);
+        b.advance(later, &BTreeMap::from([(t("AAPL"), 101.0)]));
+        assert_eq!((b.orders[&1].status, b.orders[&1].filled), (Status::Filled, 100));
+        b.faults.reject_next = 1;
+        assert!(matches!(b.place(spec(2, Side::Sell, 10, OrderKind::Market))[0], Event::Error { code: 201, .. }));
+        assert_eq!(b.orders[&2].status, Status::Inactive);
+    }
+
+    #[test]
+    fn a_bracket_waits_for_its_child_and_the_trailing_stop_follows_the_high() {
+        let mut b = book();
+        let mut parent = spec(1, Side::Buy, 10, OrderKind::Limit(100.0));
+        parent.transmit = false;
+        assert_eq!(b.place(parent), vec![Event::Order(1)]);
+        assert_eq!(b.orders[&1].status, Status::PreSubmitted);
+        let mut child = spec(2, Side::Sell, 10, OrderKind::TrailPct(0.05));
+        child.parent_id = 1;
+        b.place(child);
+        assert_eq!(b.orders[&1].status, Status::Filled, "limit at the market fills");
+        assert_eq!(b.orders[&2].status, Status::Submitted, "the protective leg is live");
+        let step = |b: &mut Book, px: f64| {
+            let now = b.now + chrono::TimeDelta::minutes(30);
+            b.advance(now, &BTreeMap::from([(t("AAPL"), px)]))
+        };
+        step(&mut b, 110.0);
+        assert_eq!(b.orders[&2].status, Status::Submitted);
+        step(&mut b, 105.0); // 110 × 0.95 = 104.5: not yet
+        assert_eq!(b.orders[&2].status, Status::Submitted);
+        step(&mut b, 104.0);
+        assert_eq!(b.orders[&2].status, Status::Filled);
+        assert!(!b.positions.contains_key(&t("AAPL")));
+        // Cancelling a finished order is an error, not a change.
+        assert!(matches!(b.cancel(2)[0], Event::Error { code: 161, .. }));
+    }
+
+    #[test]
+    fn day_orders_are_cancelled_at_the_close() {
+        let mut b = book();
+        b.place(spec(1, Side::Buy, 10, OrderKind::Limit(90.0)));
+        let close = b.now + chrono::TimeDelta::hours(6);
+        assert_eq!(b.close_day(close), vec![Event::Order(1)]);
+        assert_eq!(b.orders[&1].status, Status::Cancelled);
+    }
+}
