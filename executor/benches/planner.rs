@@ -1,10 +1,14 @@
 //! The whole morning planner on the embedded data: 500 ENTER candidates (every name with a sector,
 //! padded with the rest) over a book of 20 holdings — bus reads, point-in-time market views,
-//! correlations, the rules, and the order book built (dry run: nothing written).
+//! correlations, the rules, and the order book built (dry run: nothing written). Then the daemon's
+//! tick-to-decision for 50 watched names on that book.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
+use ae_executor::engine::{AccountView, DayEngine, GateSettings, Tape};
 use ae_executor::ledger::Ledger;
 use ae_executor::paper::{PaperBroker, PaperSettings};
 use ae_executor::planner::{PlanEnv, PlanOptions, plan};
@@ -79,6 +83,36 @@ fn bench(c: &mut Criterion) {
     let opts = PlanOptions { date: d, dry_run: true, force: false };
     c.bench_function(&format!("planner: {n} ENTER candidates, {held} holdings, embedded data, dry run"), |b| {
         b.iter(|| rt.block_on(plan(&env, &mut ledger, &opts)).unwrap())
+    });
+
+    // The daemon's tick-to-decision: one moment of the session for 50 watched names (held names
+    // first, then planned entries), through the same engine the daemon drives; no I/O.
+    let (book, _, _) = rt.block_on(plan(&env, &mut ledger, &opts)).unwrap();
+    let engine = DayEngine::new(
+        d,
+        book,
+        cfg.executor.clone(),
+        false,
+        GateSettings::from_config(&cfg.trading),
+        BTreeMap::new(),
+        chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+    )
+    .unwrap();
+    let view = rt.block_on(AccountView::read(&broker, &ledger, d)).unwrap();
+    let held_names: Vec<_> = view.positions.iter().map(|p| p.ticker.clone()).collect();
+    let names: Vec<_> = engine.watch_list(&held_names).into_iter().take(50).collect();
+    let time = chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap();
+    let mut tape = Tape::default();
+    let ticks: BTreeMap<_, _> = names
+        .iter()
+        .filter_map(|t| {
+            let s = store.raw.get(t.as_str())?;
+            let i = s.dates.binary_search(&d).ok()?;
+            Some((t.clone(), tape.observe(t, time, s.close[i] * 0.99)))
+        })
+        .collect();
+    c.bench_function(&format!("daemon tick-to-decision: {} watched names", ticks.len()), |b| {
+        b.iter_batched_ref(|| engine.clone(), |e| e.decide(&ticks, &view), criterion::BatchSize::SmallInput)
     });
 }
 

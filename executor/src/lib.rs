@@ -2,13 +2,15 @@
 //!
 //! Owns: the executor job around the pure rules of `ae-rules` — the morning planner
 //! ([`planner`]) with its bus inputs ([`inputs`]) and point-in-time market views ([`market`]),
-//! the broker seam ([`broker`]) and the local paper broker ([`paper`]), order states and sending
-//! ([`oms`]), the paper session ([`session`]), the trade ledger ([`ledger`]), and end of day
-//! ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
+//! the broker seam ([`broker`]) with the local paper broker ([`paper`]) and Interactive Brokers
+//! ([`ib`]), order states, sending and reconciliation ([`oms`]), the intraday day engine
+//! ([`engine`]) driven by the paper session ([`session`]) and by the daemon ([`daemon`]), the
+//! local TWS-protocol paper gateway ([`tws`]), Telegram notices ([`notify`]), the trade ledger
+//! ([`ledger`]), and end of day ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
 //!
 //! Must never: decide anything itself (every decision is an `ae-rules` function), send an order
-//! that is not an `ApprovedOrder` written ahead to the ledger, or talk to the other jobs except
-//! through the bus.
+//! that is not an `ApprovedOrder` written ahead to the ledger, trade a live account without
+//! configuration and confirmation, or talk to the other jobs except through the bus.
 
 #![deny(missing_docs)]
 
