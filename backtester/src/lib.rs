@@ -1,6 +1,32 @@
-//! # ae-backtester
+//! # ae-backtester — the weekly learning loop
 //!
-//! Owns: the simulator that drives executor rules, signal grading, sweeps, calibration and parameter write-back. Talks to the other jobs only through the bus (`ae_shared::bus`).
+//! Owns: the replay bus with point-in-time research replays for weeks without signals
+//! ([`replay`]), the prepared per-day inputs ([`prepare`]), the simulator that decides only through
+//! the executor's own functions ([`sim`]) and fills through a fill model ([`fill`]), realised
+//! outcomes for grading ([`outcomes`]), the tear sheet ([`grade`]), signal quality
+//! ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto calibration ([`veto`]), the
+//! executor parameter sweep ([`sweep`]) with its overfitting statistics ([`overfit`]), config
+//! write-back ([`writeback`]), the report ([`report`]) and the run ([`run`]).
 //!
-//! Status: the crate exists from the start so the workspace, binaries and CI are in place; its job
-//! logic is built by its own issue.
+//! Must never: re-implement an executor rule, use a price after the decision it informs, or write
+//! a parameter whose evidence did not clear every gate.
+
+#![deny(missing_docs)]
+
+pub mod fill;
+pub mod grade;
+pub mod outcomes;
+pub mod overfit;
+pub mod prepare;
+pub mod replay;
+pub mod report;
+pub mod run;
+pub mod signal_grade;
+pub mod sim;
+pub mod sweep;
+pub mod veto;
+pub mod weights;
+pub mod writeback;
+
+/// Version written into lineage.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,21 +1,97 @@
 //! The `backtester` binary.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use ae_shared::cli::CommonArgs;
-use clap::{CommandFactory, Parser};
+use ae_backtester::run::{RunOptions, run};
+use ae_shared::TradingDay;
+use ae_shared::cli::{CommonArgs, parse_day};
+use clap::{Parser, Subcommand};
 
-/// Backtester job: simulator driving the executor's rules, signal grading, parameter sweeps and config write-back.
+/// Backtester job: simulator driving the executor's rules, signal grading, parameter sweeps and
+/// config write-back.
 #[derive(Debug, Parser)]
 #[command(name = "backtester", version)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate history with the parameters in force, grade signals, sweep executor parameters,
+    /// calibrate the veto and tune scoring weights; write back only what clears every gate;
+    /// report to backtest/{date}/report.md and report.json.
+    Run {
+        /// Run date (YYYY-MM-DD, a trading day): history up to the session before it is used.
+        #[arg(long, value_parser = parse_day)]
+        date: TradingDay,
+        /// Compute and print the report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Re-run a date that already has a report (the old one is archived).
+        #[arg(long)]
+        force: bool,
+        /// Print the Markdown report to stdout.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    eprintln!("backtester: this build has no commands yet (see `backtester --help`).");
-    let _ = Cli::command().print_help();
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    cli.common.init_logging();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match rt.block_on(go(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("backtester: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn go(cli: Cli) -> anyhow::Result<()> {
+    let cfg = cli.common.load_config()?;
+    let bus = cli.common.open_bus(&cfg).await?;
+    match cli.command {
+        Command::Run { date, dry_run, force, print } => {
+            let opts = RunOptions { date, dry_run, force, progress: std::io::stderr().is_terminal() };
+            let r = run(&bus, &cfg, &opts).await?;
+            if print || dry_run {
+                println!("{}", r.markdown());
+            }
+            let m = &r.tear_sheet.summary;
+            println!(
+                "backtest {date}: {} sessions, return {:+.2}% vs benchmark {:+.2}%, Sharpe {:.2}, max drawdown {:.2}%, {} trades",
+                m.n,
+                m.total_return * 100.0,
+                m.benchmark_total_return * 100.0,
+                m.sharpe,
+                m.max_drawdown * 100.0,
+                r.tear_sheet.trades
+            );
+            for w in &r.write_back {
+                let first_fail = w.why.iter().find(|y| y.starts_with("FAIL")).cloned().unwrap_or_default();
+                println!(
+                    "  {:<17} {}",
+                    w.name,
+                    if w.written { format!("written: {}", w.keys.join(", ")) } else { format!("not written {first_fail}") }
+                );
+            }
+            println!(
+                "  sweep: {} points in {:.1} s; one simulation {:.3} s ({:.2}M bar-events/s)",
+                r.sweep.declared - r.sweep.invalid,
+                r.sweep.seconds,
+                r.speed.simulate_s,
+                r.speed.bar_events_per_s / 1e6
+            );
+            if !dry_run {
+                println!("  report: backtest/{date}/report.md");
+            }
+            Ok(())
+        }
+    }
 }

@@ -269,6 +269,137 @@ pub struct TradingConfig {
     pub telegram: TelegramConfig,
 }
 
+/// How the simulator fills an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FillAt {
+    /// The daemon's own engine over each bar's session path (open, extremes, close): urgent exits
+    /// at the open, entry triggers and intraday exits as the daemon would see them.
+    Intraday,
+    /// Every planned order at the day's open.
+    Open,
+    /// Every planned order at the day's close.
+    Close,
+}
+
+/// The executor parameters the sweep varies, each with its declared values (the grid is their
+/// product; points the executor's own checks refuse are skipped and counted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepGrid {
+    /// `risk.min_score` values.
+    pub min_score: Vec<f64>,
+    /// `risk.max_position_pct` values.
+    pub max_position_pct: Vec<f64>,
+    /// `exits.atr_multiplier` values.
+    pub atr_multiplier: Vec<f64>,
+    /// `exits.time_decay_reduce_days` values.
+    pub reduce_days: Vec<u32>,
+    /// `exits.time_decay_exit_days` values.
+    pub exit_days: Vec<u32>,
+    /// `exits.profit_take_pct` values.
+    pub profit_take: Vec<f64>,
+}
+
+impl SweepGrid {
+    /// Number of points (before invalid ones are skipped).
+    pub fn len(&self) -> usize {
+        self.min_score.len()
+            * self.max_position_pct.len()
+            * self.atr_multiplier.len()
+            * self.reduce_days.len()
+            * self.exit_days.len()
+            * self.profit_take.len()
+    }
+
+    /// Whether the grid is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The gates a change must clear before anything is written back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionGates {
+    /// Closed trades the best point needs in the training period.
+    #[schemars(range(min = 0, max = 100000))]
+    pub min_trades: u32,
+    /// Objective gain over the parameters in force, training period.
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub min_improvement: f64,
+    /// Holdout gain must keep at least this share of the training gain.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_holdout_retention: f64,
+    /// Largest probability of backtest overfitting (CSCV) accepted.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_pbo: f64,
+    /// Smallest deflated Sharpe ratio (probability) accepted.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_deflated_sharpe: f64,
+}
+
+/// Scoring-weight tuning guardrails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightTuning {
+    /// Largest change of one weight per run.
+    #[schemars(range(min = 0.0, max = 0.5))]
+    pub max_step: f64,
+    /// Scored (name, week) samples needed in the training weeks.
+    #[schemars(range(min = 0, max = 10000000))]
+    pub min_samples: u32,
+    /// One-sided t statistic the holdout IC gain must reach.
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub min_holdout_t: f64,
+    /// Forward horizon of the IC, trading days.
+    #[schemars(range(min = 1, max = 60))]
+    pub horizon_days: u32,
+}
+
+/// The backtester.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Fill model.
+    pub fill: FillAt,
+    /// Adverse slippage per fill, basis points.
+    #[schemars(range(min = 0.0, max = 500.0))]
+    pub slippage_bps: f64,
+    /// Commission on notional, basis points (on top of `trading.commission_*`).
+    #[schemars(range(min = 0.0, max = 500.0))]
+    pub commission_bps: f64,
+    /// An order fills at most this share of the day's volume (the rest is cancelled).
+    #[schemars(range(min = 0.001, max = 1.0))]
+    pub participation: f64,
+    /// Sessions of history before the first simulated day.
+    #[schemars(range(min = 1, max = 260))]
+    pub warmup_days: u32,
+    /// Share of simulated days (the most recent) held out of every choice.
+    #[schemars(range(min = 0.1, max = 0.6))]
+    pub holdout_fraction: f64,
+    /// Signal grading horizons, trading days.
+    pub grade_horizons: Vec<u32>,
+    /// Smallest bucket whose hit rate is reported.
+    #[schemars(range(min = 1, max = 100000))]
+    pub min_bucket: u32,
+    /// False discovery rate of the Benjamini-Hochberg procedure across buckets.
+    #[schemars(range(min = 0.001, max = 0.5))]
+    pub fdr_q: f64,
+    /// Executor sweep.
+    pub sweep: SweepGrid,
+    /// Promotion gates of the executor sweep.
+    pub gates: PromotionGates,
+    /// Scoring-weight tuning.
+    pub weights: WeightTuning,
+    /// Veto calibration: vetoed samples needed in the holdout.
+    #[schemars(range(min = 1, max = 100000))]
+    pub veto_min_samples: u32,
+    /// Worker threads of the sweep (0: one per core).
+    #[schemars(range(min = 0, max = 256))]
+    pub threads: u32,
+}
+
 /// How the daemon reaches IB Gateway / TWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -340,6 +471,8 @@ pub struct Config {
     pub providers: ProvidersConfig,
     /// Trading (broker, ledger, paper account, pre-trade limits).
     pub trading: TradingConfig,
+    /// The backtester (fill model, sweep grid, promotion gates).
+    pub backtest: BacktestConfig,
 }
 
 /// A configuration that could not be loaded.

@@ -131,6 +131,10 @@ reasons! {
     CloseEnough => "CLOSE_ENOUGH",
     /// No trigger by the expiry time: market order.
     TimeExpiry => "TIME_EXPIRY",
+    /// A daily fill model of the backtester: the planned entry at the open.
+    AtOpen => "AT_OPEN",
+    /// A daily fill model of the backtester: the planned entry at the close.
+    AtClose => "AT_CLOSE",
     // --- pre-trade ---
     /// A sell was clamped to held minus working sells.
     SellClamped => "SELL_CLAMPED",

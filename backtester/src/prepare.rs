@@ -1,0 +1,220 @@
+//! Everything the simulator reads, computed once per backtest and shared by every parameter point:
+//! for each simulated day, the signals and predictions in force (read exactly as the planner reads
+//! them), the point-in-time market views of every name that could be a candidate or a holding (the
+//! planner's own [`MarketData`] code), the aligned returns the correlation rule needs, and the
+//! day's raw bars that orders fill against.
+//!
+//! Nothing here looks past the decision day: views and returns come from bars up to the session
+//! before it, and today's bar is only used by the fill model, after the decision.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ae_executor::inputs::{predictions_in_force, signals_in_force};
+use ae_executor::market::MarketData;
+use ae_rules::view::{Candidate, MarketView};
+use ae_shared::TradingDay;
+use ae_shared::bus::Bus;
+use ae_shared::config::Config;
+use ae_shared::contracts::common::{Regime, SignalAction};
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::store::PriceStore;
+use ae_shared::types::Ticker;
+
+/// One day's raw bar (what orders fill against).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// Open.
+    pub open: f64,
+    /// High.
+    pub high: f64,
+    /// Low.
+    pub low: f64,
+    /// Close.
+    pub close: f64,
+    /// Shares traded.
+    pub volume: f64,
+}
+
+/// One simulated day's inputs.
+#[derive(Debug, Clone)]
+pub struct DayInput {
+    /// The decision day.
+    pub date: TradingDay,
+    /// Regime of the signals in force (neutral without signals).
+    pub regime: Regime,
+    /// No valid signals within the allowed age.
+    pub signals_stale: bool,
+    /// The signals' date, when some are in force.
+    pub signals_date: Option<TradingDay>,
+    /// Research's action per name.
+    pub research: BTreeMap<Ticker, SignalAction>,
+    /// ENTER names with their views (correlation is filled per run, from the book).
+    pub candidates: Vec<Candidate>,
+    /// Views of every name of interest (candidates so far), as of the session before.
+    pub views: HashMap<Ticker, MarketView>,
+    /// Daily returns of every name of interest over the correlation window, aligned by session.
+    pub returns: HashMap<Ticker, Vec<f64>>,
+    /// Today's raw bars of every name of interest.
+    pub bars: HashMap<Ticker, Bar>,
+    /// Splits effective today (ratio new shares per old share).
+    pub splits: BTreeMap<Ticker, f64>,
+    /// Benchmark close today.
+    pub benchmark: Option<f64>,
+}
+
+/// The prepared backtest.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Simulated days in order.
+    pub days: Vec<DayInput>,
+    /// Benchmark close the session before the first day.
+    pub benchmark_start: Option<f64>,
+    /// Bars of the whole universe over the simulated days (the work a bar-by-bar engine would see).
+    pub universe_bars: u64,
+    /// Sector of every ticker.
+    pub sectors: HashMap<Ticker, ae_shared::contracts::common::Sector>,
+    /// Days with signals in force, with predictions in force.
+    pub coverage: Coverage,
+    /// What was passed over while reading.
+    pub notes: Vec<String>,
+}
+
+/// How much of the period had inputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Coverage {
+    /// Simulated days.
+    pub days: usize,
+    /// Days with signals in force.
+    pub with_signals: usize,
+    /// Days with predictions in force.
+    pub with_predictions: usize,
+}
+
+fn bar_on(store: &PriceStore, t: &Ticker, date: TradingDay) -> Option<Bar> {
+    let s = store.raw.get(t.as_str())?;
+    let i = s.dates.binary_search(&date).ok()?;
+    Some(Bar { open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], volume: s.volume[i] })
+}
+
+/// The simulated days: from `warmup` sessions after the store's first day to the session before
+/// `run_date` (or the store's last day, whichever is earlier).
+pub fn period(store: &PriceStore, run_date: TradingDay, warmup: u32) -> Vec<TradingDay> {
+    let first = store.manifest.first_day.offset(warmup as i64);
+    let last = store.manifest.last_day.min(run_date.prev());
+    let mut out = Vec::new();
+    let Some(mut d) = first else { return out };
+    while d <= last {
+        out.push(d);
+        d = d.next();
+    }
+    out
+}
+
+/// Reads and computes every day's inputs. `params` fixes the view windows (ATR period, ADV and
+/// support windows, correlation window): the sweep never varies those.
+pub async fn prepare(
+    bus: &Bus,
+    store: &PriceStore,
+    cfg: &Config,
+    params: &ExecutorParams,
+    days: &[TradingDay],
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Prepared> {
+    let mut out = Vec::with_capacity(days.len());
+    let mut notes = Vec::new();
+    let mut interest: BTreeSet<Ticker> = BTreeSet::new();
+    let mut coverage = Coverage { days: days.len(), ..Default::default() };
+    let lookback = params.risk.correlation_days as usize;
+    for (k, &date) in days.iter().enumerate() {
+        progress(k, days.len());
+        let mut day_notes = Vec::new();
+        let signals = signals_in_force(bus, date, params.risk.max_signal_age_days, &mut day_notes).await?;
+        let preds = predictions_in_force(bus, date, &mut day_notes).await?;
+        if signals.is_some() {
+            coverage.with_signals += 1;
+        }
+        if preds.source.is_some() {
+            coverage.with_predictions += 1;
+        }
+        let mut market = MarketData::for_decision(store, date, &cfg.data);
+        let mut research = BTreeMap::new();
+        let mut candidates = Vec::new();
+        let mut regime = Regime::Neutral;
+        if let Some(s) = &signals {
+            regime = s.doc.market_regime;
+            for e in &s.doc.universe {
+                research.insert(e.ticker.clone(), e.signal);
+                if e.signal == SignalAction::Enter {
+                    interest.insert(e.ticker.clone());
+                }
+            }
+        }
+        let sessions = market.last_sessions(lookback + 1);
+        let mut views = HashMap::new();
+        let mut returns = HashMap::new();
+        let mut bars = HashMap::new();
+        for t in &interest {
+            if let Some(v) = market.view(t, date, params) {
+                views.insert(t.clone(), v);
+            }
+            returns.insert(t.clone(), market.aligned_returns(t, &sessions));
+            if let Some(b) = bar_on(store, t, date) {
+                bars.insert(t.clone(), b);
+            }
+        }
+        if let Some(s) = &signals {
+            for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
+                let Some(view) = views.get(&e.ticker) else { continue };
+                candidates.push(Candidate {
+                    ticker: e.ticker.clone(),
+                    sector: Some(e.sector),
+                    signal: e.signal,
+                    score: e.score,
+                    conviction: e.conviction,
+                    sector_rating: e.sector_rating,
+                    upside: e.price_target_upside,
+                    signal_age_days: s.age_days,
+                    prediction: preds.by_ticker.get(&e.ticker).copied(),
+                    market: view.clone(),
+                    correlation: None,
+                });
+            }
+        }
+        let splits = ae_executor::session::split_ratios(store, date);
+        let benchmark = bench_close(store, date);
+        if k == 0 || day_notes.iter().any(|n| n.contains("refused")) {
+            notes.extend(day_notes.into_iter().filter(|n| n.contains("refused")).map(|n| format!("{date}: {n}")));
+        }
+        out.push(DayInput {
+            date,
+            regime,
+            signals_stale: signals.is_none(),
+            signals_date: signals.as_ref().map(|s| s.doc.date),
+            research,
+            candidates,
+            views,
+            returns,
+            bars,
+            splits,
+            benchmark,
+        });
+    }
+    progress(days.len(), days.len());
+    let universe_bars = match (days.first(), days.last()) {
+        (Some(a), Some(b)) => store.raw.iter().map(|s| s.dates.iter().filter(|d| *d >= a && *d <= b).count() as u64).sum(),
+        _ => 0,
+    };
+    let sectors = store
+        .raw
+        .iter()
+        .filter_map(|s| store.sectors.sector(s.ticker.as_str()).map(|sec| (s.ticker.clone(), sec)))
+        .collect();
+    let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
+    Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes })
+}
+
+/// The benchmark's close on `date`.
+pub fn bench_close(store: &PriceStore, date: TradingDay) -> Option<f64> {
+    let b = store.benchmark_series();
+    b.dates.binary_search(&date).ok().map(|i| b.close[i])
+}

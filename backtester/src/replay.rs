@@ -1,0 +1,90 @@
+//! The replay bus: a private copy of what the backtester reads (prices, signals, predictions,
+//! tuned configuration) in a temporary `file://` directory. Weeks without signals on the bus are
+//! filled by running the research job itself on the copy, quant-only, one week at a time, so each
+//! run sees only the prices before its date and the signals before it — never future data. The
+//! shared bus is never written by the replay; it only ever receives `backtest/` and `config/`.
+
+use std::sync::Arc;
+
+use ae_research::run::{RunOptions, run as research_run};
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::clock::SimulatedClock;
+use ae_shared::config::Config;
+use anyhow::Context as _;
+use chrono::{Datelike, NaiveTime};
+
+/// The replay bus and what was done to build it.
+pub struct Replay {
+    /// The copy.
+    pub bus: Bus,
+    /// Objects copied.
+    pub copied: usize,
+    /// Weeks whose signals research produced here (none were on the bus).
+    pub backfilled: Vec<TradingDay>,
+    _dir: tempfile::TempDir,
+}
+
+const PREFIXES: [&str; 4] = ["prices/", keys::prefix::SIGNALS, keys::prefix::PREDICTIONS, "config/"];
+
+/// The first simulated day of each calendar week.
+pub fn week_starts(days: &[TradingDay]) -> Vec<TradingDay> {
+    let mut out: Vec<TradingDay> = Vec::new();
+    for d in days {
+        let w = d.date().iso_week();
+        if out.last().is_none_or(|l| l.date().iso_week() != w) {
+            out.push(*d);
+        }
+    }
+    out
+}
+
+/// Copies the inputs and fills signal gaps.
+pub async fn build(
+    bus: &Bus,
+    cfg: &Config,
+    days: &[TradingDay],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<Replay> {
+    let dir = tempfile::tempdir().context("creating the replay directory")?;
+    let replay = Bus::file(dir.path().join("bus"));
+    let mut copied = 0;
+    for p in PREFIXES {
+        for o in bus.list(p).await.with_context(|| format!("listing {p}"))? {
+            let Some(obj) = bus.get(&o.key).await? else { continue };
+            replay.put(&o.key, obj.bytes, PutMode::Overwrite).await?;
+            copied += 1;
+        }
+    }
+    // Research, quant-only, with its brief going to a private outbox.
+    let mut rcfg = cfg.clone();
+    rcfg.mail.smtp.host = String::new();
+    rcfg.mail.outbox_dir = dir.path().join("outbox").display().to_string();
+    rcfg.llm.cache_path = dir.path().join("research.db").display().to_string();
+    let mut backfilled = Vec::new();
+    let weeks = week_starts(days);
+    for (k, w) in weeks.iter().enumerate() {
+        progress(k, weeks.len());
+        let mut has = false;
+        let mut d = *w;
+        while d.date().iso_week() == w.date().iso_week() {
+            if replay.head(&keys::signals(d)).await?.is_some() {
+                has = true;
+                break;
+            }
+            d = d.next();
+        }
+        if has {
+            continue;
+        }
+        let clock = Arc::new(SimulatedClock::at_et(*w, NaiveTime::from_hms_opt(5, 0, 0).expect("time")));
+        let mut opts = RunOptions::new(*w);
+        opts.llm_key = Some(String::new());
+        research_run(&replay, &rcfg, clock, &opts)
+            .await
+            .with_context(|| format!("replaying research for {w} (no signals on the bus that week)"))?;
+        backfilled.push(*w);
+    }
+    progress(weeks.len(), weeks.len());
+    Ok(Replay { bus: replay, copied, backfilled, _dir: dir })
+}

@@ -1,0 +1,301 @@
+//! One backtester run (`backtester run --date D`): replay bus → prepared inputs → the parameters
+//! in force simulated and graded → signal quality → scoring-weight tuning → veto calibration →
+//! executor sweep → write-back of what cleared its gates → report on the bus.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::config::Config;
+use ae_shared::contracts::params::{ExecutorParams, PredictorParams, ScoringWeights};
+use ae_shared::contracts::predictions::Predictions;
+use ae_shared::contracts::signals::{self, Signals};
+use ae_shared::metrics::Summary;
+use ae_shared::store::PriceStore;
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::fill::FillModel;
+use crate::outcomes::Outcomes;
+use crate::prepare::{self, Prepared};
+use crate::report::{Report, Speed, WriteBack, triggers};
+use crate::sim::Simulator;
+use crate::{grade, replay, signal_grade, sweep, veto, weights, writeback};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run date (Saturday's job runs for the next trading day's date or any trading day).
+    pub date: TradingDay,
+    /// Compute and report to stdout; write nothing.
+    pub dry_run: bool,
+    /// Re-run a date that already has a report (the old report is archived first).
+    pub force: bool,
+    /// Progress bars on stderr.
+    pub progress: bool,
+}
+
+fn bar(show: bool, len: usize, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len as u64);
+    b.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    b.set_message(what.to_string());
+    b
+}
+
+/// Benchmark daily returns over the simulated days (a missing close carries the last one).
+pub fn benchmark_returns(prep: &Prepared) -> Vec<f64> {
+    let mut last = prep.benchmark_start;
+    prep.days
+        .iter()
+        .map(|d| {
+            let r = match (last, d.benchmark) {
+                (Some(a), Some(b)) if a > 0.0 => b / a - 1.0,
+                _ => 0.0,
+            };
+            if d.benchmark.is_some() {
+                last = d.benchmark;
+            }
+            r
+        })
+        .collect()
+}
+
+async fn documents<T>(
+    bus: &Bus,
+    prefix: &str,
+    first: TradingDay,
+    last: TradingDay,
+    parse: impl Fn(&[u8]) -> Option<T>,
+    date_of: impl Fn(&T) -> TradingDay,
+) -> anyhow::Result<Vec<T>> {
+    let mut out = Vec::new();
+    for o in bus.list(prefix).await? {
+        if o.key.as_str().contains("latest") {
+            continue;
+        }
+        let Some(obj) = bus.get(&o.key).await? else { continue };
+        if let Some(doc) = parse(&obj.bytes)
+            && date_of(&doc) >= first
+            && date_of(&doc) <= last
+        {
+            out.push(doc);
+        }
+    }
+    out.sort_by_key(|d| date_of(d));
+    Ok(out)
+}
+
+/// Runs the backtester.
+pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<Report> {
+    let t0 = Instant::now();
+    let date = opts.date;
+    let report_key = keys::backtest(date, "report.json");
+    if !opts.dry_run && bus.head(&report_key).await?.is_some() {
+        if !opts.force {
+            anyhow::bail!("{report_key} already exists: the backtest for {date} ran (use --force to re-run; the old report is archived)");
+        }
+        for f in ["report.json", "report.md"] {
+            let k = keys::backtest(date, f);
+            if let Some(o) = bus.get(&k).await? {
+                let stamp = format!("{}", o.sha256());
+                bus.put(&keys::archived(&k, &stamp[..12]), o.bytes, PutMode::Overwrite).await?;
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    let mut inputs = Vec::new();
+    let exec: ExecutorParams = bus.tuned_params(&cfg.executor, &mut inputs, &mut notes).await;
+    let scoring: ScoringWeights = bus.tuned_params(&cfg.scoring, &mut inputs, &mut notes).await;
+    let predictor: PredictorParams = bus.tuned_params(&cfg.predictor, &mut inputs, &mut notes).await;
+    let store = PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
+    inputs.extend(store.inputs_as_of(store.manifest.last_day.min(date.prev())));
+    let days = prepare::period(&store, date, cfg.backtest.warmup_days);
+    if days.len() < 20 {
+        anyhow::bail!(
+            "only {} sessions to simulate before {date} (the price store covers {}..{}, {} warm-up sessions): nothing to grade",
+            days.len(),
+            store.manifest.first_day,
+            store.manifest.last_day,
+            cfg.backtest.warmup_days
+        );
+    }
+    let (first, last) = (days[0], *days.last().expect("days"));
+    tracing::info!(%date, %first, %last, days = days.len(), "backtest period");
+
+    // Replay bus: inputs copied, missing research weeks replayed.
+    let t_replay = Instant::now();
+    let pb = bar(opts.progress, 0, "research");
+    let rep = replay::build(bus, cfg, &days, &|k, n| {
+        pb.set_length(n as u64);
+        pb.set_position(k as u64);
+    })
+    .await?;
+    pb.finish_and_clear();
+    let replay_s = t_replay.elapsed().as_secs_f64();
+
+    // Prepared inputs.
+    let t_prep = Instant::now();
+    let pb = bar(opts.progress, days.len(), "prepare");
+    let prep = prepare::prepare(&rep.bus, &store, cfg, &exec, &days, &|k, _| pb.set_position(k as u64)).await?;
+    pb.finish_and_clear();
+    let prepare_s = t_prep.elapsed().as_secs_f64();
+    notes.extend(prep.notes.iter().cloned());
+
+    // The parameters in force, in detail.
+    let fill = FillModel::from_config(cfg);
+    let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
+    let t_sim = Instant::now();
+    let base = sim.run(&exec, true);
+    let simulate_s = t_sim.elapsed().as_secs_f64();
+    let bench = benchmark_returns(&prep);
+    let tear = grade::tear_sheet(&base, &bench);
+    let outcomes = Outcomes::new(&store);
+
+    // Signal quality.
+    let sig_docs: Vec<Signals> = documents(
+        &rep.bus,
+        keys::prefix::SIGNALS,
+        first,
+        last,
+        |b| signals::parse_lenient(b).ok().map(|(d, _)| d),
+        |d| d.date,
+    )
+    .await?;
+    let sg = signal_grade::grade(
+        &sig_docs,
+        &outcomes,
+        &cfg.backtest.grade_horizons,
+        cfg.backtest.min_bucket,
+        cfg.backtest.fdr_q,
+    );
+
+    // Scoring weights on the weekly research dates.
+    let weeks = replay::week_starts(&days);
+    let wt = weights::tune(
+        &store,
+        &cfg.data,
+        &weeks,
+        &scoring,
+        &outcomes,
+        &cfg.backtest.weights,
+        cfg.backtest.holdout_fraction,
+        cfg.backtest.gates.min_holdout_retention,
+    );
+
+    // Veto calibration.
+    let pred_docs: Vec<Predictions> = documents(
+        &rep.bus,
+        keys::prefix::PREDICTIONS,
+        first,
+        last,
+        |b| serde_json::from_slice::<Predictions>(b).ok(),
+        |d| d.date,
+    )
+    .await?;
+    let vt = veto::calibrate(&pred_docs, &outcomes, &predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
+
+    // Executor sweep.
+    let grid_n = cfg.backtest.sweep.len();
+    let pb = bar(opts.progress, grid_n, "sweep");
+    let done = AtomicUsize::new(0);
+    let sw = sweep::sweep(
+        &sim,
+        &exec,
+        &cfg.backtest.sweep,
+        &cfg.backtest.gates,
+        cfg.backtest.holdout_fraction,
+        cfg.backtest.threads as usize,
+        &|| {
+            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+            pb.set_position(k as u64);
+        },
+    );
+    pb.finish_and_clear();
+
+    // Write-back.
+    let mut wb = Vec::new();
+    let decide = |name: &str, promote: bool, why: Vec<String>| WriteBack {
+        name: name.into(),
+        written: false,
+        keys: Vec::new(),
+        why: if promote || why.is_empty() { why } else { why },
+    };
+    let mut e = decide("executor_params", sw.promote, sw.gates.clone());
+    if let (Some(p), Some(ev), false) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates), opts.dry_run) {
+        e.keys = writeback::write(bus, date, p, ev, inputs.clone()).await?;
+        e.written = true;
+    }
+    wb.push(e);
+    let mut s = decide("scoring_weights", wt.promote, wt.gates.clone());
+    if wt.promote && !opts.dry_run {
+        s.keys = writeback::write(bus, date, wt.proposed.clone(), wt.evidence(&cfg.backtest.weights), inputs.clone()).await?;
+        s.written = true;
+    }
+    wb.push(s);
+    let mut v = decide("predictor_params", vt.promote, vt.gates.clone());
+    if let (Some(p), false) = (vt.params(&predictor), opts.dry_run) {
+        v.keys = writeback::write(bus, date, p, vt.evidence(), inputs.clone()).await?;
+        v.written = true;
+    }
+    wb.push(v);
+    wb.push(WriteBack {
+        name: "research_params".into(),
+        written: false,
+        keys: Vec::new(),
+        why: vec!["not tuned by this version (population and filter rules are graded through signal quality only)".into()],
+    });
+    if opts.dry_run {
+        notes.push("dry run: nothing written".into());
+    }
+
+    let bar_events_per_s = if simulate_s > 0.0 { prep.universe_bars as f64 / simulate_s } else { f64::NAN };
+    let report = Report {
+        date,
+        period: Some((first, last)),
+        coverage: prep.coverage,
+        replayed_weeks: rep.backfilled.clone(),
+        fill_model: format!(
+            "{:?}, slippage {} bps, commission {}/share (min {}) + {} bps, at most {:.0}% of a day's volume",
+            cfg.backtest.fill,
+            fill.slippage_bps,
+            fill.commission_per_share,
+            fill.commission_min,
+            fill.commission_bps,
+            fill.participation * 100.0
+        ),
+        tear_sheet: tear,
+        benchmark: Summary::of(&bench, &bench),
+        blocked: base.blocked.clone(),
+        refused_partial: (base.refused, base.partial),
+        triggers: triggers(&base),
+        signals: sg,
+        sweep: sw,
+        weights: wt,
+        veto: vt,
+        write_back: wb,
+        speed: Speed {
+            replay_s,
+            prepare_s,
+            simulate_s,
+            bar_events_per_s,
+            sweep_s: 0.0,
+            total_s: t0.elapsed().as_secs_f64(),
+        },
+        notes,
+    };
+    let mut report = report;
+    report.speed.sweep_s = report.sweep.seconds;
+    if !opts.dry_run {
+        bus.put(&keys::backtest(date, "report.md"), report.markdown().into_bytes(), PutMode::Overwrite).await?;
+        bus.put_json(&report_key, &report, PutMode::Overwrite).await?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,563 @@
+//! The simulator: an event-driven daily loop that decides with the executor's own functions and
+//! nothing else. Each day: the morning plan is [`ae_rules::plan::plan_day`] over the book marked
+//! at the last close; splits effective today move held shares; then the day is executed either by
+//! the daemon's own [`DayEngine`] over each bar's session path (`fill = "intraday"`: urgent exits
+//! at the open, intraday exits and entry triggers as the daemon decides them) or, for the daily
+//! fill models, by the same pre-trade gates ([`approve_sell`], [`approve_entry`]) at the open or
+//! the close. Orders fill through the [`FillModel`]. Deterministic: no clock, no randomness.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ae_executor::broker::BrokerPosition;
+use ae_executor::engine::{AccountView, DayEngine, GateSettings};
+use ae_executor::ledger::PositionRow;
+use ae_executor::session::close_time;
+use ae_rules::bar_path::{DayBar, bar_ticks};
+use ae_rules::correlation::mean_correlation;
+use ae_rules::order::{EntryGate, approve_entry, approve_sell};
+use ae_rules::plan::{PlanInput, plan_day};
+use ae_rules::risk::max_position;
+use ae_rules::view::{Book, Context, Holding};
+use ae_rules::{ApprovedOrder, OrderPrice, Reason};
+use ae_shared::TradingDay;
+use ae_shared::config::FillAt;
+use ae_shared::contracts::common::{Sector, Side};
+use ae_shared::contracts::order_book::OrderBook;
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::contracts::{Job, Lineage};
+use ae_shared::types::{Ticker, Usd};
+use serde::Serialize;
+
+use crate::fill::FillModel;
+use crate::prepare::{DayInput, Prepared};
+
+/// One fill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fill {
+    /// Day.
+    pub date: TradingDay,
+    /// Client order id (the executor's deterministic id).
+    pub order_id: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares.
+    pub shares: u32,
+    /// Ordered shares (more than `shares` when the participation cap bound).
+    pub ordered: u32,
+    /// Price per share, slippage included.
+    pub price: f64,
+    /// Commission.
+    pub commission: f64,
+    /// Reason codes, deciding rule (or entry trigger) first.
+    pub reasons: Vec<String>,
+}
+
+/// A closed round trip (FIFO lots).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trade {
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Sector.
+    pub sector: Option<Sector>,
+    /// Entry day.
+    pub entry_date: TradingDay,
+    /// Exit day.
+    pub exit_date: TradingDay,
+    /// Shares.
+    pub shares: u32,
+    /// Entry price.
+    pub entry_price: f64,
+    /// Exit price.
+    pub exit_price: f64,
+    /// P&L after both commissions.
+    pub pnl: f64,
+    /// Return on the entry notional.
+    pub ret: f64,
+    /// Trading days held.
+    pub days_held: u32,
+    /// Entry trigger.
+    pub entry_reason: String,
+    /// Exit rule.
+    pub exit_reason: String,
+}
+
+/// What one run produced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SimResult {
+    /// Days.
+    pub dates: Vec<TradingDay>,
+    /// NAV at each close.
+    pub nav: Vec<f64>,
+    /// Daily returns (the first against the starting cash).
+    pub returns: Vec<f64>,
+    /// Fills (empty unless details were asked for).
+    pub fills: Vec<Fill>,
+    /// Closed trades (empty unless details were asked for).
+    pub trades: Vec<Trade>,
+    /// Closed trades by exit day index (always counted).
+    pub trades_closed: Vec<u32>,
+    /// Traded notional per day.
+    pub traded: Vec<f64>,
+    /// Orders the gates or the fill model refused.
+    pub refused: u64,
+    /// Orders filled for fewer shares than ordered (participation cap).
+    pub partial: u64,
+    /// Entries the risk guard or sizer blocked, by rule.
+    pub blocked: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Lot {
+    date: TradingDay,
+    shares: u32,
+    price: f64,
+    commission_per_share: f64,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+struct Position {
+    sector: Option<Sector>,
+    shares: u32,
+    avg_cost: f64,
+    entry_date: TradingDay,
+    high_water: f64,
+    profit_taken: bool,
+    decay_reduced: bool,
+    lots: Vec<Lot>,
+}
+
+/// The simulator over prepared inputs.
+#[derive(Debug, Clone)]
+pub struct Simulator<'a> {
+    prep: &'a Prepared,
+    fill: FillModel,
+    gate: GateSettings,
+    start_cash: f64,
+    lineage: Lineage,
+}
+
+struct Run<'a> {
+    sim: &'a Simulator<'a>,
+    params: &'a ExecutorParams,
+    detail: bool,
+    cash: f64,
+    peak: f64,
+    positions: BTreeMap<Ticker, Position>,
+    last_close: HashMap<Ticker, f64>,
+    out: SimResult,
+    day_index: usize,
+}
+
+impl<'a> Simulator<'a> {
+    /// A simulator starting with `start_cash`. `max_order_usd` is the live pre-trade limit.
+    pub fn new(prep: &'a Prepared, fill: FillModel, start_cash: f64, max_order_usd: f64) -> Self {
+        let gate =
+            GateSettings { max_order_usd, slippage_bps: fill.slippage_bps, commission_min: fill.commission_min };
+        let lineage = Lineage::new(Job::Backtester, crate::VERSION, None, Vec::new());
+        Self { prep, fill, gate, start_cash, lineage }
+    }
+
+    /// The prepared inputs.
+    pub fn prepared(&self) -> &Prepared {
+        self.prep
+    }
+
+    /// Runs the whole period with `params`. `detail` keeps every fill and trade.
+    pub fn run(&self, params: &ExecutorParams, detail: bool) -> SimResult {
+        let mut r = Run {
+            sim: self,
+            params,
+            detail,
+            cash: self.start_cash,
+            peak: self.start_cash,
+            positions: BTreeMap::new(),
+            last_close: HashMap::new(),
+            out: SimResult::default(),
+            day_index: 0,
+        };
+        let mut prev_nav = self.start_cash;
+        for (i, day) in self.prep.days.iter().enumerate() {
+            r.day_index = i;
+            r.out.trades_closed.push(0);
+            r.out.traded.push(0.0);
+            r.day(day);
+            let nav = r.nav();
+            r.out.dates.push(day.date);
+            r.out.nav.push(nav);
+            r.out.returns.push(if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 });
+            prev_nav = nav;
+            r.peak = r.peak.max(nav);
+        }
+        r.out
+    }
+}
+
+impl Run<'_> {
+    fn nav(&self) -> f64 {
+        self.cash
+            + self
+                .positions
+                .iter()
+                .map(|(t, p)| p.shares as f64 * self.last_close.get(t).copied().unwrap_or(p.avg_cost))
+                .sum::<f64>()
+    }
+
+    /// The book as the planner sees it: positions marked at the last close (names without a view
+    /// are left out of the holdings but kept in NAV at cost, as the planner does).
+    fn book(&self, day: &DayInput) -> Book {
+        let mut holdings = Vec::with_capacity(self.positions.len());
+        let mut unpriced = 0.0;
+        for (t, p) in &self.positions {
+            let Some(view) = day.views.get(t) else {
+                unpriced += p.shares as f64 * p.avg_cost;
+                continue;
+            };
+            holdings.push(Holding {
+                ticker: t.clone(),
+                sector: p.sector,
+                shares: p.shares,
+                working_sells: 0,
+                avg_cost: p.avg_cost,
+                entry_date: p.entry_date,
+                days_held: p.entry_date.days_until(day.date).max(0) as u32,
+                high_water: p.high_water.max(view.close),
+                profit_taken: p.profit_taken,
+                decay_reduced: p.decay_reduced,
+                market: view.clone(),
+            });
+        }
+        let nav = self.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced;
+        Book { nav, cash: self.cash, peak_nav: self.peak.max(nav), holdings }
+    }
+
+    fn day(&mut self, day: &DayInput) {
+        // Morning: the plan, from the book at the last close.
+        let book = self.book(day);
+        let lookback = self.params.risk.correlation_days as usize;
+        let mut cands = day.candidates.clone();
+        for c in &mut cands {
+            let Some(own) = day.returns.get(&c.ticker) else { continue };
+            let peers: Vec<&[f64]> = book
+                .holdings
+                .iter()
+                .filter(|h| h.sector == c.sector && h.ticker != c.ticker)
+                .filter_map(|h| day.returns.get(&h.ticker).map(Vec::as_slice))
+                .collect();
+            c.correlation = mean_correlation(own, &peers, lookback);
+        }
+        let ctx = Context { date: day.date, regime: day.regime, kill_switch: false, signals_stale: day.signals_stale };
+        let plan = plan_day(&PlanInput {
+            ctx,
+            book: &book,
+            research: &day.research,
+            candidates: &cands,
+            params: self.params,
+        });
+        for b in &plan.blocked {
+            *self.out.blocked.entry(b.rule.clone()).or_default() += 1;
+        }
+        // Splits effective today.
+        for (t, ratio) in &day.splits {
+            if let Some(p) = self.positions.get_mut(t) {
+                p.shares = (p.shares as f64 * ratio).round() as u32;
+                p.avg_cost /= ratio;
+                p.high_water /= ratio;
+                for l in &mut p.lots {
+                    l.shares = (l.shares as f64 * ratio).round() as u32;
+                    l.price /= ratio;
+                }
+            }
+            if let Some(c) = self.last_close.get_mut(t) {
+                *c /= ratio;
+            }
+        }
+        let order_book = OrderBook {
+            schema_version: 1,
+            produced_by: self.sim.lineage.clone(),
+            date: day.date,
+            nav: Usd::saturating(book.nav),
+            cash: Usd::saturating(book.cash),
+            market_regime: day.regime,
+            entries: plan.entries,
+            urgent_exits: plan.exits,
+            stops: plan.stops,
+            blocked: Vec::new(),
+        };
+        match self.sim.fill.at {
+            FillAt::Intraday => self.intraday(day, order_book),
+            FillAt::Open => self.at_price(day, order_book, |b| b.open),
+            FillAt::Close => self.at_price(day, order_book, |b| b.close),
+        }
+        // Close: marks and high water.
+        for (t, b) in &day.bars {
+            if let Some(p) = self.positions.get_mut(t) {
+                p.high_water = p.high_water.max(b.close);
+            }
+            self.last_close.insert(t.clone(), b.close);
+        }
+    }
+
+    fn account(&self, placed: &BTreeSet<String>) -> AccountView {
+        AccountView {
+            cash: self.cash,
+            positions: self
+                .positions
+                .iter()
+                .map(|(t, p)| BrokerPosition { ticker: t.clone(), shares: p.shares, avg_cost: p.avg_cost })
+                .collect(),
+            memory: self
+                .positions
+                .iter()
+                .map(|(t, p)| {
+                    (
+                        t.clone(),
+                        PositionRow {
+                            ticker: t.clone(),
+                            sector: p.sector.map(|s| s.name().to_string()),
+                            shares: p.shares,
+                            avg_cost: p.avg_cost,
+                            entry_date: p.entry_date,
+                            high_water: p.high_water,
+                            profit_taken: p.profit_taken,
+                            decay_reduced: p.decay_reduced,
+                        },
+                    )
+                })
+                .collect(),
+            known_ids: placed.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// The daemon's engine over each bar's four-tick session path.
+    fn intraday(&mut self, day: &DayInput, book: OrderBook) {
+        let close = close_time(day.date);
+        let Ok(mut engine) = DayEngine::new(
+            day.date,
+            book,
+            self.params.clone(),
+            false,
+            self.sim.gate,
+            day.splits.clone(),
+            close,
+        ) else {
+            self.out.refused += 1;
+            return;
+        };
+        let held: Vec<Ticker> = self.positions.keys().cloned().collect();
+        let paths: Vec<(Ticker, [ae_rules::intraday::Tick; 4], f64)> = engine
+            .watch_list(&held)
+            .into_iter()
+            .filter_map(|t| {
+                let b = day.bars.get(&t)?;
+                let bar = DayBar { open: b.open, high: b.high, low: b.low, close: b.close };
+                Some((t, bar_ticks(&bar, close), b.volume))
+            })
+            .collect();
+        let mut placed = BTreeSet::new();
+        let mut used: HashMap<Ticker, f64> = HashMap::new();
+        for step in 0..4 {
+            let Some(time) = paths.first().map(|p| p.1[step].time) else { break };
+            let mut ticks = BTreeMap::new();
+            for (t, p, _) in &paths {
+                ticks.insert(t.clone(), engine.state.tape.observe(t, time, p[step].price));
+            }
+            let view = self.account(&placed);
+            let decided = engine.decide(&ticks, &view);
+            self.out.refused += decided.refused.len() as u64;
+            for o in decided.orders {
+                placed.insert(o.id().to_string());
+                let Some((_, p, volume)) = paths.iter().find(|(t, _, _)| t == o.ticker()) else { continue };
+                let left = used.entry(o.ticker().clone()).or_insert_with(|| self.sim.fill.capacity(*volume));
+                let capacity = *left;
+                if let Some(taken) = self.execute(day.date, &o, p[step].price, capacity) {
+                    *used.get_mut(o.ticker()).expect("just inserted") -= taken as f64;
+                }
+            }
+        }
+    }
+
+    /// The daily fill models: the plan's exits, then its entries, through the same pre-trade
+    /// gates the daemon uses, at one price of the day.
+    fn at_price(&mut self, day: &DayInput, book: OrderBook, price_of: impl Fn(&crate::prepare::Bar) -> f64) {
+        let ratio = |t: &Ticker| day.splits.get(t).copied().unwrap_or(1.0);
+        for x in &book.urgent_exits {
+            let Some(bar) = day.bars.get(&x.ticker) else { continue };
+            let held = self.positions.get(&x.ticker).map(|p| p.shares).unwrap_or(0);
+            let want = (x.shares as f64 * ratio(&x.ticker)).round() as u32;
+            let reasons: Vec<Reason> = x.reasons.iter().filter_map(|c| Reason::from_code(c)).collect();
+            match approve_sell(&x.id, &x.ticker, want, held, 0, x.action, &reasons) {
+                Ok(o) => {
+                    self.execute(day.date, &o, price_of(bar), self.sim.fill.capacity(bar.volume));
+                }
+                Err(_) => self.out.refused += 1,
+            }
+        }
+        let max_pos = max_position(&self.params.risk, book.market_regime);
+        let slip = 1.0 + self.sim.fill.slippage_bps / 1e4;
+        for e in &book.entries {
+            let Some(bar) = day.bars.get(&e.ticker) else { continue };
+            let px = price_of(bar);
+            let nav = self.nav_at(day, &price_of);
+            let gate = EntryGate {
+                today: day.date,
+                book_date: book.date,
+                kill_switch: false,
+                nav,
+                cash_available: self.cash / slip - self.sim.gate.commission_min,
+                held: self.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
+                working_buys: 0,
+                max_order_usd: self.sim.gate.max_order_usd,
+                max_position: max_pos * 1.10,
+            };
+            let k = ratio(&e.ticker);
+            let shares = (e.shares as f64 * k).round() as u32;
+            let trigger = if self.sim.fill.at == FillAt::Open { Reason::AtOpen } else { Reason::AtClose };
+            match approve_entry(
+                &e.id,
+                &e.ticker,
+                shares,
+                px,
+                e.reference_price.get() / k,
+                trigger,
+                OrderPrice::Market,
+                &gate,
+            ) {
+                Ok(o) => {
+                    self.execute(day.date, &o, px, self.sim.fill.capacity(bar.volume));
+                }
+                Err(_) => self.out.refused += 1,
+            }
+        }
+    }
+
+    fn nav_at(&self, day: &DayInput, price_of: &impl Fn(&crate::prepare::Bar) -> f64) -> f64 {
+        self.cash
+            + self
+                .positions
+                .iter()
+                .map(|(t, p)| {
+                    let px = day
+                        .bars
+                        .get(t)
+                        .map(price_of)
+                        .or_else(|| self.last_close.get(t).copied())
+                        .unwrap_or(p.avg_cost);
+                    p.shares as f64 * px
+                })
+                .sum::<f64>()
+    }
+
+    /// Fills `o` at `quote` for at most `capacity` shares; returns the shares filled.
+    fn execute(&mut self, date: TradingDay, o: &ApprovedOrder, quote: f64, capacity: f64) -> Option<u32> {
+        let Some(f) = self.sim.fill.fill(o, quote, capacity, self.cash) else {
+            self.out.refused += 1;
+            return None;
+        };
+        if f.shares < o.shares() {
+            self.out.partial += 1;
+        }
+        let notional = f.shares as f64 * f.price;
+        self.out.traded[self.day_index] += notional;
+        let reasons: Vec<String> = o.reasons().iter().map(|r| r.code().to_string()).collect();
+        let t = o.ticker().clone();
+        match o.side() {
+            Side::Buy => {
+                self.cash -= notional + f.commission;
+                let sector = self.sim.prep.sectors.get(&t).copied();
+                let lot = Lot {
+                    date,
+                    shares: f.shares,
+                    price: f.price,
+                    commission_per_share: f.commission / f.shares as f64,
+                    reason: reasons.first().cloned().unwrap_or_default(),
+                };
+                match self.positions.get_mut(&t) {
+                    Some(p) => {
+                        let n = p.shares + f.shares;
+                        p.avg_cost = (p.shares as f64 * p.avg_cost + notional) / n as f64;
+                        p.shares = n;
+                        p.lots.push(lot);
+                    }
+                    None => {
+                        self.positions.insert(
+                            t.clone(),
+                            Position {
+                                sector,
+                                shares: f.shares,
+                                avg_cost: f.price,
+                                entry_date: date,
+                                high_water: f.price,
+                                profit_taken: false,
+                                decay_reduced: false,
+                                lots: vec![lot],
+                            },
+                        );
+                    }
+                }
+            }
+            Side::Sell => {
+                self.cash += notional - f.commission;
+                let exit_reason = reasons.first().cloned().unwrap_or_default();
+                let Some(p) = self.positions.get_mut(&t) else { return Some(f.shares) };
+                let sold = f.shares.min(p.shares);
+                p.shares -= sold;
+                if o.reasons().iter().any(|r| matches!(r, Reason::ProfitTake | Reason::IntradayProfitHalf)) {
+                    p.profit_taken = true;
+                } else if o.reasons().contains(&Reason::TimeDecayReduce) {
+                    p.decay_reduced = true;
+                }
+                // FIFO lots into closed trades.
+                let mut left = sold;
+                let sell_comm = f.commission / f.shares as f64;
+                while left > 0 && !p.lots.is_empty() {
+                    let lot = &mut p.lots[0];
+                    let n = lot.shares.min(left);
+                    let pnl = (f.price - lot.price) * n as f64 - (lot.commission_per_share + sell_comm) * n as f64;
+                    self.out.trades_closed[self.day_index] += 1;
+                    if self.detail {
+                        self.out.trades.push(Trade {
+                            ticker: t.clone(),
+                            sector: p.sector,
+                            entry_date: lot.date,
+                            exit_date: date,
+                            shares: n,
+                            entry_price: lot.price,
+                            exit_price: f.price,
+                            pnl,
+                            ret: pnl / (lot.price * n as f64),
+                            days_held: lot.date.days_until(date).max(0) as u32,
+                            entry_reason: lot.reason.clone(),
+                            exit_reason: exit_reason.clone(),
+                        });
+                    }
+                    lot.shares -= n;
+                    left -= n;
+                    if lot.shares == 0 {
+                        p.lots.remove(0);
+                    }
+                }
+                if p.shares == 0 {
+                    self.positions.remove(&t);
+                }
+            }
+        }
+        if self.detail {
+            self.out.fills.push(Fill {
+                date,
+                order_id: o.id().to_string(),
+                ticker: t,
+                side: o.side(),
+                shares: f.shares,
+                ordered: o.shares(),
+                price: f.price,
+                commission: f.commission,
+                reasons,
+            });
+        }
+        Some(f.shares)
+    }
+}

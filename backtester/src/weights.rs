@@ -1,0 +1,255 @@
+//! Scoring-weight tuning with guardrails. At each weekly research date the research code's own
+//! factor table is rebuilt point in time ([`Snapshot::build`] + [`factors::compute`]); each
+//! factor's within-sector percentile is ranked against the forward sector-relative return. On the
+//! training weeks, the target weights are proportional to the positive mean rank ICs; each weight
+//! moves toward its target by at most `max_step`. The change is written only with enough samples
+//! and when, on the holdout weeks, the composite's weekly rank IC with the new weights beats the
+//! old one with a one-sided t statistic of at least `min_holdout_t` and keeps the configured share
+//! of the training gain. The quant/qual split needs qualitative scores in the signals history.
+
+use std::collections::BTreeMap;
+
+use ae_research::factors::{self, FACTORS};
+use ae_research::snapshot::{NameView, Snapshot};
+use ae_shared::TradingDay;
+use ae_shared::config::{DataConfig, WeightTuning};
+use ae_shared::contracts::params::{Evidence, FactorWeights, HoldoutResult, OverfittingCheck, ScoringWeights};
+use ae_shared::metrics::{group_demean, rank_ic};
+use ae_shared::store::PriceStore;
+use serde::Serialize;
+
+use crate::outcomes::Outcomes;
+
+/// One factor's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FactorIc {
+    /// Factor.
+    pub factor: String,
+    /// Weeks with data (training).
+    pub weeks: usize,
+    /// Mean weekly rank IC (training).
+    pub mean_ic: f64,
+    /// Weight in force.
+    pub before: f64,
+    /// Proposed weight.
+    pub after: f64,
+}
+
+/// The tuning's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightsOutcome {
+    /// Weeks with matured outcomes, training and holdout.
+    pub weeks: (usize, usize),
+    /// (name, week) samples in the training weeks.
+    pub train_samples: u64,
+    /// Per factor.
+    pub factors: Vec<FactorIc>,
+    /// Mean weekly composite rank IC: training before/after, holdout before/after.
+    pub composite_ic: [f64; 4],
+    /// One-sided t of the holdout weekly IC gain.
+    pub holdout_t: f64,
+    /// Whether every gate passed.
+    pub promote: bool,
+    /// Gates.
+    pub gates: Vec<String>,
+    /// Proposed weights.
+    #[serde(skip)]
+    pub proposed: ScoringWeights,
+}
+
+struct Week {
+    pct: Vec<BTreeMap<&'static str, f64>>,
+    outcome: Vec<f64>,
+}
+
+fn weight_map(w: &FactorWeights) -> BTreeMap<String, f64> {
+    serde_json::from_value(serde_json::to_value(w).expect("serializes")).expect("numbers")
+}
+
+fn composite_ic(week: &Week, w: &BTreeMap<String, f64>) -> f64 {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (p, y) in week.pct.iter().zip(&week.outcome) {
+        let (mut s, mut ws) = (0.0, 0.0);
+        for (f, v) in p {
+            let wf = w.get(*f).copied().unwrap_or(0.0);
+            s += wf * v;
+            ws += wf;
+        }
+        if ws > 0.0 && y.is_finite() {
+            a.push(s / ws);
+            b.push(*y);
+        }
+    }
+    if a.len() >= 10 { rank_ic(&a, &b) } else { f64::NAN }
+}
+
+fn mean(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
+}
+
+/// Tunes `current` on `dates` (weekly research dates, oldest first).
+pub fn tune(
+    store: &PriceStore,
+    data: &DataConfig,
+    dates: &[TradingDay],
+    current: &ScoringWeights,
+    out: &Outcomes,
+    t: &WeightTuning,
+    holdout_fraction: f64,
+    min_retention: f64,
+) -> WeightsOutcome {
+    let h = t.horizon_days as usize;
+    let mut weeks = Vec::new();
+    for &d in dates {
+        let as_of = d.prev();
+        if out.bench(as_of, h).is_none() {
+            continue; // immature
+        }
+        let snap = Snapshot::build(store, d, data);
+        let eligible: Vec<&NameView> = snap.eligible().collect();
+        let table = factors::compute(&eligible, &BTreeMap::new(), &current.factors);
+        let rets: Vec<f64> = eligible.iter().map(|n| out.ret(&n.ticker, as_of, h).unwrap_or(f64::NAN)).collect();
+        let sectors: Vec<_> = eligible.iter().map(|n| n.sector).collect();
+        let outcome = group_demean(&rets, &sectors);
+        let pct = eligible
+            .iter()
+            .map(|n| table.scores.get(&n.ticker).map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default())
+            .collect();
+        weeks.push(Week { pct, outcome });
+    }
+    let n_train = ((weeks.len() as f64) * (1.0 - holdout_fraction)).round() as usize;
+    let (train, holdout) = weeks.split_at(n_train.min(weeks.len()));
+    let train_samples: u64 = train.iter().map(|w| w.outcome.iter().filter(|y| y.is_finite()).count() as u64).sum();
+    let before = weight_map(&current.factors);
+    let mut factors_out = Vec::new();
+    let mut target: BTreeMap<String, f64> = BTreeMap::new();
+    for f in FACTORS {
+        let ics: Vec<f64> = train
+            .iter()
+            .map(|w| {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                for (p, y) in w.pct.iter().zip(&w.outcome) {
+                    if let (Some(v), true) = (p.get(f), y.is_finite()) {
+                        a.push(*v);
+                        b.push(*y);
+                    }
+                }
+                if a.len() >= 10 { rank_ic(&a, &b) } else { f64::NAN }
+            })
+            .collect();
+        let n = ics.iter().filter(|x| x.is_finite()).count();
+        let m = mean(&ics);
+        if n > 0 {
+            target.insert(f.to_string(), m.max(0.0));
+        }
+        factors_out.push(FactorIc {
+            factor: f.into(),
+            weeks: n,
+            mean_ic: m,
+            before: before.get(f).copied().unwrap_or(0.0),
+            after: before.get(f).copied().unwrap_or(0.0),
+        });
+    }
+    // Targets: the active factors' current total, shared in proportion to positive ICs.
+    let active_total: f64 = target.keys().map(|f| before.get(f).copied().unwrap_or(0.0)).sum();
+    let ic_total: f64 = target.values().sum();
+    let mut after = before.clone();
+    if ic_total > 0.0 {
+        for (f, ic) in &target {
+            let goal = active_total * ic / ic_total;
+            let old = before.get(f).copied().unwrap_or(0.0);
+            let step = (goal - old).clamp(-t.max_step, t.max_step);
+            after.insert(f.clone(), (old + step).clamp(0.0, 1.0));
+        }
+        // Keep the active total unchanged.
+        let new_total: f64 = target.keys().map(|f| after[f]).sum();
+        if new_total > 0.0 {
+            for f in target.keys() {
+                let v = after[f] * active_total / new_total;
+                after.insert(f.clone(), v);
+            }
+        }
+    }
+    for r in &mut factors_out {
+        r.after = after.get(&r.factor).copied().unwrap_or(0.0);
+    }
+    let ic = |ws: &[Week], w: &BTreeMap<String, f64>| -> Vec<f64> { ws.iter().map(|x| composite_ic(x, w)).collect() };
+    let (tb, ta) = (ic(train, &before), ic(train, &after));
+    let (hb, ha) = (ic(holdout, &before), ic(holdout, &after));
+    let diffs: Vec<f64> = ha.iter().zip(&hb).map(|(a, b)| a - b).filter(|d| d.is_finite()).collect();
+    let holdout_t = if diffs.len() >= 3 {
+        let m = mean(&diffs);
+        let sd = ae_shared::metrics::std_sample(&diffs);
+        if sd > 0.0 { m / (sd / (diffs.len() as f64).sqrt()) } else { f64::NAN }
+    } else {
+        f64::NAN
+    };
+    let composite = [mean(&tb), mean(&ta), mean(&hb), mean(&ha)];
+    let mut gates = Vec::new();
+    let mut promote = true;
+    let mut gate = |ok: bool, text: String| {
+        gates.push(format!("{} {text}", if ok { "PASS" } else { "FAIL" }));
+        promote &= ok;
+    };
+    gate(
+        train_samples >= t.min_samples as u64,
+        format!("samples: {train_samples} scored (name, week) pairs in {} training weeks (minimum {})", train.len(), t.min_samples),
+    );
+    let changed = after.iter().any(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0)).abs() > 1e-9);
+    gate(changed, format!("change: {}", if changed { "weights move (max step respected)" } else { "no factor with a positive training IC moves" }));
+    let gain = composite[1] - composite[0];
+    let hold_gain = composite[3] - composite[2];
+    gate(
+        gain > 0.0 && hold_gain / gain >= min_retention,
+        format!(
+            "holdout: composite IC gain {hold_gain:+.4} on {} weeks vs {gain:+.4} in training (retention minimum {min_retention:.2})",
+            holdout.len()
+        ),
+    );
+    gate(
+        holdout_t >= t.min_holdout_t,
+        format!("significance: holdout t = {holdout_t:.2} (minimum {:.2})", t.min_holdout_t),
+    );
+    gates.push(
+        "quant/qual split: not tuned (needs qualitative sub-scores with outcomes; the LLM analysts supply them)".into(),
+    );
+    let mut proposed = current.clone();
+    proposed.factors = serde_json::from_value(serde_json::to_value(&after).expect("map")).unwrap_or(current.factors.clone());
+    WeightsOutcome {
+        weeks: (train.len(), holdout.len()),
+        train_samples,
+        factors: factors_out,
+        composite_ic: composite,
+        holdout_t,
+        promote,
+        gates,
+        proposed,
+    }
+}
+
+impl WeightsOutcome {
+    /// The evidence written with the weights.
+    pub fn evidence(&self, t: &WeightTuning) -> Evidence {
+        let [tb, ta, hb, ha] = self.composite_ic;
+        Evidence {
+            n_samples: self.train_samples,
+            metric: format!("mean weekly rank IC of the quant composite, {}-day sector-relative return", t.horizon_days),
+            before: tb,
+            after: ta,
+            holdout: Some(HoldoutResult {
+                train: ta - tb,
+                holdout: ha - hb,
+                retention: if ta > tb { (ha - hb) / (ta - tb) } else { 0.0 },
+                passed: self.promote,
+            }),
+            overfitting: Some(OverfittingCheck {
+                method: "holdout_t".into(),
+                value: if self.holdout_t.is_finite() { self.holdout_t } else { 0.0 },
+                threshold: t.min_holdout_t,
+                passed: self.holdout_t >= t.min_holdout_t,
+            }),
+            notes: self.gates.clone(),
+        }
+    }
+}
