@@ -1,0 +1,34 @@
+use std::sync::Arc;
+
+use ae_shared::TradingDay;
+use ae_shared::clock::SimulatedClock;
+use ae_shared::config::{Config, SweepGrid};
+use chrono::NaiveTime;
+
+pub fn day(s: &str) -> TradingDay {
+    TradingDay::parse(s).unwrap()
+}
+
+pub fn clock(d: TradingDay, h: u32, m: u32) -> Arc<SimulatedClock> {
+    Arc::new(SimulatedClock::at_et(d, NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+}
+
+/// Test configuration: private files under `dir`, no LLM, a small sweep grid (the 1,728-point
+/// grid is measured by the benchmark, in release).
+pub fn config(dir: &std::path::Path) -> Config {
+    let mut cfg = Config::defaults();
+    cfg.trading.ledger_path = dir.join("trades.db").display().to_string();
+    cfg.mail.outbox_dir = dir.join("outbox").display().to_string();
+    cfg.llm.cache_path = dir.join("research.db").display().to_string();
+    cfg.llm.api_key_env = "AE_TEST_NO_SUCH_KEY".into();
+    cfg.backtest.sweep = SweepGrid {
+        min_score: vec![60.0, 70.0],
+        max_position_pct: vec![0.05],
+        atr_multiplier: vec![2.0, 2.5, 3.0],
+        reduce_days: vec![7],
+        exit_days: vec![10, 14],
+        profit_take: vec![0.15, 0.25],
+    };
+    cfg.backtest.threads = 2;
+    cfg
+}

@@ -1,0 +1,9 @@
+//! Backtester tests: parity with the paper desk, the embedded year end to end with write-back
+//! decisions and the report on the bus, the null market (nothing written back), look-ahead,
+//! and the tear sheet against empyrical.
+
+mod common;
+mod embedded;
+mod null_market;
+mod oracle;
+mod parity;

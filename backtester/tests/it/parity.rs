@@ -1,0 +1,97 @@
+//! The same weeks through the paper desk (research → planner → paper session on the daemon's
+//! engine → EOD, with the ledger and the paper broker) and through the backtester's simulator:
+//! the fills must be the same orders, shares, prices and commissions.
+
+use std::path::Path;
+
+use ae_backtester::fill::FillModel;
+use ae_backtester::prepare;
+use ae_backtester::sim::Simulator;
+use ae_executor::eod::{self, EodOptions};
+use ae_executor::ledger::Ledger;
+use ae_executor::paper::{PaperBroker, PaperSettings};
+use ae_executor::planner::{self, PlanEnv, PlanOptions};
+use ae_executor::session;
+use ae_research::run::{RunOptions, run as research};
+use ae_shared::calendar::et_instant;
+use ae_shared::config::FillAt;
+use ae_shared::contracts::common::Side;
+use ae_shared::store::PriceStore;
+use chrono::NaiveTime;
+
+use crate::common::{clock, config, day};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
+    let (dir, bus) = ae_testkit::embedded::bus(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let cfg = config(dir.path());
+    let first = day("2010-03-01");
+    let clk = clock(first, 5, 0);
+    let broker =
+        PaperBroker::open(Path::new(&cfg.trading.ledger_path), PaperSettings::from_config(&cfg.trading), clk.clone())
+            .unwrap();
+    let mut ledger = Ledger::open(Path::new(&cfg.trading.ledger_path)).unwrap();
+    let store = PriceStore::load(&bus).await.unwrap();
+    let set = |d: ae_shared::TradingDay, h: u32, m: u32| clk.set(et_instant(d.date(), NaiveTime::from_hms_opt(h, m, 0).unwrap()));
+    let mut days = Vec::new();
+    let mut d = first;
+    while d <= day("2010-04-30") {
+        if d == first || d.is_first_of_week() {
+            set(d, 5, 0);
+            research(&bus, &cfg, clk.clone(), &RunOptions::new(d)).await.unwrap();
+        }
+        set(d, 9, 20);
+        let env = PlanEnv { bus: &bus, cfg: &cfg, clock: clk.as_ref(), broker: &broker, store: &store };
+        planner::plan(&env, &mut ledger, &PlanOptions { date: d, dry_run: false, force: false }).await.unwrap();
+        session::run(&bus, &cfg, &clk, &broker, &mut ledger, &store, d).await.unwrap();
+        set(d, 16, 5);
+        let opts = EodOptions { date: d, dry_run: false, force: false };
+        eod::run(&bus, &cfg, clk.as_ref(), &broker, &ledger, &store, &opts).await.unwrap();
+        days.push(d);
+        d = d.next();
+    }
+
+    let prep = prepare::prepare(&bus, &store, &cfg, &cfg.executor, &days, &|_, _| {}).await.unwrap();
+    let mut fill = FillModel::from_config(&cfg);
+    fill.at = FillAt::Intraday;
+    fill.slippage_bps = cfg.trading.paper_slippage_bps;
+    fill.participation = 1.0; // the paper broker fills any size
+    let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
+    let res = sim.run(&cfg.executor, true);
+
+    let mut compared = 0;
+    for d in &days {
+        let mut desk: Vec<(String, String, u32, f64, f64)> = ledger
+            .fills_on(*d)
+            .unwrap()
+            .into_iter()
+            .map(|(f, _)| (f.order_id, f.ticker.to_string(), f.shares, f.price, f.commission))
+            .collect();
+        let mut ours: Vec<(String, String, u32, f64, f64)> = res
+            .fills
+            .iter()
+            .filter(|f| f.date == *d)
+            .map(|f| (f.order_id.clone(), f.ticker.to_string(), f.shares, f.price, f.commission))
+            .collect();
+        desk.sort_by(|a, b| a.0.cmp(&b.0));
+        ours.sort_by(|a, b| a.0.cmp(&b.0));
+        let ids = |v: &[(String, String, u32, f64, f64)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&ours), ids(&desk), "{d}: the same orders fill");
+        for (a, b) in ours.iter().zip(&desk) {
+            assert_eq!((&a.1, a.2), (&b.1, b.2), "{d} {}: shares", a.0);
+            assert!((a.3 - b.3).abs() <= 1e-9 * b.3, "{d} {}: price {} vs desk {}", a.0, a.3, b.3);
+            assert!((a.4 - b.4).abs() <= 1e-9, "{d} {}: commission {} vs desk {}", a.0, a.4, b.4);
+            compared += 1;
+        }
+    }
+    let buys = res.fills.iter().filter(|f| f.side == Side::Buy).count();
+    let sells = res.fills.iter().filter(|f| f.side == Side::Sell).count();
+    assert!(buys >= 5 && sells >= 3, "a scenario with trades both ways: {buys} buys, {sells} sells");
+    assert_eq!(compared, res.fills.len());
+    // And the NAV at the last close agrees with the desk's EOD report.
+    let last = *days.last().unwrap();
+    let eod: ae_shared::contracts::eod::EodReport =
+        bus.get_doc_required(&ae_shared::bus::keys::eod(last)).await.unwrap().doc;
+    let nav = *res.nav.last().unwrap();
+    assert!((nav - eod.nav.get()).abs() < 0.01, "NAV {nav} vs desk EOD {}", eod.nav.get());
+}
