@@ -101,7 +101,10 @@ pub fn tear_sheet(res: &SimResult, bench: &[f64]) -> TearSheet {
     }
     let mut by_sector: BTreeMap<String, Vec<&Trade>> = BTreeMap::new();
     for t in &all {
-        by_sector.entry(t.sector.map(|s| s.name().to_string()).unwrap_or_else(|| "unknown".into())).or_default().push(t);
+        by_sector
+            .entry(t.sector.map(|s| s.name().to_string()).unwrap_or_else(|| "unknown".into()))
+            .or_default()
+            .push(t);
     }
     for (s, v) in by_sector {
         win_rates.push(win_rate(format!("sector {s}"), &v));

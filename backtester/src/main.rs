@@ -78,7 +78,11 @@ async fn go(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "  {:<17} {}",
                     w.name,
-                    if w.written { format!("written: {}", w.keys.join(", ")) } else { format!("not written {first_fail}") }
+                    if w.written {
+                        format!("written: {}", w.keys.join(", "))
+                    } else {
+                        format!("not written {first_fail}")
+                    }
                 );
             }
             println!(

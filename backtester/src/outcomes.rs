@@ -29,8 +29,7 @@ impl Outcomes {
     /// From the store, adjusted for every split it knows.
     pub fn new(store: &PriceStore) -> Self {
         let adjusted = store.adjusted_as_of(store.manifest.last_day);
-        let series =
-            adjusted.iter().map(|s| (s.ticker.clone(), (s.dates.to_vec(), s.close.to_vec()))).collect();
+        let series = adjusted.iter().map(|s| (s.ticker.clone(), (s.dates.to_vec(), s.close.to_vec()))).collect();
         let b = store.benchmark_series();
         Self { series, bench: (b.dates.to_vec(), b.close.to_vec()) }
     }

@@ -201,7 +201,9 @@ pub async fn prepare(
     }
     progress(days.len(), days.len());
     let universe_bars = match (days.first(), days.last()) {
-        (Some(a), Some(b)) => store.raw.iter().map(|s| s.dates.iter().filter(|d| *d >= a && *d <= b).count() as u64).sum(),
+        (Some(a), Some(b)) => {
+            store.raw.iter().map(|s| s.dates.iter().filter(|d| *d >= a && *d <= b).count() as u64).sum()
+        }
         _ => 0,
     };
     let sectors = store

@@ -197,7 +197,10 @@ impl Report {
         for (y, mo, x, bb) in &t.monthly {
             let _ = writeln!(s, "| {y}-{mo:02} | {} | {} |", pct(*x), pct(*bb));
         }
-        let _ = writeln!(s, "\n### Win rates (95% Wilson intervals)\n\n| bucket | n | win rate | interval | mean return |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "\n### Win rates (95% Wilson intervals)\n\n| bucket | n | win rate | interval | mean return |\n|---|---|---|---|---|"
+        );
         for w in &t.win_rates {
             let _ = writeln!(
                 s,
@@ -210,19 +213,41 @@ impl Report {
                 pct(w.mean_return)
             );
         }
-        let _ = writeln!(s, "\n### Entry triggers\n\n| trigger | entries | closed | win rate | mean return |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "\n### Entry triggers\n\n| trigger | entries | closed | win rate | mean return |\n|---|---|---|---|---|"
+        );
         for x in &self.triggers {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", x.trigger, x.entries, x.closed, pct(x.win_rate), pct(x.mean_return));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                x.trigger,
+                x.entries,
+                x.closed,
+                pct(x.win_rate),
+                pct(x.mean_return)
+            );
         }
         if !self.blocked.is_empty() {
-            let _ = writeln!(s, "\nEntries blocked: {}", self.blocked.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                s,
+                "\nEntries blocked: {}",
+                self.blocked.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            );
         }
         let _ = writeln!(s, "\n## Signal quality ({} signals documents)\n", self.signals.documents);
-        let _ = writeln!(s, "BUY signals beating the benchmark; buckets below the minimum sample have no rate. * = significant after Benjamini-Hochberg.\n");
+        let _ = writeln!(
+            s,
+            "BUY signals beating the benchmark; buckets below the minimum sample have no rate. * = significant after Benjamini-Hochberg.\n"
+        );
         let _ = writeln!(s, "| bucket | horizon | n | beat | rate | 95% interval | p |\n|---|---|---|---|---|---|---|");
         for bk in &self.signals.buckets {
             let (rate, iv, p) = match (bk.rate, bk.interval, bk.p_value) {
-                (Some(r), Some((lo, hi)), Some(p)) => (pct(r), format!("{}..{}", pct(lo), pct(hi)), format!("{p:.3}{}", if bk.significant { " *" } else { "" })),
+                (Some(r), Some((lo, hi)), Some(p)) => (
+                    pct(r),
+                    format!("{}..{}", pct(lo), pct(hi)),
+                    format!("{p:.3}{}", if bk.significant { " *" } else { "" }),
+                ),
                 _ => ("too few".into(), String::new(), String::new()),
             };
             let _ = writeln!(s, "| {} | {}d | {} | {} | {rate} | {iv} | {p} |", bk.bucket, bk.horizon, bk.n, bk.beat);
@@ -240,13 +265,24 @@ impl Report {
         for g in &sw.gates {
             let _ = writeln!(s, "- {g}");
         }
-        let _ = writeln!(s, "\n| min_score | max_pos | atr x | reduce | exit | take | train | holdout | trades |\n|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "\n| min_score | max_pos | atr x | reduce | exit | take | train | holdout | trades |\n|---|---|---|---|---|---|---|---|---|"
+        );
         for x in std::iter::once(&sw.baseline).chain(sw.top.iter()) {
             let p = x.point;
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                p.min_score, p.max_position_pct, p.atr_multiplier, p.reduce_days, p.exit_days, p.profit_take, num(x.train), num(x.holdout), x.train_trades
+                p.min_score,
+                p.max_position_pct,
+                p.atr_multiplier,
+                p.reduce_days,
+                p.exit_days,
+                p.profit_take,
+                num(x.train),
+                num(x.holdout),
+                x.train_trades
             );
         }
         let _ = writeln!(s, "\n(first row: the parameters in force)\n\n## Scoring weights\n");
@@ -255,7 +291,8 @@ impl Report {
         }
         let _ = writeln!(s, "\n| factor | weeks | mean rank IC | weight | proposed |\n|---|---|---|---|---|");
         for f in self.weights.factors.iter().filter(|f| f.weeks > 0) {
-            let _ = writeln!(s, "| {} | {} | {} | {:.3} | {:.3} |", f.factor, f.weeks, num(f.mean_ic), f.before, f.after);
+            let _ =
+                writeln!(s, "| {} | {} | {} | {:.3} | {:.3} |", f.factor, f.weeks, num(f.mean_ic), f.before, f.after);
         }
         let _ = writeln!(s, "\n## Veto calibration\n");
         for g in &self.veto.gates {
@@ -265,7 +302,12 @@ impl Report {
         let _ = writeln!(
             s,
             "\n## Speed\n\nreplay {:.1} s, prepare {:.1} s, one simulation {:.3} s ({:.2}M bar-events/s), sweep {:.1} s, total {:.1} s.",
-            sp.replay_s, sp.prepare_s, sp.simulate_s, sp.bar_events_per_s / 1e6, sp.sweep_s, sp.total_s
+            sp.replay_s,
+            sp.prepare_s,
+            sp.simulate_s,
+            sp.bar_events_per_s / 1e6,
+            sp.sweep_s,
+            sp.total_s
         );
         if !self.notes.is_empty() {
             let _ = writeln!(s, "\n## Notes\n");

@@ -100,12 +100,14 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     let report_key = keys::backtest(date, "report.json");
     if !opts.dry_run && bus.head(&report_key).await?.is_some() {
         if !opts.force {
-            anyhow::bail!("{report_key} already exists: the backtest for {date} ran (use --force to re-run; the old report is archived)");
+            anyhow::bail!(
+                "{report_key} already exists: the backtest for {date} ran (use --force to re-run; the old report is archived)"
+            );
         }
         for f in ["report.json", "report.md"] {
             let k = keys::backtest(date, f);
             if let Some(o) = bus.get(&k).await? {
-                let stamp = format!("{}", o.sha256());
+                let stamp = o.sha256().to_string();
                 bus.put(&keys::archived(&k, &stamp[..12]), o.bytes, PutMode::Overwrite).await?;
             }
         }
@@ -115,7 +117,8 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     let exec: ExecutorParams = bus.tuned_params(&cfg.executor, &mut inputs, &mut notes).await;
     let scoring: ScoringWeights = bus.tuned_params(&cfg.scoring, &mut inputs, &mut notes).await;
     let predictor: PredictorParams = bus.tuned_params(&cfg.predictor, &mut inputs, &mut notes).await;
-    let store = PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
+    let store =
+        PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
     inputs.extend(store.inputs_as_of(store.manifest.last_day.min(date.prev())));
     let days = prepare::period(&store, date, cfg.backtest.warmup_days);
     if days.len() < 20 {
@@ -200,7 +203,13 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
         |d| d.date,
     )
     .await?;
-    let vt = veto::calibrate(&pred_docs, &outcomes, &predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
+    let vt = veto::calibrate(
+        &pred_docs,
+        &outcomes,
+        &predictor,
+        cfg.backtest.holdout_fraction,
+        cfg.backtest.veto_min_samples,
+    );
 
     // Executor sweep.
     let grid_n = cfg.backtest.sweep.len();
@@ -222,25 +231,21 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
 
     // Write-back.
     let mut wb = Vec::new();
-    let decide = |name: &str, promote: bool, why: Vec<String>| WriteBack {
-        name: name.into(),
-        written: false,
-        keys: Vec::new(),
-        why: if promote || why.is_empty() { why } else { why },
-    };
-    let mut e = decide("executor_params", sw.promote, sw.gates.clone());
+    let decide = |name: &str, why: Vec<String>| WriteBack { name: name.into(), written: false, keys: Vec::new(), why };
+    let mut e = decide("executor_params", sw.gates.clone());
     if let (Some(p), Some(ev), false) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates), opts.dry_run) {
         e.keys = writeback::write(bus, date, p, ev, inputs.clone()).await?;
         e.written = true;
     }
     wb.push(e);
-    let mut s = decide("scoring_weights", wt.promote, wt.gates.clone());
+    let mut s = decide("scoring_weights", wt.gates.clone());
     if wt.promote && !opts.dry_run {
-        s.keys = writeback::write(bus, date, wt.proposed.clone(), wt.evidence(&cfg.backtest.weights), inputs.clone()).await?;
+        s.keys = writeback::write(bus, date, wt.proposed.clone(), wt.evidence(&cfg.backtest.weights), inputs.clone())
+            .await?;
         s.written = true;
     }
     wb.push(s);
-    let mut v = decide("predictor_params", vt.promote, vt.gates.clone());
+    let mut v = decide("predictor_params", vt.gates.clone());
     if let (Some(p), false) = (vt.params(&predictor), opts.dry_run) {
         v.keys = writeback::write(bus, date, p, vt.evidence(), inputs.clone()).await?;
         v.written = true;
@@ -250,7 +255,9 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
         name: "research_params".into(),
         written: false,
         keys: Vec::new(),
-        why: vec!["not tuned by this version (population and filter rules are graded through signal quality only)".into()],
+        why: vec![
+            "not tuned by this version (population and filter rules are graded through signal quality only)".into(),
+        ],
     });
     if opts.dry_run {
         notes.push("dry run: nothing written".into());

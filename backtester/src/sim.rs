@@ -154,8 +154,7 @@ struct Run<'a> {
 impl<'a> Simulator<'a> {
     /// A simulator starting with `start_cash`. `max_order_usd` is the live pre-trade limit.
     pub fn new(prep: &'a Prepared, fill: FillModel, start_cash: f64, max_order_usd: f64) -> Self {
-        let gate =
-            GateSettings { max_order_usd, slippage_bps: fill.slippage_bps, commission_min: fill.commission_min };
+        let gate = GateSettings { max_order_usd, slippage_bps: fill.slippage_bps, commission_min: fill.commission_min };
         let lineage = Lineage::new(Job::Backtester, crate::VERSION, None, Vec::new());
         Self { prep, fill, gate, start_cash, lineage }
     }
@@ -249,13 +248,8 @@ impl Run<'_> {
             c.correlation = mean_correlation(own, &peers, lookback);
         }
         let ctx = Context { date: day.date, regime: day.regime, kill_switch: false, signals_stale: day.signals_stale };
-        let plan = plan_day(&PlanInput {
-            ctx,
-            book: &book,
-            research: &day.research,
-            candidates: &cands,
-            params: self.params,
-        });
+        let plan =
+            plan_day(&PlanInput { ctx, book: &book, research: &day.research, candidates: &cands, params: self.params });
         for b in &plan.blocked {
             *self.out.blocked.entry(b.rule.clone()).or_default() += 1;
         }
@@ -335,15 +329,9 @@ impl Run<'_> {
     /// The daemon's engine over each bar's four-tick session path.
     fn intraday(&mut self, day: &DayInput, book: OrderBook) {
         let close = close_time(day.date);
-        let Ok(mut engine) = DayEngine::new(
-            day.date,
-            book,
-            self.params.clone(),
-            false,
-            self.sim.gate,
-            day.splits.clone(),
-            close,
-        ) else {
+        let Ok(mut engine) =
+            DayEngine::new(day.date, book, self.params.clone(), false, self.sim.gate, day.splits.clone(), close)
+        else {
             self.out.refused += 1;
             return;
         };
@@ -440,12 +428,8 @@ impl Run<'_> {
                 .positions
                 .iter()
                 .map(|(t, p)| {
-                    let px = day
-                        .bars
-                        .get(t)
-                        .map(price_of)
-                        .or_else(|| self.last_close.get(t).copied())
-                        .unwrap_or(p.avg_cost);
+                    let px =
+                        day.bars.get(t).map(price_of).or_else(|| self.last_close.get(t).copied()).unwrap_or(p.avg_cost);
                     p.shares as f64 * px
                 })
                 .sum::<f64>()

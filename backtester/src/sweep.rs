@@ -180,7 +180,8 @@ pub fn sweep(
             .collect()
     });
     let baseline = score(sim, base, Point::of(base), train_days);
-    let train_returns: Vec<Vec<f64>> = scored.iter().map(|s| s.returns[..train_days.min(s.returns.len())].to_vec()).collect();
+    let train_returns: Vec<Vec<f64>> =
+        scored.iter().map(|s| s.returns[..train_days.min(s.returns.len())].to_vec()).collect();
     let pbo = (!scored.is_empty()).then(|| overfit::pbo(&train_returns, 10));
     let best_i = (0..scored.len()).max_by(|a, b| scored[*a].train.total_cmp(&scored[*b].train));
     let deflated = best_i.map(|i| {

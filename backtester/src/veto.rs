@@ -133,7 +133,12 @@ impl VetoOutcome {
         Evidence {
             n_samples: train.map(|r| r.n).unwrap_or(0),
             metric: "veto precision (share of vetoed names that lagged the benchmark), lower 95% bound".into(),
-            before: self.table.iter().find(|r| (r.threshold - self.current).abs() < 1e-9).map(|r| r.lower).unwrap_or(0.0),
+            before: self
+                .table
+                .iter()
+                .find(|r| (r.threshold - self.current).abs() < 1e-9)
+                .map(|r| r.lower)
+                .unwrap_or(0.0),
             after: train.map(|r| r.lower).unwrap_or(0.0),
             holdout: Some(HoldoutResult {
                 train: train.map(|r| r.lower).unwrap_or(0.0),

@@ -89,6 +89,7 @@ fn mean(x: &[f64]) -> f64 {
 }
 
 /// Tunes `current` on `dates` (weekly research dates, oldest first).
+#[allow(clippy::too_many_arguments)]
 pub fn tune(
     store: &PriceStore,
     data: &DataConfig,
@@ -194,10 +195,20 @@ pub fn tune(
     };
     gate(
         train_samples >= t.min_samples as u64,
-        format!("samples: {train_samples} scored (name, week) pairs in {} training weeks (minimum {})", train.len(), t.min_samples),
+        format!(
+            "samples: {train_samples} scored (name, week) pairs in {} training weeks (minimum {})",
+            train.len(),
+            t.min_samples
+        ),
     );
     let changed = after.iter().any(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0)).abs() > 1e-9);
-    gate(changed, format!("change: {}", if changed { "weights move (max step respected)" } else { "no factor with a positive training IC moves" }));
+    gate(
+        changed,
+        format!(
+            "change: {}",
+            if changed { "weights move (max step respected)" } else { "no factor with a positive training IC moves" }
+        ),
+    );
     let gain = composite[1] - composite[0];
     let hold_gain = composite[3] - composite[2];
     gate(
@@ -215,7 +226,8 @@ pub fn tune(
         "quant/qual split: not tuned (needs qualitative sub-scores with outcomes; the LLM analysts supply them)".into(),
     );
     let mut proposed = current.clone();
-    proposed.factors = serde_json::from_value(serde_json::to_value(&after).expect("map")).unwrap_or(current.factors.clone());
+    proposed.factors =
+        serde_json::from_value(serde_json::to_value(&after).expect("map")).unwrap_or(current.factors.clone());
     WeightsOutcome {
         weeks: (train.len(), holdout.len()),
         train_samples,
@@ -234,7 +246,10 @@ impl WeightsOutcome {
         let [tb, ta, hb, ha] = self.composite_ic;
         Evidence {
             n_samples: self.train_samples,
-            metric: format!("mean weekly rank IC of the quant composite, {}-day sector-relative return", t.horizon_days),
+            metric: format!(
+                "mean weekly rank IC of the quant composite, {}-day sector-relative return",
+                t.horizon_days
+            ),
             before: tb,
             after: ta,
             holdout: Some(HoldoutResult {

@@ -17,7 +17,8 @@ pub async fn write<P: Params>(
     evidence: Evidence,
     inputs: Vec<InputRef>,
 ) -> anyhow::Result<Vec<String>> {
-    let doc = ParamsDoc::new(Lineage::new(Job::Backtester, crate::VERSION, Some(date), inputs), date, Some(evidence), params);
+    let doc =
+        ParamsDoc::new(Lineage::new(Job::Backtester, crate::VERSION, Some(date), inputs), date, Some(evidence), params);
     let bytes = to_json_checked(&doc).map_err(|p| anyhow::anyhow!("{} would be invalid: {p}", P::NAME))?;
     let history = keys::config_history(date, P::NAME);
     let current = keys::config(P::NAME);

@@ -30,8 +30,13 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
     // Real run with the default gates: a report, and every decision explained.
     let opts = RunOptions { date, dry_run: false, force: false, progress: false };
     let r = run(&bus, &cfg, &opts).await.unwrap();
-    let md = String::from_utf8(bus.get(&keys::backtest(date, "report.md")).await.unwrap().unwrap().bytes.to_vec()).unwrap();
-    assert!(md.contains("## Write-back") && md.contains("deflated Sharpe") && md.contains("probability of backtest overfitting"));
+    let md =
+        String::from_utf8(bus.get(&keys::backtest(date, "report.md")).await.unwrap().unwrap().bytes.to_vec()).unwrap();
+    assert!(
+        md.contains("## Write-back")
+            && md.contains("deflated Sharpe")
+            && md.contains("probability of backtest overfitting")
+    );
     assert!(bus.get(&keys::backtest(date, "report.json")).await.unwrap().is_some());
     assert_eq!(r.tear_sheet.summary, dry.tear_sheet.summary, "deterministic");
     let err = run(&bus, &cfg, &opts).await.unwrap_err().to_string();
@@ -39,7 +44,9 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
 
     // Gates opened wide: the best point is written with its evidence, dated history and the file
     // it replaces kept as _previous.
-    ae_backtester::writeback::write(&bus, day("2010-08-13"), cfg.executor.clone(), ev_seed(), Vec::new()).await.unwrap();
+    ae_backtester::writeback::write(&bus, day("2010-08-13"), cfg.executor.clone(), ev_seed(), Vec::new())
+        .await
+        .unwrap();
     cfg.backtest.gates.min_trades = 0;
     cfg.backtest.gates.min_improvement = 0.0;
     cfg.backtest.gates.min_holdout_retention = 0.0;

@@ -32,7 +32,9 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
             .unwrap();
     let mut ledger = Ledger::open(Path::new(&cfg.trading.ledger_path)).unwrap();
     let store = PriceStore::load(&bus).await.unwrap();
-    let set = |d: ae_shared::TradingDay, h: u32, m: u32| clk.set(et_instant(d.date(), NaiveTime::from_hms_opt(h, m, 0).unwrap()));
+    let set = |d: ae_shared::TradingDay, h: u32, m: u32| {
+        clk.set(et_instant(d.date(), NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+    };
     let mut days = Vec::new();
     let mut d = first;
     while d <= day("2010-04-30") {
