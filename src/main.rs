@@ -1,9 +1,10 @@
-//! `alpha-engine` — the operator CLI: load market data into the bus, validate any bus document,
-//! export the contracts' JSON Schema, and check the configuration. (The local scheduler and the
-//! demo join it as the jobs they drive are built.)
+//! `alpha-engine` — the operator CLI: the demo, the local scheduler, market data in the bus,
+//! validation of any bus document, the contracts' JSON Schema, and the configuration.
 
 mod config_cmd;
 mod data;
+mod demo;
+mod local;
 mod schema;
 mod validate;
 
@@ -18,8 +19,9 @@ use clap::{Parser, Subcommand};
     version,
     about = "Operator CLI for alpha-engine, an autonomous long-only US equity trading system",
     long_about = "Operator CLI for alpha-engine. Four jobs (research, predictor, executor, backtester) talk only \
-                  through one bus: an S3 bucket or, locally, a directory. This tool loads market data into the \
-                  bus, validates any document on it, exports the contracts' JSON Schema and checks configuration."
+                  through one bus: an S3 bucket or, locally, a directory. This tool runs the demo and the local \
+                  scheduler, loads market data into the bus, validates any document on it, exports the contracts' \
+                  JSON Schema and checks configuration."
 )]
 struct Cli {
     #[command(flatten)]
@@ -30,6 +32,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Run the whole system over the embedded year on a fresh local bus (no keys, no network) and
+    /// print what it did.
+    Demo(demo::DemoArgs),
+    /// The production schedule on a simulated clock, every job talking only through the bus.
+    #[command(subcommand)]
+    Local(LocalCmd),
     /// Market data in the bus's price store.
     #[command(subcommand)]
     Data(data::DataCmd),
@@ -43,11 +51,46 @@ enum Cmd {
     Config(config_cmd::ConfigCmd),
 }
 
+#[derive(Debug, Subcommand)]
+enum LocalCmd {
+    /// Weekly backtester, research and predictor training; daily inference, plan, paper session
+    /// and EOD, from --from to --to on the bus (the price store must be imported).
+    Run {
+        /// First trading day.
+        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        from: ae_shared::TradingDay,
+        /// Last trading day.
+        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        to: ae_shared::TradingDay,
+        /// Broker the daemon's engine trades on (the local paper broker).
+        #[arg(long, value_enum, default_value = "paper")]
+        broker: LocalBroker,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LocalBroker {
+    /// The paper broker backed by the trade ledger.
+    Paper,
+}
+
+async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
+    let LocalCmd::Run { from, to, broker: LocalBroker::Paper } = cmd;
+    let cfg = common.load_config()?;
+    let bus = common.open_bus(&cfg).await?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, progress).await?;
+    println!("{}", serde_json::to_string_pretty(&rep)?);
+    Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     let result = match cli.cmd {
+        Cmd::Demo(args) => demo::run(args, &cli.common).await,
+        Cmd::Local(cmd) => local_cmd(cmd, &cli.common).await,
         Cmd::Data(cmd) => data::run(cmd, &cli.common).await,
         Cmd::Validate(args) => validate::run(args, &cli.common).await,
         Cmd::Schema(cmd) => schema::run(cmd),

@@ -2,3 +2,4 @@
 //! on loopback reached the way an operator would reach MinIO (AWS_ENDPOINT_URL + credentials).
 
 mod cli;
+mod local;

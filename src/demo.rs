@@ -1,0 +1,172 @@
+//! `alpha-engine demo`: the local scheduler over the embedded year on a fresh `file://` bus, with
+//! the paper broker, no keys and no network, then a summary of what the system did and where
+//! everything is.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ae_shared::TradingDay;
+use ae_shared::bus::Bus;
+use ae_shared::cli::CommonArgs;
+use ae_shared::clock::SimulatedClock;
+use ae_shared::metrics::{self, Summary};
+use ae_shared::store::{self, ImportFiles, embedded_data_dir};
+use anyhow::Context as _;
+use chrono::NaiveTime;
+
+use crate::local;
+
+/// `alpha-engine demo` flags.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Directory the demo owns (emptied first): the bus, the trade ledger, the email outbox.
+    #[arg(long, default_value = "var/demo")]
+    pub dir: PathBuf,
+    /// First trading day (default: the first Monday of the embedded data).
+    #[arg(long, value_parser = ae_shared::cli::parse_day)]
+    pub from: Option<TradingDay>,
+    /// Last trading day (default: the last day of the embedded data).
+    #[arg(long, value_parser = ae_shared::cli::parse_day)]
+    pub to: Option<TradingDay>,
+    /// Run the production schedule (training and backtester every week, the declared 1,728-point
+    /// sweep) instead of the demo profile (every 4 weeks, a 24-point sweep). About 7 minutes.
+    #[arg(long)]
+    pub production: bool,
+}
+
+/// The demo profile's sweep grid: 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults.
+fn demo_grid() -> ae_shared::config::SweepGrid {
+    ae_shared::config::SweepGrid {
+        min_score: vec![60.0, 70.0],
+        max_position_pct: vec![0.05],
+        atr_multiplier: vec![2.0, 2.5, 3.0],
+        reduce_days: vec![7],
+        exit_days: vec![10, 14],
+        profit_take: vec![0.15, 0.25],
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "n/a".into() }
+}
+
+/// Runs the demo.
+pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode> {
+    let dir = &args.dir;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let abs = std::fs::canonicalize(dir)?;
+    let mut cfg = common.load_config()?;
+    cfg.bus.url = format!("file://{}", abs.join("bus").display());
+    cfg.trading.ledger_path = abs.join("trades.db").display().to_string();
+    cfg.llm.cache_path = abs.join("research.db").display().to_string();
+    if cfg.mail.smtp.host.trim().is_empty() {
+        cfg.mail.outbox_dir = abs.join("outbox").display().to_string();
+    }
+    // No keys, no network: the demo never calls an LLM or a data provider.
+    cfg.llm.api_key_env = "ALPHA_ENGINE_DEMO_HAS_NO_LLM_KEY".into();
+    cfg.providers.sec.enabled = false;
+    cfg.providers.fred.enabled = false;
+    cfg.providers.polygon.enabled = false;
+    cfg.trading.telegram.enabled = false;
+    let cadence = if args.production {
+        local::Cadence::PRODUCTION
+    } else {
+        cfg.backtest.sweep = demo_grid();
+        local::Cadence { train_every_weeks: 4, backtest_every_weeks: 4 }
+    };
+    let bus = Bus::open(&cfg.bus.url).await?;
+
+    let data = embedded_data_dir();
+    let prepared = store::prepare_import(&ImportFiles::embedded(&data), &cfg.data).await?;
+    let (first, last) = prepared.report.range;
+    let import_clock = SimulatedClock::at_et(first, NaiveTime::from_hms_opt(4, 0, 0).expect("time"));
+    store::write_import(&bus, prepared, &import_clock, false).await?;
+    let from = args.from.unwrap_or_else(|| {
+        let mut d = first.next();
+        while !d.is_first_of_week() {
+            d = d.next();
+        }
+        d
+    });
+    let to = args.to.unwrap_or(last);
+    eprintln!("alpha-engine demo: {from} .. {to} on {} (paper broker, quant-only research, no network)", cfg.bus.url);
+    let profile = if args.production {
+        "production schedule".to_string()
+    } else {
+        format!(
+            "demo profile: predictor training and backtester every 4 weeks, a {}-point sweep (--production for the full schedule)",
+            cfg.backtest.sweep.len()
+        )
+    };
+
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let rep = local::run(&bus, &cfg, from, to, cadence, progress).await?;
+    let eods = local::eod_reports(&bus, &rep.days).await?;
+    let r: Vec<f64> = eods.iter().map(|e| e.daily_return.get()).collect();
+    let b: Vec<f64> = eods.iter().map(|e| e.benchmark.daily_return.get()).collect();
+    let s = Summary::of(&r, &b);
+    let fills: usize = eods.iter().map(|e| e.fills.len()).sum();
+    println!();
+    println!("alpha-engine demo: {} trading days, {from} .. {to}, in {:.1} s ({profile})", rep.days.len(), rep.total_s);
+    println!(
+        "  return {} vs {} {} ({} a year), alpha {} a year, beta {:.2}",
+        pct(s.total_return),
+        cfg.trading.benchmark_name,
+        pct(s.benchmark_total_return),
+        pct(s.annual_return),
+        pct(s.alpha),
+        s.beta
+    );
+    println!("  Sharpe {:.2}, max drawdown {}, n = {} sessions; {fills} fills", s.sharpe, pct(s.max_drawdown), s.n);
+    let ics = &rep.fold_rank_ic;
+    if ics.len() >= 2 {
+        let m = ics.iter().sum::<f64>() / ics.len() as f64;
+        let half = 1.96 * metrics::std_sample(ics) / (ics.len() as f64).sqrt();
+        println!(
+            "  predictor: champion promoted {} time(s); out-of-sample rank IC {m:.3} (95% CI {:.3}..{:.3}, {} walk-forward folds)",
+            rep.promoted.len(),
+            m - half,
+            m + half,
+            ics.len()
+        );
+    } else {
+        println!(
+            "  predictor: no model passed the promotion gate (no champion, so no predictions: the executor ran without them)"
+        );
+    }
+    println!(
+        "  backtester: {} run(s), {} with a write-back; the last one decided:",
+        rep.backtests.len(),
+        rep.backtests.iter().filter(|b| !b.1.is_empty()).count()
+    );
+    for (name, written, why) in &rep.last_backtest {
+        println!("    {name:<17} {}", if *written { "written back".to_string() } else { format!("not written {why}") });
+    }
+    for f in rep.failures.iter().take(5) {
+        println!("  job failure {} {}: {}", f.date, f.job, f.error);
+    }
+    println!(
+        "  time by job: {}",
+        rep.seconds.iter().map(|(k, v)| format!("{k} {v:.1}s")).collect::<Vec<_>>().join(", ")
+    );
+    println!("  files: bus {} (signals/, predictor/, executor/, backtest/, config/)", abs.join("bus").display());
+    println!("         trade ledger {}", cfg.trading.ledger_path);
+    println!(
+        "         emails {}",
+        if cfg.mail.smtp.host.trim().is_empty() {
+            cfg.mail.outbox_dir.clone()
+        } else {
+            format!("sent via {}", cfg.mail.smtp.host)
+        }
+    );
+    if let Some(last_bt) = rep.backtests.last() {
+        println!(
+            "         last backtest report {}",
+            abs.join("bus").join(format!("backtest/{}/report.md", last_bt.0)).display()
+        );
+    }
+    Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}

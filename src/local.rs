@@ -1,0 +1,268 @@
+//! `alpha-engine local run` and `alpha-engine demo`: the production schedule on a simulated clock.
+//!
+//! Every job is its own handler call, exactly as production schedules it, and the jobs talk only
+//! through the bus:
+//!
+//! | when (ET) | job |
+//! |---|---|
+//! | Sat 04:00 | backtester (for the coming Monday) |
+//! | Mon 05:00 | research |
+//! | Mon 06:00 | predictor train |
+//! | daily 09:15 | predictor infer |
+//! | daily 09:20 | executor plan |
+//! | 09:30–16:00 | executor session (the daemon's engine on the paper broker) |
+//! | 16:05 | executor EOD |
+//!
+//! A job that fails is reported and the schedule goes on, as EventBridge would; the executor's
+//! jobs are the money path, so one of them failing stops the run.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ae_backtester::run::{RunOptions as BacktestOptions, run as backtest};
+use ae_executor::eod::{self, EodOptions};
+use ae_executor::ledger::Ledger;
+use ae_executor::paper::{PaperBroker, PaperSettings};
+use ae_executor::planner::{self, PlanEnv, PlanOptions};
+use ae_executor::session;
+use ae_predictor::infer::{InferOptions, infer};
+use ae_predictor::train::{TrainOptions, train};
+use ae_research::run::{RunOptions as ResearchOptions, run as research};
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, keys};
+use ae_shared::calendar::et_instant;
+use ae_shared::clock::SimulatedClock;
+use ae_shared::config::Config;
+use ae_shared::contracts::eod::EodReport;
+use ae_shared::store::PriceStore;
+use anyhow::Context as _;
+use chrono::{Datelike, NaiveTime, TimeDelta};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+/// One job's failure.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobFailure {
+    /// Day.
+    pub date: TradingDay,
+    /// Job.
+    pub job: &'static str,
+    /// Error.
+    pub error: String,
+}
+
+/// What a local run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LocalReport {
+    /// Trading days run.
+    pub days: Vec<TradingDay>,
+    /// Jobs run, by name.
+    pub jobs: std::collections::BTreeMap<&'static str, u32>,
+    /// Seconds spent, by job.
+    pub seconds: std::collections::BTreeMap<&'static str, f64>,
+    /// Failures (the schedule went on).
+    pub failures: Vec<JobFailure>,
+    /// Predictor trainings that promoted a champion.
+    pub promoted: Vec<TradingDay>,
+    /// Last walk-forward fold rank ICs of a promoted model (out of sample).
+    pub fold_rank_ic: Vec<f64>,
+    /// Backtester runs, with what each wrote back.
+    pub backtests: Vec<(TradingDay, Vec<String>)>,
+    /// Last backtest's decisions (name, written, first failing gate).
+    pub last_backtest: Vec<(String, bool, String)>,
+    /// Total seconds.
+    pub total_s: f64,
+}
+
+fn at(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("time")
+}
+
+/// The trading days from `from` to `to`.
+pub fn trading_days(from: TradingDay, to: TradingDay) -> Vec<TradingDay> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        out.push(d);
+        d = d.next();
+    }
+    out
+}
+
+/// How often the weekly jobs run: every week in production; the demo profile thins them out to
+/// finish the year in under a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cadence {
+    /// Predictor training every this many weeks.
+    pub train_every_weeks: u32,
+    /// Backtester every this many weeks.
+    pub backtest_every_weeks: u32,
+}
+
+impl Cadence {
+    /// The production schedule.
+    pub const PRODUCTION: Cadence = Cadence { train_every_weeks: 1, backtest_every_weeks: 1 };
+}
+
+struct Runner {
+    clock: Arc<SimulatedClock>,
+    report: LocalReport,
+}
+
+impl Runner {
+    fn set(&self, d: chrono::NaiveDate, t: NaiveTime) {
+        self.clock.set(et_instant(d, t));
+    }
+
+    fn timed(&mut self, job: &'static str, t0: Instant) {
+        *self.report.jobs.entry(job).or_default() += 1;
+        *self.report.seconds.entry(job).or_default() += t0.elapsed().as_secs_f64();
+    }
+
+    fn fail(&mut self, date: TradingDay, job: &'static str, e: &anyhow::Error) {
+        tracing::warn!(%date, job, "{e:#}");
+        self.report.failures.push(JobFailure { date, job, error: format!("{e:#}") });
+    }
+}
+
+/// Runs the schedule from `from` to `to` on `bus`. The paper broker and the ledger live at
+/// `trading.ledger_path`.
+pub async fn run(
+    bus: &Bus,
+    cfg: &Config,
+    from: TradingDay,
+    to: TradingDay,
+    cadence: Cadence,
+    progress: bool,
+) -> anyhow::Result<LocalReport> {
+    let t_all = Instant::now();
+    let days = trading_days(from, to);
+    anyhow::ensure!(!days.is_empty(), "--from {from} is after --to {to}");
+    let store =
+        PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
+    let clock = Arc::new(SimulatedClock::at_et(from, at(4, 0)));
+    let ledger_path = Path::new(&cfg.trading.ledger_path);
+    if let Some(dir) = ledger_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let broker = PaperBroker::open(ledger_path, PaperSettings::from_config(&cfg.trading), clock.clone())?;
+    let mut ledger = Ledger::open(ledger_path)?;
+    let mut r = Runner { clock: clock.clone(), report: LocalReport { days: days.clone(), ..Default::default() } };
+    let mut week = 0u32;
+    let pb = if progress {
+        let b = ProgressBar::new(days.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} days {elapsed_precise} eta {eta}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    for &d in &days {
+        pb.set_message(d.to_string());
+        let weekly = d == from || d.is_first_of_week();
+        if weekly && d != from {
+            week += 1;
+        }
+        if weekly && d != from && week.is_multiple_of(cadence.backtest_every_weeks.max(1)) {
+            // Saturday 04:00 before this week.
+            let sat = d.date() - TimeDelta::days((d.date().weekday().num_days_from_monday() as i64) + 2);
+            r.set(sat, at(4, 0));
+            let t0 = Instant::now();
+            let opts = BacktestOptions { date: d, dry_run: false, force: false, progress: false };
+            match backtest(bus, cfg, &opts).await {
+                Ok(rep) => {
+                    let written: Vec<String> =
+                        rep.write_back.iter().filter(|w| w.written).map(|w| w.name.clone()).collect();
+                    r.report.last_backtest = rep
+                        .write_back
+                        .iter()
+                        .map(|w| {
+                            let why = w.why.iter().find(|y| y.starts_with("FAIL")).cloned().unwrap_or_default();
+                            (w.name.clone(), w.written, why)
+                        })
+                        .collect();
+                    r.report.backtests.push((d, written));
+                }
+                Err(e) if e.to_string().contains("sessions to simulate") => {}
+                Err(e) => r.fail(d, "backtester", &e),
+            }
+            r.timed("backtester", t0);
+        }
+        if weekly {
+            r.set(d.date(), at(5, 0));
+            let t0 = Instant::now();
+            if let Err(e) = research(bus, cfg, clock.clone(), &ResearchOptions::new(d)).await {
+                r.fail(d, "research", &e);
+            }
+            r.timed("research", t0);
+        }
+        if weekly && week.is_multiple_of(cadence.train_every_weeks.max(1)) {
+            r.set(d.date(), at(6, 0));
+            let t0 = Instant::now();
+            match train(bus, cfg, clock.clone(), &TrainOptions { date: d, dry_run: false }).await {
+                Ok(t) if t.promoted => {
+                    r.report.promoted.push(d);
+                    r.report.fold_rank_ic = t.walk_forward.iter().map(|f| f.rank_ic).collect();
+                }
+                Ok(_) => {}
+                // A young history is a normal state: no model until there are enough labels.
+                Err(e) if format!("{e:#}").contains("not enough history") => {}
+                Err(e) => r.fail(d, "predictor train", &e),
+            }
+            r.timed("predictor train", t0);
+        }
+        r.set(d.date(), at(9, 15));
+        let t0 = Instant::now();
+        if let Err(e) = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await
+            && !format!("{e:#}").contains("no champion")
+        {
+            r.fail(d, "predictor infer", &e);
+        }
+        r.timed("predictor infer", t0);
+        r.set(d.date(), at(9, 20));
+        let t0 = Instant::now();
+        let env = PlanEnv { bus, cfg, clock: clock.as_ref(), broker: &broker, store: &store };
+        planner::plan(&env, &mut ledger, &PlanOptions { date: d, dry_run: false, force: false })
+            .await
+            .with_context(|| format!("executor plan {d}"))?;
+        r.timed("executor plan", t0);
+        let t0 = Instant::now();
+        session::run(bus, cfg, &clock, &broker, &mut ledger, &store, d)
+            .await
+            .with_context(|| format!("executor session {d}"))?;
+        r.timed("executor session", t0);
+        r.set(d.date(), at(16, 5));
+        let t0 = Instant::now();
+        eod::run(
+            bus,
+            cfg,
+            clock.as_ref(),
+            &broker,
+            &ledger,
+            &store,
+            &EodOptions { date: d, dry_run: false, force: false },
+        )
+        .await
+        .with_context(|| format!("executor eod {d}"))?;
+        r.timed("executor eod", t0);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    r.report.total_s = t_all.elapsed().as_secs_f64();
+    Ok(r.report)
+}
+
+/// The EOD reports of `days` on the bus.
+pub async fn eod_reports(bus: &Bus, days: &[TradingDay]) -> anyhow::Result<Vec<EodReport>> {
+    let mut out = Vec::new();
+    for d in days {
+        if let Some(l) = bus.get_doc::<EodReport>(&keys::eod(*d)).await? {
+            out.push(l.doc);
+        }
+    }
+    Ok(out)
+}
