@@ -40,10 +40,62 @@ enum Command {
     },
 }
 
+/// The Lambda event: `{"date": "YYYY-MM-DD"?, "dry_run": bool?, "force": bool?}`. Without a date
+/// the run is for the next trading day on or after today (the Saturday job grades for Monday).
+#[derive(Debug, serde::Deserialize)]
+struct Event {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn lambda_main() -> Result<(), lambda_runtime::Error> {
+    ae_shared::cli::init_logging(true);
+    let common =
+        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let common = common.clone();
+        async move {
+            let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event: {e}"))?;
+            let date = match e.date.as_deref() {
+                Some(d) => TradingDay::parse(d).map_err(|e| format!("bad date: {e}"))?,
+                None => {
+                    use ae_shared::clock::{Clock, SystemClock};
+                    TradingDay::on_or_after(SystemClock.now().with_timezone(&chrono_tz::America::New_York).date_naive())
+                        .ok_or("today is outside the NYSE calendar")?
+                }
+            };
+            let cfg = common.load_config().map_err(|e| format!("{e:#}"))?;
+            let bus = common.open_bus(&cfg).await.map_err(|e| format!("{e:#}"))?;
+            let opts = RunOptions { date, dry_run: e.dry_run, force: e.force, progress: false };
+            let r = run(&bus, &cfg, &opts).await.map_err(|e| format!("{e:#}"))?;
+            Ok::<_, lambda_runtime::Error>(serde_json::json!({
+                "date": date.to_string(),
+                "write_back": r.write_back,
+                "summary": r.tear_sheet.summary,
+                "speed": r.speed,
+            }))
+        }
+    }))
+    .await
+}
+
 fn main() -> ExitCode {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return match rt.block_on(lambda_main()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lambda runtime: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     cli.common.init_logging();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(go(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! decisions and the report on the bus, the null market (nothing written back), look-ahead,
 //! and the tear sheet against empyrical.
 
+mod binary;
 mod common;
 mod embedded;
 mod null_market;
