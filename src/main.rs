@@ -5,6 +5,7 @@ mod config_cmd;
 mod data;
 mod demo;
 mod local;
+mod reset;
 mod schema;
 mod validate;
 
@@ -38,6 +39,8 @@ enum Cmd {
     /// The production schedule on a simulated clock, every job talking only through the bus.
     #[command(subcommand)]
     Local(LocalCmd),
+    /// Archive the trade ledger and trades/*.csv to the bus, then reset the paper portfolio.
+    ResetPortfolio(reset::ResetArgs),
     /// Market data in the bus's price store.
     #[command(subcommand)]
     Data(data::DataCmd),
@@ -91,6 +94,7 @@ async fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Demo(args) => demo::run(args, &cli.common).await,
         Cmd::Local(cmd) => local_cmd(cmd, &cli.common).await,
+        Cmd::ResetPortfolio(args) => reset::run(args, &cli.common).await,
         Cmd::Data(cmd) => data::run(cmd, &cli.common).await,
         Cmd::Validate(args) => validate::run(args, &cli.common).await,
         Cmd::Schema(cmd) => schema::run(cmd),

@@ -2,4 +2,5 @@
 //! on loopback reached the way an operator would reach MinIO (AWS_ENDPOINT_URL + credentials).
 
 mod cli;
+mod infra;
 mod local;
