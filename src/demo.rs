@@ -103,7 +103,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     };
 
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rep = local::run(&bus, &cfg, from, to, cadence, progress).await?;
+    let rep = local::run(&bus, &cfg, from, to, cadence, local::Venue::Paper, progress).await?;
     let eods = local::eod_reports(&bus, &rep.days).await?;
     let r: Vec<f64> = eods.iter().map(|e| e.daily_return.get()).collect();
     let b: Vec<f64> = eods.iter().map(|e| e.benchmark.daily_return.get()).collect();

@@ -90,6 +90,16 @@ pub fn trading_days(from: TradingDay, to: TradingDay) -> Vec<TradingDay> {
     out
 }
 
+/// What the daemon trades on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Venue {
+    /// The paper session: the daemon's engine on the paper broker backed by the ledger.
+    Paper,
+    /// The real daemon through `ibapi` against the local TWS-protocol paper gateway, which
+    /// replays each day's bars; the gateway starts from the ledger's cash and positions.
+    IbGateway,
+}
+
 /// How often the weekly jobs run: every week in production; the demo profile thins them out to
 /// finish the year in under a minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +144,7 @@ pub async fn run(
     from: TradingDay,
     to: TradingDay,
     cadence: Cadence,
+    venue: Venue,
     progress: bool,
 ) -> anyhow::Result<LocalReport> {
     let t_all = Instant::now();
@@ -223,32 +234,30 @@ pub async fn run(
             r.fail(d, "predictor infer", &e);
         }
         r.timed("predictor infer", t0);
-        r.set(d.date(), at(9, 20));
-        let t0 = Instant::now();
-        let env = PlanEnv { bus, cfg, clock: clock.as_ref(), broker: &broker, store: &store };
-        planner::plan(&env, &mut ledger, &PlanOptions { date: d, dry_run: false, force: false })
-            .await
-            .with_context(|| format!("executor plan {d}"))?;
-        r.timed("executor plan", t0);
-        let t0 = Instant::now();
-        session::run(bus, cfg, &clock, &broker, &mut ledger, &store, d)
-            .await
-            .with_context(|| format!("executor session {d}"))?;
-        r.timed("executor session", t0);
-        r.set(d.date(), at(16, 5));
-        let t0 = Instant::now();
-        eod::run(
-            bus,
-            cfg,
-            clock.as_ref(),
-            &broker,
-            &ledger,
-            &store,
-            &EodOptions { date: d, dry_run: false, force: false },
-        )
-        .await
-        .with_context(|| format!("executor eod {d}"))?;
-        r.timed("executor eod", t0);
+        match venue {
+            Venue::Paper => {
+                r.set(d.date(), at(9, 20));
+                let t0 = Instant::now();
+                let env = PlanEnv { bus, cfg, clock: clock.as_ref(), broker: &broker, store: &store };
+                planner::plan(&env, &mut ledger, &PlanOptions { date: d, dry_run: false, force: false })
+                    .await
+                    .with_context(|| format!("executor plan {d}"))?;
+                r.timed("executor plan", t0);
+                let t0 = Instant::now();
+                session::run(bus, cfg, &clock, &broker, &mut ledger, &store, d)
+                    .await
+                    .with_context(|| format!("executor session {d}"))?;
+                r.timed("executor session", t0);
+                r.set(d.date(), at(16, 5));
+                let t0 = Instant::now();
+                let opts = EodOptions { date: d, dry_run: false, force: false };
+                eod::run(bus, cfg, clock.as_ref(), &broker, &ledger, &store, &opts)
+                    .await
+                    .with_context(|| format!("executor eod {d}"))?;
+                r.timed("executor eod", t0);
+            }
+            Venue::IbGateway => gateway_day(&mut r, bus, cfg, &store, &mut ledger, d).await?,
+        }
         pb.inc(1);
     }
     pb.finish_and_clear();
@@ -265,4 +274,79 @@ pub async fn eod_reports(bus: &Bus, days: &[TradingDay]) -> anyhow::Result<Vec<E
         }
     }
     Ok(out)
+}
+
+/// One day through the real daemon and IB client against the local paper gateway: the gateway
+/// starts from the ledger's cash and positions; the planner and EOD read the account from it too.
+async fn gateway_day(
+    r: &mut Runner,
+    bus: &Bus,
+    cfg: &Config,
+    store: &PriceStore,
+    ledger: &mut Ledger,
+    d: TradingDay,
+) -> anyhow::Result<()> {
+    use ae_executor::daemon::{self, Connector as _, DaemonOptions, IbConnector};
+    use ae_executor::tws::gateway::{Gateway, GatewayConfig};
+    let mut gw = GatewayConfig::for_day(store, d, &cfg.trading, &cfg.trading.paper_account_id);
+    // A fresh ledger has no account yet: the gateway opens with the configured paper cash.
+    if ledger.inception()?.is_some() {
+        gw.cash = ledger.cash()?;
+    }
+    gw.positions = ledger.positions()?.into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
+    let gateway = Gateway::start("127.0.0.1:0", gw).await.context("starting the local paper gateway")?;
+    let ib = cfg.trading.ib.clone();
+    let address = gateway.addr().to_string();
+    let connector =
+        IbConnector { address: address.clone(), client_id: ib.client_id, cfg: ib.clone(), live_confirmed: false };
+    // The planner and EOD read the account on their own API client id, as separate processes would.
+    let reader = IbConnector { address, client_id: ib.client_id + 10, cfg: ib.clone(), live_confirmed: false };
+    r.set(d.date(), at(9, 20));
+    let t0 = Instant::now();
+    {
+        let account = reader.connect().await.with_context(|| format!("connecting to the gateway for {d}"))?;
+        let env = PlanEnv { bus, cfg, clock: r.clock.as_ref(), broker: &account, store };
+        planner::plan(&env, ledger, &PlanOptions { date: d, dry_run: false, force: false })
+            .await
+            .with_context(|| format!("executor plan {d}"))?;
+    }
+    r.timed("executor plan", t0);
+    let t0 = Instant::now();
+    let opts = DaemonOptions {
+        date: d,
+        poll: std::time::Duration::ZERO,
+        book_wait: std::time::Duration::from_secs(5),
+        reconnect_attempts: ib.reconnect_attempts,
+    };
+    daemon::run(
+        bus,
+        cfg,
+        &connector,
+        ledger,
+        &store.sectors,
+        session::split_ratios(store, d),
+        &opts,
+        &ae_executor::notify::Notifier::disabled(),
+        &r.clock,
+        Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+    .await
+    .with_context(|| format!("executor daemon {d}"))?;
+    r.timed("executor daemon", t0);
+    r.set(d.date(), at(16, 5));
+    let t0 = Instant::now();
+    let account = reader.connect().await.with_context(|| format!("connecting to the gateway for {d}"))?;
+    eod::run(
+        bus,
+        cfg,
+        r.clock.as_ref(),
+        &account,
+        ledger,
+        store,
+        &EodOptions { date: d, dry_run: false, force: false },
+    )
+    .await
+    .with_context(|| format!("executor eod {d}"))?;
+    r.timed("executor eod", t0);
+    Ok(())
 }

@@ -65,7 +65,7 @@ enum LocalCmd {
         /// Last trading day.
         #[arg(long, value_parser = ae_shared::cli::parse_day)]
         to: ae_shared::TradingDay,
-        /// Broker the daemon's engine trades on (the local paper broker).
+        /// What the daemon trades on.
         #[arg(long, value_enum, default_value = "paper")]
         broker: LocalBroker,
     },
@@ -73,16 +73,22 @@ enum LocalCmd {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum LocalBroker {
-    /// The paper broker backed by the trade ledger.
+    /// The paper broker backed by the trade ledger (the daemon's engine in a paper session).
     Paper,
+    /// The real daemon and IB client against the local TWS-protocol paper gateway.
+    IbGateway,
 }
 
 async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
-    let LocalCmd::Run { from, to, broker: LocalBroker::Paper } = cmd;
+    let LocalCmd::Run { from, to, broker } = cmd;
+    let venue = match broker {
+        LocalBroker::Paper => local::Venue::Paper,
+        LocalBroker::IbGateway => local::Venue::IbGateway,
+    };
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, progress).await?;
+    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, venue, progress).await?;
     println!("{}", serde_json::to_string_pretty(&rep)?);
     Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

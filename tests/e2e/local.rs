@@ -231,3 +231,62 @@ fn the_demo_runs_the_schedule_and_says_where_everything_is() {
     assert!(emails >= 6, "research brief and 5 EOD emails in {}: {emails}", outbox.display());
     assert!(work.path().join("demo/bus/executor/eod/2010-03-05.json").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_through_the_ib_gateway_trades_as_the_paper_session_does() {
+    let (tmpl_dir, template) = ae_testkit::embedded::bus(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let work = tempfile::tempdir().unwrap();
+    let mut eods = Vec::new();
+    for broker in ["paper", "ib-gateway"] {
+        let root = work.path().join(broker);
+        let bus = Bus::file(root.join("bus"));
+        for o in template.list("prices/").await.unwrap() {
+            let bytes = template.get(&o.key).await.unwrap().unwrap().bytes;
+            bus.put(&o.key, bytes, ae_shared::bus::PutMode::Overwrite).await.unwrap();
+        }
+        let root2 = root.clone();
+        let o = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_alpha-engine"))
+                .args(["local", "run", "--from", "2010-03-01", "--to", "2010-03-03", "--broker", broker])
+                .current_dir(&root2)
+                .env("RUST_LOG", "warn")
+                .env("BUS_URL", format!("file://{}", root2.join("bus").display()))
+                .env("ALPHA_ENGINE__TRADING__LEDGER_PATH", root2.join("trades.db"))
+                .env("ALPHA_ENGINE__MAIL__OUTBOX_DIR", root2.join("outbox"))
+                .env("ALPHA_ENGINE__LLM__CACHE_PATH", root2.join("research.db"))
+                .env("ALPHA_ENGINE__LLM__API_KEY_ENV", "AE_TEST_NO_SUCH_KEY")
+                .env_remove("ALPHA_ENGINE_CONFIG")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(o.status.success(), "{broker}: {}", String::from_utf8_lossy(&o.stderr));
+        let rep: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let job = if broker == "paper" { "executor session" } else { "executor daemon" };
+        assert_eq!(rep["jobs"][job], 3, "{broker}: {rep}");
+        let mut days = Vec::new();
+        for d in ["2010-03-01", "2010-03-02", "2010-03-03"] {
+            let key = ae_shared::bus::keys::eod(ae_shared::TradingDay::parse(d).unwrap());
+            let v: Value = serde_json::from_slice(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap();
+            assert!(v["integrity"].as_array().unwrap().iter().all(|c| c["passed"] == true), "{broker} {d}: {v}");
+            let fills: Vec<(String, u64, String)> = v["fills"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["order_id"].as_str().unwrap().to_string(),
+                        f["shares"].as_u64().unwrap(),
+                        format!("{:.6}", f["price"].as_f64().unwrap()),
+                    )
+                })
+                .collect();
+            days.push((format!("{:.2}", v["nav"].as_f64().unwrap()), fills));
+        }
+        eods.push(days);
+    }
+    assert!(!eods[0][0].1.is_empty(), "the first day trades");
+    assert_eq!(eods[0], eods[1], "the IB gateway run fills and marks exactly as the paper session");
+    drop(tmpl_dir);
+}
