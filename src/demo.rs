@@ -19,7 +19,8 @@ use crate::local;
 /// `alpha-engine demo` flags.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Directory the demo owns (emptied first): the bus, the trade ledger, the email outbox.
+    /// Directory the demo owns (emptied first; it must be new, empty or an earlier demo's): the bus,
+    /// the trade ledger, the email outbox.
     #[arg(long, default_value = "var/demo")]
     pub dir: PathBuf,
     /// First trading day (default: the first Monday of the embedded data).
@@ -53,10 +54,18 @@ fn pct(x: f64) -> String {
 /// Runs the demo.
 pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode> {
     let dir = &args.dir;
+    let marker = dir.join(".alpha-engine-demo");
     if dir.exists() {
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        anyhow::ensure!(
+            empty || marker.exists(),
+            "{} exists and was not made by the demo: pass --dir with a new or empty directory (the demo empties it)",
+            dir.display()
+        );
         std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&marker, "made by `alpha-engine demo`, which empties this directory on every run\n")?;
     let abs = std::fs::canonicalize(dir)?;
     let mut cfg = common.load_config()?;
     cfg.bus.url = format!("file://{}", abs.join("bus").display());
@@ -65,7 +74,8 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     if cfg.mail.smtp.host.trim().is_empty() {
         cfg.mail.outbox_dir = abs.join("outbox").display().to_string();
     }
-    // No keys, no network: the demo never calls an LLM or a data provider.
+    // No keys: the demo never calls an LLM or a data provider (emails go to the outbox unless an
+    // SMTP host is configured).
     cfg.llm.api_key_env = "ALPHA_ENGINE_DEMO_HAS_NO_LLM_KEY".into();
     cfg.providers.sec.enabled = false;
     cfg.providers.fred.enabled = false;

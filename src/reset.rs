@@ -1,6 +1,9 @@
 //! `alpha-engine reset-portfolio`: archive the trade ledger and the `trades/*.csv` backups to
 //! `trades/archive/{stamp}/` on the bus, then remove them, so the next plan starts from cash.
-//! Nothing is removed unless everything was archived first.
+//! Nothing is removed unless everything was archived first. The ledger is archived with
+//! `VACUUM INTO` (a consistent copy that includes its write-ahead log). With Interactive Brokers
+//! the reset is refused while the ledger still holds positions: close them at the broker first.
+//! Stop the trading timers (`systemctl stop 'alpha-engine-*'`) before a reset.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,8 +57,13 @@ pub async fn run(args: ResetArgs, common: &CommonArgs) -> anyhow::Result<ExitCod
         println!("  archive {k} -> {}", keys::trades_archive(&stamp, k.file_name()));
     }
     println!("  then remove the ledger (positions, orders, fills, paper account) and trades/*.csv");
-    if cfg.trading.broker == ae_shared::config::BrokerKind::Ib {
-        println!("  note: positions at Interactive Brokers are NOT touched; close them at the broker first");
+    if cfg.trading.broker == ae_shared::config::BrokerKind::Ib && ledger.exists() {
+        let held = ae_executor::ledger::Ledger::open(&ledger)?.positions()?.len();
+        anyhow::ensure!(
+            held == 0,
+            "the ledger still holds {held} position(s) at Interactive Brokers: close them at the broker and let \
+             EOD reconcile before a reset (a reset never touches the broker)"
+        );
     }
     if args.dry_run {
         println!("dry run: nothing archived, nothing removed");
@@ -77,20 +85,23 @@ pub async fn run(args: ResetArgs, common: &CommonArgs) -> anyhow::Result<ExitCod
         }
     }
     if ledger.exists() {
-        // Closing the ledger checkpoints its write-ahead log into the file archived below.
-        drop(ae_executor::ledger::Ledger::open(&ledger).context("opening the ledger to checkpoint it")?);
-        let bytes = std::fs::read(&ledger).with_context(|| format!("reading {}", ledger.display()))?;
+        let copy = tempfile::tempdir()?;
+        let snapshot = copy.path().join("trades.db");
+        let conn = rusqlite::Connection::open(&ledger).with_context(|| format!("opening {}", ledger.display()))?;
+        conn.execute("VACUUM INTO ?1", [snapshot.display().to_string()]).context("copying the ledger")?;
+        drop(conn);
+        let bytes = std::fs::read(&snapshot)?;
         bus.put(&keys::trades_archive(&stamp, "trades.db"), bytes, PutMode::IfAbsent).await?;
     }
     for k in &on_bus {
         let o = bus.get(k).await?.with_context(|| format!("{k} vanished while archiving"))?;
         bus.put(&keys::trades_archive(&stamp, k.file_name()), o.bytes, PutMode::IfAbsent).await?;
     }
+    for k in &on_bus {
+        bus.delete(k).await.with_context(|| format!("removing {k} (the archive is complete; re-run to finish)"))?;
+    }
     for f in ledger_files(&ledger) {
         std::fs::remove_file(&f).with_context(|| format!("removing {}", f.display()))?;
-    }
-    for k in &on_bus {
-        bus.delete(k).await?;
     }
     println!("archived to trades/archive/{stamp}/ and reset: the next plan starts from cash");
     Ok(ExitCode::SUCCESS)

@@ -107,7 +107,9 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// CSCV over `returns[point][day]` with `blocks` (even) blocks, performance = per-period Sharpe.
+/// CSCV over `returns[point][day]` with `blocks` (even) blocks, performance = per-period Sharpe
+/// (additive over blocks through its moments; the sweep's objective adds a drawdown term that is
+/// not, so the in-sample choice here is by Sharpe).
 pub fn pbo(returns: &[Vec<f64>], blocks: usize) -> Pbo {
     let points = returns.len();
     let days = returns.first().map(Vec::len).unwrap_or(0);
@@ -146,9 +148,13 @@ pub fn pbo(returns: &[Vec<f64>], blocks: usize) -> Pbo {
         let oos: Vec<usize> = (0..blocks).filter(|b| !is.contains(b)).collect();
         let best = (0..points).max_by(|a, b| perf(*a, is).total_cmp(&perf(*b, is))).expect("points");
         let best_oos = perf(best, &oos);
-        let below = (0..points).filter(|p| perf(*p, &oos) < best_oos).count();
+        let oos_perf: Vec<f64> = (0..points).map(|p| perf(p, &oos)).collect();
+        let below = oos_perf.iter().filter(|x| **x < best_oos).count();
+        // Ties share the middle rank: grid points whose parameter never binds have identical
+        // returns and must not count as beating the chosen one.
+        let ties = oos_perf.iter().filter(|x| **x == best_oos).count() - 1;
         // Relative rank in (0, 1); logit <= 0 means at or below the median.
-        let omega = (below as f64 + 1.0) / (points as f64 + 1.0);
+        let omega = (below as f64 + ties as f64 / 2.0 + 1.0) / (points as f64 + 1.0);
         if omega <= 0.5 {
             overfit += 1;
         }

@@ -1,8 +1,10 @@
-//! The replay bus: a private copy of what the backtester reads (prices, signals, predictions,
-//! tuned configuration) in a temporary `file://` directory. Weeks without signals on the bus are
-//! filled by running the research job itself on the copy, quant-only, one week at a time, so each
-//! run sees only the prices before its date and the signals before it — never future data. The
-//! shared bus is never written by the replay; it only ever receives `backtest/` and `config/`.
+//! The replay bus: a private copy of what the backtester reads (prices, signals, predictions) in a
+//! temporary `file://` directory. Weeks without signals on the bus are filled by running the
+//! research job itself on the copy, quant-only, one week at a time. Each run sees only the prices
+//! before its date, the signals before it, and the tuned research parameters and scoring weights
+//! that were in force on that date (from `config/history/`; defaults before the first write-back)
+//! — never future data, and never weights tuned on outcomes after the week. The shared bus is never
+//! written by the replay; it only ever receives `backtest/` and `config/`.
 
 use std::sync::Arc;
 
@@ -25,7 +27,48 @@ pub struct Replay {
     _dir: tempfile::TempDir,
 }
 
-const PREFIXES: [&str; 4] = ["prices/", keys::prefix::SIGNALS, keys::prefix::PREDICTIONS, "config/"];
+const PREFIXES: [&str; 3] = ["prices/", keys::prefix::SIGNALS, keys::prefix::PREDICTIONS];
+
+/// The research job's tuned parameter files.
+const RESEARCH_CONFIG: [&str; 2] = ["scoring_weights", "research_params"];
+
+/// `config/history/{date}/{name}.json` on the bus, by name, oldest first.
+async fn config_history(bus: &Bus) -> anyhow::Result<Vec<(TradingDay, String, ae_shared::bus::Key)>> {
+    let mut out = Vec::new();
+    for o in bus.list("config/history/").await? {
+        let rest = o.key.as_str().trim_start_matches("config/history/");
+        let Some((date, file)) = rest.split_once('/') else { continue };
+        let (Ok(d), Some(name)) = (TradingDay::parse(date), file.strip_suffix(".json")) else { continue };
+        out.push((d, name.to_string(), o.key.clone()));
+    }
+    out.sort_by_key(|a| a.0);
+    Ok(out)
+}
+
+/// Puts the research configuration in force on `day` onto the replay bus (or removes it when
+/// nothing had been written back by then, so research uses its defaults).
+async fn config_as_of(
+    bus: &Bus,
+    replay: &Bus,
+    history: &[(TradingDay, String, ae_shared::bus::Key)],
+    day: TradingDay,
+) -> anyhow::Result<()> {
+    for name in RESEARCH_CONFIG {
+        let current = keys::config(name);
+        match history.iter().rev().find(|(d, n, _)| *d <= day && n == name) {
+            Some((_, _, key)) => {
+                let Some(obj) = bus.get(key).await? else { continue };
+                replay.put(&current, obj.bytes, PutMode::Overwrite).await?;
+            }
+            None => {
+                if replay.head(&current).await?.is_some() {
+                    replay.delete(&current).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The first simulated day of each calendar week.
 pub fn week_starts(days: &[TradingDay]) -> Vec<TradingDay> {
@@ -61,6 +104,7 @@ pub async fn build(
     rcfg.mail.smtp.host = String::new();
     rcfg.mail.outbox_dir = dir.path().join("outbox").display().to_string();
     rcfg.llm.cache_path = dir.path().join("research.db").display().to_string();
+    let history = config_history(bus).await?;
     let mut backfilled = Vec::new();
     let weeks = week_starts(days);
     for (k, w) in weeks.iter().enumerate() {
@@ -77,6 +121,7 @@ pub async fn build(
         if has {
             continue;
         }
+        config_as_of(bus, &replay, &history, *w).await?;
         let clock = Arc::new(SimulatedClock::at_et(*w, NaiveTime::from_hms_opt(5, 0, 0).expect("time")));
         let mut opts = RunOptions::new(*w);
         opts.llm_key = Some(String::new());

@@ -70,6 +70,9 @@ pub fn calibrate(
     holdout_fraction: f64,
     min_samples: u32,
 ) -> VetoOutcome {
+    // Only documents whose horizon has played out count, so the holdout is not left empty.
+    let docs: Vec<Predictions> =
+        docs.iter().filter(|d| out.bench(d.date.prev(), d.horizon_days as usize).is_some()).cloned().collect();
     let n_train = ((docs.len() as f64) * (1.0 - holdout_fraction)).round() as usize;
     let (train, holdout) = docs.split_at(n_train.min(docs.len()));
     let lo = current.veto_min.get();

@@ -88,6 +88,45 @@ fn mean(x: &[f64]) -> f64 {
     if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
 }
 
+/// Moves `before` toward targets proportional to the positive training ICs of the factors in
+/// `target_ic` (the active factors keep their current total). Each step is at most `max_step`, and
+/// the steps sum to zero (the larger side is scaled down), so no weight moves more than
+/// `max_step` and inactive factors are untouched.
+pub fn step_toward(
+    before: &BTreeMap<String, f64>,
+    target_ic: &BTreeMap<String, f64>,
+    max_step: f64,
+) -> BTreeMap<String, f64> {
+    let mut after = before.clone();
+    let active_total: f64 = target_ic.keys().map(|f| before.get(f).copied().unwrap_or(0.0)).sum();
+    let ic_total: f64 = target_ic.values().sum();
+    if ic_total <= 0.0 {
+        return after;
+    }
+    let mut steps: BTreeMap<&String, f64> = target_ic
+        .iter()
+        .map(|(f, ic)| {
+            let goal = active_total * ic / ic_total;
+            let old = before.get(f).copied().unwrap_or(0.0);
+            (f, (goal - old).clamp(-max_step, max_step))
+        })
+        .collect();
+    let up: f64 = steps.values().filter(|x| **x > 0.0).sum();
+    let down: f64 = -steps.values().filter(|x| **x < 0.0).sum::<f64>();
+    if up <= 0.0 || down <= 0.0 {
+        return after;
+    }
+    let (k_up, k_down) = if up > down { (down / up, 1.0) } else { (1.0, up / down) };
+    for x in steps.values_mut() {
+        *x *= if *x > 0.0 { k_up } else { k_down };
+    }
+    for (f, x) in steps {
+        let old = before.get(f).copied().unwrap_or(0.0);
+        after.insert(f.clone(), (old + x).max(0.0));
+    }
+    after
+}
+
 /// Tunes `current` on `dates` (weekly research dates, oldest first).
 #[allow(clippy::too_many_arguments)]
 pub fn tune(
@@ -152,26 +191,7 @@ pub fn tune(
             after: before.get(f).copied().unwrap_or(0.0),
         });
     }
-    // Targets: the active factors' current total, shared in proportion to positive ICs.
-    let active_total: f64 = target.keys().map(|f| before.get(f).copied().unwrap_or(0.0)).sum();
-    let ic_total: f64 = target.values().sum();
-    let mut after = before.clone();
-    if ic_total > 0.0 {
-        for (f, ic) in &target {
-            let goal = active_total * ic / ic_total;
-            let old = before.get(f).copied().unwrap_or(0.0);
-            let step = (goal - old).clamp(-t.max_step, t.max_step);
-            after.insert(f.clone(), (old + step).clamp(0.0, 1.0));
-        }
-        // Keep the active total unchanged.
-        let new_total: f64 = target.keys().map(|f| after[f]).sum();
-        if new_total > 0.0 {
-            for f in target.keys() {
-                let v = after[f] * active_total / new_total;
-                after.insert(f.clone(), v);
-            }
-        }
-    }
+    let after = step_toward(&before, &target, t.max_step);
     for r in &mut factors_out {
         r.after = after.get(&r.factor).copied().unwrap_or(0.0);
     }
@@ -266,5 +286,25 @@ impl WeightsOutcome {
             }),
             notes: self.gates.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_weight_moves_more_than_the_max_step_and_the_total_is_kept() {
+        // The review's counterexample: 0.4 / 0.3 / 0.3 aiming at 1 / 0 / 0 with a 0.05 step.
+        let before: BTreeMap<String, f64> =
+            [("a", 0.4), ("b", 0.3), ("c", 0.3)].map(|(k, v)| (k.to_string(), v)).into();
+        let target: BTreeMap<String, f64> =
+            [("a", 0.9), ("b", 0.0), ("c", 0.0)].map(|(k, v)| (k.to_string(), v)).into();
+        let after = step_toward(&before, &target, 0.05);
+        for (k, v) in &after {
+            assert!((v - before[k]).abs() <= 0.05 + 1e-12, "{k}: {} -> {v}", before[k]);
+        }
+        assert!((after.values().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(after["a"] > 0.4 && after["b"] < 0.3);
     }
 }

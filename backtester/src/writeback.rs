@@ -1,7 +1,8 @@
 //! Config write-back: `config/{name}.json` with the evidence that justified it. The dated history
-//! copy is written first (`config/history/{date}/{name}.json`, immutable), then the file in force
-//! is kept as `config/{name}_previous.json`, then the new file replaces it. Nothing is written for
-//! a parameter set whose gates failed.
+//! copy is written first (`config/history/{date}/{name}.json`; only a `--force` re-run of the same
+//! date replaces it), then the file in force is kept as `config/{name}_previous.json`, then the new
+//! file replaces it. Nothing is written for a parameter set whose gates failed. Research replays
+//! read the history to use the weights in force on each past date.
 
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, PutMode, keys};

@@ -92,6 +92,9 @@ struct Event {
     command: String,
     #[serde(default)]
     date: Option<String>,
+    /// Scheduled every weekday: train only on the first trading day of the week.
+    #[serde(default)]
+    first_of_week_only: bool,
 }
 
 fn day_or_today(d: Option<TradingDay>) -> anyhow::Result<TradingDay> {
@@ -193,6 +196,12 @@ async fn lambda_main() -> Result<(), lambda_runtime::Error> {
             let e: Event = serde_json::from_value(event.payload)
                 .map_err(|e| format!("bad event (expected {{\"command\": \"train\"|\"infer\"}}): {e}"))?;
             let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
+            if e.first_of_week_only
+                && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
+            {
+                tracing::info!("skipped: {why}");
+                return Ok(serde_json::json!({ "skipped": why }));
+            }
             let out = match e.command.as_str() {
                 "train" => run_train(&common, date, false).await,
                 "infer" => run_infer(&common, date, false, false).await,

@@ -51,6 +51,9 @@ struct Event {
     dry_run: bool,
     #[serde(default)]
     force: bool,
+    /// Scheduled every weekday: run only on the first trading day of the week.
+    #[serde(default)]
+    first_of_week_only: bool,
 }
 
 fn today(clock: &dyn Clock) -> anyhow::Result<TradingDay> {
@@ -116,6 +119,12 @@ async fn lambda_main() -> Result<(), lambda_runtime::Error> {
         async move {
             let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event: {e}"))?;
             let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
+            if e.first_of_week_only
+                && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
+            {
+                tracing::info!("skipped: {why}");
+                return Ok(serde_json::json!({ "skipped": why }));
+            }
             let report = execute(&common, date, e.dry_run, e.force).await.map_err(|e| format!("{e:#}"))?;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         }

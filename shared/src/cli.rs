@@ -60,3 +60,37 @@ pub fn init_logging(json: bool) {
 pub fn parse_day(s: &str) -> Result<TradingDay, String> {
     TradingDay::parse(s).map_err(|e| e.to_string())
 }
+
+/// For weekly jobs scheduled every weekday (so that a Monday holiday moves them to Tuesday): the
+/// reason to skip `date` (default: today) when it is not the first trading day of its week.
+pub fn weekly_skip(date: Option<TradingDay>, clock: &dyn crate::clock::Clock) -> Option<String> {
+    let day = date.or_else(|| clock.trading_day());
+    match day {
+        None => Some("today is not an NYSE trading day: nothing to do".into()),
+        Some(d) if !d.is_first_of_week() => {
+            Some(format!("{d} is not the first trading day of its week: the weekly job runs on that day only"))
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SimulatedClock;
+
+    #[test]
+    fn a_weekly_job_runs_on_the_first_trading_day_of_the_week_only() {
+        let clock = SimulatedClock::at_et(TradingDay::parse("2010-09-08").unwrap(), chrono::NaiveTime::MIN);
+        for (day, runs) in [
+            ("2010-08-30", true),  // a Monday
+            ("2010-08-31", false), // Tuesday
+            ("2010-09-07", true),  // Tuesday after Labor Day: the week's first session
+            ("2010-09-08", false),
+        ] {
+            let d = TradingDay::parse(day).unwrap();
+            assert_eq!(weekly_skip(Some(d), &clock).is_none(), runs, "{day}");
+        }
+        assert!(weekly_skip(None, &clock).is_some(), "today (2010-09-08) is a Wednesday");
+    }
+}

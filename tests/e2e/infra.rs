@@ -55,6 +55,16 @@ fn the_template_passes_cfn_lint_and_grants_no_wildcards() {
             "                  - !Sub \"arn:aws:s3:::${BucketName}/${Prefix}/archive/signals/*\"",
             "                  - !Sub \"arn:aws:s3:::${BucketName}/${Prefix}/config/*\"",
         ),
+        (
+            "a read the role may not list (a missing key would be a 403)",
+            "                      - !Sub \"${Prefix}/backtest/*\"\n",
+            "",
+        ),
+        (
+            "a service-wide wildcard such as s3:Put*",
+            "                Action: [s3:PutObject]\n                Resource:\n                  - !Sub \"arn:aws:s3:::${BucketName}/${Prefix}/signals/*\"",
+            "                Action: [\"s3:Put*\"]\n                Resource:\n                  - !Sub \"arn:aws:s3:::${BucketName}/${Prefix}/signals/*\"",
+        ),
     ] {
         assert!(text.contains(from), "{what}: the template changed; update the test");
         let bad = dir.path().join("bad.yaml");
@@ -67,7 +77,7 @@ fn the_template_passes_cfn_lint_and_grants_no_wildcards() {
 #[test]
 fn systemd_timers_follow_the_schedule_in_new_york_time() {
     let dir = root().join("infrastructure/systemd");
-    for (job, at) in [("data", "06:30:00"), ("plan", "09:20:00"), ("daemon", "09:25:00"), ("eod", "16:05:00")] {
+    for (job, at) in [("plan", "09:20:00"), ("daemon", "09:25:00"), ("eod", "16:05:00"), ("data", "18:30:00")] {
         let timer = std::fs::read_to_string(dir.join(format!("alpha-engine-{job}.timer"))).unwrap();
         assert!(timer.contains(&format!("OnCalendar=Mon..Fri *-*-* {at} America/New_York")), "{job}: {timer}");
         let unit = format!("alpha-engine-{job}.service");
@@ -77,6 +87,13 @@ fn systemd_timers_follow_the_schedule_in_new_york_time() {
     assert!(daemon.contains("KillSignal=SIGTERM") && daemon.contains("Requires=ib-gateway.service"));
     let ib = std::fs::read_to_string(dir.join("ib-gateway.service")).unwrap();
     assert!(ib.contains("--mode=paper") && !ib.to_lowercase().contains("password="), "no credentials in units");
+    // Each unit that fetches secrets gets its own runtime directory, owned by its user.
+    for unit in ["ib-gateway", "alpha-engine-data", "alpha-engine-daemon", "alpha-engine-eod"] {
+        let text = std::fs::read_to_string(dir.join(format!("{unit}.service"))).unwrap();
+        if text.contains("fetch-secrets") {
+            assert!(text.contains("RuntimeDirectory=") && !text.contains("ExecStartPre=+"), "{unit}");
+        }
+    }
 }
 
 #[test]
@@ -112,6 +129,13 @@ fn reset_portfolio_archives_to_the_bus_before_it_removes_anything() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && out.contains("dry run: nothing archived"), "{out}");
     assert!(d.join("trades.db").exists() && csv.exists());
+    // An archive that cannot be written stops the reset before anything is removed.
+    std::fs::create_dir_all(d.join("bus/trades")).unwrap();
+    std::fs::write(d.join("bus/trades/archive"), "a file where the archive directory must go").unwrap();
+    let o = reset(&["--yes"]);
+    assert!(!o.status.success(), "the archive failed, so must the reset");
+    assert!(d.join("trades.db").exists() && csv.exists(), "nothing removed when the archive failed");
+    std::fs::remove_file(d.join("bus/trades/archive")).unwrap();
     let o = reset(&[]);
     assert!(!o.status.success(), "no terminal and no --yes: refused");
     assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"));

@@ -27,12 +27,17 @@ async fn sim_bus(m: &SimMarket, root: &Path) -> Bus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_null_market_writes_nothing_back_in_at_least_19_of_20_seeds() {
     let mut written = Vec::new();
+    let mut decided_by_statistics = 0;
     for seed in 0..20u64 {
         let dir = tempfile::tempdir().unwrap();
         let m = generate(&SimConfig::new(44, 160, 0.0, 1000 + seed));
         let bus = sim_bus(&m, dir.path()).await;
         let mut cfg = config(dir.path());
         cfg.backtest.warmup_days = 60;
+        // Sample-size gates low enough that the statistical gates (improvement, holdout, deflated
+        // Sharpe, PBO, holdout t) are the ones that have to say no.
+        cfg.backtest.gates.min_trades = 5;
+        cfg.backtest.weights.min_samples = 300;
         let date = m.sessions.last().unwrap().next();
         let r = run(&bus, &cfg, &RunOptions { date, dry_run: false, force: false, progress: false }).await.unwrap();
         assert!(bus.head(&keys::backtest(date, "report.md")).await.unwrap().is_some());
@@ -42,18 +47,29 @@ async fn a_null_market_writes_nothing_back_in_at_least_19_of_20_seeds() {
             let on_bus = bus.head(&keys::config(name)).await.unwrap().is_some();
             assert_eq!(on_bus, w.contains(&name.to_string()), "seed {seed}: {name} on the bus iff reported written");
         }
+        let exec = r.write_back.iter().find(|w| w.name == "executor_params").unwrap();
+        let weights = r.write_back.iter().find(|w| w.name == "scoring_weights").unwrap();
+        if exec.why.iter().any(|y| y.starts_with("PASS trades"))
+            && weights.why.iter().any(|y| y.starts_with("PASS samples"))
+        {
+            decided_by_statistics += 1;
+        }
         if !w.is_empty() {
             written.push((seed, w));
         }
     }
     assert!(written.len() <= 1, "a null market promoted parameters in {} of 20 seeds: {written:?}", written.len());
+    assert!(decided_by_statistics >= 10, "only {decided_by_statistics} of 20 seeds got past the sample-size gates");
 }
 
+/// Every price after `after` scaled by a factor of its own per name (0.6..1.8), so ranks,
+/// percentiles, relative strength and correlations after `after` all change.
 fn poisoned(m: &SimMarket, after: ae_shared::TradingDay) -> SimMarket {
     let mut rows: Vec<(Ticker, Bar)> = Vec::new();
-    for s in m.bars.iter() {
+    for (n, s) in m.bars.iter().enumerate() {
+        let own = 0.6 + 1.2 * ((n as f64 * 0.618_033_988_75).fract());
         for i in 0..s.dates.len() {
-            let k = if s.dates[i] > after { 1.7 } else { 1.0 };
+            let k = if s.dates[i] > after { own * (1.0 + 0.01 * (i % 7) as f64) } else { 1.0 };
             rows.push((
                 s.ticker.clone(),
                 Bar {
