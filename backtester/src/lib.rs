@@ -5,7 +5,8 @@
 //! the executor's own functions ([`sim`]) and fills through a fill model ([`fill`]), realised
 //! outcomes for grading ([`outcomes`]), the tear sheet ([`grade`]), signal quality
 //! ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto calibration ([`veto`]), the
-//! executor parameter sweep ([`sweep`]) with its overfitting statistics ([`overfit`]), config
+//! executor parameter sweep ([`sweep`]) with its overfitting statistics ([`overfit`]), their
+//! promotion gates ([`gate`]), config
 //! write-back ([`writeback`]), the report ([`report`]) and the run ([`run`]).
 //!
 //! Must never: re-implement an executor rule, use a price after the decision it informs, or write
@@ -14,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod fill;
+pub mod gate;
 pub mod grade;
 pub mod outcomes;
 pub mod overfit;

@@ -163,7 +163,7 @@ pub fn sweep(
 ) -> SweepOutcome {
     let t0 = std::time::Instant::now();
     let days = sim.prepared().days.len();
-    let train_days = ((days as f64) * (1.0 - holdout_fraction)).round() as usize;
+    let train_days = crate::gate::train_len(days, holdout_fraction);
     let all = points(grid);
     let declared = all.len();
     let valid: Vec<(Point, ExecutorParams)> = all.into_iter().filter_map(|p| p.apply(base).map(|x| (p, x))).collect();
@@ -189,13 +189,9 @@ pub fn sweep(
         overfit::deflated_sharpe(&train_returns[i], &sharpes)
     });
     let best = best_i.map(|i| scored[i].clone());
-    let mut gates_out = Vec::new();
-    let mut promote = best.is_some();
+    let mut g = crate::gate::Gates::default();
     if let Some(b) = &best {
-        let mut gate = |ok: bool, text: String| {
-            gates_out.push(format!("{} {text}", if ok { "PASS" } else { "FAIL" }));
-            promote &= ok;
-        };
+        let mut gate = |ok: bool, text: String| g.check(ok, text);
         gate(
             b.train_trades >= gates.min_trades as u64,
             format!("trades: {} closed in training (minimum {})", b.train_trades, gates.min_trades),
@@ -236,12 +232,12 @@ pub fn sweep(
             );
         }
         if b.point == baseline.point {
-            promote = false;
-            gates_out.push("SAME the best point is the parameters in force: nothing to change".into());
+            g.check(false, "change: the best point is the parameters in force, nothing to change");
         }
     } else {
-        gates_out.push("FAIL no valid grid point".into());
+        g.check(false, "no valid grid point");
     }
+    let (promote, gates_out) = (g.passed, g.lines);
     let params = if promote { best.as_ref().and_then(|b| b.point.apply(base)) } else { None };
     let mut order: Vec<usize> = (0..scored.len()).collect();
     order.sort_by(|a, b| scored[*b].train.total_cmp(&scored[*a].train));

@@ -73,8 +73,7 @@ pub fn calibrate(
     // Only documents whose horizon has played out count, so the holdout is not left empty.
     let docs: Vec<Predictions> =
         docs.iter().filter(|d| out.bench(d.date.prev(), d.horizon_days as usize).is_some()).cloned().collect();
-    let n_train = ((docs.len() as f64) * (1.0 - holdout_fraction)).round() as usize;
-    let (train, holdout) = docs.split_at(n_train.min(docs.len()));
+    let (train, holdout) = docs.split_at(crate::gate::train_len(docs.len(), holdout_fraction));
     let lo = current.veto_min.get();
     let hi = current.veto_max.get();
     let mut table = Vec::new();
@@ -89,12 +88,8 @@ pub fn calibrate(
         .filter(|r| r.n >= min_samples as u64 && r.lower.is_finite())
         .max_by(|a, b| a.lower.total_cmp(&b.lower))
         .map(|r| r.threshold);
-    let mut gates = Vec::new();
-    let mut promote = true;
-    let mut gate = |ok: bool, text: String| {
-        gates.push(format!("{} {text}", if ok { "PASS" } else { "FAIL" }));
-        promote &= ok;
-    };
+    let mut g = crate::gate::Gates::default();
+    let mut gate = |ok: bool, text: String| g.check(ok, text);
     gate(!docs.is_empty(), format!("predictions: {} documents with matured outcomes", docs.len()));
     gate(best.is_some(), format!("training: a threshold with at least {min_samples} vetoes"));
     let mut hold = None;
@@ -115,8 +110,8 @@ pub fn calibrate(
         current: current.veto_confidence.get(),
         proposed: best,
         holdout: hold,
-        promote: promote && best.is_some(),
-        gates,
+        promote: g.passed && best.is_some(),
+        gates: g.lines,
     }
 }
 

@@ -158,8 +158,7 @@ pub fn tune(
             .collect();
         weeks.push(Week { pct, outcome });
     }
-    let n_train = ((weeks.len() as f64) * (1.0 - holdout_fraction)).round() as usize;
-    let (train, holdout) = weeks.split_at(n_train.min(weeks.len()));
+    let (train, holdout) = weeks.split_at(crate::gate::train_len(weeks.len(), holdout_fraction));
     let train_samples: u64 = train.iter().map(|w| w.outcome.iter().filter(|y| y.is_finite()).count() as u64).sum();
     let before = weight_map(&current.factors);
     let mut factors_out = Vec::new();
@@ -207,12 +206,8 @@ pub fn tune(
         f64::NAN
     };
     let composite = [mean(&tb), mean(&ta), mean(&hb), mean(&ha)];
-    let mut gates = Vec::new();
-    let mut promote = true;
-    let mut gate = |ok: bool, text: String| {
-        gates.push(format!("{} {text}", if ok { "PASS" } else { "FAIL" }));
-        promote &= ok;
-    };
+    let mut g = crate::gate::Gates::default();
+    let mut gate = |ok: bool, text: String| g.check(ok, text);
     gate(
         train_samples >= t.min_samples as u64,
         format!(
@@ -242,9 +237,8 @@ pub fn tune(
         holdout_t >= t.min_holdout_t,
         format!("significance: holdout t = {holdout_t:.2} (minimum {:.2})", t.min_holdout_t),
     );
-    gates.push(
-        "quant/qual split: not tuned (needs qualitative sub-scores with outcomes; the LLM analysts supply them)".into(),
-    );
+    g.note("quant/qual split: not tuned (needs qualitative sub-scores with outcomes; the LLM analysts supply them)");
+    let (promote, gates) = (g.passed, g.lines);
     let mut proposed = current.clone();
     proposed.factors =
         serde_json::from_value(serde_json::to_value(&after).expect("map")).unwrap_or(current.factors.clone());
