@@ -5,16 +5,18 @@
 //!
 //! | when (ET) | job |
 //! |---|---|
-//! | Sat 04:00 | backtester (for the coming Monday) |
-//! | Mon 05:00 | research |
-//! | Mon 06:00 | predictor train |
+//! | Sat 04:00 | backtester (for the coming week's first trading day) |
+//! | first trading day of the week 05:00 | research |
+//! | first trading day of the week 06:00 | predictor train |
 //! | daily 09:15 | predictor infer |
 //! | daily 09:20 | executor plan |
 //! | 09:30–16:00 | executor session (the daemon's engine on the paper broker) |
 //! | 16:05 | executor EOD |
 //!
 //! A job that fails is reported and the schedule goes on, as EventBridge would; the executor's
-//! jobs are the money path, so one of them failing stops the run.
+//! jobs are the money path, so one of them failing stops the run. The price store is the one on
+//! the bus (imported or embedded) for the whole run; in production the trading host appends each
+//! session after the close.
 
 use std::path::Path;
 use std::sync::Arc;
