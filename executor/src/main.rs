@@ -50,6 +50,10 @@ enum Cmd {
         /// Replace an order book already written for the day from other inputs (archived first).
         #[arg(long)]
         force: bool,
+        /// With trading.broker = "ib": the gateway address (default trading.ib.host:port); the
+        /// account is read on the daemon's client id + 10.
+        #[arg(long)]
+        address: Option<String>,
     },
     /// Execute DATE's order book on the paper broker at daily resolution (urgent exits at the
     /// open, intraday exits and entry triggers along each bar's path). Paper broker only.
@@ -70,6 +74,10 @@ enum Cmd {
         /// Replace a report already written for the day (archived first).
         #[arg(long)]
         force: bool,
+        /// With trading.broker = "ib": the gateway address (default trading.ib.host:port); the
+        /// account is read on the daemon's client id + 10.
+        #[arg(long)]
+        address: Option<String>,
     },
     /// The intraday daemon for DATE, the only process that places orders: waits for the day's
     /// order book, connects to IB Gateway / TWS (or the local paper gateway) with the paper-account
@@ -139,9 +147,58 @@ fn paper(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<PaperBroker> {
             Ok(PaperBroker::open(Path::new(&cfg.trading.ledger_path), PaperSettings::from_config(&cfg.trading), clock)?)
         }
         BrokerKind::Ib => anyhow::bail!(
-            "trading.broker is \"ib\": Interactive Brokers is reached only by `executor daemon`; plan, session and eod use the local paper broker (set trading.broker = \"paper\")"
+            "trading.broker is \"ib\": the paper session replays bars on the local paper broker only (set trading.broker = \"paper\", or trade the day with `executor daemon`)"
         ),
     }
+}
+
+/// The account reader of `plan` and `eod` with `trading.broker = "ib"`: its own API client id
+/// (the daemon's + 10), so it never collides with the daemon; the paper-account guard applies.
+async fn ib_reader(cfg: &Config, address: Option<String>) -> anyhow::Result<ae_executor::ib::IbBroker> {
+    use ae_executor::daemon::Connector as _;
+    let ib = &cfg.trading.ib;
+    let address = address.unwrap_or_else(|| format!("{}:{}", ib.host, ib.port));
+    let c =
+        IbConnector { address: address.clone(), client_id: ib.client_id + 10, cfg: ib.clone(), live_confirmed: false };
+    c.connect().await.with_context(|| {
+        format!(
+            "reading the account from IB Gateway at {address} (is IB Gateway running and logged in? \
+             `systemctl status ib-gateway`; or pass --address)"
+        )
+    })
+}
+
+async fn plan_on<B: ae_executor::broker::Broker>(
+    bus: &ae_shared::bus::Bus,
+    cfg: &Config,
+    clock: &dyn Clock,
+    broker: &B,
+    opts: &PlanOptions,
+) -> anyhow::Result<()> {
+    let mut ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
+    let store = store(bus).await?;
+    let env = PlanEnv { bus, cfg, clock, broker, store: &store };
+    let (book, _, report) = planner::plan(&env, &mut ledger, opts).await?;
+    if opts.dry_run {
+        print(&book)?;
+    }
+    print(&report)
+}
+
+async fn eod_on<B: ae_executor::broker::Broker>(
+    bus: &ae_shared::bus::Bus,
+    cfg: &Config,
+    clock: &dyn Clock,
+    broker: &B,
+    opts: &EodOptions,
+) -> anyhow::Result<()> {
+    let ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
+    let store = store(bus).await?;
+    let (report, summary) = eod::run(bus, cfg, clock, broker, &ledger, &store, opts).await?;
+    if opts.dry_run {
+        print(&report)?;
+    }
+    print(&summary)
 }
 
 async fn store(bus: &ae_shared::bus::Bus) -> anyhow::Result<PriceStore> {
@@ -157,18 +214,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.common.load_config()?;
     let bus = cli.common.open_bus(&cfg).await?;
     match cli.cmd {
-        Cmd::Plan { date, dry_run, force } => {
+        Cmd::Plan { date, dry_run, force, address } => {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            let broker = paper(&cfg, clock.clone())?;
-            let mut ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
-            let store = store(&bus).await?;
-            let env = PlanEnv { bus: &bus, cfg: &cfg, clock: clock.as_ref(), broker: &broker, store: &store };
-            let (book, _, report) = planner::plan(&env, &mut ledger, &PlanOptions { date, dry_run, force }).await?;
-            if dry_run {
-                print(&book)?;
+            let opts = PlanOptions { date, dry_run, force };
+            match cfg.trading.broker {
+                BrokerKind::Paper => plan_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await,
+                BrokerKind::Ib => plan_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await,
             }
-            print(&report)
         }
         Cmd::Session { date } => {
             let clock = Arc::new(SimulatedClock::at_et(date, chrono::NaiveTime::from_hms_opt(9, 30, 0).expect("time")));
@@ -178,19 +231,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = session::run(&bus, &cfg, &clock, &broker, &mut ledger, &store, date).await?;
             print(&report)
         }
-        Cmd::Eod { date, dry_run, force } => {
+        Cmd::Eod { date, dry_run, force, address } => {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            let broker = paper(&cfg, clock.clone())?;
-            let ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
-            let store = store(&bus).await?;
-            let (report, summary) =
-                eod::run(&bus, &cfg, clock.as_ref(), &broker, &ledger, &store, &EodOptions { date, dry_run, force })
-                    .await?;
-            if dry_run {
-                print(&report)?;
+            let opts = EodOptions { date, dry_run, force };
+            match cfg.trading.broker {
+                BrokerKind::Paper => eod_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await,
+                BrokerKind::Ib => eod_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await,
             }
-            print(&summary)
         }
         Cmd::Daemon { date, address, client_id, poll_secs, book_wait_secs } => {
             let ib = &cfg.trading.ib;

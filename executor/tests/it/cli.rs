@@ -47,11 +47,22 @@ async fn plan_session_eod_from_the_command_line_and_dry_runs_write_nothing() {
 }
 
 #[tokio::test]
-async fn the_ib_broker_is_refused_with_what_to_do() {
+async fn with_the_ib_broker_errors_say_what_to_do() {
     let desk = Desk::new().await;
-    let out =
-        exe(&desk).env("ALPHA_ENGINE__TRADING__BROKER", "ib").args(["plan", "--date", "2010-03-15"]).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let ib = |args: &[&str]| {
+        let out = exe(&desk)
+            .env("ALPHA_ENGINE__TRADING__BROKER", "ib")
+            .env("ALPHA_ENGINE__TRADING__IB__PORT", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // The planner reads the account from IB: an unreachable gateway is named, with the way out.
+    let err = ib(&["plan", "--date", "2010-03-15"]);
+    assert!(err.contains("IB Gateway at 127.0.0.1:1") && err.contains("is IB Gateway running"), "{err}");
+    // The paper session never trades an IB configuration.
+    let err = ib(&["session", "--date", "2010-03-15"]);
     assert!(err.contains("trading.broker = \"paper\""), "{err}");
 }

@@ -361,3 +361,45 @@ fn check_on(ledger: &Path, gw: &GatewaySnapshot, d: TradingDay) -> (usize, usize
     let lp: BTreeMap<Ticker, u32> = l.positions().unwrap().into_iter().map(|p| (p.ticker, p.shares)).collect();
     (lf.symmetric_difference(&bf).count(), usize::from(lp != gw.positions))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_broker_ib_plan_and_eod_read_the_account_from_the_gateway() {
+    let desk = Desk::new().await;
+    let d: TradingDay = day("2010-03-15");
+    desk.research(d).await;
+    let ledger = desk.dir.path().join("ib-reader.db");
+    let mut g = GatewayConfig::for_day(&desk.store, d, &desk.cfg.trading, "DU0000001");
+    g.cash = 250_000.0;
+    let gw = Gateway::start("127.0.0.1:0", g).await.unwrap();
+    let run = |args: Vec<String>| {
+        let url = desk.bus.url().to_string();
+        let ledger = ledger.clone();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+                .arg("--bus")
+                .arg(url)
+                .env("ALPHA_ENGINE__TRADING__BROKER", "ib")
+                .env("ALPHA_ENGINE__TRADING__LEDGER_PATH", &ledger)
+                .env("ALPHA_ENGINE__MAIL__OUTBOX_DIR", ledger.with_extension("outbox"))
+                .env("RUST_LOG", "warn")
+                .args(args)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let addr = gw.addr().to_string();
+    let plan = run(vec!["plan".into(), "--date".into(), d.to_string(), "--address".into(), addr.clone()]).await;
+    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let book: ae_shared::contracts::order_book::OrderBook =
+        desk.bus.get_doc_required(&ae_shared::bus::keys::order_book(d)).await.unwrap().doc;
+    assert!((book.nav.get() - 250_000.0).abs() < 1e-6, "the plan sized on the gateway's account: {}", book.nav.get());
+    let eod = run(vec!["eod".into(), "--date".into(), d.to_string(), "--address".into(), addr]).await;
+    assert!(eod.status.success(), "{}", String::from_utf8_lossy(&eod.stderr));
+    let r: ae_shared::contracts::eod::EodReport =
+        desk.bus.get_doc_required(&ae_shared::bus::keys::eod(d)).await.unwrap().doc;
+    assert!((r.cash.get() - 250_000.0).abs() < 1e-6);
+    // The paper session refuses an IB configuration rather than trading the wrong account.
+    let s = run(vec!["session".into(), "--date".into(), d.to_string()]).await;
+    assert!(!s.status.success() && String::from_utf8_lossy(&s.stderr).contains("paper broker only"));
+}
