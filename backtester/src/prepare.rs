@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ae_executor::inputs::{predictions_in_force, signals_in_force};
 use ae_executor::market::MarketData;
+use ae_executor::planner::candidate_of;
 use ae_rules::view::{Candidate, MarketView};
 use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
@@ -165,19 +166,8 @@ pub async fn prepare(
         if let Some(s) = &signals {
             for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
                 let Some(view) = views.get(&e.ticker) else { continue };
-                candidates.push(Candidate {
-                    ticker: e.ticker.clone(),
-                    sector: Some(e.sector),
-                    signal: e.signal,
-                    score: e.score,
-                    conviction: e.conviction,
-                    sector_rating: e.sector_rating,
-                    upside: e.price_target_upside,
-                    signal_age_days: s.age_days,
-                    prediction: preds.by_ticker.get(&e.ticker).copied(),
-                    market: view.clone(),
-                    correlation: None,
-                });
+                let prediction = preds.by_ticker.get(&e.ticker).copied();
+                candidates.push(candidate_of(e, s.age_days, prediction, view.clone()));
             }
         }
         let splits = ae_executor::session::split_ratios(store, date);

@@ -13,7 +13,7 @@ use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
 use ae_executor::session::close_time;
 use ae_rules::bar_path::{DayBar, bar_ticks};
-use ae_rules::correlation::mean_correlation;
+use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
 use ae_rules::plan::{PlanInput, plan_day};
 use ae_rules::risk::max_position;
@@ -239,11 +239,8 @@ impl Run<'_> {
         let mut cands = day.candidates.clone();
         for c in &mut cands {
             let Some(own) = day.returns.get(&c.ticker) else { continue };
-            let peers: Vec<&[f64]> = book
-                .holdings
-                .iter()
-                .filter(|h| h.sector == c.sector && h.ticker != c.ticker)
-                .filter_map(|h| day.returns.get(&h.ticker).map(Vec::as_slice))
+            let peers: Vec<&[f64]> = sector_peers(&book, &c.ticker, c.sector)
+                .filter_map(|t| day.returns.get(t).map(Vec::as_slice))
                 .collect();
             c.correlation = mean_correlation(own, &peers, lookback);
         }

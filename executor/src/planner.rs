@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use ae_rules::correlation::mean_correlation;
+use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::plan::{Plan, PlanInput, plan_day};
 use ae_rules::view::{Book, Candidate, Context, Holding};
 use ae_shared::TradingDay;
@@ -160,28 +160,37 @@ fn candidates(
     for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
         let Some(view) = market.view(&e.ticker, date, params) else { continue };
         let own = market.aligned_returns(&e.ticker, &sessions);
-        let peers: Vec<Vec<f64>> = book
-            .holdings
-            .iter()
-            .filter(|h| h.sector == Some(e.sector) && h.ticker != e.ticker)
-            .map(|h| market.aligned_returns(&h.ticker, &sessions))
-            .collect();
+        let peers: Vec<Vec<f64>> =
+            sector_peers(book, &e.ticker, Some(e.sector)).map(|t| market.aligned_returns(t, &sessions)).collect();
         let refs: Vec<&[f64]> = peers.iter().map(Vec::as_slice).collect();
-        out.push(Candidate {
-            ticker: e.ticker.clone(),
-            sector: Some(e.sector),
-            signal: e.signal,
-            score: e.score,
-            conviction: e.conviction,
-            sector_rating: e.sector_rating,
-            upside: e.price_target_upside,
-            signal_age_days: s.age_days,
-            prediction: preds.by_ticker.get(&e.ticker).copied(),
-            market: view,
-            correlation: mean_correlation(&own, &refs, lookback),
-        });
+        let mut c = candidate_of(e, s.age_days, preds.by_ticker.get(&e.ticker).copied(), view);
+        c.correlation = mean_correlation(&own, &refs, lookback);
+        out.push(c);
     }
     out
+}
+
+/// A research ENTER entry as the rules see it (the planner and the backtester both build
+/// candidates here); the correlation with held names is filled by the caller, from its book.
+pub fn candidate_of(
+    e: &ae_shared::contracts::signals::SignalEntry,
+    signal_age_days: u32,
+    prediction: Option<ae_rules::view::PredictionView>,
+    market: ae_rules::view::MarketView,
+) -> Candidate {
+    Candidate {
+        ticker: e.ticker.clone(),
+        sector: Some(e.sector),
+        signal: e.signal,
+        score: e.score,
+        conviction: e.conviction,
+        sector_rating: e.sector_rating,
+        upside: e.price_target_upside,
+        signal_age_days,
+        prediction,
+        market,
+        correlation: None,
+    }
 }
 
 /// Plans `opts.date`: returns the order book (written unless `dry_run`) and a report.

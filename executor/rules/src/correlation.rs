@@ -1,10 +1,23 @@
 //! Same-sector correlation for the risk guard: the mean Pearson correlation of daily returns
 //! between a candidate and each held name of its sector over the lookback.
 
+use ae_core::contracts::common::Sector;
 use ae_core::metrics::pearson;
+use ae_core::types::Ticker;
+
+use crate::view::Book;
 
 /// Fewest overlapping returns for a pair to count.
 pub const MIN_OVERLAP: usize = 10;
+
+/// The held names a candidate's correlation is measured against: the other holdings of its sector.
+pub fn sector_peers<'a>(
+    book: &'a Book,
+    ticker: &'a Ticker,
+    sector: Option<Sector>,
+) -> impl Iterator<Item = &'a Ticker> {
+    book.holdings.iter().filter(move |h| h.sector == sector && &h.ticker != ticker).map(|h| &h.ticker)
+}
 
 /// Mean correlation of `candidate` with each series in `held`, all aligned by session (NaN where
 /// a name has no return). `None` when the candidate has fewer than `lookback` returns or no pair
