@@ -327,7 +327,7 @@ impl Run<'_> {
     fn intraday(&mut self, day: &DayInput, book: OrderBook) {
         let close = close_time(day.date);
         let Ok(mut engine) =
-            DayEngine::new(day.date, book, self.params.clone(), false, self.sim.gate, day.splits.clone(), close)
+            DayEngine::new(day.date, book, self.params.clone(), None, self.sim.gate, day.splits.clone(), close)
         else {
             self.out.refused += 1;
             return;

@@ -92,13 +92,13 @@ fn bench(c: &mut Criterion) {
         d,
         book,
         cfg.executor.clone(),
-        false,
+        None,
         GateSettings::from_config(&cfg.trading),
         BTreeMap::new(),
         chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
     )
     .unwrap();
-    let view = rt.block_on(AccountView::read(&broker, &ledger, d)).unwrap();
+    let view = rt.block_on(AccountView::read(&broker, &ledger, d, &[])).unwrap();
     let held_names: Vec<_> = view.positions.iter().map(|p| p.ticker.clone()).collect();
     let names: Vec<_> = engine.watch_list(&held_names).into_iter().take(50).collect();
     let time = chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap();

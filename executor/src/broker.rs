@@ -16,6 +16,18 @@ pub enum BrokerError {
         /// Client order id.
         id: String,
     },
+    /// The broker answered the order with an error it does not classify as a rejection (an
+    /// unknown code): the order did not go live. The OMS counts the attempt, goes on with the
+    /// other orders, and gives up (a rejection) after a bounded number of attempts.
+    #[error("order {id}: broker error {code}: {message}")]
+    OrderError {
+        /// Client order id.
+        id: String,
+        /// The broker's error code.
+        code: i32,
+        /// The broker's message.
+        message: String,
+    },
     /// The broker refused the order (the OMS marks it rejected).
     #[error("order {id} rejected: {reason}")]
     Rejected {
@@ -58,6 +70,9 @@ pub struct AccountSnapshot {
     /// The broker's own valuation (IB's NetLiquidation; the paper broker's cash plus positions at
     /// its last quotes), when it has one.
     pub net_liquidation: Option<f64>,
+    /// Short positions the broker reports (shares below zero, as a positive count). A long-only
+    /// account never has one: each is a position break, reported and alerted, never hidden.
+    pub shorts: Vec<(Ticker, u32)>,
 }
 
 impl AccountSnapshot {
@@ -65,6 +80,21 @@ impl AccountSnapshot {
     pub fn shares_of(&self, t: &Ticker) -> u32 {
         self.positions.iter().find(|p| &p.ticker == t).map(|p| p.shares).unwrap_or(0)
     }
+}
+
+/// An order working at the broker, as it reports it (ours, another client's, or entered by hand).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenOrder {
+    /// The client's reference (alpha-engine's deterministic id; empty for orders not ours).
+    pub order_ref: String,
+    /// The broker's order id.
+    pub broker_order_id: String,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Side.
+    pub side: Side,
+    /// Shares still to fill.
+    pub remaining: u32,
 }
 
 /// The broker's receipt for an order.
@@ -79,7 +109,7 @@ pub struct BrokerAck {
 pub struct Execution {
     /// Unique execution id.
     pub exec_id: String,
-    /// Client order id.
+    /// Client order id (the order reference; empty for an order not placed by alpha-engine).
     pub order_id: String,
     /// Trading day.
     pub date: TradingDay,
@@ -109,12 +139,18 @@ pub trait Broker {
         let _ = order;
         Ok(None)
     }
+    /// Raises the broker ids this client reserves to at least `floor` (and to the broker's next
+    /// valid id): after every reconcile, so an id recorded in the ledger is never used twice.
+    async fn sync_order_ids(&self, floor: Option<i64>) -> Result<(), BrokerError> {
+        let _ = floor;
+        Ok(())
+    }
     /// Sends a risk-approved order (the only kind there is) under its reserved id.
     async fn place(&self, order: &ApprovedOrder, reserved: Option<&str>) -> Result<BrokerAck, BrokerError>;
     /// Executions of a day (`reqExecutions`), for reconciliation.
     async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError>;
-    /// Client ids of orders still working at the broker.
-    async fn open_orders(&self) -> Result<Vec<String>, BrokerError>;
+    /// Orders still working at the broker (every client's).
+    async fn open_orders(&self) -> Result<Vec<OpenOrder>, BrokerError>;
     /// Cancels a working order by client id.
     async fn cancel(&self, order_id: &str) -> Result<(), BrokerError>;
 }

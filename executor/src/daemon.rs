@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ae_rules::Reason;
+use ae_rules::lifecycle::{OrderEvent, OrderState};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::clock::{Clock, SimulatedClock};
@@ -29,9 +31,9 @@ use serde::{Deserialize, Serialize};
 use crate::broker::{Broker, BrokerError};
 use crate::engine::{DayEngine, DayReport, EngineState, GateSettings};
 use crate::ib::Venue;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerLock};
 use crate::notify::Notifier;
-use crate::oms::{self, OrderEvent, Reconciled};
+use crate::oms::{self, Reconciled};
 
 /// The daemon's state on the bus after each step (`executor/snapshots/{date}/latest.json`, plus
 /// one object per step).
@@ -64,6 +66,12 @@ pub struct DaemonReport {
     pub expired: Vec<String>,
     /// Whether the run reached the close.
     pub completed: bool,
+    /// Why the day ran without the planner's order book (protecting what is held), if it did.
+    pub protective: Option<String>,
+    /// Day orders of earlier days settled at the start.
+    pub settled: Vec<String>,
+    /// Kill switch changes seen during the day.
+    pub kill_switch_changes: Vec<String>,
 }
 
 /// Connects to the broker; the daemon calls it again after a drop.
@@ -131,7 +139,86 @@ pub async fn last_snapshot(bus: &Bus, date: TradingDay) -> anyhow::Result<Option
     Ok(bus.get_json::<Snapshot>(&keys::daemon_snapshot(date, "latest")).await?.map(|(s, _)| s))
 }
 
-/// Runs the daemon for one day.
+/// The order book the daemon runs when the planner's never came (or came misdated): no entries;
+/// yesterday's stops for names still held (the ledger's memory for the others) and yesterday's
+/// urgent exits of names still held, re-dated to today. Exits and stops keep running.
+pub async fn protective_book(bus: &Bus, ledger: &Ledger, date: TradingDay) -> anyhow::Result<OrderBook> {
+    use ae_shared::contracts::order_book::{StopOrder, order_id};
+    use ae_shared::contracts::{InputRef, Job, Lineage};
+    use ae_shared::types::Usd;
+    let prev_key = keys::order_book(date.prev());
+    let (yesterday, input): (Option<OrderBook>, Vec<InputRef>) = match bus.get_doc::<OrderBook>(&prev_key).await {
+        Ok(Some(l)) => (Some(l.doc), vec![l.input]),
+        Ok(None) => (None, Vec::new()),
+        Err(e) => {
+            tracing::warn!(key = %prev_key, error = %e, "yesterday's order book unreadable: stops from the ledger only");
+            (None, Vec::new())
+        }
+    };
+    let held = ledger.positions()?;
+    let usd = |x: f64| Usd::new(if x.is_finite() && x > 0.0 { x } else { 0.0 });
+    let mut stops = Vec::new();
+    let mut urgent_exits = Vec::new();
+    for p in &held {
+        let from_book = yesterday.as_ref().and_then(|b| b.stops.iter().find(|s| s.ticker == p.ticker));
+        let stop = match from_book {
+            Some(s) => StopOrder { shares: p.shares, ..s.clone() },
+            None => StopOrder {
+                ticker: p.ticker.clone(),
+                shares: p.shares,
+                entry_price: usd(p.avg_cost)?,
+                entry_date: p.entry_date.min(date),
+                high_water: usd(p.high_water.max(p.avg_cost))?,
+                atr: None,
+                atr_multiple: 0.0,
+                stop_price: usd(p.high_water.max(p.avg_cost) * 0.9)?,
+            },
+        };
+        stops.push(stop);
+        if let Some(x) = yesterday.as_ref().and_then(|b| b.urgent_exits.iter().find(|x| x.ticker == p.ticker)) {
+            let mut x = x.clone();
+            x.id = order_id(date, &x.ticker, x.action);
+            x.shares = x.shares.min(p.shares);
+            urgent_exits.push(x);
+        }
+    }
+    let cash = ledger.cash().unwrap_or(0.0);
+    let nav = cash + held.iter().map(|p| p.shares as f64 * p.avg_cost).sum::<f64>();
+    Ok(OrderBook {
+        schema_version: 1,
+        produced_by: Lineage::new(Job::Executor, env!("CARGO_PKG_VERSION"), Some(date), input),
+        date,
+        nav: usd(nav)?,
+        cash: usd(cash)?,
+        market_regime: yesterday
+            .as_ref()
+            .map(|b| b.market_regime)
+            .unwrap_or(ae_shared::contracts::common::Regime::Neutral),
+        entries: Vec::new(),
+        urgent_exits,
+        stops,
+        blocked: Vec::new(),
+    })
+}
+
+fn risk(ledger: &Ledger, date: TradingDay, rule: &str, ticker: Option<&Ticker>, detail: String) {
+    let row = crate::ledger::RiskEventRow {
+        date,
+        source: "daemon".into(),
+        rule: rule.into(),
+        ticker: ticker.cloned(),
+        detail,
+    };
+    if let Err(e) = ledger.record_risk_event(&row) {
+        tracing::error!(error = %e, rule, "recording a risk event failed");
+    }
+}
+
+/// Runs the daemon for one day. It never abandons the day over a disagreement with the broker:
+/// executions are booked whatever the ledger expected, a missing order book still protects what is
+/// held, the kill switch is re-read at every step, one failing order never stops the others. It
+/// refuses to start only when another daemon holds the ledger or trades the account, or the broker
+/// refuses the account (the paper-account guard).
 #[allow(clippy::too_many_arguments)]
 pub async fn run<C: Connector>(
     bus: &Bus,
@@ -146,21 +233,52 @@ pub async fn run<C: Connector>(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<DaemonReport> {
     let date = opts.date;
-    let book = wait_for_book(bus, date, opts.book_wait, &stop).await?;
-    let params = bus.tuned_params(&cfg.executor, &mut Vec::new(), &mut Vec::new()).await;
-    let kill = crate::inputs::kill_switch(bus).await?;
-    let close = session_close(date);
-    let mut engine = DayEngine::new(date, book, params, kill, GateSettings::from_config(&cfg.trading), ratios, close)
-        .map_err(anyhow::Error::msg)?;
+    let _lock = if ledger.path() == std::path::Path::new(":memory:") {
+        None
+    } else {
+        Some(LedgerLock::acquire(ledger.path(), &format!("executor daemon {date}"))?)
+    };
     let mut report = DaemonReport::default();
-    let mut day = DayReport { date: Some(date), ..Default::default() };
-    if let Some(snap) = last_snapshot(bus, date).await? {
-        tracing::info!(at = %snap.at, "resuming from the last snapshot");
-        engine.state = snap.state;
-        day = snap.report;
+    let book = match wait_for_book(bus, date, opts.book_wait, &stop).await {
+        Ok(b) => b,
+        Err(why) => {
+            let what = format!("{why:#}: protecting what is held (exits and stops only, no entries)");
+            tracing::error!("{what}");
+            risk(ledger, date, Reason::NoOrderBook.code(), None, what.clone());
+            report.protective = Some(what);
+            protective_book(bus, ledger, date).await?
+        }
+    };
+    let params = bus.tuned_params(&cfg.executor, &mut Vec::new(), &mut Vec::new()).await;
+    let mut kill = crate::inputs::kill_state(bus, None).await;
+    if let Some(p) = &kill.problem {
+        tracing::error!("{p}");
     }
+    let close = session_close(date);
+    let mut engine =
+        DayEngine::new(date, book, params, kill.mode, GateSettings::from_config(&cfg.trading), ratios, close)
+            .map_err(anyhow::Error::msg)?;
+    let mut day = DayReport { date: Some(date), ..Default::default() };
+    match last_snapshot(bus, date).await {
+        Ok(Some(snap)) => {
+            tracing::info!(at = %snap.at, "resuming from the last snapshot");
+            engine.state = snap.state;
+            day = snap.report;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            // The ledger is the truth about orders; the snapshot only saves work. Start afresh.
+            let what = format!(
+                "the last snapshot of {date} is unreadable ({e:#}): starting the day's engine afresh from the ledger"
+            );
+            tracing::error!("{what}");
+            risk(ledger, date, "SNAPSHOT_UNREADABLE", None, what);
+        }
+    }
+    engine.report_dropped(ledger, "daemon", &mut day)?;
     let open = NaiveTime::from_hms_opt(9, 30, 0).expect("time");
     let mut attempt = 0u32;
+    let mut first = true;
     'connection: loop {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -191,11 +309,34 @@ pub async fn run<C: Connector>(
                 }
             }
         }
+        if first {
+            // One daemon per account: today's alpha-engine orders this ledger does not know mean
+            // another daemon with another ledger.
+            match oms::foreign_activity(ledger, &venue, date).await {
+                Ok(unknown) if !unknown.is_empty() => anyhow::bail!(
+                    "the broker shows {} order(s) or execution(s) of {date} with alpha-engine ids that {} does not know \
+                     (e.g. {}): another daemon with another ledger may be trading this account. Stop it, or point \
+                     trading.ledger_path at its ledger",
+                    unknown.len(),
+                    ledger.path().display(),
+                    unknown.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking the broker for other daemons: reconnecting");
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            }
+            report.settled = oms::settle_earlier_days(ledger, date, clock)?;
+            first = false;
+        }
         // Reconcile before anything new is sent.
-        match oms::reconcile(ledger, &venue, date, sectors, clock).await {
+        match oms::reconcile(ledger, &venue, date, sectors, engine.kill().is_some(), clock).await {
             Ok(r) => {
                 if !r.position_breaks.is_empty() {
-                    tracing::error!(breaks = ?r.position_breaks, "ledger and broker positions disagree after reconciliation");
+                    tracing::error!(breaks = ?r.position_breaks, "ledger and broker positions disagreed after reconciliation: the ledger follows the broker");
                 }
                 day.fills += r.fills_booked;
                 day.sent.extend(r.resent.iter().cloned());
@@ -207,7 +348,15 @@ pub async fn run<C: Connector>(
                 tokio::time::sleep(backoff(attempt)).await;
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                attempt += 1;
+                if attempt > opts.reconnect_attempts {
+                    return Err(anyhow::Error::from(e)).context("reconciling: the ledger keeps failing");
+                }
+                tracing::error!(error = %e, "reconciling: the ledger failed; trying again");
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
         }
         attempt = 0;
         loop {
@@ -223,6 +372,22 @@ pub async fn run<C: Connector>(
                 }
             };
             clock.set(now);
+            // The kill switch, at every step.
+            let fresh = crate::inputs::kill_state(bus, Some(&kill)).await;
+            if fresh.mode != kill.mode || fresh.problem != kill.problem {
+                let what = match (&fresh.mode, &fresh.doc) {
+                    (Some(m), Some(d)) => format!("kill switch {} set: {} (by {:?})", m.name(), d.reason, d.set_by),
+                    (Some(m), None) => {
+                        format!("kill switch {}: {}", m.name(), fresh.problem.clone().unwrap_or_default())
+                    }
+                    (None, _) => "kill switch cleared: entries allowed again".to_string(),
+                };
+                tracing::warn!("{what}");
+                risk(ledger, date, Reason::KillSwitch.code(), None, what.clone());
+                report.kill_switch_changes.push(what);
+                engine.set_kill(fresh.mode);
+            }
+            kill = fresh;
             let local = now.with_timezone(&New_York);
             if local.date_naive() > date.date() || local.time() >= close {
                 // The close: settle what the broker expired, then stop.
@@ -231,9 +396,12 @@ pub async fn run<C: Connector>(
                         report.expired = expired;
                         day.fills += fills;
                     }
-                    Err(e) => {
+                    Err(crate::ExecError::Broker(e)) => {
                         tracing::warn!(error = %e, "settling the close: reconnecting");
                         continue 'connection;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "settling the close: the ledger failed; the next reconcile settles it");
                     }
                 }
                 report.completed = true;
@@ -266,7 +434,16 @@ pub async fn run<C: Connector>(
                         .await?;
                     continue 'connection;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The ledger's own storage failed mid-step: what was recorded is safe, the
+                    // rest is decided again at the next moment after a reconcile.
+                    tracing::error!(error = %e, "a step failed in the ledger: reconciling and going on");
+                    put_snapshot(bus, &Snapshot { date, at: now, state: engine.state.clone(), report: day.clone() })
+                        .await?;
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue 'connection;
+                }
             }
             report.steps += 1;
             for id in &day.sent[sent_before..] {
@@ -293,7 +470,9 @@ pub async fn run<C: Connector>(
     Ok(report)
 }
 
-/// At the close: book the last executions and mark orders the broker no longer works as expired.
+/// At the close: book the last executions, mark orders the broker no longer works as expired,
+/// then look once more for executions reported late (a fill at the bell reported after the expiry
+/// is booked on the expired order: see `ae_rules::lifecycle`).
 async fn settle_close<B: Broker>(
     broker: &B,
     ledger: &mut Ledger,
@@ -301,36 +480,32 @@ async fn settle_close<B: Broker>(
     sectors: &SectorMap,
     clock: &dyn Clock,
 ) -> Result<(Vec<String>, usize), crate::ExecError> {
+    // The broker's working orders first, then its executions: an order that stopped working
+    // before the first request has its executions in the second.
+    let working = broker.open_orders().await?;
     let fills = oms::sync_fills(ledger, broker, date, sectors).await?;
-    let open: std::collections::BTreeSet<String> = broker.open_orders().await?.into_iter().collect();
+    let open: std::collections::BTreeSet<&str> = working.iter().map(|o| o.order_ref.as_str()).collect();
     let mut expired = Vec::new();
-    for o in ledger.orders_on(date)?.into_iter().filter(|o| o.state.is_working() && !open.contains(&o.id)) {
-        if o.state == crate::oms::OrderState::Pending {
-            ledger.transition(&o.id, OrderEvent::Cancel, None, Some("never sent before the close"), clock.now())?;
+    for o in ledger.orders_on(date)?.into_iter().filter(|o| o.state.is_working() && !open.contains(o.id.as_str())) {
+        if o.state == OrderState::Pending {
+            ledger.apply(&o.id, OrderEvent::Cancel, Some("never sent before the close"), clock.now())?;
         } else {
-            ledger.transition(&o.id, OrderEvent::Expire, None, Some("day order expired at the close"), clock.now())?;
+            ledger.apply(&o.id, OrderEvent::Expire, Some("day order expired at the close"), clock.now())?;
         }
         expired.push(o.id);
     }
-    Ok((expired, fills))
+    let late = oms::sync_fills(ledger, broker, date, sectors).await?;
+    Ok((expired, fills + late))
 }
 
-/// Cancels every working order of the day at the broker (positions stay).
+/// Asks the broker to cancel every working order of the day (positions stay). The ledger records
+/// each request; the next reconcile sees the broker's confirmation.
 async fn cancel_working<B: Broker>(broker: &B, ledger: &Ledger, date: TradingDay, clock: &dyn Clock) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(orders) = ledger.orders_on(date) else { return out };
-    for o in orders.into_iter().filter(|o| o.state.is_working()) {
-        match broker.cancel(&o.id).await {
-            Ok(()) => {
-                let _ = ledger.transition(
-                    &o.id,
-                    OrderEvent::Cancel,
-                    None,
-                    Some("daemon stopped by the operator"),
-                    clock.now(),
-                );
-                out.push(o.id);
-            }
+    for o in orders.into_iter().filter(|o| o.state.is_working() && !o.is_external()) {
+        match oms::cancel(ledger, broker, &o.id, "daemon stopped by the operator", clock).await {
+            Ok(()) => out.push(o.id),
             Err(e) => tracing::warn!(id = %o.id, error = %e, "could not cancel on stop"),
         }
     }

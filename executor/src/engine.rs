@@ -13,10 +13,12 @@ use ae_rules::bar_path::effective_expiry;
 use ae_rules::intraday::{EntrySpec, IntradayPosition, Tick, entry_trigger, intraday_exit};
 use ae_rules::order::{EntryGate, Refusal, approve_entry, approve_sell, intraday_order_id};
 use ae_rules::risk::max_position;
+use ae_rules::sells::Books;
 use ae_rules::{ApprovedOrder, OrderPrice, Reason};
 use ae_shared::TradingDay;
 use ae_shared::clock::Clock;
 use ae_shared::contracts::common::{Side, SignalAction};
+use ae_shared::contracts::kill_switch::KillMode;
 use ae_shared::contracts::order_book::{ExitOrder, OrderBook};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::store::SectorMap;
@@ -24,7 +26,7 @@ use ae_shared::types::Ticker;
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
-use crate::broker::{Broker, BrokerPosition};
+use crate::broker::{Broker, BrokerPosition, OpenOrder};
 use crate::ledger::{Ledger, PositionRow, RiskEventRow};
 use crate::oms::{self, Sent};
 
@@ -37,6 +39,12 @@ pub struct DayReport {
     pub sent: Vec<String>,
     /// Orders the broker rejected, with why.
     pub rejected: Vec<String>,
+    /// Orders the broker answered with an unknown error, tried again later, with why.
+    #[serde(default)]
+    pub failed: Vec<String>,
+    /// Working orders cancelled (the kill switch), with why.
+    #[serde(default)]
+    pub cancelled: Vec<String>,
     /// Orders the pre-trade gates refused, with why.
     pub refused: Vec<String>,
     /// Orders already recorded (not sent again).
@@ -56,6 +64,7 @@ impl DayReport {
             Sent::Acknowledged { .. } => self.sent.push(id.to_string()),
             Sent::AlreadyKnown { state } => self.already_known.push(format!("{id} ({state})")),
             Sent::Rejected { reason } => self.rejected.push(format!("{id}: {reason}")),
+            Sent::Failed { attempts, reason } => self.failed.push(format!("{id} (attempt {attempts}): {reason}")),
         }
     }
 }
@@ -82,29 +91,38 @@ impl GateSettings {
     }
 }
 
-/// The account as one step sees it: the broker's cash and positions, the ledger's working orders
-/// and position memory, and the order ids already recorded.
+/// The account as one step sees it: the broker's cash, positions and working orders, the ledger's
+/// working orders and position memory, and the order ids already recorded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountView {
     /// Cash.
     pub cash: f64,
-    /// Positions.
+    /// Positions (the broker's).
     pub positions: Vec<BrokerPosition>,
-    /// Shares in working sells, per name.
+    /// Shares in the ledger's working sells, per name.
     pub working_sells: BTreeMap<Ticker, u32>,
+    /// Shares in the broker's open sell orders, per name (every client's).
+    pub broker_open_sells: BTreeMap<Ticker, u32>,
     /// Shares in working buys, per name.
     pub working_buys: BTreeMap<Ticker, u32>,
+    /// Working entry orders of the ledger a kill switch would cancel: (id, ticker).
+    pub cancellable_buys: Vec<(String, Ticker)>,
     /// Cash committed to working buys.
     pub committed: f64,
-    /// The ledger's memory of each position (entry date, high water, profit taken).
+    /// The ledger's memory of each position (shares, entry date, high water, profit taken).
     pub memory: BTreeMap<Ticker, PositionRow>,
     /// Every order id the ledger holds for the day.
     pub known_ids: BTreeSet<String>,
 }
 
 impl AccountView {
-    /// Reads the view from the broker and the ledger.
-    pub async fn read<B: Broker>(broker: &B, ledger: &Ledger, date: TradingDay) -> Result<Self, crate::ExecError> {
+    /// Reads the view from the broker and the ledger; `open` is the broker's working orders.
+    pub async fn read<B: Broker>(
+        broker: &B,
+        ledger: &Ledger,
+        date: TradingDay,
+        open: &[OpenOrder],
+    ) -> Result<Self, crate::ExecError> {
         let account = broker.account().await?;
         let mut v = AccountView { cash: account.cash, positions: account.positions, ..Default::default() };
         for o in ledger.working_orders()? {
@@ -114,8 +132,14 @@ impl AccountView {
                 Side::Buy => {
                     *v.working_buys.entry(o.ticker.clone()).or_default() += left;
                     v.committed += left as f64 * o.reference_price.unwrap_or(0.0);
+                    if o.state != ae_rules::lifecycle::OrderState::PendingCancel && !o.is_external() {
+                        v.cancellable_buys.push((o.id.clone(), o.ticker.clone()));
+                    }
                 }
             }
+        }
+        for o in open.iter().filter(|o| o.side == Side::Sell) {
+            *v.broker_open_sells.entry(o.ticker.clone()).or_default() += o.remaining;
         }
         v.memory = ledger.positions()?.into_iter().map(|p| (p.ticker.clone(), p)).collect();
         v.known_ids = ledger.orders_on(date)?.into_iter().map(|o| o.id).collect();
@@ -124,6 +148,16 @@ impl AccountView {
 
     fn held(&self, t: &Ticker) -> u32 {
         self.positions.iter().find(|p| &p.ticker == t).map(|p| p.shares).unwrap_or(0)
+    }
+
+    /// Both books of `t`, with `working` as the ledger's working sells so far this step.
+    fn books(&self, t: &Ticker, working: u32) -> Books {
+        Books {
+            broker_shares: self.held(t),
+            ledger_shares: self.memory.get(t).map(|m| m.shares).unwrap_or(0),
+            ledger_working_sells: working,
+            broker_open_sells: self.broker_open_sells.get(t).copied().unwrap_or(0),
+        }
     }
 }
 
@@ -134,6 +168,8 @@ pub struct Decisions {
     pub orders: Vec<ApprovedOrder>,
     /// Orders the gates refused: (order id, ticker, why).
     pub refused: Vec<(String, Ticker, Refusal)>,
+    /// Working orders to cancel: (order id, ticker, why).
+    pub cancels: Vec<(String, Ticker, Reason)>,
 }
 
 /// Running high and VWAP of each name over the ticks seen so far — the same path statistics as
@@ -177,23 +213,26 @@ pub struct DayEngine {
     date: TradingDay,
     book: OrderBook,
     params: ExecutorParams,
-    kill: bool,
+    kill: Option<KillMode>,
     gate: GateSettings,
     ratio: BTreeMap<Ticker, f64>,
     specs: BTreeMap<String, EntrySpec>,
     max_pos: f64,
+    dropped: Vec<(String, Ticker, String)>,
     /// The engine's memory (snapshot this).
     pub state: EngineState,
 }
 
 impl DayEngine {
     /// An engine for `book` (which must be dated `date`). `ratio` holds today's split ratios: the
-    /// planned shares and prices move to the new basis.
+    /// planned shares and prices move to the new basis. An entry the engine cannot read (a trigger
+    /// time that does not parse, a price that is not a price) is dropped and listed in
+    /// [`DayEngine::dropped`]; the rest of the day goes on.
     pub fn new(
         date: TradingDay,
         book: OrderBook,
         params: ExecutorParams,
-        kill: bool,
+        kill: Option<KillMode>,
         gate: GateSettings,
         ratio: BTreeMap<Ticker, f64>,
         session_close: NaiveTime,
@@ -204,18 +243,45 @@ impl DayEngine {
                 book.date
             ));
         }
-        let r = |t: &Ticker| ratio.get(t).copied().unwrap_or(1.0);
+        let r = |t: &Ticker| ratio.get(t).copied().filter(|k| k.is_finite() && *k > 0.0).unwrap_or(1.0);
         let mut specs = BTreeMap::new();
+        let mut dropped = Vec::new();
         for e in &book.entries {
             let k = r(&e.ticker);
-            let mut spec = EntrySpec::from_triggers(e.reference_price.get() / k, &e.triggers)
-                .ok_or_else(|| format!("entry {}: a trigger time does not parse", e.id))?;
+            let reference = e.reference_price.get() / k;
+            let Some(mut spec) = EntrySpec::from_triggers(reference, &e.triggers).filter(|_| reference.is_finite())
+            else {
+                dropped.push((
+                    e.id.clone(),
+                    e.ticker.clone(),
+                    format!(
+                        "entry {}: triggers {:?}/{:?} or reference price {} cannot be read: dropped, the rest of the day goes on",
+                        e.id, e.triggers.close_enough_after, e.triggers.expiry_time, e.reference_price.get()
+                    ),
+                ));
+                continue;
+            };
             spec.support = spec.support.map(|s| s / k);
             spec.expiry = effective_expiry(spec.expiry, session_close);
             specs.insert(e.id.clone(), spec);
         }
         let max_pos = max_position(&params.risk, book.market_regime);
-        Ok(Self { date, book, params, kill, gate, ratio, specs, max_pos, state: EngineState::default() })
+        Ok(Self { date, book, params, kill, gate, ratio, specs, max_pos, dropped, state: EngineState::default() })
+    }
+
+    /// Entries of the book the engine could not read: (id, ticker, why).
+    pub fn dropped(&self) -> &[(String, Ticker, String)] {
+        &self.dropped
+    }
+
+    /// The kill switch in force from now on (the daemon re-reads it at every step).
+    pub fn set_kill(&mut self, kill: Option<KillMode>) {
+        self.kill = kill;
+    }
+
+    /// The kill switch in force.
+    pub fn kill(&self) -> Option<KillMode> {
+        self.kill
     }
 
     /// The order book.
@@ -235,9 +301,14 @@ impl DayEngine {
         names
     }
 
-    /// Planned entries not decided yet.
+    /// Planned entries not decided yet (entries the engine dropped are listed by [`DayEngine::dropped`]).
     pub fn untriggered(&self) -> Vec<String> {
-        self.book.entries.iter().filter(|e| !self.state.entries_done.contains(&e.id)).map(|e| e.id.clone()).collect()
+        self.book
+            .entries
+            .iter()
+            .filter(|e| !self.state.entries_done.contains(&e.id) && self.specs.contains_key(&e.id))
+            .map(|e| e.id.clone())
+            .collect()
     }
 
     /// Urgent exits never decided (no price all day).
@@ -245,8 +316,10 @@ impl DayEngine {
         self.book.urgent_exits.iter().filter(|x| !self.state.urgent_done.contains(&x.id)).collect()
     }
 
-    /// Everything to send at this step: urgent exits (as soon as their name has a price),
-    /// intraday exits on what is held, entries whose trigger fires. No I/O.
+    /// Everything to send at this step: urgent exits (as soon as their name has a price), a
+    /// flatten of every position when the kill switch says so, intraday exits on what is held,
+    /// entries whose trigger fires; and the working entries to cancel while the kill switch is
+    /// set. Sells are sized on both books ([`Books`]). No I/O.
     pub fn decide(&mut self, ticks: &BTreeMap<Ticker, Tick>, view: &AccountView) -> Decisions {
         let mut out = Decisions::default();
         let mut working_sells = view.working_sells.clone();
@@ -263,11 +336,10 @@ impl DayEngine {
             if view.known_ids.contains(&x.id) {
                 continue;
             }
-            let held = view.held(&x.ticker);
+            let books = view.books(&x.ticker, working_sells.get(&x.ticker).copied().unwrap_or(0));
             let want = ((x.shares as f64) * self.r(&x.ticker)).round() as u32;
             let reasons: Vec<Reason> = x.reasons.iter().filter_map(|c| Reason::from_code(c)).collect();
-            let ws = working_sells.get(&x.ticker).copied().unwrap_or(0);
-            match approve_sell(&x.id, &x.ticker, want, held, ws, x.action, &reasons) {
+            match approve_sell(&x.id, &x.ticker, want, books.held(), books.working_sells(), x.action, &reasons) {
                 Ok(o) => {
                     *working_sells.entry(x.ticker.clone()).or_default() += o.shares();
                     out.orders.push(o);
@@ -275,13 +347,49 @@ impl DayEngine {
                 Err(refusal) => out.refused.push((x.id.clone(), x.ticker.clone(), refusal)),
             }
         }
-        // Intraday exits on what is held (names with an urgent EXIT are left to it).
+        // The kill switch: cancel working entries; in flatten mode, sell everything at market.
+        let mut flattening: BTreeSet<Ticker> = BTreeSet::new();
+        if self.kill.is_some() {
+            for (id, t) in &view.cancellable_buys {
+                out.cancels.push((id.clone(), t.clone(), Reason::KillSwitchCancel));
+            }
+        }
+        if self.kill == Some(KillMode::Flatten) {
+            for pos in &view.positions {
+                let id = intraday_order_id(self.date, &pos.ticker, Reason::Flatten);
+                flattening.insert(pos.ticker.clone());
+                if view.known_ids.contains(&id) || !ticks.contains_key(&pos.ticker) {
+                    continue;
+                }
+                let books = view.books(&pos.ticker, working_sells.get(&pos.ticker).copied().unwrap_or(0));
+                let want = books.sellable();
+                if want == 0 {
+                    continue;
+                }
+                match approve_sell(
+                    &id,
+                    &pos.ticker,
+                    want,
+                    books.held(),
+                    books.working_sells(),
+                    SignalAction::Exit,
+                    &[Reason::Flatten],
+                ) {
+                    Ok(o) => {
+                        *working_sells.entry(pos.ticker.clone()).or_default() += o.shares();
+                        out.orders.push(o);
+                    }
+                    Err(refusal) => out.refused.push((id, pos.ticker.clone(), refusal)),
+                }
+            }
+        }
+        // Intraday exits on what is held (names with an urgent EXIT, or being flattened, are left to it).
         let exiting: BTreeSet<&Ticker> =
             self.book.urgent_exits.iter().filter(|x| x.action == SignalAction::Exit).map(|x| &x.ticker).collect();
         let stops: BTreeMap<&Ticker, _> = self.book.stops.iter().map(|s| (&s.ticker, s)).collect();
         for pos in &view.positions {
             let Some(tick) = ticks.get(&pos.ticker) else { continue };
-            if exiting.contains(&pos.ticker) {
+            if exiting.contains(&pos.ticker) || flattening.contains(&pos.ticker) {
                 continue;
             }
             let stop = stops.get(&pos.ticker);
@@ -291,14 +399,14 @@ impl DayEngine {
                 stop.map(|s| s.high_water.get() / k).or(mem.map(|m| m.high_water)).unwrap_or(pos.avg_cost)
             });
             *hw = hw.max(tick.day_high);
-            let ws = working_sells.get(&pos.ticker).copied().unwrap_or(0);
+            let books = view.books(&pos.ticker, working_sells.get(&pos.ticker).copied().unwrap_or(0));
             let ip = IntradayPosition {
                 entry_price: pos.avg_cost,
                 high_water: *hw,
-                atr: stop.and_then(|s| s.atr).map(|a| a.get() / k),
+                atr: stop.and_then(|s| s.atr).map(|a| a.get() / k).filter(|a| a.is_finite() && *a > 0.0),
                 days_held: mem.map(|m| m.entry_date.days_until(self.date).max(0) as u32).unwrap_or(0),
-                shares: pos.shares,
-                working_sells: ws,
+                shares: books.held(),
+                working_sells: books.working_sells(),
                 profit_taken: mem.is_some_and(|m| m.profit_taken),
             };
             if let Some((reason, shares)) = intraday_exit(&ip, tick, &self.params.intraday) {
@@ -306,8 +414,8 @@ impl DayEngine {
                 if view.known_ids.contains(&id) {
                     continue;
                 }
-                let action = if shares >= pos.shares { SignalAction::Exit } else { SignalAction::Reduce };
-                match approve_sell(&id, &pos.ticker, shares, pos.shares, ws, action, &[reason]) {
+                let action = if shares >= books.held() { SignalAction::Exit } else { SignalAction::Reduce };
+                match approve_sell(&id, &pos.ticker, shares, books.held(), books.working_sells(), action, &[reason]) {
                     Ok(o) => {
                         *working_sells.entry(pos.ticker.clone()).or_default() += o.shares();
                         out.orders.push(o);
@@ -338,10 +446,11 @@ impl DayEngine {
             let gate = EntryGate {
                 today: self.date,
                 book_date: self.book.date,
-                kill_switch: self.kill,
+                kill_switch: self.kill.is_some(),
                 nav,
                 cash_available: cash_left - self.gate.commission_min,
-                held: view.held(&e.ticker),
+                // Held by either book: no second entry.
+                held: view.held(&e.ticker).max(view.memory.get(&e.ticker).map(|m| m.shares).unwrap_or(0)),
                 working_buys: view.working_buys.get(&e.ticker).copied().unwrap_or(0),
                 max_order_usd: self.gate.max_order_usd,
                 max_position: self.max_pos * 1.10,
@@ -368,8 +477,11 @@ impl DayEngine {
         out
     }
 
-    /// One step: read the account, decide, send every decision through the OMS (write-ahead
-    /// first), book the fills. `source` names the caller in risk events ("session", "daemon").
+    /// One step: sync with the broker (executions, confirmed cancels), retry what the broker
+    /// answered with an unknown error, read the account, decide, cancel and send every decision
+    /// through the OMS (write-ahead first), book the fills. `source` names the caller in risk
+    /// events ("session", "daemon"). A failure of one order never stops the others: only a lost
+    /// connection (or the ledger's own storage) ends the step early.
     #[allow(clippy::too_many_arguments)]
     pub async fn step<B: Broker>(
         &mut self,
@@ -382,7 +494,13 @@ impl DayEngine {
         source: &str,
         report: &mut DayReport,
     ) -> Result<(), crate::ExecError> {
-        let view = AccountView::read(broker, ledger, self.date).await?;
+        let synced = oms::sync(ledger, broker, self.date, sectors, clock).await?;
+        report.fills += synced.fills;
+        for (id, sent) in oms::retry_failed(ledger, broker, self.date, &synced.open, self.kill.is_some(), clock).await?
+        {
+            report.note(&id, &sent);
+        }
+        let view = AccountView::read(broker, ledger, self.date, &synced.open).await?;
         let decided = self.decide(ticks, &view);
         self.state.last_step = Some(time);
         for (id, ticker, refusal) in &decided.refused {
@@ -395,12 +513,24 @@ impl DayEngine {
             })?;
             report.refused.push(format!("{id}: {refusal}"));
         }
+        for (id, ticker, why) in &decided.cancels {
+            let detail = format!("{why}: the kill switch stops entries");
+            oms::cancel(ledger, broker, id, &detail, clock).await?;
+            ledger.record_risk_event(&RiskEventRow {
+                date: self.date,
+                source: source.into(),
+                rule: why.code().into(),
+                ticker: Some(ticker.clone()),
+                detail: format!("{id}: {detail}"),
+            })?;
+            report.cancelled.push(format!("{id}: {detail}"));
+        }
         for (i, o) in decided.orders.iter().enumerate() {
             match oms::send(ledger, broker, o, self.date, clock).await {
                 Ok(sent) => report.note(o.id(), &sent),
                 Err(e) => {
-                    // The failing order is recorded (reconciliation settles it); the ones after it
-                    // were never recorded: decide them again at the next moment.
+                    // The connection failed: this order is recorded (reconciliation settles it);
+                    // the ones after it were never recorded: decide them again at the next moment.
                     for later in &decided.orders[i + 1..] {
                         self.state.entries_done.remove(later.id());
                         self.state.urgent_done.remove(later.id());
@@ -410,6 +540,27 @@ impl DayEngine {
             }
         }
         report.fills += oms::sync_fills(ledger, broker, self.date, sectors).await?;
+        Ok(())
+    }
+
+    /// Records the entries the engine dropped as risk events (once; call after [`DayEngine::new`]).
+    pub fn report_dropped(
+        &self,
+        ledger: &Ledger,
+        source: &str,
+        report: &mut DayReport,
+    ) -> Result<(), crate::ExecError> {
+        for (id, ticker, why) in &self.dropped {
+            tracing::error!(id, "{why}");
+            ledger.record_risk_event(&RiskEventRow {
+                date: self.date,
+                source: source.into(),
+                rule: Reason::BadEntry.code().into(),
+                ticker: Some(ticker.clone()),
+                detail: why.clone(),
+            })?;
+            report.refused.push(why.clone());
+        }
         Ok(())
     }
 

@@ -27,11 +27,11 @@ use ibapi::accounts::{AccountSummaryResult, PositionUpdate};
 use ibapi::contracts::Contract;
 use ibapi::market_data::MarketDataType;
 use ibapi::market_data::realtime::TickTypes;
-use ibapi::orders::{Action, ExecutionFilter, Executions, Order, Orders, PlaceOrder};
+use ibapi::orders::{Action, ExecutionFilter, ExecutionSide, Executions, Order, Orders, PlaceOrder};
 use ibapi::subscriptions::{Subscription, SubscriptionItem};
 use tokio::sync::Mutex;
 
-use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution};
+use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution, OpenOrder};
 
 /// How long one request may take before the broker counts as unavailable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,6 +107,34 @@ pub struct IbBroker {
     account: String,
     pacer: Pacer,
     quotes: Mutex<BTreeMap<Ticker, Quote>>,
+    /// The next order id this client reserves: the broker's next valid id at connect, raised by
+    /// [`Broker::sync_order_ids`] above every id the ledger recorded, so no id is used twice.
+    next_id: Mutex<i32>,
+}
+
+/// What an IB notice about an order means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderNotice {
+    /// Informational (market data farms, warnings, precautionary messages): keep waiting.
+    Info,
+    /// The order id is already used (code 103).
+    Duplicate,
+    /// The order was refused (201 and its kin).
+    Rejected,
+    /// Any other error: the order did not go live; the OMS counts the attempt.
+    Error,
+}
+
+/// Classifies an IB error/notice code received for an order. IB's codes 2100–2199 and a few
+/// others are warnings; 103 is a duplicate id; 201/202/10147/10148 refuse or end the order;
+/// anything else addressed to an order is an error it did not go live with.
+pub fn classify_order_notice(code: i32) -> OrderNotice {
+    match code {
+        103 => OrderNotice::Duplicate,
+        201 | 202 | 10147 | 10148 => OrderNotice::Rejected,
+        399 | 404 | 2100..=2199 | 10090 | 10167 | 10168 | 10197 | 10311 | 10349 => OrderNotice::Info,
+        _ => OrderNotice::Error,
+    }
 }
 
 impl std::fmt::Debug for IbBroker {
@@ -150,17 +178,26 @@ impl IbBroker {
             _ => MarketDataType::Delayed,
         };
         timed("market data type", client.switch_market_data_type(md)).await?;
+        let next = client.next_order_id();
         Ok(Self {
             client: Arc::new(client),
             account,
             pacer: Pacer::new(cfg.max_messages_per_sec),
             quotes: Mutex::new(BTreeMap::new()),
+            next_id: Mutex::new(next),
         })
     }
 
     /// The account traded.
     pub fn account_id(&self) -> &str {
         &self.account
+    }
+
+    async fn take_id(&self) -> i32 {
+        let mut n = self.next_id.lock().await;
+        let id = *n;
+        *n += 1;
+        id
     }
 
     fn ib_order(&self, o: &ApprovedOrder) -> Order {
@@ -207,12 +244,19 @@ impl IbBroker {
                 Some(Err(ibapi::Error::Notice(n))) => n,
                 Some(Err(e)) => return Err(unavailable(format!("order {id}: {e}"))),
             };
-            match notice.code {
-                103 => return Err(BrokerError::Duplicate { id: id.into() }),
-                201 | 202 | 10147 | 10148 => {
+            match classify_order_notice(notice.code) {
+                OrderNotice::Duplicate => return Err(BrokerError::Duplicate { id: id.into() }),
+                OrderNotice::Rejected => {
                     return Err(BrokerError::Rejected { id: id.into(), reason: notice.message.clone() });
                 }
-                _ => tracing::info!(id, code = notice.code, message = %notice.message, "broker notice"),
+                OrderNotice::Error => {
+                    return Err(BrokerError::OrderError {
+                        id: id.into(),
+                        code: notice.code,
+                        message: notice.message.clone(),
+                    });
+                }
+                OrderNotice::Info => tracing::info!(id, code = notice.code, message = %notice.message, "broker notice"),
             }
         }
     }
@@ -224,8 +268,8 @@ impl IbBroker {
         if entry.side() != Side::Buy {
             return Err(BrokerError::Refused("a bracket protects a buy".into()));
         }
-        let parent_id = self.client.next_order_id();
-        let child_id = self.client.next_order_id();
+        let parent_id = self.take_id().await;
+        let child_id = self.take_id().await;
         let mut parent = self.ib_order(entry);
         parent.transmit = false;
         let child = Order {
@@ -248,7 +292,7 @@ impl IbBroker {
         Ok((parent_id, child_id))
     }
 
-    async fn open_orders_raw(&self) -> Result<Vec<(String, i32)>, BrokerError> {
+    async fn open_orders_raw(&self) -> Result<Vec<(OpenOrder, i32)>, BrokerError> {
         self.pacer.wait().await;
         let mut sub = timed("open orders", self.client.all_open_orders()).await?;
         let mut out = Vec::new();
@@ -258,9 +302,28 @@ impl IbBroker {
                 Ok(None) => break,
                 Ok(Some(Ok(SubscriptionItem::Data(Orders::OrderData(d))))) => {
                     let st = d.order_state.status.to_string();
-                    if !matches!(st.as_str(), "Filled" | "Cancelled" | "ApiCancelled" | "Inactive") {
-                        out.push((d.order.order_ref.clone(), d.order_id));
+                    if matches!(st.as_str(), "Filled" | "Cancelled" | "ApiCancelled" | "Inactive") {
+                        continue;
                     }
+                    let Ok(ticker) = Ticker::new(&d.contract.symbol.to_string()) else {
+                        tracing::warn!(symbol = %d.contract.symbol, "an open order on a symbol that is not a ticker: ignored");
+                        continue;
+                    };
+                    let side = match d.order.action {
+                        Action::Buy => Side::Buy,
+                        Action::Sell | Action::SellShort | Action::SellLong => Side::Sell,
+                    };
+                    let remaining = (d.order.total_quantity - d.order.filled_quantity).max(0.0).round() as u32;
+                    out.push((
+                        OpenOrder {
+                            order_ref: d.order.order_ref.clone(),
+                            broker_order_id: d.order_id.to_string(),
+                            ticker,
+                            side,
+                            remaining,
+                        },
+                        d.order_id,
+                    ));
                 }
                 Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(e))) => return Err(unavailable(format!("open orders: {e}"))),
@@ -311,16 +374,22 @@ impl Broker for IbBroker {
         self.pacer.wait().await;
         let mut sub = timed("positions", self.client.positions()).await?;
         let mut positions = Vec::new();
+        let mut shorts = Vec::new();
         loop {
             match tokio::time::timeout(REQUEST_TIMEOUT, sub.next()).await {
                 Err(_) => return Err(unavailable("positions: no end within the timeout")),
                 Ok(None) | Ok(Some(Ok(SubscriptionItem::Data(PositionUpdate::PositionEnd)))) => break,
                 Ok(Some(Ok(SubscriptionItem::Data(PositionUpdate::Position(p))))) => {
-                    if p.account != self.account || p.position <= 0.0 {
+                    if p.account != self.account || p.position == 0.0 {
                         continue;
                     }
                     let ticker = Ticker::new(&p.contract.symbol.to_string())
                         .map_err(|e| BrokerError::State(format!("position symbol: {e}")))?;
+                    if p.position < 0.0 {
+                        // A long-only account is never short: a break, reported, never hidden.
+                        shorts.push((ticker, (-p.position).round() as u32));
+                        continue;
+                    }
                     positions.push(BrokerPosition {
                         ticker,
                         shares: p.position.round() as u32,
@@ -332,11 +401,24 @@ impl Broker for IbBroker {
             }
         }
         let cash = cash.ok_or_else(|| unavailable("account summary without TotalCashValue"))?;
-        Ok(AccountSnapshot { account_id: self.account.clone(), cash, positions, net_liquidation: nav })
+        Ok(AccountSnapshot { account_id: self.account.clone(), cash, positions, net_liquidation: nav, shorts })
     }
 
     async fn reserve_id(&self, _order: &ApprovedOrder) -> Result<Option<String>, BrokerError> {
-        Ok(Some(self.client.next_order_id().to_string()))
+        Ok(Some(self.take_id().await.to_string()))
+    }
+
+    async fn sync_order_ids(&self, floor: Option<i64>) -> Result<(), BrokerError> {
+        self.pacer.wait().await;
+        let server = timed("next valid id", self.client.next_valid_order_id()).await?;
+        let floor = floor.map(|f| f.clamp(i32::MIN as i64, i32::MAX as i64) as i32).unwrap_or(i32::MIN);
+        let mut n = self.next_id.lock().await;
+        let before = *n;
+        *n = before.max(server).max(floor);
+        if *n != before {
+            tracing::info!(from = before, to = *n, server, "order ids resynchronised above every recorded id");
+        }
+        Ok(())
     }
 
     async fn place(&self, order: &ApprovedOrder, reserved: Option<&str>) -> Result<BrokerAck, BrokerError> {
@@ -344,7 +426,7 @@ impl Broker for IbBroker {
             Some(r) => r
                 .parse()
                 .map_err(|_| BrokerError::State(format!("order {}: broker id {r:?} is not a number", order.id())))?,
-            None => self.client.next_order_id(),
+            None => self.take_id().await,
         };
         self.pacer.wait().await;
         let sub =
@@ -363,17 +445,15 @@ impl Broker for IbBroker {
                 Err(_) => return Err(unavailable("executions: no end within the timeout")),
                 Ok(None) => break,
                 Ok(Some(Ok(SubscriptionItem::Data(Executions::ExecutionData(d))))) => {
+                    // Every execution is a fact, ours or not: the ledger books unknown ones as
+                    // external orders.
                     let x = d.execution;
-                    if x.order_reference.is_empty() || x.order_reference.ends_with(":STOP") {
-                        continue; // not an alpha-engine order of the ledger
-                    }
                     let at = exec_time(&x.time).unwrap_or_default();
                     let ticker = Ticker::new(&d.contract.symbol.to_string())
                         .map_err(|e| BrokerError::State(format!("execution symbol: {e}")))?;
-                    let side = if format!("{:?}", x.side).to_ascii_lowercase().starts_with('b') {
-                        Side::Buy
-                    } else {
-                        Side::Sell
+                    let side = match x.side {
+                        ExecutionSide::Bought => Side::Buy,
+                        ExecutionSide::Sold => Side::Sell,
                     };
                     execs.push(Execution {
                         exec_id: x.execution_id.clone(),
@@ -400,12 +480,12 @@ impl Broker for IbBroker {
         Ok(execs)
     }
 
-    async fn open_orders(&self) -> Result<Vec<String>, BrokerError> {
-        Ok(self.open_orders_raw().await?.into_iter().map(|(r, _)| r).collect())
+    async fn open_orders(&self) -> Result<Vec<OpenOrder>, BrokerError> {
+        Ok(self.open_orders_raw().await?.into_iter().map(|(o, _)| o).collect())
     }
 
     async fn cancel(&self, order_id: &str) -> Result<(), BrokerError> {
-        let Some((_, ib_id)) = self.open_orders_raw().await?.into_iter().find(|(r, _)| r == order_id) else {
+        let Some((_, ib_id)) = self.open_orders_raw().await?.into_iter().find(|(o, _)| o.order_ref == order_id) else {
             return Ok(()); // not working: nothing to cancel
         };
         self.pacer.wait().await;
@@ -506,6 +586,23 @@ mod tests {
         }
         // 81 messages at 40/s need at least two seconds of (virtual) time.
         assert!(tokio::time::Instant::now() - start >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn order_notices_are_classified_by_code() {
+        let cases = [
+            (103, OrderNotice::Duplicate), // TC1: the id is used
+            (201, OrderNotice::Rejected),  // TC2: refused
+            (202, OrderNotice::Rejected),  // TC3: cancelled
+            (2104, OrderNotice::Info),     // TC4: market data farm OK
+            (399, OrderNotice::Info),      // TC5: precautionary warning
+            (10168, OrderNotice::Info),    // TC6: delayed data notice
+            (110, OrderNotice::Error),     // TC7: price does not conform: the order did not go live
+            (10999, OrderNotice::Error),   // TC8: a code nobody told us about
+        ];
+        for (code, want) in cases {
+            assert_eq!(classify_order_notice(code), want, "code {code}");
+        }
     }
 
     #[test]

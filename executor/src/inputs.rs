@@ -8,6 +8,7 @@ use ae_rules::view::PredictionView;
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::contracts::InputRef;
+use ae_shared::contracts::kill_switch::{KillMode, KillSwitch};
 use ae_shared::contracts::predictions::Predictions;
 use ae_shared::contracts::signals::{self, Repair, Signals};
 use ae_shared::types::Ticker;
@@ -132,7 +133,45 @@ pub async fn predictions_in_force(
     Ok(PredictionsInForce::default())
 }
 
-/// Whether the kill switch is set (the object exists on the bus).
+/// The kill switch as read from the bus.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KillState {
+    /// What it stops (`None`: not set).
+    pub mode: Option<KillMode>,
+    /// The document, when it is present and valid.
+    pub doc: Option<KillSwitch>,
+    /// Why the reading is not the document's word (present but invalid, unreadable bus).
+    pub problem: Option<String>,
+}
+
+/// Reads the kill switch. Fails safe: an object that is present but invalid (or a `flatten`
+/// nobody confirmed) blocks entries and says why; a bus that cannot be read keeps `previous` (the
+/// daemon's last reading; entries blocked when there is none) and says why. Never an error: the
+/// daemon re-reads it at every step and must go on.
+pub async fn kill_state(bus: &Bus, previous: Option<&KillState>) -> KillState {
+    let key = keys::kill_switch();
+    match bus.get(&key).await {
+        Ok(None) => KillState::default(),
+        Ok(Some(obj)) => match ae_shared::contracts::parse::<KillSwitch>(&obj.bytes) {
+            Ok(doc) => KillState { mode: Some(doc.mode), doc: Some(doc), problem: None },
+            Err(problems) => KillState {
+                mode: Some(KillMode::Entries),
+                doc: None,
+                problem: Some(format!(
+                    "{key} is present but invalid ({problems}): entries are blocked; fix it with `executor kill-switch set` or clear it"
+                )),
+            },
+        },
+        Err(e) => {
+            let mut s = previous.cloned().unwrap_or(KillState { mode: Some(KillMode::Entries), ..Default::default() });
+            s.problem =
+                Some(format!("reading {key}: {e}: keeping the last reading ({:?})", s.mode.map(KillMode::name)));
+            s
+        }
+    }
+}
+
+/// Whether the kill switch is set (present on the bus, valid or not).
 pub async fn kill_switch(bus: &Bus) -> anyhow::Result<bool> {
     Ok(bus.head(&keys::kill_switch()).await?.is_some())
 }

@@ -14,7 +14,7 @@ use ae_shared::contracts::common::Side;
 use ae_shared::types::Ticker;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution};
+use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution, OpenOrder};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS paper_account (id INTEGER PRIMARY KEY CHECK (id = 1), account_id TEXT NOT NULL, cash REAL NOT NULL);
@@ -281,7 +281,7 @@ impl Broker for PaperBroker {
                 .map_err(state_err)?;
             value += p.shares as f64 * q.unwrap_or(p.avg_cost);
         }
-        Ok(AccountSnapshot { account_id, cash, positions, net_liquidation: Some(value) })
+        Ok(AccountSnapshot { account_id, cash, positions, net_liquidation: Some(value), shorts: Vec::new() })
     }
 
     async fn place(&self, o: &ApprovedOrder, _reserved: Option<&str>) -> Result<BrokerAck, BrokerError> {
@@ -404,12 +404,37 @@ impl Broker for PaperBroker {
             .collect()
     }
 
-    async fn open_orders(&self) -> Result<Vec<String>, BrokerError> {
+    async fn open_orders(&self) -> Result<Vec<OpenOrder>, BrokerError> {
         let conn = self.conn.lock().expect("lock");
         let mut st = conn
-            .prepare("SELECT client_id FROM paper_orders WHERE state = 'working' ORDER BY broker_id")
+            .prepare(
+                "SELECT client_id, broker_id, ticker, side, shares FROM paper_orders WHERE state = 'working' ORDER BY broker_id",
+            )
             .map_err(state_err)?;
-        st.query_map([], |r| r.get(0)).map_err(state_err)?.collect::<rusqlite::Result<_>>().map_err(state_err)
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                ))
+            })
+            .map_err(state_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(state_err)?;
+        rows.into_iter()
+            .map(|(order_ref, broker_id, t, side, shares)| {
+                Ok(OpenOrder {
+                    order_ref,
+                    broker_order_id: format!("paper-{broker_id}"),
+                    ticker: Ticker::new(&t).map_err(|e| BrokerError::State(e.to_string()))?,
+                    side: if side == "BUY" { Side::Buy } else { Side::Sell },
+                    remaining: shares,
+                })
+            })
+            .collect()
     }
 
     async fn cancel(&self, order_id: &str) -> Result<(), BrokerError> {

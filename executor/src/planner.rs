@@ -125,7 +125,10 @@ pub async fn book<B: Broker>(
             ticker: p.ticker.clone(),
             sector: market.sector(&p.ticker),
             shares: p.shares,
-            working_sells: ledger.working_sells(&p.ticker)?,
+            // Both books: shares the broker holds beyond the ledger's are not ours to sell, so
+            // they count as committed (sellable = min(broker, ledger) − working sells).
+            working_sells: ledger.working_sells(&p.ticker)?
+                + p.shares.saturating_sub(mem.map(|m| m.shares).unwrap_or(0)),
             avg_cost: p.avg_cost,
             entry_date,
             days_held: entry_date.days_until(date).max(0) as u32,
@@ -202,6 +205,12 @@ pub async fn plan<B: Broker>(
     let t0 = Instant::now();
     let date = opts.date;
     let mut notes = Vec::new();
+    if !opts.dry_run {
+        // Day orders of earlier days still working in the ledger would block exits forever.
+        for id in crate::oms::settle_earlier_days(ledger, date, env.clock)? {
+            notes.push(format!("{id}: a day order of an earlier day was still working: settled as expired"));
+        }
+    }
     let mut inputs: Vec<InputRef> = Vec::new();
     let params = env.bus.tuned_params(&env.cfg.executor, &mut inputs, &mut notes).await;
     let signals = inputs::signals_in_force(env.bus, date, params.risk.max_signal_age_days, &mut notes).await?;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use ae_rules::bar_path::{DayBar, bar_ticks};
 use ae_rules::intraday::Tick;
+use ae_rules::lifecycle::OrderEvent;
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::clock::{Clock, SimulatedClock};
@@ -21,7 +22,6 @@ use chrono::NaiveTime;
 use crate::broker::Broker;
 use crate::engine::{DayEngine, GateSettings};
 use crate::ledger::Ledger;
-use crate::oms::OrderEvent;
 use crate::paper::PaperBroker;
 
 pub use crate::engine::DayReport as SessionReport;
@@ -74,7 +74,7 @@ pub async fn run(
 ) -> anyhow::Result<SessionReport> {
     let book = order_book(bus, date).await?;
     let params = bus.tuned_params(&cfg.executor, &mut Vec::new(), &mut Vec::new()).await;
-    let kill = crate::inputs::kill_switch(bus).await?;
+    let kill = crate::inputs::kill_state(bus, None).await.mode;
     let mut report = SessionReport { date: Some(date), ..Default::default() };
     broker.begin_day(date);
 
@@ -96,6 +96,7 @@ pub async fn run(
         close,
     )
     .map_err(anyhow::Error::msg)?;
+    engine.report_dropped(ledger, "session", &mut report)?;
 
     // The day's bars, as session paths.
     let held: Vec<Ticker> = broker.account().await?.positions.into_iter().map(|p| p.ticker).collect();
@@ -114,9 +115,7 @@ pub async fn run(
     engine.finish(ledger, "session", &mut report)?;
     clock.set(ae_shared::calendar::et_instant(date.date(), close));
     for id in broker.expire_day_orders()? {
-        if ledger.order(&id)?.is_some() {
-            ledger.transition(&id, OrderEvent::Expire, None, Some("day order expired at the close"), clock.now())?;
-        }
+        ledger.apply(&id, OrderEvent::Expire, Some("day order expired at the close"), clock.now())?;
     }
     for (t, p) in &paths {
         ledger.mark_high_water(t, p[3].price)?;

@@ -447,6 +447,17 @@ pub struct TelegramConfig {
     pub timeout_secs: u32,
 }
 
+/// Operator alerts (see `ae_shared::alerts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Send alerts by email (the `[mail]` relay or outbox) as well as Telegram (`[trading.telegram]`).
+    pub email: bool,
+    /// An alert with the same key is sent once within this many minutes.
+    #[schemars(range(min = 1, max = 10080))]
+    pub dedup_window_minutes: u32,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -465,6 +476,8 @@ pub struct Config {
     pub executor: ExecutorParams,
     /// Operator email.
     pub mail: MailConfig,
+    /// Operator alerts.
+    pub alerts: AlertsConfig,
     /// LLM agents.
     pub llm: LlmConfig,
     /// Data providers.

@@ -1,8 +1,8 @@
 //! # ae-shared — the foundation every alpha-engine job stands on
 //!
-//! Owns: the bus over S3 or a directory ([`bus`]), the one retry policy ([`retry`]), the market
+//! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
 //! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
-//! configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo.
+//! configuration ([`config`]), crash points for fault-injection tests ([`crashpoint`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
 //! indicator library ([`indicators`]) and metrics ([`metrics`]).
@@ -14,10 +14,12 @@
 
 pub use ae_core::{calendar, clock, contracts, indicators, metrics, types};
 
+pub mod alerts;
 pub mod bus;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod crashpoint;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;

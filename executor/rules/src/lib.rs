@@ -3,7 +3,7 @@
 //! Owns: every rule that decides what to buy, sell, size and when — the exit manager
 //! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]), graduated drawdown ([`drawdown`]), the position sizer
 //! ([`sizing`]), intraday entry triggers and exits ([`intraday`]), the sell guard ([`sells`]),
-//! risk-approved orders ([`order`]), a whole morning's plan ([`plan`]) and the daily-bar session
+//! risk-approved orders ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a whole morning's plan ([`plan`]) and the daily-bar session
 //! path ([`bar_path`]) — with their reason codes ([`reason`]) and inputs ([`view`]).
 //!
 //! Must never: do I/O, read a clock, or use randomness. Inputs in, decision and reasons out. The
@@ -17,6 +17,7 @@ pub mod correlation;
 pub mod drawdown;
 pub mod exits;
 pub mod intraday;
+pub mod lifecycle;
 pub mod order;
 pub mod plan;
 pub mod reason;

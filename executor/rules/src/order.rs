@@ -226,9 +226,21 @@ pub struct Recorded<'a> {
 
 /// Issues a recorded order again, unchanged and under the same id, when the broker never received
 /// it (a crash or a dropped connection between the write-ahead record and the broker). A buy was
-/// approved when recorded; a sell must still fit in held minus the other working sells, else it is
-/// refused (never a short, never more than held).
-pub fn reissue(r: &Recorded<'_>, held: u32, other_working_sells: u32) -> Result<ApprovedOrder, Refusal> {
+/// approved when recorded, but is refused while entries are blocked (the kill switch); a sell must
+/// still fit in held minus the other working sells, else it is refused (never a short, never more
+/// than held). Sells are never blocked by the kill switch.
+pub fn reissue(
+    r: &Recorded<'_>,
+    held: u32,
+    other_working_sells: u32,
+    entries_blocked: bool,
+) -> Result<ApprovedOrder, Refusal> {
+    if r.side == Side::Buy && entries_blocked {
+        return Err(Refusal {
+            reason: Reason::KillSwitch,
+            detail: format!("recorded buy {} is not re-sent: the kill switch blocks entries", r.id),
+        });
+    }
     if r.side == Side::Sell && r.shares > sellable(held, other_working_sells) {
         return Err(Refusal {
             reason: Reason::NothingToSell,
@@ -316,9 +328,11 @@ mod tests {
             reasons: vec![Reason::ResearchReduce],
             reference_price: None,
         };
-        assert_eq!(reissue(&r, 100, 40).unwrap().shares(), 60);
-        assert_eq!(reissue(&r, 100, 41).unwrap_err().reason, Reason::NothingToSell);
+        assert_eq!(reissue(&r, 100, 40, false).unwrap().shares(), 60);
+        assert_eq!(reissue(&r, 100, 41, false).unwrap_err().reason, Reason::NothingToSell);
+        assert_eq!(reissue(&r, 100, 40, true).unwrap().shares(), 60, "the kill switch never blocks a sell");
         let buy = Recorded { side: Side::Buy, intent: SignalAction::Enter, ..r.clone() };
-        assert_eq!(reissue(&buy, 0, 0).unwrap().id(), "x");
+        assert_eq!(reissue(&buy, 0, 0, false).unwrap().id(), "x");
+        assert_eq!(reissue(&buy, 0, 0, true).unwrap_err().reason, Reason::KillSwitch, "re-sent buys are gated");
     }
 }

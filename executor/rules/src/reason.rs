@@ -146,6 +146,36 @@ reasons! {
     OrderTooLarge => "ORDER_TOO_LARGE",
     /// The order book is dated for another day.
     WrongDay => "WRONG_DAY",
+    /// The broker refused the order.
+    OrderRejected => "ORDER_REJECTED",
+    /// The broker answered an order with an error it did not classify, too many times: given up.
+    BrokerError => "BROKER_ERROR",
+    // --- kill switch and protection ---
+    /// The operator asked to flatten the book: every position sold at market.
+    Flatten => "KILL_SWITCH_FLATTEN",
+    /// The entries kill switch cancelled a working entry.
+    KillSwitchCancel => "KILL_SWITCH_CANCEL",
+    /// No order book for the day: the daemon protects what is held (exits and stops only).
+    NoOrderBook => "NO_ORDER_BOOK",
+    /// An entry of the order book could not be read (a trigger time, a price): dropped, the rest goes on.
+    BadEntry => "BAD_ENTRY",
+    // --- reconciliation (the broker's facts the ledger did not expect) ---
+    /// An execution of an order the ledger does not know: booked as an external order.
+    ExternalExecution => "EXTERNAL_EXECUTION",
+    /// An execution that arrived after its order ended (cancelled, expired, rejected).
+    LateFill => "LATE_FILL",
+    /// More shares executed than the order asked for: the excess is booked as external.
+    Overfill => "OVERFILL",
+    /// A sell the ledger's position did not cover: booked, the ledger's position floors at zero.
+    SellBeyondLedger => "SELL_BEYOND_LEDGER",
+    /// The broker's position differs from the ledger's after booking every execution.
+    PositionBreak => "POSITION_BREAK",
+    /// The broker shows a short position in a long-only account.
+    ShortPosition => "SHORT_POSITION",
+    /// The broker reported an event the order's state does not allow: nothing changed, reported.
+    OrderEventRefused => "ORDER_EVENT_REFUSED",
+    /// An order of an earlier day was still working in the ledger: settled at the start of the day.
+    StaleOrder => "STALE_ORDER",
 }
 
 impl fmt::Display for Reason {

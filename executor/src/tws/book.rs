@@ -165,13 +165,23 @@ pub enum Event {
     },
 }
 
-/// Injected faults that act on orders.
+/// Injected faults that act on orders: the races and surprises a real broker produces.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFaults {
     /// Refuse the next n orders with this reason.
     pub reject_next: u32,
     /// Fill market orders only this fraction at first, the rest at the next price step.
     pub partial_fraction: Option<f64>,
+    /// Answer the next n orders with this error code (one IB does not document as a rejection):
+    /// the order never goes live.
+    pub error_next: Option<(i32, u32)>,
+    /// A cancel loses the race: the order's remaining shares fill at the current price before
+    /// the cancel lands (the cancel is then refused, code 161).
+    pub fill_on_cancel: bool,
+    /// At the close, the first working order's remaining shares fill at the last price, but the
+    /// execution is reported only after the order was reported cancelled (at the second
+    /// executions request after the close).
+    pub late_fill_at_close: bool,
 }
 
 /// Costs.
@@ -206,6 +216,9 @@ pub struct Book {
     pub costs: Costs,
     /// Faults.
     pub faults: OrderFaults,
+    /// Executions made but not reported yet (see [`OrderFaults::late_fill_at_close`]), with the
+    /// executions requests still to answer before they appear.
+    pub withheld: Vec<(Execution, u32)>,
     next_perm: i32,
 }
 
@@ -222,6 +235,7 @@ impl Book {
             now,
             costs,
             faults: OrderFaults::default(),
+            withheld: Vec::new(),
             next_perm: 1_000_000,
         }
     }
@@ -280,6 +294,10 @@ impl Book {
             self.faults.reject_next -= 1;
             return self.refuse(spec, "rejected on command (fault injection)".into());
         }
+        if let Some((code, n)) = self.faults.error_next.filter(|(_, n)| *n > 0) {
+            self.faults.error_next = (n > 1).then_some((code, n - 1));
+            return vec![Event::Error { id, code, message: format!("error {code} on command (fault injection)") }];
+        }
         let Some(&price) = self.prices.get(&spec.ticker) else {
             return self.refuse(spec, "no market data for the contract".into());
         };
@@ -329,6 +347,21 @@ impl Book {
 
     /// Cancels a working order.
     pub fn cancel(&mut self, id: i32) -> Vec<Event> {
+        if self.faults.fill_on_cancel
+            && let Some(o) = self.orders.get(&id).filter(|o| o.status == Status::Submitted && o.remaining() > 0)
+            && let Some(&px) = self.prices.get(&o.spec.ticker)
+        {
+            // The cancel lost the race: the rest fills first, then the cancel is refused.
+            self.faults.fill_on_cancel = false;
+            let rest = o.remaining();
+            let mut ev = self.execute(id, rest, px);
+            ev.push(Event::Error {
+                id,
+                code: 161,
+                message: "Cancel attempted when order is not in a cancellable state".into(),
+            });
+            return ev;
+        }
         match self.orders.get_mut(&id) {
             Some(o) if o.status.is_working() => {
                 o.status = Status::Cancelled;
@@ -372,6 +405,24 @@ impl Book {
         self.now = now;
         let ids: Vec<i32> = self.orders.values().filter(|o| o.status.is_working()).map(|o| o.spec.order_id).collect();
         let mut events = Vec::new();
+        if self.faults.late_fill_at_close
+            && let Some(&id) = ids.iter().find(|i| self.orders[*i].spec.parent_id == 0)
+            && let Some(&px) = self.prices.get(&self.orders[&id].spec.ticker)
+        {
+            // Filled at the bell; the report comes after the order is reported cancelled.
+            self.faults.late_fill_at_close = false;
+            let rest = self.orders[&id].remaining();
+            for ev in self.execute(id, rest, px) {
+                if let Event::Exec(x) = ev {
+                    self.executions.retain(|e| e.exec_id != x.exec_id);
+                    self.withheld.push((x, 2));
+                }
+            }
+            if let Some(o) = self.orders.get_mut(&id) {
+                o.status = Status::Cancelled;
+            }
+            events.push(Event::Order(id));
+        }
         for id in ids {
             if let Some(o) = self.orders.get_mut(&id) {
                 o.status = Status::Cancelled;
@@ -379,6 +430,49 @@ impl Book {
             }
         }
         events
+    }
+
+    /// An executions request arrives: withheld executions whose turn has come are reported from
+    /// now on (their effect on positions and cash happened when they executed).
+    pub fn on_executions_request(&mut self) {
+        let mut due = Vec::new();
+        for (x, left) in &mut self.withheld {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                due.push(x.exec_id.clone());
+            }
+        }
+        let (now, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.withheld).into_iter().partition(|(x, _)| due.contains(&x.exec_id));
+        self.withheld = later;
+        self.executions.extend(now.into_iter().map(|(x, _)| x));
+    }
+
+    /// An order from another client (a person at the broker's screen, another program): placed
+    /// and filled at the current price at once. Returns its events.
+    pub fn external_fill(&mut self, client_id: i32, ticker: &Ticker, side: Side, shares: u32) -> Vec<Event> {
+        let id = self.next_valid_id().max(900_000);
+        let spec = OrderSpec {
+            order_id: id,
+            client_id,
+            order_ref: String::new(),
+            ticker: ticker.clone(),
+            side,
+            quantity: shares,
+            kind: OrderKind::Market,
+            parent_id: 0,
+            transmit: true,
+        };
+        self.place(spec)
+    }
+
+    /// A position change no execution caused (a transfer in or out, a corporate action).
+    pub fn adjust_position(&mut self, ticker: &Ticker, delta: i64) {
+        let pos = self.positions.entry(ticker.clone()).or_insert((0, self.prices.get(ticker).copied().unwrap_or(0.0)));
+        pos.0 = (pos.0 as i64 + delta).max(0) as u32;
+        if pos.0 == 0 {
+            self.positions.remove(ticker);
+        }
     }
 
     /// Fills what the fill model allows now. `fresh` is the order's first look at the market.

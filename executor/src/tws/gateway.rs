@@ -12,7 +12,11 @@
 //!
 //! **Faults on command** (for tests): drop a client's connection after it has sent n more
 //! messages, drop it right after the next fill's execution report, delay acknowledgements, fill
-//! market orders partially, reject the next orders ([`Faults`], [`Gateway::faults`]).
+//! market orders partially, reject the next orders or answer them with an unknown error code, let
+//! a fill win the race against a cancel, report a fill at the bell after the order's expiry
+//! ([`Faults`], [`super::book::OrderFaults`], [`Gateway::faults`]); another client's fills
+//! ([`Gateway::external_fill`]) and a position moved without an execution
+//! ([`Gateway::adjust_position`]); and holding the replay at a moment ([`Gateway::release`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -43,6 +47,9 @@ pub struct Faults {
     /// Lose the next order with the connection: it is never processed (the order the daemon
     /// recorded never reached the broker; reconciliation must send it again, once).
     pub lose_next_order: bool,
+    /// Hold the replay before it moves to this moment (index into the day's moments) until
+    /// [`Gateway::release`]: lets a test act at a known point of the day (set the kill switch, ...).
+    pub hold_before_moment: Option<usize>,
 }
 
 /// One moment of the replayed day.
@@ -147,6 +154,7 @@ struct State {
     faults: Faults,
     messages: u64,
     log: Vec<String>,
+    held: bool,
 }
 
 /// A running gateway.
@@ -154,6 +162,7 @@ struct State {
 pub struct Gateway {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 /// What the gateway holds, for comparing with the ledger.
@@ -188,8 +197,9 @@ impl Gateway {
             faults: Faults::default(),
             messages: 0,
             log: Vec::new(),
+            held: false,
         }));
-        let gw = Self { addr, state };
+        let gw = Self { addr, state, release: Arc::new(tokio::sync::Notify::new()) };
         let accept = gw.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
@@ -235,6 +245,38 @@ impl Gateway {
             executions: s.book.executions.iter().map(|x| x.exec_id.clone()).collect(),
             messages: s.messages,
         }
+    }
+
+    /// An order from another client of the account (a person at the broker's screen, another
+    /// program), filled at once at the current price; its executions carry no alpha-engine id.
+    pub fn external_fill(&self, client_id: i32, ticker: &Ticker, side: Side, shares: u32) {
+        let mut s = self.lock();
+        let events = s.book.external_fill(client_id, ticker, side, shares);
+        dispatch(&mut s, events);
+    }
+
+    /// Moves a position without an execution (a transfer, a corporate action).
+    pub fn adjust_position(&self, ticker: &Ticker, delta: i64) {
+        self.lock().book.adjust_position(ticker, delta);
+    }
+
+    /// Whether the replay is held before [`Faults::hold_before_moment`].
+    pub fn is_held(&self) -> bool {
+        self.lock().held
+    }
+
+    /// Waits until the replay is held (polling; for tests).
+    pub async fn wait_held(&self) {
+        while !self.is_held() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Lets a held replay move on.
+    pub fn release(&self) {
+        self.lock().held = false;
+        self.release.notify_waiters();
+        self.release.notify_one();
     }
 
     /// Client messages received so far.
@@ -322,6 +364,29 @@ impl Gateway {
             };
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
+            }
+            let hold = {
+                let mut s = self.lock();
+                let is_time = wire::split_protobuf(&body)
+                    .map(|(id, _)| id == wire::in_id::REQ_CURRENT_TIME || id == wire::in_id::REQ_CURRENT_TIME_IN_MILLIS)
+                    .unwrap_or(false);
+                let next = s.at.map(|i| i + 1).unwrap_or(0);
+                let hold = is_time && s.faults.hold_before_moment == Some(next);
+                if hold {
+                    s.faults.hold_before_moment = None;
+                    s.held = true;
+                }
+                hold
+            };
+            if hold {
+                let released = self.release.notified();
+                tokio::pin!(released);
+                while self.is_held() {
+                    tokio::select! {
+                        () = &mut released => {}
+                        () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                    }
+                }
             }
             let mut s = self.lock();
             s.messages += 1;
@@ -758,6 +823,7 @@ fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wire::WireErro
             send(s, conn_id, wire::CompletedOrdersEnd {}.to_body());
         }
         in_id::REQ_EXECUTIONS => {
+            s.book.on_executions_request();
             let r = wire::ReqExecutions::from_body(body)?;
             let req = r.req_id.unwrap_or(0);
             let f = r.filter.unwrap_or_default();

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use ae_executor::broker::{Broker, BrokerError};
-use ae_executor::ledger::{Fill, Ledger, LedgerError, WriteAhead};
-use ae_executor::oms::{self, OrderEvent, OrderState, Sent};
+use ae_executor::ledger::{Fill, Ledger, WriteAhead};
+use ae_executor::oms::{self, Sent};
 use ae_executor::paper::{PaperBroker, PaperSettings};
+use ae_rules::lifecycle::{OrderEvent, OrderState};
 use ae_rules::order::approve_sell;
 use ae_rules::{OrderPrice, Reason};
 use ae_shared::clock::{Clock, SimulatedClock};
@@ -98,7 +99,7 @@ async fn fills_move_cash_positions_and_realized_pnl_and_the_books_agree_with_the
 }
 
 #[test]
-fn the_ledger_never_books_a_short_or_an_overfill_and_the_audit_is_append_only() {
+fn the_ledger_books_every_execution_never_below_zero_never_beyond_the_order_and_the_audit_is_append_only() {
     let mut l = Ledger::in_memory().unwrap();
     l.ensure_inception(day("2010-03-15"), 10_000.0).unwrap();
     let c = clock();
@@ -118,31 +119,37 @@ fn the_ledger_never_books_a_short_or_an_overfill_and_the_audit_is_append_only() 
         commission: 1.0,
         at: c.now(),
     };
-    assert!(
-        matches!(l.record_fill(&fill("e1", Side::Buy, 11), None), Err(LedgerError::Invariant(_))),
-        "overfill refused"
-    );
-    assert!(l.record_fill(&fill("e1", Side::Buy, 10), None).unwrap());
-    let s = approve_sell("x:AAA:EXIT", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[Reason::ResearchExit]).unwrap();
+    // An overfill is a fact: the order takes its 10, the extra share is an external order.
+    let booked = l.record_fill(&fill("e1", Side::Buy, 11), None).unwrap();
+    assert!(booked.new);
+    assert!(booked.notes.iter().any(|(r, _)| *r == Reason::Overfill), "{booked:?}");
+    let order = l.order(o.id()).unwrap().unwrap();
+    assert_eq!((order.filled_shares, order.state), (10, OrderState::Filled), "filled never exceeds ordered");
+    assert_eq!(l.positions().unwrap()[0].shares, 11, "the position is what the broker did");
+    assert!(!l.record_fill(&fill("e1", Side::Buy, 11), None).unwrap().new, "a known execution is booked once");
+    let s = approve_sell("x:AAA:EXIT", &tk("AAA"), 11, 11, 0, SignalAction::Exit, &[Reason::ResearchExit]).unwrap();
     l.write_ahead(&s, d, c.now()).unwrap();
     l.transition(s.id(), OrderEvent::Submit, None, None, c.now()).unwrap();
-    let short = Fill {
+    let sell = Fill {
         exec_id: "e2".into(),
         order_id: s.id().into(),
         date: d,
         ticker: tk("AAA"),
         side: Side::Sell,
-        shares: 10,
+        shares: 11,
         price: 50.0,
         commission: 1.0,
         at: c.now(),
     };
-    assert!(l.record_fill(&short, None).unwrap());
-    let again = Fill { exec_id: "e3".into(), ..short.clone() };
-    assert!(l.record_fill(&again, None).is_err(), "a second sell of the same shares is refused (overfill and short)");
-    assert!(l.positions().unwrap().is_empty());
-    // Terminal states do not move.
-    assert!(l.transition(s.id(), OrderEvent::Cancel, None, None, c.now()).is_err());
+    assert!(l.record_fill(&sell, None).unwrap().new);
+    // A second sell of the same shares at the broker: booked, the position floors at zero, reported.
+    let again = Fill { exec_id: "e3".into(), ..sell.clone() };
+    let booked = l.record_fill(&again, None).unwrap();
+    assert!(booked.notes.iter().any(|(r, _)| *r == Reason::SellBeyondLedger), "{booked:?}");
+    assert!(l.positions().unwrap().is_empty(), "never below zero");
+    // Terminal states do not move: a late cancel is a no-op.
+    assert_eq!(l.transition(s.id(), OrderEvent::Cancel, None, None, c.now()).unwrap(), OrderState::Filled);
+    assert!(l.transition(s.id(), OrderEvent::Submit, None, None, c.now()).is_err(), "never sent twice");
     // The audit cannot be rewritten.
     l.append_audit("cycle-1", c.now(), &[], &serde_json::json!({})).unwrap();
     assert!(l.try_rewrite_audit().is_ok(), "no rows yet: nothing to rewrite");
@@ -171,8 +178,8 @@ fn the_ledger_never_books_a_short_or_an_overfill_and_the_audit_is_append_only() 
 fn migrations_run_once_and_a_newer_ledger_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 1);
-    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 1, "reopening does not migrate again");
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 2);
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 2, "reopening does not migrate again");
     rusqlite_bump(&path);
     let err = Ledger::open(&path).err().unwrap().to_string();
     assert!(err.contains("newer than this build"), "{err}");

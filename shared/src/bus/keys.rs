@@ -150,6 +150,18 @@ pub fn order_book(date: TradingDay) -> Key {
 pub fn daemon_snapshot(date: TradingDay, hhmmss: &str) -> Key {
     Key::of(format!("executor/snapshots/{date}/{hhmmss}.json"))
 }
+/// `executor/kill_switch/history/{stamp}.json` — a cleared kill switch, with who cleared it and why.
+pub fn kill_switch_history(stamp: &str) -> Key {
+    Key::of(format!("executor/kill_switch/history/{stamp}.json"))
+}
+/// `alerts/{date}/{hhmmss}-{id}.json` — one alert raised (sent or suppressed as a duplicate).
+pub fn alert(date: &str, hhmmss: &str, id: &str) -> Key {
+    Key::of(format!("alerts/{date}/{hhmmss}-{id}.json"))
+}
+/// `alerts/state/{id}.json` — when an alert key was last sent (its dedup claim).
+pub fn alert_state(id: &str) -> Key {
+    Key::of(format!("alerts/state/{id}.json"))
+}
 /// `executor/kill_switch.json` — present: no new entries anywhere until an operator clears it.
 pub fn kill_switch() -> Key {
     Key::of("executor/kill_switch.json".into())

@@ -157,6 +157,13 @@ fn exported_schemas_agree_with_an_independent_validator() {
     write("eod.good.doc.json", &serde_json::to_value(ae_testkit::fixtures::eod()).unwrap());
     let (_, exec, _, _) = ae_testkit::fixtures::params_docs();
     write("executor-params.good.doc.json", &serde_json::to_value(&exec).unwrap());
+    let kill = ae_shared::contracts::kill_switch::KillSwitch::entries(
+        "drawdown beyond 8%",
+        chrono::DateTime::parse_from_rfc3339("2010-03-15T15:00:00Z").unwrap().to_utc(),
+        ae_shared::contracts::kill_switch::SetBy::Breaker { rule: "DRAWDOWN_KILL".into() },
+        "0.1.0",
+    );
+    write("kill-switch.good.doc.json", &serde_json::to_value(&kill).unwrap());
     let out: Value = serde_json::from_str(&run("schemas.py", &[dir.path()])).unwrap();
     for (doc, errors) in out.as_object().unwrap() {
         if doc.contains(".good.") {
@@ -168,5 +175,5 @@ fn exported_schemas_agree_with_an_independent_validator() {
     assert_eq!(bad_errors.len(), 2, "{bad_errors:?}");
     assert!(bad_errors.iter().any(|e| e.contains("140")), "{bad_errors:?}");
     assert!(bad_errors.iter().any(|e| e.contains("None is not of type 'number'")), "{bad_errors:?}");
-    assert_eq!(DocKind::ALL.len(), 9);
+    assert_eq!(DocKind::ALL.len(), 10);
 }

@@ -13,6 +13,7 @@
 
 pub mod common;
 pub mod eod;
+pub mod kill_switch;
 pub mod lineage;
 pub mod order_book;
 pub mod params;
@@ -73,11 +74,13 @@ pub enum DocKind {
     ResearchParams,
     /// `executor/eod/{date}.json`
     Eod,
+    /// `executor/kill_switch.json`
+    KillSwitch,
 }
 
 impl DocKind {
     /// All kinds.
-    pub const ALL: [DocKind; 9] = [
+    pub const ALL: [DocKind; 10] = [
         DocKind::Signals,
         DocKind::Predictions,
         DocKind::PredictorMetrics,
@@ -87,6 +90,7 @@ impl DocKind {
         DocKind::PredictorParams,
         DocKind::ResearchParams,
         DocKind::Eod,
+        DocKind::KillSwitch,
     ];
 
     /// The command-line name (`order-book`).
@@ -101,6 +105,7 @@ impl DocKind {
             DocKind::PredictorParams => "predictor-params",
             DocKind::ResearchParams => "research-params",
             DocKind::Eod => "eod",
+            DocKind::KillSwitch => "kill-switch",
         }
     }
 
@@ -116,6 +121,7 @@ impl DocKind {
             DocKind::PredictorParams => parse::<params::PredictorParamsDoc>(bytes).map(drop),
             DocKind::ResearchParams => parse::<params::ResearchParamsDoc>(bytes).map(drop),
             DocKind::Eod => parse::<eod::EodReport>(bytes).map(drop),
+            DocKind::KillSwitch => parse::<kill_switch::KillSwitch>(bytes).map(drop),
         }
     }
 
@@ -131,6 +137,7 @@ impl DocKind {
             DocKind::PredictorParams => schema_value::<params::PredictorParamsDoc>(),
             DocKind::ResearchParams => schema_value::<params::ResearchParamsDoc>(),
             DocKind::Eod => schema_value::<eod::EodReport>(),
+            DocKind::KillSwitch => schema_value::<kill_switch::KillSwitch>(),
         }
     }
 }
