@@ -329,6 +329,7 @@ async fn gateway_day(
         session::split_ratios(store, d),
         &opts,
         &ae_executor::notify::Notifier::disabled(),
+        &ae_shared::alerts::Alerter::from_config(bus, cfg),
         &r.clock,
         Arc::new(std::sync::atomic::AtomicBool::new(false)),
     )

@@ -28,6 +28,9 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::America::New_York;
 use serde::{Deserialize, Serialize};
 
+use ae_shared::alerts::Alerter;
+
+use crate::alerts::AlertPump;
 use crate::broker::{Broker, BrokerError};
 use crate::engine::{DayEngine, DayReport, EngineState, GateSettings};
 use crate::ib::Venue;
@@ -229,10 +232,12 @@ pub async fn run<C: Connector>(
     ratios: BTreeMap<Ticker, f64>,
     opts: &DaemonOptions,
     notifier: &Notifier,
+    alerter: &Alerter,
     clock: &SimulatedClock,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<DaemonReport> {
     let date = opts.date;
+    let mut pump = AlertPump::new(alerter.clone(), date);
     let _lock = if ledger.path() == std::path::Path::new(":memory:") {
         None
     } else {
@@ -246,6 +251,7 @@ pub async fn run<C: Connector>(
             tracing::error!("{what}");
             risk(ledger, date, Reason::NoOrderBook.code(), None, what.clone());
             report.protective = Some(what);
+            let _ = pump.pump(ledger, clock.now());
             protective_book(bus, ledger, date).await?
         }
     };
@@ -341,6 +347,9 @@ pub async fn run<C: Connector>(
                 day.fills += r.fills_booked;
                 day.sent.extend(r.resent.iter().cloned());
                 report.reconciled.push(r);
+                if let Err(e) = pump.pump(ledger, clock.now()) {
+                    tracing::error!(error = %e, "reading risk events for alerts");
+                }
             }
             Err(crate::ExecError::Broker(e)) => {
                 tracing::warn!(error = %e, "reconciliation interrupted: reconnecting");
@@ -383,7 +392,7 @@ pub async fn run<C: Connector>(
                     (None, _) => "kill switch cleared: entries allowed again".to_string(),
                 };
                 tracing::warn!("{what}");
-                risk(ledger, date, Reason::KillSwitch.code(), None, what.clone());
+                risk(ledger, date, Reason::KillSwitchChanged.code(), None, what.clone());
                 report.kill_switch_changes.push(what);
                 engine.set_kill(fresh.mode);
             }
@@ -446,6 +455,9 @@ pub async fn run<C: Connector>(
                 }
             }
             report.steps += 1;
+            if let Err(e) = pump.pump(ledger, clock.now()) {
+                tracing::error!(error = %e, "reading risk events for alerts");
+            }
             for id in &day.sent[sent_before..] {
                 if let Some(o) = ledger.order(id)? {
                     notifier.notify(format!(
@@ -465,6 +477,9 @@ pub async fn run<C: Connector>(
         }
     }
     engine.finish(ledger, "daemon", &mut day)?;
+    if let Err(e) = pump.pump(ledger, clock.now()) {
+        tracing::error!(error = %e, "reading risk events for alerts");
+    }
     put_snapshot(bus, &Snapshot { date, at: clock.now(), state: engine.state.clone(), report: day.clone() }).await?;
     report.day = day;
     Ok(report)
@@ -495,7 +510,10 @@ async fn settle_close<B: Broker>(
         expired.push(o.id);
     }
     let late = oms::sync_fills(ledger, broker, date, sectors).await?;
-    Ok((expired, fills + late))
+    // The day ends with the ledger equal to the broker: a position moved without an execution is
+    // adopted and reported here, not left for tomorrow.
+    let (again, _) = oms::reconcile_positions(ledger, broker, date, sectors, clock).await?;
+    Ok((expired, fills + late + again))
 }
 
 /// Asks the broker to cancel every working order of the day (positions stay). The ledger records

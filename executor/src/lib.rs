@@ -5,7 +5,8 @@
 //! the broker seam ([`broker`]) with the local paper broker ([`paper`]) and Interactive Brokers
 //! ([`ib`]), order states, sending and reconciliation ([`oms`]), the intraday day engine
 //! ([`engine`]) driven by the paper session ([`session`]) and by the daemon ([`daemon`]), the
-//! local TWS-protocol paper gateway ([`tws`]), Telegram notices ([`notify`]), the trade ledger
+//! local TWS-protocol paper gateway ([`tws`]), Telegram notices ([`notify`]), operator alerts
+//! from the ledger's risk events ([`alerts`]), the kill switch ([`kill_switch`]), the trade ledger
 //! ([`ledger`]), and end of day ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
 //!
 //! Must never: decide anything itself (every decision is an `ae-rules` function), send an order
@@ -14,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod broker;
 pub mod chart;
 pub mod daemon;
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod eod;
 pub mod ib;
 pub mod inputs;
+pub mod kill_switch;
 pub mod ledger;
 pub mod market;
 pub mod notify;

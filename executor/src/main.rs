@@ -16,7 +16,7 @@ use ae_executor::paper::{PaperBroker, PaperSettings};
 use ae_executor::planner::{self, PlanEnv, PlanOptions};
 use ae_executor::session;
 use ae_shared::TradingDay;
-use ae_shared::bus::{PutMode, keys};
+use ae_shared::bus::keys;
 use ae_shared::cli::{CommonArgs, parse_day};
 use ae_shared::clock::{Clock, SimulatedClock, SystemClock};
 use ae_shared::config::{BrokerKind, Config};
@@ -125,16 +125,38 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum KillAction {
-    /// Set it, with a reason.
+    /// Set it, with a reason. `--mode entries` (default): no new entries, working entries are
+    /// cancelled, exits run. `--mode flatten`: also sells every position at market; asks you to
+    /// type FLATTEN at the terminal.
     Set {
-        /// Why (shown in reports).
+        /// Why (shown in reports and alerts).
+        #[arg(long)]
+        reason: String,
+        /// What it stops.
+        #[arg(long, value_enum, default_value_t = ModeArg::Entries)]
+        mode: ModeArg,
+    },
+    /// Clear it: an operator's decision, with a reason (the cleared switch is archived).
+    Clear {
+        /// Why trading may resume.
         #[arg(long)]
         reason: String,
     },
-    /// Clear it (an operator decision).
-    Clear,
     /// Show whether it is set.
     Status,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    /// No new entries.
+    Entries,
+    /// No new entries, and sell every position at market.
+    Flatten,
+}
+
+/// Who is at the keyboard, for the record.
+fn operator() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into())
 }
 
 fn today() -> anyhow::Result<TradingDay> {
@@ -263,6 +285,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 reconnect_attempts: ib.reconnect_attempts,
             };
             let notifier = Notifier::from_config(&cfg.trading.telegram, |k| std::env::var(k).ok());
+            let alerter = ae_shared::alerts::Alerter::from_config(&bus, &cfg);
             let report = daemon::run(
                 &bus,
                 &cfg,
@@ -272,6 +295,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 session::split_ratios(&store, date),
                 &opts,
                 &notifier,
+                &alerter,
                 &clock,
                 stop,
             )
@@ -292,16 +316,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::KillSwitch { action } => {
+            use ae_executor::kill_switch;
+            use ae_shared::contracts::kill_switch::{KillMode, KillSwitch, SetBy};
             let key = keys::kill_switch();
+            let alerter = ae_shared::alerts::Alerter::from_config(&bus, &cfg);
             match action {
-                KillAction::Set { reason } => {
-                    let doc = serde_json::json!({ "reason": reason, "set_at": SystemClock.now().to_rfc3339() });
-                    bus.put(&key, serde_json::to_vec_pretty(&doc)?, PutMode::Overwrite).await?;
-                    println!("kill switch SET at {key}: no new entries until `executor kill-switch clear`");
+                KillAction::Set { reason, mode } => {
+                    let mode = match mode {
+                        ModeArg::Entries => KillMode::Entries,
+                        ModeArg::Flatten => KillMode::Flatten,
+                    };
+                    let confirmed = mode == KillMode::Flatten
+                        && confirm_at_terminal(
+                            "FLATTEN sells EVERY position at market. Type FLATTEN to confirm: ",
+                            "FLATTEN",
+                            "--mode flatten needs an operator at a terminal to type FLATTEN: refusing",
+                        )?;
+                    if mode == KillMode::Flatten && !confirmed {
+                        anyhow::bail!("not confirmed: the kill switch was not changed");
+                    }
+                    let doc = KillSwitch::new(
+                        mode,
+                        &reason,
+                        SystemClock.now(),
+                        SetBy::Operator { name: operator() },
+                        confirmed,
+                        env!("CARGO_PKG_VERSION"),
+                    );
+                    kill_switch::set(&bus, &doc).await?;
+                    alerter.deliver(kill_switch::alert_for_set(&doc)).await;
+                    println!(
+                        "kill switch SET ({}) at {key}: no new entries until `executor kill-switch clear --reason ...`",
+                        mode.name()
+                    );
                 }
-                KillAction::Clear => {
-                    bus.delete(&key).await?;
-                    println!("kill switch cleared");
+                KillAction::Clear { reason } => {
+                    match kill_switch::clear(&bus, &operator(), &reason, SystemClock.now()).await? {
+                        Some(c) => {
+                            alerter.deliver(kill_switch::alert_for_clear(&c)).await;
+                            println!("kill switch cleared ({reason}); archived under executor/kill_switch/history/");
+                        }
+                        None => println!("kill switch was not set"),
+                    }
                 }
                 KillAction::Status => match bus.get(&key).await? {
                     Some(o) => println!("SET: {}", String::from_utf8_lossy(&o.bytes)),
@@ -313,17 +369,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Asks the operator to confirm live trading at the terminal.
-fn confirm_live() -> anyhow::Result<bool> {
+/// Asks the operator to type `word` at the terminal; refuses (an error) without a terminal.
+fn confirm_at_terminal(prompt: &str, word: &str, no_terminal: &str) -> anyhow::Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("trading.ib.live is set but there is no terminal to confirm live trading on: refusing");
+        anyhow::bail!("{no_terminal}");
     }
-    eprint!("LIVE TRADING is configured. Type LIVE to trade a live account: ");
+    eprint!("{prompt}");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == "LIVE")
+    Ok(line.trim() == word)
+}
+
+/// Asks the operator to confirm live trading at the terminal.
+fn confirm_live() -> anyhow::Result<bool> {
+    confirm_at_terminal(
+        "LIVE TRADING is configured. Type LIVE to trade a live account: ",
+        "LIVE",
+        "trading.ib.live is set but there is no terminal to confirm live trading on: refusing",
+    )
 }
 
 async fn shutdown_signal() {

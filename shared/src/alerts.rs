@@ -81,6 +81,8 @@ pub enum Outcome {
     Suppressed,
     /// The bus could not be written: sent anyway (better twice than never).
     SentUnclaimed(Vec<String>),
+    /// Informational: kept in the history and the log, not sent.
+    Kept,
 }
 
 /// A Telegram chat to alert (bot token and chat id from the environment).
@@ -188,6 +190,9 @@ impl Alerter {
         // History first (it is what the dashboard reads), then the claim.
         if let Err(e) = bus.put_json(&keys::alert(&day, &stamp, &id), &alert, PutMode::Overwrite).await {
             tracing::warn!(error = %e, "keeping an alert on the bus failed (it is still sent)");
+        }
+        if alert.severity == Severity::Info {
+            return Outcome::Kept;
         }
         let claimed = match self.claim(bus, &alert, &id).await {
             Ok(true) => true,

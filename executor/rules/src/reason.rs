@@ -153,6 +153,8 @@ reasons! {
     // --- kill switch and protection ---
     /// The operator asked to flatten the book: every position sold at market.
     Flatten => "KILL_SWITCH_FLATTEN",
+    /// The kill switch was set, changed or cleared.
+    KillSwitchChanged => "KILL_SWITCH_CHANGED",
     /// The entries kill switch cancelled a working entry.
     KillSwitchCancel => "KILL_SWITCH_CANCEL",
     /// No order book for the day: the daemon protects what is held (exits and stops only).

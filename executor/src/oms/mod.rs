@@ -17,7 +17,8 @@
 mod reconcile;
 
 pub use reconcile::{
-    PositionBreak, Reconciled, Synced, foreign_activity, reconcile, settle_earlier_days, sync, sync_fills,
+    PositionBreak, Reconciled, Synced, foreign_activity, reconcile, reconcile_positions, settle_earlier_days, sync,
+    sync_fills,
 };
 
 use ae_rules::lifecycle::{OrderEvent, OrderState};

@@ -119,8 +119,10 @@ pub async fn sync_fills<B: Broker>(
         let sector = sectors
             .sector(x.ticker.as_str())
             .and_then(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)));
+        ae_shared::crashpoint::hit("oms.fill_received");
         match ledger.record_fill(&fill, sector.as_deref()) {
             Ok(b) => {
+                ae_shared::crashpoint::hit("oms.after_fill_booked");
                 for (rule, detail) in &b.notes {
                     tracing::warn!(rule = rule.code(), "{detail}");
                 }
@@ -269,10 +271,27 @@ pub async fn reconcile<B: Broker>(
     out.closed.extend(close_stopped(ledger, date, &refs, clock)?);
     // Book anything the re-sent orders filled, then compare positions.
     out.fills_booked += sync_fills(ledger, broker, date, sectors).await?;
+    let (fills, breaks) = reconcile_positions(ledger, broker, date, sectors, clock).await?;
+    out.fills_booked += fills;
+    out.position_breaks = breaks;
+    Ok(out)
+}
+
+/// Compares positions with the broker's; a break that survives a second look (executions booked
+/// again) is adopted from the broker and reported (a short at the broker leaves the ledger at zero).
+/// Returns the executions booked on the second look and the breaks adopted.
+pub async fn reconcile_positions<B: Broker>(
+    ledger: &mut Ledger,
+    broker: &B,
+    date: TradingDay,
+    sectors: &SectorMap,
+    clock: &dyn Clock,
+) -> Result<(usize, Vec<PositionBreak>), ExecError> {
+    let mut booked = 0;
     let mut breaks = position_breaks(ledger, &broker.account().await?)?;
     if !breaks.is_empty() {
         // A second look: an execution may have been reported after the positions were read.
-        out.fills_booked += sync_fills(ledger, broker, date, sectors).await?;
+        booked += sync_fills(ledger, broker, date, sectors).await?;
         let account = broker.account().await?;
         breaks = position_breaks(ledger, &account)?;
         for b in &breaks {
@@ -294,8 +313,7 @@ pub async fn reconcile<B: Broker>(
             ledger.adopt_broker_position(date, &t, b.broker, avg, sector.as_deref(), &what, clock.now())?;
         }
     }
-    out.position_breaks = breaks;
-    Ok(out)
+    Ok((booked, breaks))
 }
 
 fn position_breaks(ledger: &Ledger, account: &AccountSnapshot) -> Result<Vec<PositionBreak>, ExecError> {

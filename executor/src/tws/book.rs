@@ -107,6 +107,8 @@ pub struct Order {
     pub perm_id: i32,
     /// Trailing stops: the best price since activation.
     pub watermark: Option<f64>,
+    /// Price steps to sit out before filling again (a partial fill's rest, on command).
+    pub wait_steps: u32,
 }
 
 impl Order {
@@ -172,9 +174,11 @@ pub struct OrderFaults {
     pub reject_next: u32,
     /// Fill market orders only this fraction at first, the rest at the next price step.
     pub partial_fraction: Option<f64>,
-    /// Answer the next n orders with this error code (one IB does not document as a rejection):
-    /// the order never goes live.
-    pub error_next: Option<(i32, u32)>,
+    /// With a partial fill: the rest waits this many more price steps (it stays working).
+    pub partial_rest_delay: u32,
+    /// Answer orders with an error code IB does not document as a rejection: the order never
+    /// goes live.
+    pub error_orders: Option<ErrorFault>,
     /// A cancel loses the race: the order's remaining shares fill at the current price before
     /// the cancel lands (the cancel is then refused, code 161).
     pub fill_on_cancel: bool,
@@ -182,6 +186,17 @@ pub struct OrderFaults {
     /// execution is reported only after the order was reported cancelled (at the second
     /// executions request after the close).
     pub late_fill_at_close: bool,
+}
+
+/// Orders answered with an error code instead of being placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorFault {
+    /// The error code.
+    pub code: i32,
+    /// How many orders still get it.
+    pub times: u32,
+    /// Only orders of this symbol (any symbol: `None`; the first order then picks it).
+    pub ticker: Option<Ticker>,
 }
 
 /// Costs.
@@ -204,6 +219,9 @@ pub struct Book {
     pub cash: f64,
     /// Positions: shares and average cost.
     pub positions: BTreeMap<Ticker, (u32, f64)>,
+    /// Short positions, as a share count (only a position moved from outside makes one: the
+    /// book refuses short sales).
+    pub shorts: BTreeMap<Ticker, u32>,
     /// Orders by id.
     pub orders: BTreeMap<i32, Order>,
     /// Executions, in order.
@@ -229,6 +247,7 @@ impl Book {
             account: account.to_string(),
             cash,
             positions: BTreeMap::new(),
+            shorts: BTreeMap::new(),
             orders: BTreeMap::new(),
             executions: Vec::new(),
             prices: BTreeMap::new(),
@@ -269,6 +288,7 @@ impl Book {
                 last_price: 0.0,
                 perm_id,
                 watermark: None,
+                wait_steps: 0,
             },
         );
         vec![Event::Error { id, code: 201, message: format!("Order rejected - reason: {message}") }, Event::Order(id)]
@@ -294,8 +314,13 @@ impl Book {
             self.faults.reject_next -= 1;
             return self.refuse(spec, "rejected on command (fault injection)".into());
         }
-        if let Some((code, n)) = self.faults.error_next.filter(|(_, n)| *n > 0) {
-            self.faults.error_next = (n > 1).then_some((code, n - 1));
+        if let Some(f) = self.faults.error_orders.as_mut()
+            && f.times > 0
+            && f.ticker.as_ref().is_none_or(|t| *t == spec.ticker)
+        {
+            f.ticker = Some(spec.ticker.clone());
+            f.times -= 1;
+            let code = f.code;
             return vec![Event::Error { id, code, message: format!("error {code} on command (fault injection)") }];
         }
         let Some(&price) = self.prices.get(&spec.ticker) else {
@@ -326,6 +351,7 @@ impl Book {
             last_price: 0.0,
             perm_id: self.next_perm,
             watermark: None,
+            wait_steps: 0,
             spec,
         };
         self.orders.insert(id, order);
@@ -395,6 +421,12 @@ impl Book {
             self.orders.values().filter(|o| o.status == Status::Submitted).map(|o| o.spec.order_id).collect();
         let mut events = Vec::new();
         for id in ids {
+            if let Some(o) = self.orders.get_mut(&id)
+                && o.wait_steps > 0
+            {
+                o.wait_steps -= 1;
+                continue;
+            }
             events.extend(self.try_fill(id, false));
         }
         events
@@ -466,12 +498,17 @@ impl Book {
         self.place(spec)
     }
 
-    /// A position change no execution caused (a transfer in or out, a corporate action).
+    /// A position change no execution caused (a transfer in or out, a corporate action); a
+    /// transfer out beyond the position leaves a short.
     pub fn adjust_position(&mut self, ticker: &Ticker, delta: i64) {
-        let pos = self.positions.entry(ticker.clone()).or_insert((0, self.prices.get(ticker).copied().unwrap_or(0.0)));
-        pos.0 = (pos.0 as i64 + delta).max(0) as u32;
-        if pos.0 == 0 {
-            self.positions.remove(ticker);
+        let short = self.shorts.remove(ticker).map(|n| n as i64).unwrap_or(0);
+        let (held, cost) =
+            self.positions.remove(ticker).unwrap_or((0, self.prices.get(ticker).copied().unwrap_or(0.0)));
+        let net = held as i64 - short + delta;
+        if net > 0 {
+            self.positions.insert(ticker.clone(), (net as u32, cost));
+        } else if net < 0 {
+            self.shorts.insert(ticker.clone(), (-net) as u32);
         }
     }
 
@@ -506,7 +543,12 @@ impl Book {
         let Some(price) = fill_at else { return Vec::new() };
         let remaining = o.remaining();
         let shares = match (self.faults.partial_fraction, o.spec.kind, fresh) {
-            (Some(f), OrderKind::Market, true) => ((remaining as f64 * f).floor() as u32).clamp(1, remaining),
+            (Some(f), OrderKind::Market, true) => {
+                if let Some(o) = self.orders.get_mut(&id) {
+                    o.wait_steps = self.faults.partial_rest_delay;
+                }
+                ((remaining as f64 * f).floor() as u32).clamp(1, remaining)
+            }
             _ => remaining,
         };
         self.execute(id, shares, price)

@@ -8,7 +8,10 @@
 //! gateway to the next moment — prices step, working orders are checked, subscribed names tick —
 //! and only then answers with that moment's time. A client that reads its clock from the broker
 //! (the daemon does) therefore sees every moment exactly once, however fast or slow it runs; after
-//! the close the clock stays at the close.
+//! the close the clock stays at the close. A connection's first time request once the day has
+//! begun answers the current moment without moving on: a daemon that reconnects, or is killed
+//! and restarted, is back within the same moment — the replay never skips a moment because a
+//! client died (a live day would lose only the seconds of the restart).
 //!
 //! **Faults on command** (for tests): drop a client's connection after it has sent n more
 //! messages, drop it right after the next fill's execution report, delay acknowledgements, fill
@@ -136,6 +139,10 @@ struct Conn {
     ticks: BTreeMap<i32, Ticker>,
     positions: bool,
     received: u64,
+    /// Whether this connection has asked the time yet: its first ask shows the current moment
+    /// again (a client that reconnects, or restarts, sees the moment it was in; the replay never
+    /// skips a moment because a client died).
+    saw_time: bool,
 }
 
 #[derive(Debug)]
@@ -155,6 +162,7 @@ struct State {
     messages: u64,
     log: Vec<String>,
     held: bool,
+    duplicate_ids_refused: u64,
 }
 
 /// A running gateway.
@@ -176,6 +184,10 @@ pub struct GatewaySnapshot {
     pub orders: Vec<(String, String, u32)>,
     /// Execution ids.
     pub executions: Vec<String>,
+    /// Short positions (shares below zero, as a count).
+    pub shorts: BTreeMap<Ticker, u32>,
+    /// Orders refused because their id was already used (code 103).
+    pub duplicate_ids_refused: u64,
     /// Client messages received in all.
     pub messages: u64,
 }
@@ -198,6 +210,7 @@ impl Gateway {
             messages: 0,
             log: Vec::new(),
             held: false,
+            duplicate_ids_refused: 0,
         }));
         let gw = Self { addr, state, release: Arc::new(tokio::sync::Notify::new()) };
         let accept = gw.clone();
@@ -243,6 +256,8 @@ impl Gateway {
                 .map(|o| (o.spec.order_ref.clone(), o.status.as_str().to_string(), o.filled))
                 .collect(),
             executions: s.book.executions.iter().map(|x| x.exec_id.clone()).collect(),
+            shorts: s.book.shorts.clone(),
+            duplicate_ids_refused: s.duplicate_ids_refused,
             messages: s.messages,
         }
     }
@@ -322,8 +337,17 @@ impl Gateway {
             let id = s.next_conn;
             let next = s.book.next_valid_id();
             let accounts = s.book.account.clone();
-            s.conns
-                .insert(id, Conn { client_id, tx: tx.clone(), ticks: BTreeMap::new(), positions: false, received: 0 });
+            s.conns.insert(
+                id,
+                Conn {
+                    client_id,
+                    tx: tx.clone(),
+                    ticks: BTreeMap::new(),
+                    positions: false,
+                    received: 0,
+                    saw_time: false,
+                },
+            );
             let _ = tx.send(Outgoing::Body(wire::NextValidId { order_id: Some(next) }.to_body()));
             let _ = tx.send(Outgoing::Body(wire::ManagedAccounts { accounts: Some(accounts) }.to_body()));
             id
@@ -371,7 +395,8 @@ impl Gateway {
                     .map(|(id, _)| id == wire::in_id::REQ_CURRENT_TIME || id == wire::in_id::REQ_CURRENT_TIME_IN_MILLIS)
                     .unwrap_or(false);
                 let next = s.at.map(|i| i + 1).unwrap_or(0);
-                let hold = is_time && s.faults.hold_before_moment == Some(next);
+                let advances = s.at.is_none() || s.conns.get(&conn_id).is_some_and(|c| c.saw_time);
+                let hold = is_time && advances && s.faults.hold_before_moment == Some(next);
                 if hold {
                     s.faults.hold_before_moment = None;
                     s.held = true;
@@ -544,7 +569,7 @@ fn execution_bodies(book: &Book, x: &super::book::Execution, req_id: i32) -> Vec
     ]
 }
 
-fn position_body(book: &Book, t: &Ticker, shares: u32, avg: f64) -> Vec<u8> {
+fn position_body(book: &Book, t: &Ticker, shares: i64, avg: f64) -> Vec<u8> {
     wire::Position {
         account: Some(book.account.clone()),
         contract: Some(contract(t)),
@@ -602,7 +627,7 @@ fn dispatch(s: &mut State, events: Vec<Event>) {
     }
     for t in touched {
         let (n, avg) = s.book.positions.get(&t).copied().unwrap_or((0, 0.0));
-        let body = position_body(&s.book, &t, n, avg);
+        let body = position_body(&s.book, &t, n as i64, avg);
         for c in s.conns.values().filter(|c| c.positions) {
             let _ = c.tx.send(Outgoing::Body(body.clone()));
         }
@@ -640,6 +665,14 @@ fn step(s: &mut State) {
     dispatch(s, events);
 }
 
+/// A time request moves the replay on, except a connection's first one once the day has begun.
+fn advance_for(s: &mut State, conn_id: u64) {
+    let first = s.conns.get_mut(&conn_id).map(|c| !std::mem::replace(&mut c.saw_time, true)).unwrap_or(false);
+    if !(first && s.at.is_some()) {
+        step(s);
+    }
+}
+
 fn now_of(s: &State) -> DateTime<Utc> {
     s.at.and_then(|i| s.moments.get(i)).map(|m| m.at).unwrap_or(s.book.now)
 }
@@ -651,12 +684,12 @@ fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wire::WireErro
     s.log.push(format!("{client_id}:{id}"));
     match id {
         in_id::REQ_CURRENT_TIME => {
-            step(s);
+            advance_for(s, conn_id);
             let t = now_of(s).timestamp();
             send(s, conn_id, wire::CurrentTime { unix_seconds: Some(t) }.to_body());
         }
         in_id::REQ_CURRENT_TIME_IN_MILLIS => {
-            step(s);
+            advance_for(s, conn_id);
             let t = now_of(s).timestamp_millis();
             send(s, conn_id, wire::CurrentTimeInMillis { unix_millis: Some(t) }.to_body());
         }
@@ -761,6 +794,19 @@ fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wire::WireErro
             match parsed {
                 Ok(spec) => {
                     let events = s.book.place(spec);
+                    if events.iter().any(|e| matches!(e, Event::Error { code: 103, .. })) {
+                        s.duplicate_ids_refused += 1;
+                    }
+                    // An order answered before it entered the book, or refused as a duplicate id: the answer
+                    // goes to its sender.
+                    let (direct, events): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| {
+                        matches!(e, Event::Error { id, code, .. } if *code == 103 || !s.book.orders.contains_key(id))
+                    });
+                    for e in direct {
+                        if let Event::Error { id, code, message } = e {
+                            send(s, conn_id, error(id, code, &message));
+                        }
+                    }
                     // The order's client gets the events even if it is this connection only.
                     dispatch(s, events);
                 }
@@ -841,8 +887,9 @@ fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wire::WireErro
             send(s, conn_id, wire::ExecutionDataEnd { req_id: Some(req) }.to_body());
         }
         in_id::REQ_POSITIONS => {
-            let bodies: Vec<Vec<u8>> =
-                s.book.positions.iter().map(|(t, (n, avg))| position_body(&s.book, t, *n, *avg)).collect();
+            let mut bodies: Vec<Vec<u8>> =
+                s.book.positions.iter().map(|(t, (n, avg))| position_body(&s.book, t, *n as i64, *avg)).collect();
+            bodies.extend(s.book.shorts.iter().map(|(t, n)| position_body(&s.book, t, -(*n as i64), 0.0)));
             for b in bodies {
                 send(s, conn_id, b);
             }

@@ -22,10 +22,10 @@ use rand::{Rng, SeedableRng};
 use crate::common::{Desk, day};
 
 /// The replayed day, after a week of paper trading so that positions exist to exit.
-const D: &str = "2010-03-15";
+pub(crate) const D: &str = "2010-03-15";
 
 /// A desk that traded the week before `D` on the paper broker and has `D`'s order book.
-async fn desk_before_d() -> Desk {
+pub(crate) async fn desk_before_d() -> Desk {
     let mut desk = Desk::new().await;
     let mut d = day("2010-03-08");
     let mut first = true;
@@ -45,7 +45,7 @@ async fn desk_before_d() -> Desk {
     desk
 }
 
-fn copy_ledger(desk: &Desk, name: &str) -> PathBuf {
+pub(crate) fn copy_ledger(desk: &Desk, name: &str) -> PathBuf {
     let src = PathBuf::from(&desk.cfg.trading.ledger_path);
     let dst = desk.dir.path().join(name);
     // The ledger runs in WAL mode: checkpoint into the main file through a fresh connection.
@@ -55,7 +55,7 @@ fn copy_ledger(desk: &Desk, name: &str) -> PathBuf {
     dst
 }
 
-async fn gateway_for(desk: &Desk, ledger: &Path, account: &str) -> Gateway {
+pub(crate) async fn gateway_for(desk: &Desk, ledger: &Path, account: &str) -> Gateway {
     let l = Ledger::open(ledger).unwrap();
     let mut cfg = GatewayConfig::for_day(&desk.store, day(D), &desk.cfg.trading, account);
     cfg.cash = l.cash().unwrap();
@@ -63,24 +63,33 @@ async fn gateway_for(desk: &Desk, ledger: &Path, account: &str) -> Gateway {
     Gateway::start("127.0.0.1:0", cfg).await.unwrap()
 }
 
-async fn clear_snapshots(desk: &Desk) {
+pub(crate) async fn clear_snapshots(desk: &Desk) {
     for o in desk.bus.list(&format!("executor/snapshots/{D}/")).await.unwrap() {
         desk.bus.delete(&o.key).await.unwrap();
     }
 }
 
-fn connector(desk: &Desk, gw: &Gateway) -> IbConnector {
+pub(crate) fn connector(desk: &Desk, gw: &Gateway) -> IbConnector {
     let mut cfg = desk.cfg.trading.ib.clone();
     // Tests replay a day in well under a second; the pacer has its own test.
     cfg.max_messages_per_sec = 50_000;
     IbConnector { address: gw.addr().to_string(), client_id: 2, cfg, live_confirmed: false }
 }
 
-fn options() -> DaemonOptions {
+pub(crate) fn options() -> DaemonOptions {
     DaemonOptions { date: day(D), poll: Duration::ZERO, book_wait: Duration::from_secs(5), reconnect_attempts: 20 }
 }
 
-async fn run_daemon(desk: &Desk, gw: &Gateway, ledger_path: &Path) -> anyhow::Result<DaemonReport> {
+pub(crate) async fn run_daemon(desk: &Desk, gw: &Gateway, ledger_path: &Path) -> anyhow::Result<DaemonReport> {
+    run_daemon_with(desk, gw, ledger_path, options()).await
+}
+
+pub(crate) async fn run_daemon_with(
+    desk: &Desk,
+    gw: &Gateway,
+    ledger_path: &Path,
+    opts: DaemonOptions,
+) -> anyhow::Result<DaemonReport> {
     let mut ledger = Ledger::open(ledger_path).unwrap();
     let clock = SimulatedClock::at_et(day(D), chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap());
     daemon::run(
@@ -90,8 +99,9 @@ async fn run_daemon(desk: &Desk, gw: &Gateway, ledger_path: &Path) -> anyhow::Re
         &mut ledger,
         &desk.store.sectors,
         session::split_ratios(&desk.store, day(D)),
-        &options(),
+        &opts,
         &Notifier::disabled(),
+        &ae_shared::alerts::Alerter::log_only(),
         &clock,
         Arc::new(AtomicBool::new(false)),
     )
@@ -99,7 +109,7 @@ async fn run_daemon(desk: &Desk, gw: &Gateway, ledger_path: &Path) -> anyhow::Re
 }
 
 /// (order id, side, shares) of every order the ledger sent on `D`.
-fn orders(ledger: &Path) -> BTreeSet<(String, String, u32)> {
+pub(crate) fn orders(ledger: &Path) -> BTreeSet<(String, String, u32)> {
     Ledger::open(ledger)
         .unwrap()
         .orders_on(day(D))
@@ -109,16 +119,16 @@ fn orders(ledger: &Path) -> BTreeSet<(String, String, u32)> {
         .collect()
 }
 
-struct Check {
-    duplicates: usize,
-    lost_fills: usize,
-    phantom_fills: usize,
-    position_breaks: usize,
+pub(crate) struct Check {
+    pub duplicates: usize,
+    pub lost_fills: usize,
+    pub phantom_fills: usize,
+    pub position_breaks: usize,
 }
 
 /// Compares the ledger with the gateway: orders sent twice, fills the ledger lacks (or has and the
 /// broker does not), positions that differ.
-fn check(ledger: &Path, gw: &GatewaySnapshot) -> Check {
+pub(crate) fn check(ledger: &Path, gw: &GatewaySnapshot) -> Check {
     let l = Ledger::open(ledger).unwrap();
     let mut per_ref: BTreeMap<&str, usize> = BTreeMap::new();
     for (r, _, _) in &gw.orders {
@@ -295,6 +305,7 @@ async fn a_live_account_is_refused_before_anything_is_sent() {
         BTreeMap::new(),
         &DaemonOptions { date: day("2010-03-15"), ..options() },
         &Notifier::disabled(),
+        &ae_shared::alerts::Alerter::log_only(),
         &clock,
         Arc::new(AtomicBool::new(false)),
     )
@@ -354,7 +365,7 @@ async fn the_daemon_binary_runs_a_replayed_day_against_the_gateway() {
     assert!(desk.bus.get(&ae_shared::bus::keys::daemon_snapshot(d, "latest")).await.unwrap().is_some());
 }
 
-fn check_on(ledger: &Path, gw: &GatewaySnapshot, d: TradingDay) -> (usize, usize) {
+pub(crate) fn check_on(ledger: &Path, gw: &GatewaySnapshot, d: TradingDay) -> (usize, usize) {
     let l = Ledger::open(ledger).unwrap();
     let lf: BTreeSet<String> = l.fills_on(d).unwrap().into_iter().map(|(f, _)| f.exec_id).collect();
     let bf: BTreeSet<String> = gw.executions.iter().cloned().collect();

@@ -4,6 +4,8 @@
 mod cli;
 mod common;
 mod daemon;
+mod kills;
 mod ledger;
+mod money_safety;
 mod regressions;
 mod year;
