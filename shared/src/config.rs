@@ -532,19 +532,40 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                Self::layered(Some((&text, &path.display().to_string())), env)
+            }
+            None => Self::layered(None, env),
+        }
+    }
+
+    /// Defaults, then the TOML `text` (called `origin` in messages), then the given environment:
+    /// [`Config::load_from`] once it has read its file.
+    pub fn load_str(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        Self::layered(Some((text, origin)), env)
+    }
+
+    fn layered(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut tree: toml::Table = DEFAULT_TOML.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
             origin: "embedded defaults".into(),
             detail: e.to_string(),
         })?;
         let mut origins: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-            let over: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-                origin: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            merge(&mut tree, over, "", &path.display().to_string(), &mut origins);
+        if let Some((text, origin)) = file {
+            let over: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax { origin: origin.into(), detail: e.to_string() })?;
+            merge(&mut tree, over, "", origin, &mut origins);
         }
         for (name, raw) in env {
             let path: Vec<String> = if name == "BUS_URL" {

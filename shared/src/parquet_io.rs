@@ -27,11 +27,39 @@ pub fn encode(batches: &[RecordBatch]) -> Result<Bytes, String> {
 }
 
 /// Decodes a Parquet file into record batches.
+///
+/// A corrupt file is an error, never a panic: the `parquet` crate panics on some malformed inputs
+/// (found by fuzzing: an RLE run header whose varint overflows its shift), so the decoder runs
+/// under `catch_unwind` and a panic inside it becomes an error naming it.
 pub fn decode(bytes: Bytes) -> Result<Vec<RecordBatch>, String> {
+    std::panic::catch_unwind(move || decode_unguarded(bytes)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(format!("corrupt Parquet: the decoder failed ({why})"))
+    })
+}
+
+fn decode_unguarded(bytes: Bytes) -> Result<Vec<RecordBatch>, String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| e.to_string())?
         .with_batch_size(1 << 16)
         .build()
         .map_err(|e| e.to_string())?;
     reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_corrupt_file_that_panics_the_parquet_decoder_is_an_error() {
+        // Found by the parquet_chunk fuzz target: the parquet crate panics inside its RLE decoder.
+        let corrupt: &[u8] =
+            include_bytes!("../fuzz-targets/corpus/parquet_chunk/crash-75188cfa86181787ef5d7a0a3a442d880db7a48b");
+        assert!(decode(Bytes::from_static(corrupt)).is_err());
+    }
 }

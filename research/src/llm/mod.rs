@@ -19,6 +19,15 @@ use sha2::{Digest, Sha256};
 use cache::AnswerCache;
 use client::{Anthropic, Turn};
 
+/// Reads an agent's answer: the JSON object in `text` (raw, fenced or inside prose, see
+/// [`extract::json_object`]), deserialized into `T`, then checked by `validate`. The error says
+/// which step failed; it is what the model is shown when asked once more.
+pub fn parse_answer<T: DeserializeOwned>(text: &str, validate: impl Fn(&T) -> Result<(), String>) -> Result<T, String> {
+    let v = extract::json_object(text).ok_or_else(|| "no JSON object in the answer".to_string())?;
+    let t: T = serde_json::from_value(v).map_err(|e| format!("wrong shape: {e}"))?;
+    validate(&t).map(|_| t)
+}
+
 /// Counters for the run summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LlmStats {
@@ -133,11 +142,7 @@ impl LlmSession {
         }
         let hash = hex::encode(h.finalize());
         let now = self.clock.now();
-        let check = |text: &str| -> Result<T, String> {
-            let v = extract::json_object(text).ok_or_else(|| "no JSON object in the answer".to_string())?;
-            let t: T = serde_json::from_value(v).map_err(|e| format!("wrong shape: {e}"))?;
-            validate(&t).map(|_| t)
-        };
+        let check = |text: &str| parse_answer(text, &validate);
         if let Some(cache) = &self.cache
             && let Ok(Some(text)) = cache.get(req.agent, req.subject, &hash, now)
             && let Ok(t) = check(&text)

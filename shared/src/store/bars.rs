@@ -304,7 +304,10 @@ impl DailyBars {
             }
             for i in 0..b.num_rows() {
                 let t = tick.value(i);
-                let d = epoch + chrono::Duration::days(date.value(i) as i64);
+                let d =
+                    epoch.checked_add_signed(chrono::Duration::days(i64::from(date.value(i)))).ok_or_else(|| {
+                        BarsError::Layout(format!("{t}: date {} days from 1970-01-01 is out of range", date.value(i)))
+                    })?;
                 let day = TradingDay::new(d).map_err(|e| BarsError::Order {
                     ticker: t.into(),
                     date: d.to_string(),
@@ -355,6 +358,17 @@ mod tests {
 
     fn bar(d: &str, c: f64) -> Bar {
         Bar { date: TradingDay::parse(d).unwrap(), open: c, high: c + 1.0, low: c - 1.0, close: c, volume: 100.0 }
+    }
+
+    #[test]
+    fn a_date_beyond_the_calendar_range_is_an_error_not_a_panic() {
+        let b = DailyBars::from_rows(vec![(Ticker::new("A").unwrap(), bar("2010-01-04", 1.0))]).0;
+        let batch = b.to_record_batch();
+        let mut cols = batch.columns().to_vec();
+        cols[1] = Arc::new(Date32Array::from(vec![i32::MAX]));
+        let batch = RecordBatch::try_new(DailyBars::schema(), cols).unwrap();
+        let err = DailyBars::from_record_batches(&[batch]).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 
     #[test]

@@ -191,7 +191,11 @@ fn describe(v: &Value) -> String {
         Value::Null => "null".into(),
         other => {
             let s = other.to_string();
-            if s.len() > 60 { format!("{}...", &s[..60]) } else { s }
+            // At most 60 characters, cut on a character boundary (bytes could split a '±').
+            match s.char_indices().nth(60) {
+                Some((cut, _)) => format!("{}...", &s[..cut]),
+                None => s,
+            }
         }
     }
 }
@@ -363,4 +367,21 @@ pub fn export_schemas(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_in_a_problem_is_cut_on_a_character_boundary() {
+        // Found by the docs_predictions fuzz target: byte 60 of the quoted object fell inside '±'.
+        let doc: &[u8] = include_bytes!(
+            "../../../fuzz-targets/corpus/docs_predictions/crash-3c8a9196ee77c9d06d7fa17de763a2bfb941d4a8"
+        );
+        let problems = parse::<predictions::Predictions>(doc).unwrap_err();
+        assert!(problems.to_string().contains("..."), "{problems}");
+        let long = serde_json::json!({"note": "±".repeat(100)});
+        assert_eq!(describe(&long).chars().count(), 63);
+    }
 }
