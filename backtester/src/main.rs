@@ -71,7 +71,16 @@ async fn lambda_main() -> Result<(), lambda_runtime::Error> {
             let cfg = common.load_config().map_err(|e| format!("{e:#}"))?;
             let bus = common.open_bus(&cfg).await.map_err(|e| format!("{e:#}"))?;
             let opts = RunOptions { date, dry_run: e.dry_run, force: e.force, progress: false };
-            let r = run(&bus, &cfg, &opts).await.map_err(|e| format!("{e:#}"))?;
+            let r = match run(&bus, &cfg, &opts).await {
+                Ok(r) => r,
+                Err(err) => {
+                    if !e.dry_run {
+                        let now = ae_shared::clock::Clock::now(&ae_shared::clock::SystemClock);
+                        ae_shared::alerts::job_failed(&bus, &cfg, "backtester run", Some(date), &err, now).await;
+                    }
+                    return Err(format!("{err:#}").into());
+                }
+            };
             Ok::<_, lambda_runtime::Error>(serde_json::json!({
                 "date": date.to_string(),
                 "write_back": r.write_back,
@@ -111,7 +120,16 @@ async fn go(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { date, dry_run, force, print } => {
             let opts = RunOptions { date, dry_run, force, progress: std::io::stderr().is_terminal() };
-            let r = run(&bus, &cfg, &opts).await?;
+            let r = match run(&bus, &cfg, &opts).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if !dry_run {
+                        let now = ae_shared::clock::Clock::now(&ae_shared::clock::SystemClock);
+                        ae_shared::alerts::job_failed(&bus, &cfg, "backtester run", Some(date), &e, now).await;
+                    }
+                    return Err(e.into());
+                }
+            };
             if print || dry_run {
                 println!("{}", r.markdown());
             }

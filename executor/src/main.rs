@@ -116,6 +116,17 @@ enum Cmd {
         #[arg(long)]
         from_ledger: bool,
     },
+    /// Checks that a job that should have run by now did (`--expect order-book` at 09:25,
+    /// `--expect eod` at 16:30): when its document is missing, alerts the operator naming it and
+    /// exits with status 1. Not a trading day: says so, exits 0.
+    Watchdog {
+        /// Trading day (default: today in New York).
+        #[arg(long, value_parser = parse_day)]
+        date: Option<TradingDay>,
+        /// The document that must exist.
+        #[arg(long, value_enum)]
+        expect: Expect,
+    },
     /// The kill switch: while set, no new entries anywhere; exits still run.
     KillSwitch {
         #[command(subcommand)]
@@ -144,6 +155,14 @@ enum KillAction {
     },
     /// Show whether it is set.
     Status,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Expect {
+    /// `executor/order_books/{date}.json` (the planner's, due 09:20).
+    OrderBook,
+    /// `executor/eod/{date}.json` (end of day, due 16:05).
+    Eod,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -240,10 +259,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let opts = PlanOptions { date, dry_run, force };
-            match cfg.trading.broker {
-                BrokerKind::Paper => plan_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await,
-                BrokerKind::Ib => plan_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await,
-            }
+            let r = match cfg.trading.broker {
+                BrokerKind::Paper => {
+                    async { plan_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await }.await
+                }
+                BrokerKind::Ib => {
+                    async { plan_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await }.await
+                }
+            };
+            alerted(&bus, &cfg, "executor plan", date, dry_run, r).await
         }
         Cmd::Session { date } => {
             let clock = Arc::new(SimulatedClock::at_et(date, chrono::NaiveTime::from_hms_opt(9, 30, 0).expect("time")));
@@ -257,10 +281,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let opts = EodOptions { date, dry_run, force };
-            match cfg.trading.broker {
-                BrokerKind::Paper => eod_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await,
-                BrokerKind::Ib => eod_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await,
-            }
+            let r = match cfg.trading.broker {
+                BrokerKind::Paper => {
+                    async { eod_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await }.await
+                }
+                BrokerKind::Ib => {
+                    async { eod_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await }.await
+                }
+            };
+            alerted(&bus, &cfg, "executor eod", date, dry_run, r).await
         }
         Cmd::Daemon { date, address, client_id, poll_secs, book_wait_secs } => {
             let ib = &cfg.trading.ib;
@@ -299,7 +328,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &clock,
                 stop,
             )
-            .await?;
+            .await;
+            let report = alerted(&bus, &cfg, "executor daemon", date, false, report).await?;
             print(&report)
         }
         Cmd::Gateway { date, listen, account, from_ledger } => {
@@ -314,6 +344,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("paper gateway for {date} listening on {} (account {account}); Ctrl-C stops it", g.addr());
             shutdown_signal().await;
             Ok(())
+        }
+        Cmd::Watchdog { date, expect } => {
+            let date = match date {
+                Some(d) => d,
+                None => match SystemClock.trading_day() {
+                    Some(d) => d,
+                    None => {
+                        println!("watchdog: today is not an NYSE trading day: nothing expected");
+                        return Ok(());
+                    }
+                },
+            };
+            let (key, job, due) = match expect {
+                Expect::OrderBook => (keys::order_book(date), "executor plan", "09:20"),
+                Expect::Eod => (keys::eod(date), "executor eod", "16:05"),
+            };
+            if bus.head(&key).await?.is_some() {
+                println!("watchdog: {key} is there");
+                return Ok(());
+            }
+            let alert = ae_shared::alerts::Alert {
+                key: format!("missed-job:{job}:{date}"),
+                severity: ae_shared::alerts::Severity::Critical,
+                title: format!("{job} did not run for {date}"),
+                detail: format!("{key} is missing: `{job}` is due at {due} New York time and has not written it"),
+                action: format!(
+                    "check the unit (`systemctl status alpha-engine-{}`), then run `{job} --date {date}`",
+                    if matches!(expect, Expect::OrderBook) { "plan" } else { "eod" }
+                ),
+                source: "executor watchdog".into(),
+                date: Some(date),
+                at: SystemClock.now(),
+            };
+            ae_shared::alerts::Alerter::from_config(&bus, &cfg).deliver(alert).await;
+            anyhow::bail!("{key} is missing: the operator was alerted")
         }
         Cmd::KillSwitch { action } => {
             use ae_executor::kill_switch;
@@ -367,6 +432,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Alerts the operator when a job failed (a dry run only prints), and passes the result on.
+async fn alerted<T>(
+    bus: &ae_shared::bus::Bus,
+    cfg: &Config,
+    job: &str,
+    date: TradingDay,
+    dry_run: bool,
+    r: anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if let Err(e) = &r
+        && !dry_run
+    {
+        ae_shared::alerts::job_failed(bus, cfg, job, Some(date), e, SystemClock.now()).await;
+    }
+    r
 }
 
 /// Asks the operator to type `word` at the terminal; refuses (an error) without a terminal.

@@ -107,8 +107,10 @@ fn day_or_today(d: Option<TradingDay>) -> anyhow::Result<TradingDay> {
 async fn run_train(common: &CommonArgs, date: Option<TradingDay>, dry_run: bool) -> anyhow::Result<serde_json::Value> {
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
-    let r = train(&bus, &cfg, Arc::new(SystemClock), &TrainOptions { date: day_or_today(date)?, dry_run }).await?;
-    Ok(serde_json::to_value(r)?)
+    let date = day_or_today(date)?;
+    let r = train(&bus, &cfg, Arc::new(SystemClock), &TrainOptions { date, dry_run }).await;
+    alert_on_failure(&bus, &cfg, "predictor train", date, dry_run, &r).await;
+    Ok(serde_json::to_value(r?)?)
 }
 
 async fn run_infer(
@@ -119,9 +121,26 @@ async fn run_infer(
 ) -> anyhow::Result<serde_json::Value> {
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
-    let r =
-        infer(&bus, &cfg, Arc::new(SystemClock), &InferOptions { date: day_or_today(date)?, dry_run, force }).await?;
-    Ok(serde_json::to_value(r)?)
+    let date = day_or_today(date)?;
+    let r = infer(&bus, &cfg, Arc::new(SystemClock), &InferOptions { date, dry_run, force }).await;
+    alert_on_failure(&bus, &cfg, "predictor infer", date, dry_run, &r).await;
+    Ok(serde_json::to_value(r?)?)
+}
+
+/// A failed run tells the operator (a dry run only prints).
+async fn alert_on_failure<T, E: std::fmt::Display>(
+    bus: &Bus,
+    cfg: &Config,
+    job: &str,
+    date: TradingDay,
+    dry_run: bool,
+    r: &Result<T, E>,
+) {
+    if let Err(e) = r
+        && !dry_run
+    {
+        ae_shared::alerts::job_failed(bus, cfg, job, Some(date), e, SystemClock.now()).await;
+    }
 }
 
 async fn bench(names: usize, days: usize, signal: f64, seed: u64) -> anyhow::Result<()> {

@@ -76,7 +76,13 @@ async fn execute(
     let mut opts = RunOptions::new(date);
     opts.dry_run = dry_run;
     opts.force = force;
-    run(&bus, &cfg, clock, &opts).await
+    let out = run(&bus, &cfg, clock.clone(), &opts).await;
+    if let Err(e) = &out
+        && !dry_run
+    {
+        ae_shared::alerts::job_failed(&bus, &cfg, "research run", Some(date), e, clock.now()).await;
+    }
+    out
 }
 
 fn print_summary(r: &RunReport) {

@@ -300,3 +300,30 @@ pub fn email_of(alert: &Alert) -> Email {
         images: Vec::new(),
     }
 }
+
+/// Tells the operator a job failed (awaited: a job that failed is about to exit). The dedup key is
+/// the job and the day, so a retried Lambda or a restarted unit alerts once per window.
+pub async fn job_failed(
+    bus: &Bus,
+    cfg: &crate::config::Config,
+    job: &str,
+    date: Option<TradingDay>,
+    error: &dyn std::fmt::Display,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let alert = Alert {
+        key: format!("job-failed:{job}:{}", date.map(|d| d.to_string()).unwrap_or_default()),
+        severity: Severity::Critical,
+        title: format!("{job} failed"),
+        detail: format!("{error:#}"),
+        action: format!(
+            "read the job's log (`journalctl -u alpha-engine-*` on the trading host, CloudWatch for Lambdas), fix the cause, and re-run `{job}`{}",
+            date.map(|d| format!(" --date {d}")).unwrap_or_default()
+        ),
+        source: job.to_string(),
+        date,
+        at,
+    };
+    tracing::error!("{job} failed: {error:#}");
+    Alerter::from_config(bus, cfg).deliver(alert).await
+}

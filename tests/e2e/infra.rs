@@ -77,7 +77,14 @@ fn the_template_passes_cfn_lint_and_grants_no_wildcards() {
 #[test]
 fn systemd_timers_follow_the_schedule_in_new_york_time() {
     let dir = root().join("infrastructure/systemd");
-    for (job, at) in [("plan", "09:20:00"), ("daemon", "09:25:00"), ("eod", "16:05:00"), ("data", "18:30:00")] {
+    for (job, at) in [
+        ("plan", "09:20:00"),
+        ("daemon", "09:25:00"),
+        ("watch-plan", "09:25:00"),
+        ("eod", "16:05:00"),
+        ("watch-eod", "16:30:00"),
+        ("data", "18:30:00"),
+    ] {
         let timer = std::fs::read_to_string(dir.join(format!("alpha-engine-{job}.timer"))).unwrap();
         assert!(timer.contains(&format!("OnCalendar=Mon..Fri *-*-* {at} America/New_York")), "{job}: {timer}");
         let unit = format!("alpha-engine-{job}.service");

@@ -280,4 +280,39 @@ mod tests {
         assert_eq!(fill_event(100, 60, 40), E::Fill);
         assert_eq!(fill_event(100, 90, 40), E::Fill);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_event() -> impl Strategy<Value = OrderEvent> {
+            (0usize..OrderEvent::ALL.len()).prop_map(|i| OrderEvent::ALL[i])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever the broker sends, in whatever order: an ended order never works again, a
+            /// filled order stays filled, and an order is never submitted twice.
+            #[test]
+            fn ended_orders_never_work_again_and_filled_is_final(events in proptest::collection::vec(arb_event(), 0..40)) {
+                let mut s = S::Pending;
+                let mut submitted = 0;
+                for ev in events {
+                    let Ok(next) = s.on(ev) else { continue };
+                    if ev == E::Submit {
+                        submitted += 1;
+                    }
+                    if s.is_terminal() {
+                        prop_assert!(next.is_terminal(), "{s} + {ev:?} -> {next}");
+                    }
+                    if s == S::Filled {
+                        prop_assert_eq!(next, S::Filled);
+                    }
+                    s = next;
+                }
+                prop_assert!(submitted <= 1);
+            }
+        }
+    }
 }

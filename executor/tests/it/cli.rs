@@ -66,3 +66,49 @@ async fn with_the_ib_broker_errors_say_what_to_do() {
     let err = ib(&["session", "--date", "2010-03-15"]);
     assert!(err.contains("trading.broker = \"paper\""), "{err}");
 }
+
+#[tokio::test]
+async fn a_missed_job_raises_an_alert_that_names_it() {
+    let desk = Desk::new().await;
+    let out = exe(&desk).args(["watchdog", "--date", "2010-03-15", "--expect", "order-book"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a missing order book is a failure of the morning");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("executor/order_books/2010-03-15.json is missing"), "{err}");
+    let outbox: Vec<_> =
+        std::fs::read_dir(desk.dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(outbox.len(), 1, "one alert email: {outbox:?}");
+    let text = std::fs::read_to_string(&outbox[0]).unwrap();
+    assert!(text.contains("executor plan did not run for 2010-03-15") && text.contains("CRITICAL"), "{text}");
+    // Once: the watchdog firing again within the window sends nothing more.
+    exe(&desk).args(["watchdog", "--date", "2010-03-15", "--expect", "order-book"]).output().unwrap();
+    assert_eq!(std::fs::read_dir(desk.dir.path().join("outbox")).unwrap().count(), 1);
+    // With the document there, all is well.
+    desk.bus.put(&keys::eod(day("2010-03-15")), b"{}".to_vec(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let out = exe(&desk).args(["watchdog", "--date", "2010-03-15", "--expect", "eod"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn the_kill_switch_from_the_command_line_flatten_needs_a_terminal_and_clearing_a_reason() {
+    let desk = Desk::new().await;
+    let run = |args: &[&str]| exe(&desk).args(args).stdin(std::process::Stdio::null()).output().unwrap();
+    let out = run(&["kill-switch", "set", "--mode", "flatten", "--reason", "test"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an operator at a terminal"));
+    assert!(desk.bus.get(&keys::kill_switch()).await.unwrap().is_none(), "nothing set without confirmation");
+    let out = run(&["kill-switch", "set", "--reason", "drawdown review"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: ae_shared::contracts::kill_switch::KillSwitch =
+        desk.bus.get_doc_required(&keys::kill_switch()).await.unwrap().doc;
+    assert_eq!(doc.mode, ae_shared::contracts::kill_switch::KillMode::Entries);
+    assert!(!run(&["kill-switch", "clear"]).status.success(), "clearing needs --reason");
+    let out = run(&["kill-switch", "clear", "--reason", "reviewed, resume"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(desk.bus.get(&keys::kill_switch()).await.unwrap().is_none());
+    let history = desk.bus.list("executor/kill_switch/history/").await.unwrap();
+    assert_eq!(history.len(), 1);
+    let archived = String::from_utf8(desk.bus.get(&history[0].key).await.unwrap().unwrap().bytes.to_vec()).unwrap();
+    assert!(archived.contains("reviewed, resume") && archived.contains("drawdown review"), "{archived}");
+    // Set and clear each reached the operator.
+    assert_eq!(std::fs::read_dir(desk.dir.path().join("outbox")).unwrap().count(), 2);
+}

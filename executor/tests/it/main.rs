@@ -6,6 +6,7 @@ mod common;
 mod daemon;
 mod kills;
 mod ledger;
+mod ledger_properties;
 mod money_safety;
 mod regressions;
 mod year;

@@ -11,7 +11,9 @@
 use std::fmt::Debug;
 
 use ae_predictor::registry::{ModelMeta, Registry};
-use ae_shared::contracts::{self, Document, eod, order_book, params, predictions, predictor_metrics, signals};
+use ae_shared::contracts::{
+    self, Document, eod, kill_switch, order_book, params, predictions, predictor_metrics, signals,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -57,6 +59,11 @@ pub fn docs_order_book(data: &[u8]) {
 /// `executor/eod/{date}.json`.
 pub fn docs_eod(data: &[u8]) {
     document::<eod::EodReport>(data);
+}
+
+/// `executor/kill_switch.json`.
+pub fn docs_kill_switch(data: &[u8]) {
+    document::<kill_switch::KillSwitch>(data);
 }
 
 /// `config/scoring_weights.json`.

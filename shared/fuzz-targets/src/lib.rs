@@ -25,8 +25,9 @@ pub mod tws;
 
 pub use config::config;
 pub use documents::{
-    docs_eod, docs_executor_params, docs_order_book, docs_predictions, docs_predictor_metrics, docs_predictor_params,
-    docs_research_params, docs_scoring_weights, docs_signals, predictor_model_meta, predictor_registry,
+    docs_eod, docs_executor_params, docs_kill_switch, docs_order_book, docs_predictions, docs_predictor_metrics,
+    docs_predictor_params, docs_research_params, docs_scoring_weights, docs_signals, predictor_model_meta,
+    predictor_registry,
 };
 pub use llm::{llm_answer, llm_extract};
 pub use store::{csv_import, parquet_chunk};
@@ -48,6 +49,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "docs_predictor_metrics", run: docs_predictor_metrics },
     Target { name: "docs_order_book", run: docs_order_book },
     Target { name: "docs_eod", run: docs_eod },
+    Target { name: "docs_kill_switch", run: docs_kill_switch },
     Target { name: "docs_scoring_weights", run: docs_scoring_weights },
     Target { name: "docs_executor_params", run: docs_executor_params },
     Target { name: "docs_predictor_params", run: docs_predictor_params },

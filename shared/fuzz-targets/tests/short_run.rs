@@ -128,6 +128,7 @@ short_runs!(
     docs_predictor_metrics,
     docs_order_book,
     docs_eod,
+    docs_kill_switch,
     docs_scoring_weights,
     docs_executor_params,
     docs_predictor_params,

@@ -2,6 +2,7 @@
 //! loopback), the price store on the real embedded data, and the oracle checks against TA-Lib,
 //! pandas, empyrical, scipy and statsmodels.
 
+mod alerts;
 mod bus;
 mod contracts;
 mod mail;
