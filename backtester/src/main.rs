@@ -127,7 +127,7 @@ async fn go(cli: Cli) -> anyhow::Result<()> {
                         let now = ae_shared::clock::Clock::now(&ae_shared::clock::SystemClock);
                         ae_shared::alerts::job_failed(&bus, &cfg, "backtester run", Some(date), &e, now).await;
                     }
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
             if print || dry_run {

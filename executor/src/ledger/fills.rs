@@ -420,15 +420,38 @@ impl Ledger {
         Ok(target)
     }
 
-    /// Positions adopted from the broker: (date, ticker, ledger shares, broker shares, reason).
-    pub fn position_adjustments(&self) -> Result<Vec<(TradingDay, Ticker, u32, i64, String)>> {
+    /// Positions adopted from the broker, oldest first.
+    pub fn position_adjustments(&self) -> Result<Vec<PositionAdjustment>> {
         let mut st = self
             .conn
             .prepare("SELECT date, ticker, ledger_shares, broker_shares, reason FROM position_adjustments ORDER BY id")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([], |r| Ok((day(r.get(0)?)?, ticker(r.get(1)?)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([], |r| {
+                Ok(PositionAdjustment {
+                    date: day(r.get(0)?)?,
+                    ticker: ticker(r.get(1)?)?,
+                    ledger_shares: r.get(2)?,
+                    broker_shares: r.get(3)?,
+                    reason: r.get(4)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
+}
+
+/// A position the ledger took from the broker (a move no execution explained).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionAdjustment {
+    /// Day.
+    pub date: TradingDay,
+    /// Symbol.
+    pub ticker: Ticker,
+    /// The ledger's shares before.
+    pub ledger_shares: u32,
+    /// The broker's shares (negative: a short).
+    pub broker_shares: i64,
+    /// Why, as reported.
+    pub reason: String,
 }

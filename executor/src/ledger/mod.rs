@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 pub use backups::slippage_bps;
-pub use fills::{Booked, external_order_id};
+pub use fills::{Booked, PositionAdjustment, external_order_id};
 pub use lock::LedgerLock;
 pub use orders::Applied;
 

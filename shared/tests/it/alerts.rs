@@ -33,7 +33,7 @@ fn outbox_count(dir: &std::path::Path) -> usize {
 #[tokio::test]
 async fn an_alert_reaches_the_operator_once_per_window_by_email_and_telegram() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(&dir.path().join("bus"));
+    let bus = Bus::file(dir.path().join("bus"));
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex("^/bot.*/sendMessage$"))
@@ -80,7 +80,7 @@ async fn an_alert_reaches_the_operator_once_per_window_by_email_and_telegram() {
 #[tokio::test]
 async fn a_dead_telegram_never_blocks_and_never_shows_its_token() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(&dir.path().join("bus"));
+    let bus = Bus::file(dir.path().join("bus"));
     let tg = TelegramConfig {
         enabled: true,
         // Nothing listens here: the connection is refused.
