@@ -2,7 +2,8 @@
 //!
 //! Owns: the bus over S3 or a directory ([`bus`]), the one retry policy ([`retry`]), the market
 //! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
-//! configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo.
+//! configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo;
+//! and [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
 //! indicator library ([`indicators`]) and metrics ([`metrics`]).
@@ -18,6 +19,7 @@ pub mod bus;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod crashpoint;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;
