@@ -232,32 +232,50 @@ async fn data_update_killed_at_any_step_then_rerun_leaves_the_store_an_uninterru
     }
     let setup_secs = t0.elapsed().as_secs_f64();
 
-    for (i, target) in targets.iter().enumerate() {
+    // One scenario per point, two at a time (each is a chain of processes on its own copy).
+    let scenario = |i: usize, target: String| {
         let dir = root.join(format!("crash-{i}"));
-        copy_dir(&template, &dir);
-        let o = run(update(&dir, CRASH_DAY), vec![(CRASH_AT_ENV.into(), target.clone())]).await.unwrap();
-        assert_died_at(&o, target);
+        let (run, update, template, before, after, after_next) =
+            (&run, &update, &template, &before, &after, &after_next);
+        async move {
+            copy_dir(template, &dir);
+            let o = run(update(&dir, CRASH_DAY), vec![(CRASH_AT_ENV.into(), target.clone())]).await.unwrap();
+            assert_died_at(&o, &target);
 
-        // A reader in between sees one of the two committed stores, never a mix.
-        let between = logical(&Bus::file(&dir)).await;
-        assert!(
-            between == before.logical || between == after.logical,
-            "{target}: a reader after the crash sees neither the old store nor the new one (last day {}, splits {:?})",
-            between.last_day,
-            between.splits
-        );
+            // A reader in between sees one of the two committed stores, never a mix.
+            let between = logical(&Bus::file(&dir)).await;
+            assert!(
+                between == before.logical || between == after.logical,
+                "{target}: a reader after the crash sees neither the old store nor the new one (last day {}, splits {:?})",
+                between.last_day,
+                between.splits
+            );
 
-        let o = run(update(&dir, CRASH_DAY), vec![]).await.unwrap();
-        assert!(o.status.success(), "{target}: the re-run failed\n{}", text(&o));
-        assert_eq!(snapshot(&dir).await, after, "{target}: the re-run left another store");
-        let o = run(update(&dir, NEXT_DAY), vec![]).await.unwrap();
-        assert!(o.status.success(), "{target}: the next session failed\n{}", text(&o));
-        assert_eq!(snapshot(&dir).await, after_next, "{target}: the next session left another store");
-        std::fs::remove_dir_all(&dir).unwrap();
+            let o = run(update(&dir, CRASH_DAY), vec![]).await.unwrap();
+            assert!(o.status.success(), "{target}: the re-run failed\n{}", text(&o));
+            assert_eq!(&snapshot(&dir).await, after, "{target}: the re-run left another store");
+            let o = run(update(&dir, NEXT_DAY), vec![]).await.unwrap();
+            assert!(o.status.success(), "{target}: the next session failed\n{}", text(&o));
+            assert_eq!(&snapshot(&dir).await, after_next, "{target}: the next session left another store");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    };
+    let mut pending: Vec<(usize, String)> = targets.iter().cloned().enumerate().collect();
+    while !pending.is_empty() {
+        let pair: Vec<(usize, String)> = pending.drain(..pending.len().min(2)).collect();
+        let mut pair = pair.into_iter();
+        let (i, a) = pair.next().expect("non-empty");
+        match pair.next() {
+            Some((j, b)) => {
+                tokio::join!(scenario(i, a), scenario(j, b));
+            }
+            None => scenario(i, a).await,
+        }
     }
     eprintln!(
-        "{} crash points, each killed, re-run and followed by the next session; setup {setup_secs:.1}s, total {:.1}s",
+        "{} crash points ({}), each killed, re-run and followed by the next session; setup {setup_secs:.1}s, total {:.1}s",
         targets.len(),
+        targets.join(" "),
         t0.elapsed().as_secs_f64()
     );
 }
