@@ -25,9 +25,16 @@ pub enum DataCmd {
         /// Parse, check and report, but write nothing to the bus.
         #[arg(long)]
         dry_run: bool,
+        /// Import only the sessions up to and including this day (YYYY-MM-DD), e.g. to bring the
+        /// store forward from there with `data update` as a live one is.
+        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        through: Option<ae_shared::TradingDay>,
     },
     /// Append one session's bars from the daily-bars vendor (Polygon grouped daily; key in
-    /// $POLYGON_API_KEY) for every symbol already in the store, then refresh splits and quality.
+    /// $POLYGON_API_KEY) for every symbol already in the store, with the splits found on the day,
+    /// then refresh the quality report. Safe to re-run after an interruption: a session already
+    /// appended with the same bars is not appended again, and what the interrupted run left
+    /// undone is finished.
     Update {
         /// The session to append (YYYY-MM-DD; default: the last trading day before today in New York).
         #[arg(long, value_parser = ae_shared::cli::parse_day)]
@@ -46,9 +53,9 @@ pub enum DataCmd {
 pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
     let cfg = common.load_config()?;
     match cmd {
-        DataCmd::Import { from, force, dry_run } => {
+        DataCmd::Import { from, force, dry_run, through } => {
             let dir = from.unwrap_or_else(embedded_data_dir);
-            let prepared = store::prepare_import(&ImportFiles::embedded(&dir), &cfg.data).await?;
+            let prepared = store::prepare_import_through(&ImportFiles::embedded(&dir), &cfg.data, through).await?;
             if dry_run {
                 print_import(&prepared.report, &format!("{} (dry run: nothing written)", cfg.bus.url), &dir);
                 return Ok(ExitCode::SUCCESS);
@@ -78,15 +85,23 @@ pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> 
             let (rows, skipped) = polygon.grouped_daily(day).await?;
             let n_vendor = rows.len();
             let rows: Vec<_> = rows.into_iter().filter(|(t, _)| store.raw.find(t.as_str()).is_some()).collect();
-            let report = store::append_day(&bus, day, rows, &cfg.data, &SystemClock, 20).await?;
-            println!(
-                "appended {} bars for {day} to {} ({} from the vendor, {} symbols not in the store ignored, {} unreadable symbols skipped)",
-                report.rows,
-                bus.url(),
-                n_vendor,
-                n_vendor - report.rows,
-                skipped.len()
-            );
+            let report = store::append_day(&bus, day, rows, &cfg.data, cfg.data.compact_after as usize).await?;
+            if report.already_appended {
+                println!(
+                    "{day} was already appended to {} with these {} bars: nothing appended; reports and compaction brought up to date",
+                    bus.url(),
+                    report.rows
+                );
+            } else {
+                println!(
+                    "appended {} bars for {day} to {} ({} from the vendor, {} symbols not in the store ignored, {} unreadable symbols skipped)",
+                    report.rows,
+                    bus.url(),
+                    n_vendor,
+                    n_vendor - report.rows,
+                    skipped.len()
+                );
+            }
             for s in &report.new_splits {
                 println!("  split detected: {} {} {}", s.ticker, s.date, s.label);
             }

@@ -97,6 +97,10 @@ pub struct SplitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
+    /// `data update` compacts a calendar year once it holds more than this many single-session
+    /// chunks (one per update), folding them and the year's other chunks into one.
+    #[schemars(range(min = 0, max = 260))]
+    pub compact_after: u32,
     /// Quality score.
     pub quality: QualityConfig,
     /// Governance.

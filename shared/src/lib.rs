@@ -2,7 +2,8 @@
 //!
 //! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
 //! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
-//! configuration ([`config`]), crash points for fault-injection tests ([`crashpoint`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo.
+//! configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo;
+//! and [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
 //! indicator library ([`indicators`]) and metrics ([`metrics`]).

@@ -2,5 +2,6 @@
 //! on loopback reached the way an operator would reach MinIO (AWS_ENDPOINT_URL + credentials).
 
 mod cli;
+mod crash;
 mod infra;
 mod local;

@@ -77,7 +77,7 @@ pub async fn send<B: Broker>(
         tracing::info!(id = order.id(), state = %row.state, "already recorded: not sent again");
         return Ok(Sent::AlreadyKnown { state: row.state });
     }
-    crashpoint::hit("oms.after_write_ahead");
+    crashpoint::hit(crashpoint::points::OMS_AFTER_WRITE_AHEAD);
     submit(ledger, broker, order, clock).await
 }
 
@@ -90,7 +90,7 @@ async fn submit<B: Broker>(
 ) -> Result<Sent, ExecError> {
     let reserved = broker.reserve_id(order).await?;
     ledger.transition(order.id(), OrderEvent::Submit, reserved.as_deref(), None, clock.now())?;
-    crashpoint::hit("oms.after_submit_record");
+    crashpoint::hit(crashpoint::points::OMS_AFTER_SUBMIT_RECORD);
     place(ledger, broker, order, reserved.as_deref(), clock).await
 }
 
@@ -104,7 +104,7 @@ async fn place<B: Broker>(
 ) -> Result<Sent, ExecError> {
     match broker.place(order, reserved).await {
         Ok(ack) => {
-            crashpoint::hit("oms.after_ack");
+            crashpoint::hit(crashpoint::points::OMS_AFTER_ACK);
             let state = ledger.order(order.id())?.map(|r| r.state);
             // A fill may already have been booked by a concurrent sync; the ack is then implied.
             if matches!(state, Some(OrderState::Submitted)) {

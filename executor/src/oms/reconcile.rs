@@ -119,10 +119,10 @@ pub async fn sync_fills<B: Broker>(
         let sector = sectors
             .sector(x.ticker.as_str())
             .and_then(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)));
-        ae_shared::crashpoint::hit("oms.fill_received");
+        ae_shared::crashpoint::hit(ae_shared::crashpoint::points::OMS_FILL_RECEIVED);
         match ledger.record_fill(&fill, sector.as_deref()) {
             Ok(b) => {
-                ae_shared::crashpoint::hit("oms.after_fill_booked");
+                ae_shared::crashpoint::hit(ae_shared::crashpoint::points::OMS_AFTER_FILL_BOOKED);
                 for (rule, detail) in &b.notes {
                     tracing::warn!(rule = rule.code(), "{detail}");
                 }

@@ -125,13 +125,7 @@ async fn kill_campaign(random: usize, at_orders: &[usize]) {
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_100_315);
     let mut kills: Vec<Kill> = (0..random).map(|_| Kill::AtMessage(rng.random_range(1..messages))).collect();
-    for point in [
-        "oms.after_write_ahead",
-        "oms.after_submit_record",
-        "oms.after_ack",
-        "oms.fill_received",
-        "oms.after_fill_booked",
-    ] {
+    for point in ae_shared::crashpoint::points::ORDER_PATH {
         for k in at_orders.iter().filter(|k| **k <= clean.len()) {
             kills.push(Kill::AtPoint(format!("{point}:{k}")));
         }

@@ -9,7 +9,8 @@
 //!   date with the same inputs is a no-op that says so ([`Published::Unchanged`]); a deliberate
 //!   re-run (`force`) first archives the existing object under [`keys::archived`], then replaces it;
 //! - a `latest` pointer is written only after its dated object, and never moved back to an
-//!   older date;
+//!   older date: it is replaced only by a conditional put on the version that was read and checked,
+//!   so two writers racing cannot move it backwards ([`Bus::put_pointer`]);
 //! - every call goes through one [`RetryPolicy`] (transient errors only).
 
 mod error;
@@ -31,8 +32,10 @@ pub use file::FileStore;
 pub use keys::Key;
 pub use s3::{S3Settings, S3Store};
 
+use crate::calendar::TradingDay;
 use crate::clock::Clock;
 use crate::contracts::{self, Document, InputRef};
+use crate::crashpoint::{self, points};
 use crate::retry::RetryPolicy;
 
 pub use crate::contracts::lineage::sha256_hex;
@@ -160,6 +163,24 @@ impl fmt::Display for Published {
         }
     }
 }
+
+/// What [`Bus::put_pointer`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointerMove {
+    /// Written: the object was absent, described an earlier (or the same) day, or no day at all.
+    Moved,
+    /// The object already held exactly these bytes.
+    Unchanged,
+    /// Left alone: the object already describes a later day.
+    KeptLater {
+        /// The day the object describes.
+        current: TradingDay,
+    },
+}
+
+/// How many lost races [`Bus::put_pointer`] re-reads and retries before giving up. A race is lost
+/// only when another writer succeeded, so this bounds the writers racing on one pointer at once.
+const POINTER_RACES: usize = 32;
 
 /// A validated document with the reference a consumer records in its lineage.
 #[derive(Debug, Clone)]
@@ -376,28 +397,67 @@ impl Bus {
                 }
             })
             .await?;
+        crashpoint::hit(points::PUBLISH_AFTER_DATED);
         if let Some(latest) = latest {
-            self.point_latest(latest, doc, bytes).await?;
+            let day_of = |b: &[u8]| {
+                let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+                TradingDay::parse(v.get("date")?.as_str()?).ok()
+            };
+            if let PointerMove::KeptLater { current } = self.put_pointer(latest, bytes, doc.date(), day_of).await? {
+                tracing::info!(%latest, %current, this = ?doc.date(), "latest already points at a later date; left as is");
+            }
         }
         Ok(outcome)
     }
 
-    async fn point_latest<T: Document>(&self, latest: &Key, doc: &T, bytes: Bytes) -> Result<(), BusError> {
-        if let (Some(date), Some(current)) = (doc.date(), self.get(latest).await?) {
-            let current_date = serde_json::from_slice::<serde_json::Value>(&current.bytes)
-                .ok()
-                .and_then(|v| v.get("date").and_then(|d| d.as_str()).map(str::to_string));
-            if let Some(cd) = current_date
-                && cd.as_str() > date.to_string().as_str()
-            {
-                tracing::info!(%latest, current = %cd, this = %date, "latest already points at a later date; left as is");
-                return Ok(());
-            }
-            if current.bytes == bytes {
-                return Ok(());
+    /// Writes `bytes`, which describe day `day`, at `key` — a pointer such as `latest.json`, or a
+    /// report that must never go back in time — unless the object there already describes a
+    /// later day (as `day_of` reads it from the object's bytes; an object it cannot date is
+    /// replaced). The write is a compare-and-swap: `If-None-Match: *` when the key was absent,
+    /// `If-Match` on the version read otherwise; a writer that loses a race re-reads, re-checks
+    /// the day and tries again, so concurrent writers leave the latest day in place whatever
+    /// their order. Without `day` the object is replaced unless it already holds these bytes.
+    pub async fn put_pointer(
+        &self,
+        key: &Key,
+        bytes: Bytes,
+        day: Option<TradingDay>,
+        day_of: impl Fn(&[u8]) -> Option<TradingDay>,
+    ) -> Result<PointerMove, BusError> {
+        for _ in 0..POINTER_RACES {
+            let mode = match self.get(key).await? {
+                None => PutMode::IfAbsent,
+                Some(current) => {
+                    if current.bytes == bytes {
+                        return Ok(PointerMove::Unchanged);
+                    }
+                    if let (Some(day), Some(current_day)) = (day, day_of(&current.bytes[..]))
+                        && current_day > day
+                    {
+                        return Ok(PointerMove::KeptLater { current: current_day });
+                    }
+                    let etag = current.etag.ok_or_else(|| BusError::Other {
+                        op: "put pointer",
+                        key: key.to_string(),
+                        detail: "the backend reported no version tag, so the pointer cannot be moved safely".into(),
+                    })?;
+                    PutMode::IfMatch(etag)
+                }
+            };
+            crashpoint::hit(points::POINTER_AFTER_READ);
+            match self.put(key, bytes.clone(), mode).await {
+                Ok(_) => return Ok(PointerMove::Moved),
+                Err(BusError::PreconditionFailed { .. }) => {
+                    tracing::debug!(%key, "another writer moved the pointer first; re-reading");
+                }
+                Err(e) => return Err(e),
             }
         }
-        self.put(latest, bytes, PutMode::Overwrite).await.map(|_| ())
+        Err(BusError::Other {
+            op: "put pointer",
+            key: key.to_string(),
+            detail: format!("lost {POINTER_RACES} races in a row to other writers; try again"),
+        })
     }
 
     /// Tuned parameters from `config/{P::NAME}.json` when present and valid, else `fallback` (the

@@ -6,13 +6,32 @@
 //! - `prices/bars/{first}_{last}.parquet` — immutable chunks of raw (unadjusted) bars, sorted by
 //!   (ticker, date); an import writes one chunk per calendar year, a daily append one single-day
 //!   chunk, and [`compact`] folds a year's chunks back into one.
-//! - `prices/manifest.json` — the list of chunks with their hashes; written *after* the chunks,
-//!   so readers never see a chunk that is not complete. Appends update it with a conditional write.
+//! - `prices/manifest.json` — the list of chunks with their hashes *and the detected splits*;
+//!   written *after* the chunks, so readers never see a chunk that is not complete. Appends update
+//!   it with a conditional write.
 //! - `prices/benchmark.parquet` (the S&P 500 index as symbol `SPX`), `prices/sectors.json`,
-//!   `prices/earnings.parquet`, `prices/splits.json`, `prices/quality.json`.
+//!   `prices/earnings.parquet`.
+//! - `prices/quality.json` and `prices/splits.json` — reports derived from the committed store,
+//!   written after the manifest and never moved back to an earlier day.
 //!
 //! Loading reads the manifest, then every chunk concurrently, and applies the split adjustments;
 //! [`PriceStore::adjusted_as_of`] gives the point-in-time view a backtest needs.
+//!
+//! # Crash consistency
+//!
+//! The manifest is the single commit point of every write sequence: bars and splits change
+//! together or not at all, because both are in it (a schema-1 store kept its splits in
+//! `splits.json`, written *before* the manifest, and an append killed between the two left a
+//! split the bars did not have yet: every reader halved the stock's whole history, and the re-run
+//! detected the split again and recorded it twice, halving it once more). What a writer puts on
+//! the bus before the manifest is a new, immutable chunk that nothing references until the
+//! manifest does, so a reader never sees it; what it puts after is derived from the committed
+//! store and recomputed by a re-run. Re-running [`append_day`] after a crash at any point therefore
+//! converges to the store an uninterrupted run leaves: before the commit it redoes the append,
+//! after it it finds the day committed and finishes the steps that follow. The steps are marked
+//! with [`crashpoint`](crate::crashpoint) names, and the end-to-end tests kill the writer at each.
+//! Unreferenced objects (a chunk of a killed append, chunks compaction folded) may be left behind;
+//! nothing reads them.
 
 pub mod bars;
 pub mod import;
@@ -40,6 +59,7 @@ use crate::clock::Clock;
 use crate::config::DataConfig;
 use crate::contracts::InputRef;
 use crate::contracts::common::Sector;
+use crate::crashpoint::{self, points};
 use crate::types::Ticker;
 
 /// Symbol under which the benchmark's bars are stored.
@@ -153,10 +173,13 @@ pub struct ChunkRef {
     pub sha256: String,
 }
 
-/// The store's table of contents (`prices/manifest.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The manifest's format version: 2 carries the splits.
+pub const MANIFEST_SCHEMA_VERSION: u32 = 2;
+
+/// The store's table of contents (`prices/manifest.json`) and its commit point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// Format version.
+    /// Format version ([`MANIFEST_SCHEMA_VERSION`]; 1 had no `splits`).
     pub schema_version: u32,
     /// First session.
     pub first_day: TradingDay,
@@ -168,15 +191,40 @@ pub struct Manifest {
     pub chunks: Vec<ChunkRef>,
     /// Where the data came from.
     pub source: String,
+    /// Splits detected in the chunks, committed with them (schema 2). `None` in a schema-1 store,
+    /// whose splits are read from `prices/splits.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub splits: Option<Vec<Split>>,
 }
 
-/// Detected splits (`prices/splits.json`).
+impl Manifest {
+    fn read(key: &Key, bytes: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::Bus(BusError::Decode { key: key.to_string(), detail: e.to_string() }))
+    }
+}
+
+/// Detected splits (`prices/splits.json`): a report of the splits the manifest committed, for
+/// people and outside tools; the store itself reads them from the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitsDoc {
     /// Format version.
     pub schema_version: u32,
+    /// The store's last session when this report was written (absent in schema-1 stores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<TradingDay>,
     /// Splits, by ticker then date.
     pub splits: Vec<Split>,
+}
+
+/// The splits a manifest that reaches `last_day` commits: none after it (a schema-1 store may
+/// hold one from an interrupted append), each (ticker, date) once (a schema-1 store may have
+/// recorded one twice), by ticker then date.
+fn committed_splits(mut splits: Vec<Split>, last_day: TradingDay) -> Vec<Split> {
+    splits.retain(|s| s.date <= last_day);
+    splits.sort_by(|a, b| (&a.ticker, a.date).cmp(&(&b.ticker, b.date)));
+    splits.dedup_by(|a, b| a.ticker == b.ticker && a.date == b.date);
+    splits
 }
 
 /// Store failures.
@@ -252,8 +300,20 @@ impl PriceStore {
     /// Loads only the chunks overlapping `range` (first, last) — what daily inference needs — or
     /// every chunk when `None`. Bars outside the range may come along with a chunk.
     pub async fn load_range(bus: &Bus, range: Option<(TradingDay, TradingDay)>) -> Result<Self, StoreError> {
-        let (manifest, mref): (Manifest, InputRef) =
-            bus.get_json(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+        let key = keys::prices_manifest();
+        let obj = bus.get(&key).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+        let manifest = Manifest::read(&key, &obj.bytes)?;
+        let mref = InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag };
+        Self::load_committed(bus, manifest, mref, range).await
+    }
+
+    /// Loads what `manifest` (already read, with its reference `mref`) commits.
+    async fn load_committed(
+        bus: &Bus,
+        manifest: Manifest,
+        mref: InputRef,
+        range: Option<(TradingDay, TradingDay)>,
+    ) -> Result<Self, StoreError> {
         let mut inputs = vec![mref];
         let mut tasks = Vec::new();
         let wanted = |c: &ChunkRef| range.is_none_or(|(first, last)| c.last >= first && c.first <= last);
@@ -274,11 +334,13 @@ impl PriceStore {
                 Ok::<_, StoreError>(bars)
             }));
         }
+        let legacy_splits = manifest.splits.is_none();
         let side = async {
             let bench = bus.get_parquet(&keys::benchmark()).await?;
             let sectors: Option<(SectorMap, InputRef)> = bus.get_json(&keys::sectors()).await?;
             let earnings = bus.get_parquet(&keys::earnings()).await?;
-            let splits: Option<(SplitsDoc, InputRef)> = bus.get_json(&keys::splits()).await?;
+            let splits: Option<(SplitsDoc, InputRef)> =
+                if legacy_splits { bus.get_json(&keys::splits()).await? } else { None };
             let quality: Option<(QualityReport, InputRef)> = bus.get_json(&keys::quality()).await?;
             Ok::<_, StoreError>((bench, sectors, earnings, splits, quality))
         };
@@ -296,11 +358,29 @@ impl PriceStore {
         let (earn_batches, eref) = earnings.ok_or_else(|| missing("prices/earnings.parquet"))?;
         let earnings = EarningsCalendar::from_batches(&earn_batches)
             .map_err(|detail| BusError::Decode { key: eref.key.clone(), detail })?;
-        let (splits, spref) = splits.ok_or_else(|| missing("prices/splits.json"))?;
         let (quality, qref) = quality.ok_or_else(|| missing("prices/quality.json"))?;
-        inputs.extend([bref, sref, eref, spref, qref]);
-        let adjusted = splits::adjust(&raw, &splits.splits, None);
-        Ok(Self { raw, adjusted, splits: splits.splits, benchmark, sectors, earnings, quality, manifest, inputs })
+        inputs.extend([bref, sref, eref]);
+        let splits = match (manifest.splits.clone(), splits) {
+            (Some(committed), _) => committed,
+            (None, Some((doc, spref))) => {
+                inputs.push(spref);
+                doc.splits
+            }
+            (None, None) => return Err(missing("prices/splits.json")),
+        };
+        inputs.push(qref);
+        let splits = committed_splits(splits, manifest.last_day);
+        if quality.as_of != manifest.last_day {
+            tracing::warn!(
+                "prices/quality.json is as of {}, the store reaches {}: an update was interrupted; \
+                 re-run `alpha-engine data update --date {}` to refresh it",
+                quality.as_of,
+                manifest.last_day,
+                manifest.last_day
+            );
+        }
+        let adjusted = splits::adjust(&raw, &splits, None);
+        Ok(Self { raw, adjusted, splits, benchmark, sectors, earnings, quality, manifest, inputs })
     }
 
     /// Bars up to `as_of`, adjusted only for splits known by then (what a trader saw at `as_of`).
@@ -431,6 +511,16 @@ pub struct PreparedImport {
 
 /// Reads, checks and assesses the four source files; writes nothing.
 pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<PreparedImport, StoreError> {
+    prepare_import_through(files, cfg, None).await
+}
+
+/// [`prepare_import`] keeping only the bars of sessions up to `through` (all when `None`), so the
+/// store can then be brought forward by daily appends as a live one is.
+pub async fn prepare_import_through(
+    files: &ImportFiles,
+    cfg: &DataConfig,
+    through: Option<TradingDay>,
+) -> Result<PreparedImport, StoreError> {
     let t0 = Instant::now();
     let f = files.clone();
     let parsed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
@@ -446,7 +536,10 @@ pub async fn prepare_import(files: &ImportFiles, cfg: &DataConfig) -> Result<Pre
     })
     .await
     .map_err(|e| StoreError::Missing(format!("import task failed: {e}")))??;
-    let (rows, benchmark, sectors, earnings, issues) = parsed;
+    let (mut rows, benchmark, sectors, earnings, issues) = parsed;
+    if let Some(last) = through {
+        rows.retain(|(_, b)| b.date <= last);
+    }
     let mut p = prepare_from_rows(rows, benchmark, sectors, earnings, &file_name(&files.ohlcv), cfg)?;
     p.report.issues = issues;
     p.report.compute_secs = t0.elapsed().as_secs_f64();
@@ -509,7 +602,8 @@ fn prepare_from_rows(
 }
 
 /// Writes a prepared import: chunks (one per calendar year, immutable), then reference data, then
-/// the manifest last.
+/// the manifest (with the splits) — the commit — then the quality and splits reports derived from
+/// it. An import replaces the store: a re-run after a crash at any point rewrites the same objects.
 pub async fn write_import(
     bus: &Bus,
     p: PreparedImport,
@@ -556,22 +650,25 @@ pub async fn write_import(
     published.push((keys::sectors(), Published::Written));
     bus.put_parquet(&keys::earnings(), &[earnings.to_batch()], PutMode::Overwrite).await?;
     published.push((keys::earnings(), Published::Written));
-    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: report.splits.clone() }, PutMode::Overwrite)
-        .await?;
-    published.push((keys::splits(), Published::Written));
-    bus.put_json(&keys::quality(), &report.quality, PutMode::Overwrite).await?;
-    published.push((keys::quality(), Published::Written));
-    // The manifest last: readers only ever see complete chunks.
+    // The manifest after the chunks: readers only ever see complete chunks, and the splits with them.
+    let splits = committed_splits(report.splits.clone(), last);
     let manifest = Manifest {
-        schema_version: 1,
+        schema_version: MANIFEST_SCHEMA_VERSION,
         first_day: first,
         last_day: last,
         symbols: raw.n_tickers() as u32,
         chunks: chunk_refs,
         source,
+        splits: Some(splits.clone()),
     };
     bus.put_json(&keys::prices_manifest(), &manifest, PutMode::Overwrite).await?;
     published.push((keys::prices_manifest(), Published::Written));
+    // Reports of the committed store.
+    bus.put_json(&keys::quality(), &report.quality, PutMode::Overwrite).await?;
+    published.push((keys::quality(), Published::Written));
+    let splits_doc = SplitsDoc { schema_version: 2, as_of: Some(last), splits };
+    bus.put_json(&keys::splits(), &splits_doc, PutMode::Overwrite).await?;
+    published.push((keys::splits(), Published::Written));
     report.published = published;
     report.write_secs = t1.elapsed().as_secs_f64();
     Ok(report)
@@ -600,59 +697,80 @@ pub struct AppendReport {
     pub new_splits: Vec<Split>,
     /// Chunks folded by compaction, if it ran.
     pub compacted: usize,
+    /// The day was already committed with these very bars (a re-run): nothing was appended, and
+    /// the steps after the commit (reports, compaction) were finished.
+    pub already_appended: bool,
 }
 
-/// Appends one session's bars as a new chunk, refreshes splits and quality, then the manifest
-/// (conditionally, so two writers cannot both append). A year holding more than
-/// `compact_after` daily chunks is compacted.
+/// Appends one session's bars as a new chunk and commits it, with the splits found on the day,
+/// in the manifest (conditionally, so two writers cannot both append); then refreshes the quality
+/// and splits reports; then compacts a year holding more than `compact_after` daily chunks.
+///
+/// Re-running it for the day the store already ends on, with the same bars, appends nothing and
+/// finishes the steps after the commit, so a re-run after a crash at any point leaves the store an
+/// uninterrupted run leaves (see the [module documentation](self)).
 pub async fn append_day(
     bus: &Bus,
     day: TradingDay,
     rows: Vec<(Ticker, Bar)>,
     cfg: &DataConfig,
-    clock: &dyn Clock,
     compact_after: usize,
 ) -> Result<AppendReport, StoreError> {
-    let manifest_obj =
-        bus.get(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_obj.bytes)
-        .map_err(|e| BusError::Decode { key: "prices/manifest.json".into(), detail: e.to_string() })?;
-    if day <= manifest.last_day {
+    let mkey = keys::prices_manifest();
+    let manifest_obj = bus.get(&mkey).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest = Manifest::read(&mkey, &manifest_obj.bytes)?;
+    let mref = InputRef { key: mkey.to_string(), sha256: manifest_obj.sha256(), etag: manifest_obj.etag.clone() };
+    if day < manifest.last_day {
         return Err(StoreError::Append { day, detail: format!("the store already reaches {}", manifest.last_day) });
     }
     if let Some((t, b)) = rows.iter().find(|(_, b)| b.date != day) {
         return Err(StoreError::Append { day, detail: format!("{t} has a bar dated {}", b.date) });
     }
     let (block, dropped) = DailyBars::from_rows(rows);
-    if block.n_rows() == 0 {
-        return Err(StoreError::Append { day, detail: "no bars".into() });
-    }
-    let key = keys::price_chunk(day, day);
-    let bytes = crate::parquet_io::encode(&[block.to_record_batch()])
-        .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
-    let sha = crate::bus::sha256_hex(&bytes);
-    bus.put_dated(&key, bytes, false, clock, |_| Ok(false)).await?;
-
-    let mut store = PriceStore::load(bus).await?;
-    store.raw = DailyBars::concat(&[store.raw.clone(), block.clone()]);
-    let new_splits: Vec<Split> =
-        splits::detect(&store.raw.between(manifest.last_day, day), store.benchmark.get(BENCHMARK_SYMBOL), &cfg.splits)
-            .into_iter()
-            .filter(|s| s.date == day)
-            .collect();
-    store.splits.extend(new_splits.iter().cloned());
-    let adjusted = splits::adjust(&store.raw, &store.splits, None);
     let mut dup_counts = BTreeMap::new();
     for (t, _) in &dropped {
         *dup_counts.entry(t.clone()).or_insert(0u32) += 1;
     }
-    let quality =
-        quality::assess(&store.raw, &adjusted, &dup_counts, &store.splits, day, &cfg.quality, &cfg.governance);
-    bus.put_json(&keys::splits(), &SplitsDoc { schema_version: 1, splits: store.splits.clone() }, PutMode::Overwrite)
-        .await?;
-    bus.put_json(&keys::quality(), &quality, PutMode::Overwrite).await?;
+    let key = keys::price_chunk(day, day);
+    if day == manifest.last_day {
+        // A re-run: the commit happened (perhaps by a run killed right after it).
+        let store = PriceStore::load_committed(bus, manifest, mref, None).await?;
+        if store.raw.between(day, day) != block {
+            return Err(StoreError::Append {
+                day,
+                detail: format!(
+                    "the store already reaches {day} with other bars for it; a committed session is never replaced"
+                ),
+            });
+        }
+        let compacted =
+            after_commit(bus, &store.manifest, &store.raw, &store.splits, &dup_counts, cfg, compact_after).await?;
+        let new_splits = store.splits.iter().filter(|s| s.date == day).cloned().collect();
+        return Ok(AppendReport { chunk: key, rows: block.n_rows(), new_splits, compacted, already_appended: true });
+    }
+    if block.n_rows() == 0 {
+        return Err(StoreError::Append { day, detail: "no bars".into() });
+    }
+    let bytes = crate::parquet_io::encode(&[block.to_record_batch()])
+        .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
+    let sha = crate::bus::sha256_hex(&bytes);
+    put_immutable(bus, &key, bytes, "no manifest references it: an earlier update of this day was interrupted with other bars from the vendor; delete it and re-run").await?;
+    crashpoint::hit(points::APPEND_AFTER_CHUNK);
+
+    let store = PriceStore::load_committed(bus, manifest.clone(), mref, None).await?;
+    let raw = DailyBars::concat(&[store.raw, block.clone()]);
+    // Each symbol's day against its own previous bar, however far back (ESRX has no bar on
+    // 2010-06-07 and splits on 2010-06-08), as the import detects them.
+    let new_splits: Vec<Split> = splits::detect(&raw, store.benchmark.get(BENCHMARK_SYMBOL), &cfg.splits)
+        .into_iter()
+        .filter(|s| s.date == day)
+        .collect();
+    let mut all_splits = store.splits;
+    all_splits.extend(new_splits.iter().cloned());
+    let all_splits = committed_splits(all_splits, day);
 
     let mut next = manifest.clone();
+    next.schema_version = MANIFEST_SCHEMA_VERSION;
     next.chunks.push(ChunkRef {
         key: key.to_string(),
         first: day,
@@ -661,22 +779,90 @@ pub async fn append_day(
         sha256: sha,
     });
     next.last_day = day;
-    next.symbols = store.raw.n_tickers() as u32;
+    next.symbols = raw.n_tickers() as u32;
+    next.splits = Some(all_splits.clone());
     let etag = manifest_obj.etag.unwrap_or_default();
-    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(etag)).await?;
+    bus.put_json(&mkey, &next, PutMode::IfMatch(etag)).await?;
+    crashpoint::hit(points::APPEND_AFTER_MANIFEST);
+
+    let compacted = after_commit(bus, &next, &raw, &all_splits, &dup_counts, cfg, compact_after).await?;
+    Ok(AppendReport { chunk: key, rows: block.n_rows(), new_splits, compacted, already_appended: false })
+}
+
+/// The steps after an append's commit, each derived from the committed store and safe to redo:
+/// the quality report, the splits report (neither moved back to an earlier day), compaction.
+async fn after_commit(
+    bus: &Bus,
+    manifest: &Manifest,
+    raw: &DailyBars,
+    splits: &[Split],
+    dup_counts: &BTreeMap<Ticker, u32>,
+    cfg: &DataConfig,
+    compact_after: usize,
+) -> Result<usize, StoreError> {
+    let day = manifest.last_day;
+    let adjusted = splits::adjust(raw, splits, None);
+    let quality = quality::assess(raw, &adjusted, dup_counts, splits, day, &cfg.quality, &cfg.governance);
+    put_report(bus, &keys::quality(), &quality, day, "as_of").await?;
+    crashpoint::hit(points::APPEND_AFTER_QUALITY);
+    let doc = SplitsDoc { schema_version: 2, as_of: Some(day), splits: splits.to_vec() };
+    put_report(bus, &keys::splits(), &doc, day, "as_of").await?;
+    crashpoint::hit(points::APPEND_AFTER_SPLITS);
 
     let year = day.date().format("%Y").to_string();
     let singles =
-        next.chunks.iter().filter(|c| c.first == c.last && c.first.date().format("%Y").to_string() == year).count();
-    let compacted = if singles > compact_after { compact(bus, &year).await? } else { 0 };
-    Ok(AppendReport { chunk: key, rows: block.n_rows(), new_splits, compacted })
+        manifest.chunks.iter().filter(|c| c.first == c.last && c.first.date().format("%Y").to_string() == year).count();
+    if singles > compact_after { compact(bus, &year).await } else { Ok(0) }
+}
+
+/// Writes a report about day `day` unless the one on the bus is about a later day (its `field`).
+async fn put_report<T: Serialize>(
+    bus: &Bus,
+    key: &Key,
+    value: &T,
+    day: TradingDay,
+    field: &'static str,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| BusError::Decode { key: key.to_string(), detail: e.to_string() })?;
+    let day_of = |b: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+        TradingDay::parse(v.get(field)?.as_str()?).ok()
+    };
+    if let crate::bus::PointerMove::KeptLater { current } =
+        bus.put_pointer(key, bytes.into(), Some(day), day_of).await?
+    {
+        tracing::info!(%key, %current, this = %day, "a report about a later day is already there; left as is");
+    }
+    Ok(())
+}
+
+/// Writes an object that must never change once written: if the key is taken, the same bytes are
+/// fine (a re-run) and other bytes are refused (`why` tells the operator what it means).
+async fn put_immutable(bus: &Bus, key: &Key, bytes: bytes::Bytes, why: &str) -> Result<(), StoreError> {
+    match bus.put(key, bytes.clone(), PutMode::IfAbsent).await {
+        Ok(_) => Ok(()),
+        Err(BusError::PreconditionFailed { .. }) => {
+            let existing = bus.get_required(key).await?;
+            if existing.bytes == bytes {
+                Ok(())
+            } else {
+                Err(StoreError::Bus(BusError::DatedExists { key: key.to_string(), detail: why.to_string() }))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Folds every chunk of calendar year `year` into one; returns how many chunks were folded.
+///
+/// The merged chunk is written first (under a new key, nothing references it yet), then the
+/// manifest is switched to it with a conditional write (the commit), then the folded chunks are
+/// deleted; a crash leaves at worst unreferenced chunks, and a re-run finds nothing to fold.
 pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
-    let obj = bus.get(&keys::prices_manifest()).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
-    let manifest: Manifest = serde_json::from_slice(&obj.bytes)
-        .map_err(|e| BusError::Decode { key: "prices/manifest.json".into(), detail: e.to_string() })?;
+    let mkey = keys::prices_manifest();
+    let obj = bus.get(&mkey).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
+    let manifest = Manifest::read(&mkey, &obj.bytes)?;
     let (in_year, rest): (Vec<ChunkRef>, Vec<ChunkRef>) =
         manifest.chunks.iter().cloned().partition(|c| c.first.date().format("%Y").to_string() == year);
     if in_year.len() < 2 {
@@ -685,7 +871,13 @@ pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
     let mut blocks = Vec::new();
     for c in &in_year {
         let key = Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?;
-        let (batches, _) = bus.get_parquet(&key).await?.ok_or_else(|| StoreError::Missing(c.key.clone()))?;
+        let obj = bus.get_required(&key).await?;
+        let found = obj.sha256();
+        if found != c.sha256 {
+            return Err(StoreError::HashMismatch { key: c.key.clone(), expected: c.sha256.clone(), found });
+        }
+        let batches =
+            crate::parquet_io::decode(obj.bytes).map_err(|e| BusError::Decode { key: c.key.clone(), detail: e })?;
         blocks.push(
             DailyBars::from_record_batches(&batches)
                 .map_err(|source| StoreError::Bars { key: c.key.clone(), source })?,
@@ -697,14 +889,17 @@ pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
     let bytes = crate::parquet_io::encode(&[merged.to_record_batch()])
         .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
     let sha = crate::bus::sha256_hex(&bytes);
-    bus.put(&key, bytes, PutMode::Overwrite).await?;
+    put_immutable(bus, &key, bytes, "a compaction would replace it with other bars").await?;
+    crashpoint::hit(points::COMPACT_AFTER_CHUNK);
     let mut chunks = rest;
     chunks.push(ChunkRef { key: key.to_string(), first, last, rows: merged.n_rows() as u64, sha256: sha });
     chunks.sort_by_key(|c| c.first);
     let next = Manifest { chunks, ..manifest };
-    bus.put_json(&keys::prices_manifest(), &next, PutMode::IfMatch(obj.etag.unwrap_or_default())).await?;
+    bus.put_json(&mkey, &next, PutMode::IfMatch(obj.etag.unwrap_or_default())).await?;
+    crashpoint::hit(points::COMPACT_AFTER_MANIFEST);
     for c in in_year.iter().filter(|c| c.key != key.as_str()) {
         bus.delete(&Key::parse(&c.key).map_err(|e| StoreError::Missing(e.to_string()))?).await?;
+        crashpoint::hit(points::COMPACT_AFTER_DELETE);
     }
     Ok(in_year.len())
 }

@@ -2,7 +2,9 @@
 //!
 //! Owns: [`S3Server`], a real S3-compatible HTTP server (s3s-fs over a temporary directory) on
 //! 127.0.0.1 with signature-checked credentials and injectable faults (503 SlowDown answers,
-//! dropped connections) so the bus's retry policy is exercised over the wire.
+//! dropped connections) so the bus's retry policy is exercised over the wire. Writes are
+//! serialised, so a conditional write's check and write are atomic as S3 promises (s3s-fs checks
+//! `If-Match` / `If-None-Match` and then writes, and two racing writers can both pass the check).
 //!
 //! Also: [`lambda::RuntimeApi`], the AWS Lambda Runtime API serving one invocation to a real binary;
 //! [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; and [`fixtures`], a valid instance of every bus document, for tests that need one.
@@ -59,6 +61,8 @@ struct Faults {
     kind: AtomicU32,
     requests: AtomicU64,
     injected: AtomicU64,
+    /// Held while a write (PUT, POST, DELETE) is served.
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Faults {
@@ -183,10 +187,19 @@ async fn handle(
             faults.injected.fetch_add(1, Ordering::SeqCst);
             injected_reply(fault)
         }
-        None => match s3.call(req.map(s3s::Body::from)).await {
-            Ok(resp) => Ok(resp),
-            Err(e) => Err(BoxError::from(format!("{e:?}"))),
-        },
+        None => {
+            // AWS S3 checks a conditional write's precondition and writes atomically; s3s-fs
+            // checks, then writes, so writes are served one at a time to keep S3's promise.
+            let _write = if req.method() == hyper::Method::GET || req.method() == hyper::Method::HEAD {
+                None
+            } else {
+                Some(faults.writes.lock().await)
+            };
+            match s3.call(req.map(s3s::Body::from)).await {
+                Ok(resp) => Ok(resp),
+                Err(e) => Err(BoxError::from(format!("{e:?}"))),
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! loopback (s3s-fs behind signature-checked credentials), plus S3-only failure modes: refused
 //! credentials, a missing bucket, and injected transient failures absorbed by the retry policy.
 
-use ae_shared::bus::{Bus, BusError, Key, Published, PutMode, keys};
+use ae_shared::bus::{Bus, BusError, Key, PointerMove, Published, PutMode, keys};
 use ae_shared::clock::SimulatedClock;
 use ae_shared::contracts::signals::Signals;
 use ae_shared::contracts::{InputRef, Job, Lineage};
@@ -119,6 +119,62 @@ async fn documents_publish_dated_then_latest(bus: &Bus) {
     assert_eq!(bus.get_doc_required::<Signals>(&keys::signals_latest()).await.unwrap().doc.date, day);
 }
 
+/// Racing writers move a pointer forward only: sixteen writers per round, each pointing it at its
+/// own day in shuffled order, all at once; whoever loses a race re-reads and re-checks. The pointer
+/// ends on the latest day every round (an unconditional put would let a slow writer of an earlier
+/// day land last).
+async fn racing_writers_never_move_a_pointer_back(bus: &Bus) {
+    let day_of = |b: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+        TradingDay::parse(v.get("date")?.as_str()?).ok()
+    };
+    let first = TradingDay::parse("2010-03-01").unwrap();
+    let days: Vec<TradingDay> = (0..16).map(|i| first.offset(i).unwrap()).collect();
+    for round in 0..4u64 {
+        let key = k(&format!("race/{round}/latest.json"));
+        // A fixed shuffle per round (no randomness in tests): the latest day starts early or late.
+        let mut order: Vec<usize> = (0..days.len()).collect();
+        order.rotate_left((round as usize * 5) % days.len());
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        let writers: Vec<_> = order
+            .into_iter()
+            .map(|i| {
+                let bus = bus.clone();
+                let key = key.clone();
+                let day = days[i];
+                tokio::spawn(async move {
+                    let bytes = serde_json::to_vec(&serde_json::json!({"date": day.to_string(), "writer": i})).unwrap();
+                    bus.put_pointer(&key, bytes.into(), Some(day), day_of).await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for w in writers {
+            outcomes.push(w.await.unwrap().unwrap());
+        }
+        let got = bus.get(&key).await.unwrap().unwrap();
+        assert_eq!(day_of(&got.bytes), days.last().copied(), "round {round}: {outcomes:?}");
+        assert!(outcomes.contains(&PointerMove::Moved));
+    }
+    // Sequentially: an earlier day is kept out, the same bytes are a no-op.
+    let key = k("race/seq/latest.json");
+    let put = |d: &'static str| {
+        let bus = bus.clone();
+        let key = key.clone();
+        let day = TradingDay::parse(d).unwrap();
+        async move {
+            let bytes = serde_json::to_vec(&serde_json::json!({"date": d})).unwrap();
+            bus.put_pointer(&key, bytes.into(), Some(day), day_of).await.unwrap()
+        }
+    };
+    assert_eq!(put("2010-03-10").await, PointerMove::Moved);
+    assert_eq!(put("2010-03-10").await, PointerMove::Unchanged);
+    assert_eq!(put("2010-03-09").await, PointerMove::KeptLater { current: TradingDay::parse("2010-03-10").unwrap() });
+    assert_eq!(put("2010-03-11").await, PointerMove::Moved);
+}
+
 async fn invalid_documents_are_refused_on_read(bus: &Bus) {
     let mut v = serde_json::to_value(fixtures::signals()).unwrap();
     v["universe"][0]["score"] = serde_json::json!(140);
@@ -148,6 +204,7 @@ async fn suite(bus: &Bus) {
     conditional_writes(bus).await;
     dated_objects_are_immutable(bus).await;
     documents_publish_dated_then_latest(bus).await;
+    racing_writers_never_move_a_pointer_back(bus).await;
     invalid_documents_are_refused_on_read(bus).await;
     parquet_round_trip(bus).await;
 }

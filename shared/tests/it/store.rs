@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ae_shared::bus::{Bus, Published};
+use ae_shared::bus::{Bus, Published, PutMode};
 use ae_shared::clock::SimulatedClock;
 use ae_shared::config::Config;
 use ae_shared::store::bars::Bar;
@@ -156,13 +156,13 @@ async fn appends_a_day_then_compacts() {
                 (x.ticker.clone(), b)
             })
             .collect();
-        let rep = store::append_day(&bus, day, rows, &cfg.data, &clock(), 2).await.unwrap();
+        let rep = store::append_day(&bus, day, rows, &cfg.data, 2).await.unwrap();
         assert!(rep.rows > 400);
         if n == 2 {
             assert_eq!(rep.compacted, 4, "three single days folded into the 2010 chunk");
         }
     }
-    let again = store::append_day(&bus, day, vec![], &cfg.data, &clock(), 2).await.unwrap_err();
+    let again = store::append_day(&bus, day.prev(), vec![], &cfg.data, 2).await.unwrap_err();
     assert!(again.to_string().contains("already reaches"), "{again}");
     let loaded = PriceStore::load(&bus).await.unwrap();
     assert_eq!(loaded.manifest.last_day, day);
@@ -170,4 +170,90 @@ async fn appends_a_day_then_compacts() {
     assert_eq!(loaded.quality.as_of, day);
     let listed = bus.list("prices/bars/").await.unwrap();
     assert_eq!(listed.len(), 2, "folded chunks are deleted: {listed:?}");
+}
+
+/// The embedded data imported up to `through` into a fresh directory bus, and the embedded bars of
+/// the session `day` (as the vendor would send them).
+async fn imported_through(through: &str, day: &str) -> (tempfile::TempDir, Bus, Vec<(Ticker, Bar)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path());
+    let cfg = Config::defaults();
+    let files = ImportFiles::embedded(&embedded_data_dir());
+    let p = store::prepare_import_through(&files, &cfg.data, Some(TradingDay::parse(through).unwrap())).await.unwrap();
+    assert_eq!(p.report.range.1.to_string(), through);
+    store::write_import(&bus, p, &clock(), false).await.unwrap();
+    let text = store::import::read_gz_text(&files.ohlcv).unwrap();
+    let (rows, _) = store::import::ohlcv_csv("ohlcv", &text).unwrap();
+    let day = TradingDay::parse(day).unwrap();
+    (dir, bus, rows.into_iter().filter(|(_, b)| b.date == day).collect())
+}
+
+#[tokio::test]
+async fn rerunning_the_append_of_the_last_session_appends_nothing_and_other_bars_are_refused() {
+    let (_dir, bus, rows) = imported_through("2010-06-07", "2010-06-08").await;
+    let cfg = Config::defaults();
+    let day = TradingDay::parse("2010-06-08").unwrap();
+    let first = store::append_day(&bus, day, rows.clone(), &cfg.data, 20).await.unwrap();
+    assert!(!first.already_appended);
+    let esrx: Vec<String> = first.new_splits.iter().map(|s| format!("{} {}", s.ticker, s.label)).collect();
+    assert_eq!(esrx, ["ESRX 2:1"]);
+    let manifest = bus.get(&ae_shared::bus::keys::prices_manifest()).await.unwrap().unwrap();
+
+    let again = store::append_day(&bus, day, rows.clone(), &cfg.data, 20).await.unwrap();
+    assert!(again.already_appended);
+    assert_eq!(again.new_splits, first.new_splits);
+    let unchanged = bus.get(&ae_shared::bus::keys::prices_manifest()).await.unwrap().unwrap();
+    assert_eq!(unchanged.bytes, manifest.bytes, "a re-run commits nothing");
+    let s = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(s.splits.iter().filter(|x| x.ticker.as_str() == "ESRX").count(), 1);
+
+    let mut other = rows;
+    other[0].1.close *= 1.01;
+    let err = store::append_day(&bus, day, other, &cfg.data, 20).await.unwrap_err().to_string();
+    assert!(err.contains("with other bars for it"), "{err}");
+}
+
+/// What the schema-1 store's append left when it was killed between `splits.json` and the manifest:
+/// the day's chunk and a split for the day that the manifest did not reach. Readers then halved
+/// ESRX's whole history, and the re-run recorded the split twice. Loading such a store applies
+/// only the splits the manifest reaches, each once, and the re-run converges to a clean append.
+#[tokio::test]
+async fn a_store_left_by_a_killed_schema_1_append_loads_clean_and_its_rerun_records_the_split_once() {
+    let cfg = Config::defaults();
+    let day = TradingDay::parse("2010-06-08").unwrap();
+    let (_clean_dir, clean, rows) = imported_through("2010-06-07", "2010-06-08").await;
+    let before = PriceStore::load(&clean).await.unwrap();
+    store::append_day(&clean, day, rows.clone(), &cfg.data, 20).await.unwrap();
+    let want = PriceStore::load(&clean).await.unwrap();
+
+    let (_dir, bus, _) = imported_through("2010-06-07", "2010-06-08").await;
+    let mkey = ae_shared::bus::keys::prices_manifest();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&bus.get(&mkey).await.unwrap().unwrap().bytes).unwrap();
+    let committed = manifest.as_object_mut().unwrap().remove("splits").unwrap();
+    manifest["schema_version"] = 1.into();
+    bus.put_json(&mkey, &manifest, PutMode::Overwrite).await.unwrap();
+    let mut splits = committed.as_array().unwrap().clone();
+    let esrx = want.splits.iter().find(|s| s.ticker.as_str() == "ESRX" && s.date == day).unwrap();
+    // Ahead of the bars, as the killed run left it, and a second time, as its re-run added it.
+    splits.push(serde_json::to_value(esrx).unwrap());
+    splits.push(serde_json::to_value(esrx).unwrap());
+    bus.put_json(
+        &ae_shared::bus::keys::splits(),
+        &serde_json::json!({"schema_version": 1, "splits": splits}),
+        PutMode::Overwrite,
+    )
+    .await
+    .unwrap();
+
+    let legacy = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(legacy.splits, before.splits, "a split ahead of the bars or recorded twice is not applied");
+    assert_eq!(legacy.adjusted, before.adjusted);
+
+    store::append_day(&bus, day, rows, &cfg.data, 20).await.unwrap();
+    let got = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(got.splits, want.splits);
+    assert_eq!(got.adjusted, want.adjusted);
+    assert_eq!(got.manifest, want.manifest);
+    assert_eq!(got.quality, want.quality);
 }
