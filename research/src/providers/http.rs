@@ -26,10 +26,18 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
-/// Body excerpt for error messages (bodies are often HTML or XML, never assume JSON).
+/// Longest body excerpt in an error message, bytes.
+const EXCERPT_BYTES: usize = 200;
+
+/// Body excerpt for error messages (bodies are often HTML or XML, never assume JSON), on one line
+/// and at most [`EXCERPT_BYTES`] long, cut at a character boundary (bodies are any language).
 fn excerpt(body: &str) -> String {
     let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.len() > 200 { format!("{}...", &one_line[..200]) } else { one_line }
+    if one_line.len() > EXCERPT_BYTES {
+        format!("{}...", &one_line[..one_line.floor_char_boundary(EXCERPT_BYTES)])
+    } else {
+        one_line
+    }
 }
 
 impl HttpClient {
@@ -116,5 +124,51 @@ pub fn classify_status(what: &str, status: StatusCode, body: &str) -> ProviderEr
             ProviderError::Transient { what: what.to_string(), detail: format!("HTTP {code}: {}", excerpt(body)) }
         }
         _ => ProviderError::Refused { what: what.to_string(), status: code, detail: excerpt(body) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_is_cut_at_a_character_boundary() {
+        struct Case {
+            what: &'static str,
+            body: String,
+            want: String,
+        }
+        let cases = [
+            // TC1: ASCII over the limit is cut at exactly 200 bytes.
+            Case { what: "ascii", body: "a".repeat(250), want: format!("{}...", "a".repeat(200)) },
+            // TC2: a 3-byte character straddles byte 200 (199 ASCII bytes, then "€" at 199..202).
+            Case {
+                what: "euro straddling",
+                body: format!("{}{}", "a".repeat(199), "€".repeat(20)),
+                want: format!("{}...", "a".repeat(199)),
+            },
+            // TC3: 4-byte characters only (byte 200 is a boundary: 50 × 4).
+            Case { what: "emoji", body: "🦀".repeat(80), want: format!("{}...", "🦀".repeat(50)) },
+            // TC4: 2-byte characters after one ASCII byte: every odd offset is a boundary, byte 200 is not.
+            Case { what: "cyrillic", body: format!("x{}", "д".repeat(150)), want: format!("x{}...", "д".repeat(99)) },
+            // TC5: short bodies are kept whole, on one line.
+            Case {
+                what: "short",
+                body: "  <html>\n  Service   Unavailable </html>".into(),
+                want: "<html> Service Unavailable </html>".into(),
+            },
+        ];
+        for c in cases {
+            let got = excerpt(&c.body);
+            assert_eq!(got, c.want, "{}", c.what);
+            assert!(got.len() <= EXCERPT_BYTES + 3, "{}", c.what);
+        }
+    }
+
+    #[test]
+    fn a_multi_byte_error_body_is_classified_without_panicking() {
+        let body = format!("{}{}", "x".repeat(199), "ü".repeat(300));
+        let e = classify_status("fred DGS10", StatusCode::SERVICE_UNAVAILABLE, &body);
+        assert!(matches!(&e, ProviderError::Transient { detail, .. } if detail.ends_with("x...")), "{e:?}");
     }
 }
