@@ -45,6 +45,22 @@ fn validate_names_every_problem_and_exits_non_zero() {
 }
 
 #[test]
+fn validate_refuses_an_order_book_whose_trigger_time_is_not_a_time_of_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = serde_json::to_value(fixtures::order_book()).unwrap();
+    v["entries"][0]["triggers"]["expiry_time"] = json!("29:00");
+    std::fs::write(dir.path().join("bad.json"), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = alpha_engine(&["validate", "order-book", "bad.json"], &[], dir.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("bad.json: invalid order-book (1 problem(s))"), "{out}");
+    assert!(
+        out.contains("entries[0].triggers.expiry_time: \"29:00\" is not a time of day (HH:MM, 00:00..23:59)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn data_import_reports_governance_on_a_file_bus() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().join("bus").display());

@@ -48,9 +48,9 @@ pub struct EntrySpec {
     pub expiry: NaiveTime,
 }
 
-/// A time in `HH:MM` (validated by the params' schema and checks).
+/// A time in `HH:MM`, 00:00..23:59 (the order book's and the parameters' checks refuse any other).
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s, "%H:%M").ok()
+    ae_core::contracts::common::time_of_day(s)
 }
 
 impl EntrySpec {
