@@ -119,7 +119,7 @@ pub struct IntradayPosition {
 
 /// The intraday trail in force: high water − ATR × (tightened multiple after enough days).
 pub fn intraday_stop(pos: &IntradayPosition, p: &IntradayParams) -> Option<f64> {
-    let atr = pos.atr.filter(|a| *a > 0.0)?;
+    let atr = crate::view::usable_atr(pos.atr)?;
     let mult = if pos.days_held >= p.tighten_after_days { p.tighten_atr_multiple } else { p.trail_atr_multiple };
     Some(pos.high_water - atr * mult)
 }
