@@ -1,9 +1,11 @@
-//! Executor integration tests: the ledger and paper broker, the named regressions, and day after
-//! day over the embedded year with the EOD email at a real SMTP server.
+//! Executor integration tests: the ledger and paper broker, the named regressions, day after day
+//! over the embedded year with the EOD email at a real SMTP server, and Telegram notices that never
+//! log the bot token.
 
 mod cli;
 mod common;
 mod daemon;
 mod ledger;
+mod notify;
 mod regressions;
 mod year;
