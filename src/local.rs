@@ -134,7 +134,8 @@ impl Runner {
 
     fn fail(&mut self, date: TradingDay, job: &'static str, e: &anyhow::Error) {
         tracing::warn!(%date, job, "{e:#}");
-        self.report.failures.push(JobFailure { date, job, error: format!("{e:#}") });
+        let error = ae_shared::secrets::redact(&format!("{e:#}")).into_owned();
+        self.report.failures.push(JobFailure { date, job, error });
     }
 }
 

@@ -109,7 +109,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", ae_shared::secrets::redact(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

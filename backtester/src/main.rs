@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         return match rt.block_on(lambda_main()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("lambda runtime: {e}");
+                eprintln!("lambda runtime: {}", ae_shared::secrets::redact(&e.to_string()));
                 ExitCode::FAILURE
             }
         };
@@ -108,7 +108,7 @@ fn main() -> ExitCode {
     match rt.block_on(go(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("backtester: error: {e:#}");
+            eprintln!("backtester: error: {}", ae_shared::secrets::redact(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -502,7 +502,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("executor: {e:#}");
+            eprintln!("executor: {}", ae_shared::secrets::redact(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -6,9 +6,17 @@ use std::time::Duration;
 use ae_shared::config::TelegramConfig;
 
 /// Sends notices, or does nothing when disabled.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Notifier {
+    /// Client, the sendMessage URL (it holds the bot token), chat id.
     target: Option<(reqwest::Client, String, String)>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it holds the bot token.
+        f.debug_struct("Notifier").field("enabled", &self.target.is_some()).finish()
+    }
 }
 
 impl Notifier {
@@ -17,8 +25,9 @@ impl Notifier {
         Self { target: None }
     }
 
-    /// From config; the bot token and chat id come from the environment variables it names.
-    /// Enabled without them, it logs why and sends nothing.
+    /// From config; the bot token and chat id come from the environment variables it names (the
+    /// token is registered as a secret: it is part of every request's URL). Enabled without them,
+    /// it logs why and sends nothing.
     pub fn from_config(cfg: &TelegramConfig, env: impl Fn(&str) -> Option<String>) -> Self {
         if !cfg.enabled {
             return Self::disabled();
@@ -38,6 +47,7 @@ impl Notifier {
                 return Self::disabled();
             }
         };
+        ae_shared::secrets::register(&token);
         let url = format!("{}/bot{token}/sendMessage", cfg.base_url.trim_end_matches('/'));
         Self { target: Some((client, url, chat)) }
     }
@@ -50,10 +60,24 @@ impl Notifier {
             match client.post(&url).json(&body).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::warn!(status = %r.status(), "telegram refused a notice (trading goes on)"),
-                Err(e) => tracing::warn!(error = %e, "telegram notice failed (trading goes on)"),
+                // The URL holds the bot token: never let it into the message.
+                Err(e) => tracing::warn!(error = %describe(e), "telegram notice failed (trading goes on)"),
             }
         }))
     }
+}
+
+/// A transport error as text, without its URL (it holds the bot token) and with its causes.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -93,6 +117,17 @@ mod tests {
             .await;
         let n = Notifier::from_config(&cfg(&server.uri()), env);
         n.notify("BUY 10 AAPL @ 100.05".into()).expect("enabled").await.expect("task");
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_is_described_without_its_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/bot123:SENTINEL-UNIT-TOKEN/sendMessage");
+        let e = reqwest::Client::new().post(&url).send().await.unwrap_err();
+        assert!(e.to_string().contains("SENTINEL-UNIT-TOKEN"), "reqwest quotes the URL: {e}");
+        let d = describe(e);
+        assert!(!d.contains("SENTINEL-UNIT-TOKEN"), "{d}");
+        assert!(d.starts_with("error sending request") && d.len() > "error sending request".len(), "{d}");
     }
 
     #[tokio::test]

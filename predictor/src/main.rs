@@ -13,6 +13,7 @@ use ae_shared::bus::Bus;
 use ae_shared::cli::{CommonArgs, init_logging, parse_day};
 use ae_shared::clock::{Clock, SimulatedClock, SystemClock};
 use ae_shared::config::Config;
+use ae_shared::secrets::redact;
 use ae_shared::sim::{SimConfig, generate};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -226,7 +227,7 @@ async fn lambda_main() -> Result<(), lambda_runtime::Error> {
                 "infer" => run_infer(&common, date, false, false).await,
                 other => Err(anyhow::anyhow!("unknown command {other:?}: train or infer")),
             };
-            out.map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+            out.map_err(|e| lambda_runtime::Error::from(redact(&format!("{e:#}")).into_owned()))
         }
     }))
     .await
@@ -238,7 +239,7 @@ async fn main() -> ExitCode {
         return match lambda_main().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("lambda runtime: {e}");
+                eprintln!("lambda runtime: {}", redact(&e.to_string()));
                 ExitCode::FAILURE
             }
         };
@@ -257,7 +258,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", redact(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

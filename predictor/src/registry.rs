@@ -7,7 +7,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, BusError, PutMode, keys};
 use ae_shared::contracts::params::PredictorParams;
 use ae_shared::contracts::predictor_metrics::{FoldMetrics, GateCheck, WalkForwardSummary};
-use ae_shared::contracts::{InputRef, Lineage};
+use ae_shared::contracts::{Checker, InputRef, Lineage, Problems};
 use lightgbm3::Booster;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,21 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Every version the registry names is one key segment (`keys::segment`): a version read from
+    /// the bus becomes part of the keys the models are read from, so `../../etc` must never get
+    /// that far. Every problem, located (`champion: ...`, `models[2].version: ...`).
+    pub fn check(&self) -> Result<(), Problems> {
+        let mut c = Checker::default();
+        let named = self.champion.iter().map(|v| ("champion".to_string(), v));
+        let history = self.models.iter().enumerate().map(|(i, m)| (format!("models[{i}].version"), &m.version));
+        for (at, version) in named.chain(history) {
+            if let Err(e) = keys::segment(version) {
+                c.push(at, format!("{version:?} is not a model version: {}", e.reason));
+            }
+        }
+        Problems(c.finish()).into_result()
+    }
+
     /// The champion's history entry.
     pub fn champion_entry(&self) -> Option<&Entry> {
         let c = self.champion.as_ref()?;
@@ -97,6 +112,8 @@ pub async fn load(bus: &Bus) -> Result<(Registry, Option<String>, Option<InputRe
         Some(obj) => {
             let r: Registry = serde_json::from_slice(&obj.bytes)
                 .map_err(|e| BusError::Decode { key: keys::predictor_registry().to_string(), detail: e.to_string() })?;
+            r.check()
+                .map_err(|problems| BusError::Invalid { key: keys::predictor_registry().to_string(), problems })?;
             let input =
                 InputRef { key: keys::predictor_registry().to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
             Ok((r, obj.etag, Some(input)))
@@ -123,10 +140,11 @@ pub struct Loaded {
     pub inputs: Vec<InputRef>,
 }
 
-/// Loads `version`.
+/// Loads `version` (refused, in every build, when it is not one key segment).
 pub async fn load_model(bus: &Bus, version: &str) -> anyhow::Result<Loaded> {
-    let text_key = keys::predictor_model(version, "model.txt");
-    let meta_key = keys::predictor_model(version, "metadata.json");
+    let bad = |e: keys::BadKey| anyhow::anyhow!("model version {version:?} cannot be read from the bus: {}", e.reason);
+    let text_key = keys::predictor_model(version, "model.txt").map_err(bad)?;
+    let meta_key = keys::predictor_model(version, "metadata.json").map_err(bad)?;
     let text = bus.get_required(&text_key).await?;
     let (meta, meta_ref): (ModelMeta, InputRef) = bus
         .get_json(&meta_key)

@@ -202,21 +202,15 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         promoted,
         gates: gates.clone(),
     };
+    let model_key = |file: &'static str| keys::predictor_model(&version, file);
     let published = if opts.dry_run {
         "dry run: nothing written".to_string()
     } else {
         let m = bus
-            .put_dated(
-                &keys::predictor_model(&version, "model.txt"),
-                text.into_bytes().into(),
-                false,
-                clock.as_ref(),
-                |_| Ok(false),
-            )
+            .put_dated(&model_key("model.txt")?, text.into_bytes().into(), false, clock.as_ref(), |_| Ok(false))
             .await?;
-        bus.put_json(&keys::predictor_model(&version, "metadata.json"), &meta, PutMode::Overwrite).await?;
-        bus.publish_doc(&keys::predictor_model(&version, "metrics.json"), None, &metrics, false, clock.as_ref())
-            .await?;
+        bus.put_json(&model_key("metadata.json")?, &meta, PutMode::Overwrite).await?;
+        bus.publish_doc(&model_key("metrics.json")?, None, &metrics, false, clock.as_ref()).await?;
         let mut next: Registry = reg.clone();
         next.schema_version = 1;
         if !next.models.iter().any(|e| e.version == version) {

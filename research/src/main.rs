@@ -9,6 +9,7 @@ use ae_research::run::{RunOptions, RunReport, run};
 use ae_shared::TradingDay;
 use ae_shared::cli::{CommonArgs, init_logging, parse_day};
 use ae_shared::clock::{Clock, SystemClock};
+use ae_shared::secrets::redact;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
@@ -131,7 +132,8 @@ async fn lambda_main() -> Result<(), lambda_runtime::Error> {
                 tracing::info!("skipped: {why}");
                 return Ok(serde_json::json!({ "skipped": why }));
             }
-            let report = execute(&common, date, e.dry_run, e.force).await.map_err(|e| format!("{e:#}"))?;
+            let report =
+                execute(&common, date, e.dry_run, e.force).await.map_err(|e| redact(&format!("{e:#}")).into_owned())?;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         }
     }))
@@ -144,7 +146,7 @@ async fn main() -> ExitCode {
         return match lambda_main().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("lambda runtime: {e}");
+                eprintln!("lambda runtime: {}", redact(&e.to_string()));
                 ExitCode::FAILURE
             }
         };
@@ -162,7 +164,7 @@ async fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", redact(&format!("{e:#}")));
                 ExitCode::FAILURE
             }
         },

@@ -23,6 +23,7 @@ use ae_shared::contracts::signals::{ResearchMode, SectorView, SignalEntry, Signa
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::mail;
 use ae_shared::retry::RetryPolicy;
+use ae_shared::secrets;
 use ae_shared::store::PriceStore;
 use ae_shared::types::{Score, Ticker};
 use anyhow::Context;
@@ -264,8 +265,7 @@ async fn start_agents(
     opts: &RunOptions,
     notes: &mut Vec<String>,
 ) -> Option<Agents> {
-    let key =
-        opts.llm_key.clone().or_else(|| std::env::var(&cfg.llm.api_key_env).ok()).filter(|k| !k.trim().is_empty());
+    let key = opts.llm_key.clone().filter(|k| !k.trim().is_empty()).or_else(|| secrets::from_env(&cfg.llm.api_key_env));
     let Some(key) = key else {
         notes.push(format!(
             "quant-only: no ${} set, so no LLM agents ran; composite scores are 100% quant",
@@ -582,6 +582,8 @@ pub async fn run(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &RunOptio
         }
     }
 
+    // Notes carry provider and agent errors (text from outside) into the signals and the brief.
+    secrets::redact_all(&mut notes);
     let rotation: Rotation = population::rotate(&prev_pop, &scores, &candidates, approved.as_ref(), date, &rp);
     let signals = assemble(
         date,
@@ -699,7 +701,7 @@ pub async fn run(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &RunOptio
         }
         (outcome.to_string(), brief_to)
     };
-    let report = RunReport {
+    let mut report = RunReport {
         date,
         as_of: snap.as_of,
         mode,
@@ -733,10 +735,41 @@ pub async fn run(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &RunOptio
         brief: brief_to,
         elapsed_secs: t0.elapsed().as_secs_f64(),
     };
+    report.redact();
     if !opts.dry_run {
-        bus.put_json(&keys::research_archive(date, "run.json"), &report, ae_shared::bus::PutMode::Overwrite).await?;
+        // The report quotes provider and agent failures: its every string is redacted once more on
+        // its way to the bus.
+        let mut doc = serde_json::to_value(&report).context("serializing the run report")?;
+        secrets::redact_json(&mut doc);
+        bus.put_json(&keys::research_archive(date, "run.json"), &doc, ae_shared::bus::PutMode::Overwrite).await?;
     }
     Ok(report)
+}
+
+impl RunReport {
+    /// Redacts every registered secret from the text the report quotes from outside (provider and
+    /// agent failures, delivery errors, notes): the report is logged, printed, returned to Lambda
+    /// and written to the bus.
+    fn redact(&mut self) {
+        secrets::redact_all(&mut self.notes);
+        secrets::redact_in_place(&mut self.published);
+        secrets::redact_in_place(&mut self.brief);
+        for p in self.providers.values_mut() {
+            for (subject, why) in &mut p.failures {
+                secrets::redact_in_place(subject);
+                secrets::redact_in_place(why);
+            }
+        }
+        if let Some(llm) = &mut self.llm {
+            for (subject, why) in &mut llm.dropped {
+                secrets::redact_in_place(subject);
+                secrets::redact_in_place(why);
+            }
+            if let Some(why) = &mut llm.stopped {
+                secrets::redact_in_place(why);
+            }
+        }
+    }
 }
 
 /// Builds the signals document.

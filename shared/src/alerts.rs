@@ -107,6 +107,7 @@ impl TelegramTarget {
             return None;
         }
         let (token, chat) = (env(&cfg.bot_token_env)?, env(&cfg.chat_id_env)?);
+        crate::secrets::register(&token);
         let client = reqwest::Client::builder().timeout(Duration::from_secs(cfg.timeout_secs.into())).build().ok()?;
         Some(Self { client, url: format!("{}/bot{token}/sendMessage", cfg.base_url.trim_end_matches('/')), chat })
     }

@@ -1,6 +1,6 @@
 //! Command-line plumbing shared by the five binaries: the common flags, configuration and bus
 //! opening with their precedence, and logging (human-readable on a terminal, JSON under Lambda or
-//! with `--log-json`).
+//! with `--log-json`; registered secrets redacted from every line either way).
 
 use std::path::PathBuf;
 
@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::bus::Bus;
 use crate::calendar::TradingDay;
 use crate::config::Config;
+use crate::secrets;
 
 /// Flags every binary takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -48,12 +49,44 @@ impl CommonArgs {
 }
 
 /// Starts logging to stderr: JSON under Lambda (`AWS_LAMBDA_RUNTIME_API` set) or when asked.
+/// Every line, in either format, goes through [`Redacted`]: no registered secret is ever logged.
 pub fn init_logging(json: bool) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG").unwrap_or_default();
     let json = json || std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    init_logging_to(json, &filter, std::io::stderr);
+}
+
+/// Starts logging to `writer` with the `RUST_LOG`-style `filter` (empty or invalid: `info`), the
+/// way [`init_logging`] does to stderr: through [`Redacted`], text or JSON. Tests capture a job's
+/// logs this way. The first call in a process wins.
+pub fn init_logging_to<M>(json: bool, filter: &str, writer: M)
+where
+    M: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter.trim() {
+        "" => EnvFilter::new("info"),
+        f => EnvFilter::try_new(f).unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(Redacted(writer));
     let _ = if json { builder.json().try_init() } else { builder.compact().try_init() };
+}
+
+/// A log writer whose every event passes through [`secrets::redact`] on its way to the inner
+/// writer (`Redacted(std::io::stderr)`; tests wrap a buffer the same way).
+#[derive(Debug, Clone, Copy)]
+pub struct Redacted<M>(pub M);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a> for Redacted<M> {
+    type Writer = secrets::RedactingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        secrets::RedactingWriter::new(self.0.make_writer())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        secrets::RedactingWriter::new(self.0.make_writer_for(meta))
+    }
 }
 
 /// Parses `--date`: a `YYYY-MM-DD` NYSE trading day.

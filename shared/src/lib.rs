@@ -2,14 +2,16 @@
 //!
 //! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
 //! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
-//! configuration ([`config`]) and a market simulator ([`sim`]) for tests, benchmarks and the demo;
-//! and [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
+//! configuration ([`config`]), a market simulator ([`sim`]) for tests, benchmarks and the demo,
+//! the redaction of registered secrets from logs and bus objects ([`secrets`]), and
+//! [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
 //! indicator library ([`indicators`]) and metrics ([`metrics`]).
 //!
 //! Must never: read the wall clock outside [`clock::SystemClock`], use unseeded randomness, format
-//! a bus key outside [`bus::keys`], or hold a job's decision logic (that belongs to the job crates).
+//! a bus key outside [`bus::keys`], hold a job's decision logic (that belongs to the job crates), or
+//! let a secret it read (API key, password, token) reach a log line or a bus object.
 
 #![deny(missing_docs)]
 
@@ -24,6 +26,7 @@ pub mod crashpoint;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;
+pub mod secrets;
 pub mod sim;
 pub mod store;
 

@@ -176,13 +176,16 @@ pub async fn send(cfg: &MailConfig, email: &Email, stamp: &str) -> Result<Delive
     send_with_credentials(cfg, email, stamp, creds).await
 }
 
-/// [`send`] with explicit credentials.
+/// [`send`] with explicit credentials (the password is registered as a secret).
 pub async fn send_with_credentials(
     cfg: &MailConfig,
     email: &Email,
     stamp: &str,
     creds: Option<(String, String)>,
 ) -> Result<Delivery, MailError> {
+    if let Some((_, password)) = &creds {
+        crate::secrets::register(password);
+    }
     let message = build(cfg, email)?;
     let s = &cfg.smtp;
     if s.host.trim().is_empty() {

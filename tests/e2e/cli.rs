@@ -45,6 +45,22 @@ fn validate_names_every_problem_and_exits_non_zero() {
 }
 
 #[test]
+fn validate_refuses_an_order_book_whose_trigger_time_is_not_a_time_of_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = serde_json::to_value(fixtures::order_book()).unwrap();
+    v["entries"][0]["triggers"]["expiry_time"] = json!("29:00");
+    std::fs::write(dir.path().join("bad.json"), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = alpha_engine(&["validate", "order-book", "bad.json"], &[], dir.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("bad.json: invalid order-book (1 problem(s))"), "{out}");
+    assert!(
+        out.contains("entries[0].triggers.expiry_time: \"29:00\" is not a time of day (HH:MM, 00:00..23:59)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn data_import_reports_governance_on_a_file_bus() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().join("bus").display());
@@ -150,7 +166,7 @@ fn config_check_lists_every_problem_with_its_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_update_appends_a_session_from_the_bars_vendor() {
-    use wiremock::matchers::{method, path, query_param};
+    use wiremock::matchers::{header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().join("bus").display());
@@ -178,7 +194,7 @@ async fn data_update_appends_a_session_from_the_bars_vendor() {
     Mock::given(method("GET"))
         .and(path("/v2/aggs/grouped/locale/us/market/stocks/2010-08-23"))
         .and(query_param("adjusted", "false"))
-        .and(query_param("apiKey", "test-polygon-key"))
+        .and(header("authorization", "Bearer test-polygon-key"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"queryCount": results.len(), "resultsCount": results.len(), "adjusted": false, "results": results, "status": "OK", "request_id": "r1"})))
         .expect(1)
         .mount(&server)
@@ -201,4 +217,83 @@ async fn data_update_appends_a_session_from_the_bars_vendor() {
     assert!(out.contains("1 unreadable symbols skipped"), "{out}");
     let o = alpha_engine(&["data", "quality", "--bus", &url, "AAPL"], &[], dir.path());
     assert!(stdout(&o).contains("(2009-08-21..2010-08-23)"), "{}", stdout(&o));
+    // The key travelled in the header only.
+    let sent = server.received_requests().await.unwrap();
+    assert!(sent.iter().all(|r| !r.url.as_str().contains("test-polygon-key")), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_update_never_logs_the_polygon_key_when_the_vendor_fails() {
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+    const KEY: &str = "SENTINEL-POLYGON-KEY-7f3a";
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("bus").display());
+    let o = alpha_engine(&["data", "import", "--bus", &url], &[], dir.path());
+    assert!(o.status.success());
+    // Three ways to fail: a 403 quoting the credentials it was sent (only redaction stands between
+    // it and the logs), a 500 doing the same (retried, then given up), and connections closed
+    // without a word.
+    let echo = |status: u16| {
+        move |r: &Request| {
+            let auth = r.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            ResponseTemplate::new(status).set_body_json(
+                json!({"status": "ERROR", "request_id": "r1", "error": format!("Unknown API Key ({auth}) for {}", r.url)}),
+            )
+        }
+    };
+    let refusing = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("GET")).respond_with(echo(403)).mount(&refusing).await;
+    let failing = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("GET")).respond_with(echo(500)).mount(&failing).await;
+    let closing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closing_url = format!("http://{}", closing.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = closing.accept().await {
+            drop(socket);
+        }
+    });
+    for (what, base, want) in [
+        ("403", refusing.uri(), "refused with HTTP 403"),
+        ("500", failing.uri(), "transient failure: HTTP 500"),
+        ("closed", closing_url, "transient failure"),
+    ] {
+        let env = [
+            ("POLYGON_API_KEY".to_string(), KEY.to_string()),
+            ("ALPHA_ENGINE__PROVIDERS__POLYGON__BASE_URL".to_string(), base),
+            ("RUST_LOG".to_string(), "debug".to_string()),
+        ];
+        let (cwd, url) = (dir.path().to_path_buf(), url.clone());
+        let o = tokio::task::spawn_blocking(move || {
+            let pairs: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            alpha_engine(&["data", "update", "--date", "2010-08-23", "--bus", &url], &pairs, &cwd)
+        })
+        .await
+        .unwrap();
+        let (out, err) = (stdout(&o), String::from_utf8_lossy(&o.stderr).into_owned());
+        assert_eq!(o.status.code(), Some(1), "{what}: the update fails\n{out}\n{err}");
+        assert!(err.contains(want), "{what}: no {want:?} in\n{err}");
+        assert!(err.contains("DEBUG"), "{what}: debug logging was on\n{err}");
+        assert!(!out.contains(KEY) && !err.contains(KEY), "{what}: the key leaked\n{out}\n{err}");
+        if what != "closed" {
+            assert!(err.contains("[REDACTED]"), "{what}: the quoted key is redacted\n{err}");
+        }
+    }
+    // Nothing on the bus holds it either.
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { walk(&p, out) } else { out.push(p) }
+        }
+    }
+    let mut objects = Vec::new();
+    walk(&dir.path().join("bus"), &mut objects);
+    assert!(objects.len() > 3, "{objects:?}");
+    for p in objects {
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "{} holds the key", p.display());
+    }
+    for s in [&refusing, &failing] {
+        let sent = s.received_requests().await.unwrap();
+        assert!(!sent.is_empty() && sent.iter().all(|r| !r.url.as_str().contains(KEY)), "{sent:?}");
+    }
 }

@@ -62,10 +62,16 @@ pub struct ExitDecision {
     pub atr_multiple: f64,
 }
 
-/// The ATR trailing stop (`high water − ATR × multiple`) or, without ATR, the fallback stop.
+/// The ATR trailing stop (`high water − ATR × multiple`) or, without a usable ATR (absent, NaN,
+/// infinite, not positive) or when the trail does not come out finite, the fallback stop.
 pub fn protective_stop(h: &Holding, p: &ExitParams) -> (f64, f64) {
-    match h.market.atr.filter(|a| *a > 0.0) {
-        Some(atr) => (h.high_water.max(h.market.close) - atr * p.atr_multiplier, p.atr_multiplier),
+    let trail = h
+        .market
+        .usable_atr()
+        .map(|atr| h.high_water.max(h.market.close) - atr * p.atr_multiplier)
+        .filter(|stop| stop.is_finite());
+    match trail {
+        Some(stop) => (stop, p.atr_multiplier),
         None => (h.avg_cost * (1.0 - p.fallback_stop_pct.get()), 0.0),
     }
 }

@@ -48,9 +48,9 @@ pub struct EntrySpec {
     pub expiry: NaiveTime,
 }
 
-/// A time in `HH:MM` (validated by the params' schema and checks).
+/// A time in `HH:MM`, 00:00..23:59 (the order book's and the parameters' checks refuse any other).
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s, "%H:%M").ok()
+    ae_core::contracts::common::time_of_day(s)
 }
 
 impl EntrySpec {
@@ -119,7 +119,7 @@ pub struct IntradayPosition {
 
 /// The intraday trail in force: high water − ATR × (tightened multiple after enough days).
 pub fn intraday_stop(pos: &IntradayPosition, p: &IntradayParams) -> Option<f64> {
-    let atr = pos.atr.filter(|a| *a > 0.0)?;
+    let atr = crate::view::usable_atr(pos.atr)?;
     let mult = if pos.days_held >= p.tighten_after_days { p.tighten_atr_multiple } else { p.trail_atr_multiple };
     Some(pos.high_water - atr * mult)
 }

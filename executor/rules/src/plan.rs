@@ -188,7 +188,7 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
                 entry_price: Usd::saturating(h.avg_cost),
                 entry_date: h.entry_date,
                 high_water: Usd::saturating(h.high_water.max(h.market.close)),
-                atr: h.market.atr.map(Usd::saturating),
+                atr: h.market.usable_atr().map(Usd::saturating),
                 atr_multiple: d.atr_multiple,
                 stop_price: Usd::saturating(d.stop),
             });
@@ -315,7 +315,7 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
             ticker: c.ticker.clone(),
             shares: sized.shares,
             reference_price: Usd::saturating(c.market.close),
-            atr: c.market.atr.map(Usd::saturating),
+            atr: c.market.usable_atr().map(Usd::saturating),
             triggers: triggers(c, params),
             sizing: sized.factors.clone(),
             score: c.score.unwrap_or(Score::saturating(0.0)),
@@ -377,6 +377,77 @@ mod tests {
         let again =
             plan_day(&PlanInput { ctx: ctx(), book: &b, research: &BTreeMap::new(), candidates: &cands, params: &p });
         assert_eq!(plan.entries, again.entries);
+    }
+
+    #[test]
+    fn a_non_finite_atr_is_no_atr_and_never_reaches_an_order_book() {
+        use ae_core::contracts::common::Regime;
+        use ae_core::contracts::order_book::OrderBook;
+        use ae_core::contracts::{Job, Lineage, to_json_checked};
+        struct Case {
+            what: &'static str,
+            atr: Option<f64>,
+            // The ATR the stop and the entry carry; None: the fallback stop applies.
+            usable: Option<f64>,
+        }
+        let cases = [
+            // TC1: a usable ATR is kept and trails the stop.
+            Case { what: "2.5", atr: Some(2.5), usable: Some(2.5) },
+            // TC2: NaN (a gap in the bars) used to become -inf in the records.
+            Case { what: "NaN", atr: Some(f64::NAN), usable: None },
+            // TC3: +inf would put the trail at -inf.
+            Case { what: "+inf", atr: Some(f64::INFINITY), usable: None },
+            // TC4: -inf.
+            Case { what: "-inf", atr: Some(f64::NEG_INFINITY), usable: None },
+            // TC5: zero and negative ATRs are no ATR either.
+            Case { what: "0", atr: Some(0.0), usable: None },
+            Case { what: "-1", atr: Some(-1.0), usable: None },
+            // TC6: absent.
+            Case { what: "none", atr: None, usable: None },
+        ];
+        let p = params();
+        for c in cases {
+            let mut held = holding("HELD", 500, 100.0, 104.0);
+            held.market.atr = c.atr;
+            let mut cand = candidate("NEW", 90.0, 50.0);
+            cand.market.atr = c.atr.map(|a| a / 2.0);
+            let b = book(1_000_000.0, 950_000.0, vec![held]);
+            let plan = plan_day(&PlanInput {
+                ctx: ctx(),
+                book: &b,
+                research: &BTreeMap::new(),
+                candidates: &[cand],
+                params: &p,
+            });
+            let (stop, entry) = (&plan.stops[0], &plan.entries[0]);
+            assert_eq!(stop.atr.map(Usd::get), c.usable, "{}: stop ATR", c.what);
+            assert_eq!(entry.atr.map(Usd::get), c.usable.map(|a| a / 2.0), "{}: entry ATR", c.what);
+            let (want_stop, want_multiple) = match c.usable {
+                Some(a) => (104.0 - a * p.exits.atr_multiplier, p.exits.atr_multiplier),
+                None => (100.0 * (1.0 - p.exits.fallback_stop_pct.get()), 0.0),
+            };
+            assert!((stop.stop_price.get() - want_stop).abs() < 1e-9, "{}: stop {}", c.what, stop.stop_price);
+            assert_eq!(stop.atr_multiple, want_multiple, "{}", c.what);
+            assert!(entry.sizing.atr.is_finite() && entry.sizing.raw_weight.is_finite(), "{}", c.what);
+            let d = plan.decisions.iter().find(|d| d.ticker.as_str() == "NEW").unwrap();
+            assert!(d.sigma_hat.is_none_or(f64::is_finite), "{}", c.what);
+            // The order book these records go into is valid: every number in it is finite.
+            let ob = OrderBook {
+                schema_version: 1,
+                produced_by: Lineage::new(Job::Executor, "test", Some(ctx().date), vec![]),
+                date: ctx().date,
+                nav: Usd::saturating(b.nav),
+                cash: Usd::saturating(b.cash),
+                market_regime: Regime::Neutral,
+                entries: plan.entries.clone(),
+                urgent_exits: plan.exits.clone(),
+                stops: plan.stops.clone(),
+                blocked: plan.blocked.clone(),
+            };
+            if let Err(problems) = to_json_checked(&ob) {
+                panic!("{}: the order book is invalid:\n{problems}", c.what);
+            }
+        }
     }
 
     #[test]

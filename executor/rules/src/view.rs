@@ -46,10 +46,22 @@ pub struct MarketView {
     pub quality_score: f64,
 }
 
+/// An ATR the rules can use: finite and positive. NaN, infinities, zero and negative values are
+/// "no ATR" — the fallback stop applies and sizing takes no volatility view — so a bad ATR never
+/// turns into a non-finite stop or order record.
+pub fn usable_atr(atr: Option<f64>) -> Option<f64> {
+    atr.filter(|a| a.is_finite() && *a > 0.0)
+}
+
 impl MarketView {
-    /// ATR as a share of the close.
+    /// The ATR when it is usable ([`usable_atr`]).
+    pub fn usable_atr(&self) -> Option<f64> {
+        usable_atr(self.atr)
+    }
+
+    /// ATR as a share of the close (a usable ATR and a finite, positive close).
     pub fn atr_pct(&self) -> Option<f64> {
-        self.atr.filter(|a| *a > 0.0 && self.close > 0.0).map(|a| a / self.close)
+        self.usable_atr().filter(|_| self.close > 0.0 && self.close.is_finite()).map(|a| a / self.close)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Executor integration tests: the ledger and paper broker, the named regressions, and day after
-//! day over the embedded year with the EOD email at a real SMTP server.
+//! Executor integration tests: the ledger and paper broker, the named regressions, day after day
+//! over the embedded year with the EOD email at a real SMTP server, and Telegram notices that never
+//! log the bot token.
 
 mod cli;
 mod common;
@@ -8,5 +9,6 @@ mod kills;
 mod ledger;
 mod ledger_properties;
 mod money_safety;
+mod notify;
 mod regressions;
 mod year;

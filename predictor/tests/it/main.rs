@@ -58,8 +58,11 @@ async fn a_planted_signal_is_learned_to_at_least_80_percent_of_its_oracle_ic() {
     let (reg, _, _) = registry::load(&bus).await.unwrap();
     assert_eq!(reg.champion.as_deref(), Some(r.version.as_str()));
     // The model's own metrics document is valid and says it was promoted.
-    let doc =
-        bus.get_doc_required::<PredictorMetrics>(&keys::predictor_model(&r.version, "metrics.json")).await.unwrap().doc;
+    let doc = bus
+        .get_doc_required::<PredictorMetrics>(&keys::predictor_model(&r.version, "metrics.json").unwrap())
+        .await
+        .unwrap()
+        .doc;
     assert!(doc.promoted && doc.walk_forward.len() == r.walk_forward.len());
     // Deterministic given the seed: a second run gives the same model text.
     let again = train(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }).await.unwrap();
@@ -141,6 +144,52 @@ async fn live_ic_appears_once_outcomes_exist() {
     let live = metrics.live.expect("outcomes of earlier predictions are known");
     assert!(live.window_days >= 15 && live.n > 1000, "{live:?}");
     assert!(live.rank_ic > 0.0, "the planted signal shows in live IC: {live:?}");
+}
+
+#[tokio::test]
+async fn a_registry_naming_a_model_outside_the_bus_is_refused_with_its_location() {
+    // The check is a real one, in every build (not a debug assertion): a release build refuses too.
+    let cases = [
+        // (champion, why) — TC1: the example; TC2: out of a file bus's root, where a planted
+        // model waits; TC3: absolute; TC4: a backslash; TC5: empty.
+        ("../../etc", "a key segment cannot hold '/'"),
+        ("../../../outside", "a key segment cannot hold '/'"),
+        ("/etc", "a key segment cannot hold '/'"),
+        ("..\\..\\etc", "control characters and backslashes are not allowed"),
+        ("", "a key segment cannot be empty, '.' or '..'"),
+    ];
+    for (champion, why) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::file(dir.path().join("bus"));
+        // Where `predictor/models/../../../outside/` lands on this file bus: something to read.
+        std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+        std::fs::write(dir.path().join("outside/model.txt"), "not a model").unwrap();
+        let doc = serde_json::json!({
+            "schema_version": 1,
+            "champion": champion,
+            "models": [{"version": champion, "trained_at": "2010-03-12", "median_ic": 0.05, "promoted": true, "reason": "planted"}]
+        });
+        bus.put_json(&keys::predictor_registry(), &doc, ae_shared::bus::PutMode::Overwrite).await.unwrap();
+
+        let err = registry::load(&bus).await.unwrap_err().to_string();
+        let quoted = format!("{champion:?}");
+        for want in [
+            "predictor/registry.json: invalid document".to_string(),
+            format!("champion: {quoted} is not a model version: {why}"),
+            format!("models[0].version: {quoted} is not a model version: {why}"),
+        ] {
+            assert!(err.contains(&want), "{champion:?}: no {want:?} in\n{err}");
+        }
+        let day = TradingDay::parse("2010-03-15").unwrap();
+        let cfg = Config::defaults();
+        let err = infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: false, force: false })
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("is not a model version"), "{champion:?}: {err:#}");
+        let err = registry::load_model(&bus, champion).await.map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("cannot be read from the bus") && err.contains(why), "{champion:?}: {err}");
+    }
 }
 
 fn permissive(cfg: &mut Config) {

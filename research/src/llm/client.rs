@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use ae_shared::retry::RetryPolicy;
+use ae_shared::secrets::Secret;
 use serde::{Deserialize, Serialize};
 
 use crate::providers::ProviderError;
@@ -73,16 +74,16 @@ struct Response {
 pub struct Anthropic {
     http: HttpClient,
     url: String,
-    key: String,
+    key: Secret,
 }
 
 impl Anthropic {
-    /// A client for `base_url` with `key`.
+    /// A client for `base_url` with `key` (registered as a secret; sent in the `x-api-key` header).
     pub fn new(base_url: &str, key: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, ProviderError> {
         Ok(Self {
             http: HttpClient::new("anthropic", "alpha-engine-research", 5, timeout, retry)?,
             url: format!("{}/v1/messages", base_url.trim_end_matches('/')),
-            key: key.to_string(),
+            key: Secret::new(key),
         })
     }
 
@@ -103,7 +104,7 @@ impl Anthropic {
                 self.http
                     .inner()
                     .post(&self.url)
-                    .header("x-api-key", &self.key)
+                    .header("x-api-key", self.key.expose())
                     .header("anthropic-version", "2023-06-01")
                     .header("content-type", "application/json")
                     .body(body.clone())

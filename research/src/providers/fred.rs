@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use ae_shared::config::FredConfig;
 use ae_shared::retry::RetryPolicy;
+use ae_shared::secrets::{self, Secret};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -26,24 +27,26 @@ struct Observation {
 pub struct FredClient {
     http: HttpClient,
     base: String,
-    key: String,
+    key: Secret,
 }
 
 impl FredClient {
-    /// A client from configuration; the key comes from the environment variable it names.
+    /// A client from configuration; the key comes from the environment variable it names (and is
+    /// registered as a secret).
     pub fn new(cfg: &FredConfig, timeout: Duration, retry: RetryPolicy) -> Result<Self, ProviderError> {
-        let key = std::env::var(&cfg.api_key_env).ok().filter(|k| !k.is_empty()).ok_or_else(|| {
+        let key = secrets::from_env(&cfg.api_key_env).ok_or_else(|| {
             ProviderError::NotConfigured(format!("FRED is enabled but ${} is not set", cfg.api_key_env))
         })?;
         Self::with_key(cfg, &key, timeout, retry)
     }
 
-    /// A client with an explicit key.
+    /// A client with an explicit key (registered as a secret). FRED takes its key only in the query
+    /// string, so the shared HTTP layer never puts a URL in an error.
     pub fn with_key(cfg: &FredConfig, key: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, ProviderError> {
         Ok(Self {
             http: HttpClient::new("fred", "alpha-engine", 5, timeout, retry)?,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            key: key.to_string(),
+            key: Secret::new(key),
         })
     }
 }
@@ -53,7 +56,8 @@ impl MacroProvider for FredClient {
         let start = as_of - chrono::Duration::days(400);
         let url = format!(
             "{}/fred/series/observations?series_id={series}&api_key={}&file_type=json&observation_start={start}&observation_end={as_of}",
-            self.base, self.key
+            self.base,
+            self.key.expose()
         );
         let what = format!("fred {series}");
         let text = self.http.get_text(&url, &what).await.map_err(|e| match e {

@@ -6,6 +6,7 @@ use ae_shared::TradingDay;
 use ae_shared::calendar::et_date;
 use ae_shared::config::PolygonConfig;
 use ae_shared::retry::RetryPolicy;
+use ae_shared::secrets::{self, Secret};
 use ae_shared::store::bars::Bar;
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
@@ -58,19 +59,21 @@ struct Agg {
 pub struct PolygonClient {
     http: HttpClient,
     base: String,
-    key: String,
+    key: Secret,
 }
 
 impl PolygonClient {
-    /// A client from configuration; the key comes from the environment variable it names.
+    /// A client from configuration; the key comes from the environment variable it names (and is
+    /// registered as a secret).
     pub fn new(cfg: &PolygonConfig, timeout: Duration, retry: RetryPolicy) -> Result<Self, ProviderError> {
-        let key = std::env::var(&cfg.api_key_env).ok().filter(|k| !k.is_empty()).ok_or_else(|| {
+        let key = secrets::from_env(&cfg.api_key_env).ok_or_else(|| {
             ProviderError::NotConfigured(format!("Polygon is enabled but ${} is not set", cfg.api_key_env))
         })?;
         Self::with_key(cfg, &key, timeout, retry)
     }
 
-    /// A client with an explicit key.
+    /// A client with an explicit key (registered as a secret). The key travels in the
+    /// `Authorization: Bearer` header, never in a URL.
     pub fn with_key(
         cfg: &PolygonConfig,
         key: &str,
@@ -80,7 +83,7 @@ impl PolygonClient {
         Ok(Self {
             http: HttpClient::new("polygon", "alpha-engine", cfg.requests_per_second, timeout, retry)?,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            key: key.to_string(),
+            key: Secret::new(key),
         })
     }
 }
@@ -93,9 +96,8 @@ impl PolygonClient {
         day: TradingDay,
     ) -> Result<(Vec<(ae_shared::Ticker, Bar)>, Vec<String>), ProviderError> {
         let what = format!("polygon grouped daily {day}");
-        let url =
-            format!("{}/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false&apiKey={}", self.base, self.key);
-        let g: Grouped = self.http.get_json(&url, &what).await?;
+        let url = format!("{}/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false", self.base);
+        let g: Grouped = self.http.get_json_bearer(&url, self.key.expose(), &what).await?;
         let mut rows = Vec::with_capacity(g.results.len());
         let mut skipped = Vec::new();
         for a in g.results {
@@ -116,12 +118,12 @@ impl BarsProvider for PolygonClient {
     async fn daily_bars(&self, ticker: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bar>, ProviderError> {
         let what = format!("polygon bars {ticker}");
         let mut url = format!(
-            "{}/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}?adjusted=false&sort=asc&limit=50000&apiKey={}",
-            self.base, self.key
+            "{}/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}?adjusted=false&sort=asc&limit=50000",
+            self.base
         );
         let mut out = Vec::new();
         loop {
-            let page: Aggs = self.http.get_json(&url, &what).await?;
+            let page: Aggs = self.http.get_json_bearer(&url, self.key.expose(), &what).await?;
             for a in page.results {
                 let date = new_york_date(a.t).ok_or_else(|| ProviderError::Malformed {
                     what: what.clone(),
@@ -132,9 +134,15 @@ impl BarsProvider for PolygonClient {
                 out.push(Bar { date: day, open: a.o, high: a.h, low: a.l, close: a.c, volume: a.v });
             }
             match page.next_url {
-                // next_url carries the cursor but not the key.
+                // next_url carries the cursor; the key goes in the header again, and only to Polygon.
                 Some(next) if !next.is_empty() => {
-                    url = format!("{next}{}apiKey={}", if next.contains('?') { '&' } else { '?' }, self.key)
+                    if !next.starts_with(&format!("{}/", self.base)) {
+                        return Err(ProviderError::Malformed {
+                            what,
+                            detail: format!("next_url is not on {} (the key is only ever sent there)", self.base),
+                        });
+                    }
+                    url = next;
                 }
                 _ => break,
             }

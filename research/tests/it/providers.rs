@@ -306,3 +306,60 @@ async fn polygon_pages_unknown_tickers_and_throttling() {
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(req.url.query_pairs().find(|(k, _)| k == "adjusted").unwrap().1, "false");
 }
+
+#[tokio::test]
+async fn polygon_sends_its_key_in_a_header_and_follows_next_url_only_to_polygon() {
+    let server = MockServer::start().await;
+    // Page one's next_url, as Polygon writes it (cursor, no key), moved onto the stand-in.
+    let page1 = fixture("polygon_aggs_AAPL_page1_limit5.json").replace("https://api.polygon.io", &server.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/aggs/ticker/AAPL/range/1/day/2010-08-09/2010-08-20"))
+        .and(wiremock::matchers::header("authorization", "Bearer test-polygon-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page1, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/aggs/ticker/AAPL/range/1/day/1281931200000/2010-08-20"))
+        .and(query_param("cursor", "bGltaXQ9NSZzb3J0PWFzYw"))
+        .and(wiremock::matchers::header("authorization", "Bearer test-polygon-key"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(fixture("polygon_aggs_AAPL_page2_limit5.json"), "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A next_url elsewhere: the key is never sent there.
+    let elsewhere =
+        fixture("polygon_aggs_AAPL_page1_limit5.json").replace("https://api.polygon.io", "http://127.0.0.1:9");
+    Mock::given(method("GET"))
+        .and(path("/v2/aggs/ticker/MSFT/range/1/day/2010-08-09/2010-08-20"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(elsewhere, "application/json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/aggs/ticker/NFLX/range/1/day/2010-08-09/2010-08-20"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("polygon_error_403_not_authorized.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let cfg =
+        PolygonConfig { enabled: true, base_url: server.uri(), api_key_env: "UNSET".into(), requests_per_second: 50 };
+    let client =
+        PolygonClient::with_key(&cfg, "test-polygon-key", Duration::from_secs(5), RetryPolicy::fast()).unwrap();
+    assert!(!format!("{client:?}").contains("test-polygon-key"), "{client:?}");
+
+    let bars = client.daily_bars("AAPL", d("2010-08-09"), d("2010-08-20")).await.unwrap();
+    assert_eq!(bars.len(), 10, "both pages");
+    let err = client.daily_bars("MSFT", d("2010-08-09"), d("2010-08-20")).await.unwrap_err();
+    assert!(matches!(&err, ProviderError::Malformed { detail, .. } if detail.contains("next_url is not on")), "{err}");
+    let err = client.daily_bars("NFLX", d("2010-08-09"), d("2010-08-20")).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Refused { status: 403, .. }), "{err}");
+    assert!(err.to_string().contains("NOT_AUTHORIZED") && !err.to_string().contains("test-polygon-key"), "{err}");
+    for r in server.received_requests().await.unwrap() {
+        assert!(r.url.query_pairs().all(|(k, _)| k != "apiKey"), "no key in the URL: {}", r.url);
+        assert_eq!(r.headers.get("authorization").unwrap(), "Bearer test-polygon-key");
+    }
+}

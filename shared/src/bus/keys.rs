@@ -20,6 +20,12 @@
 //! | `prices/manifest.json`, `prices/bars/{first}_{last}.parquet` | data import | daily bars (see `store`) |
 //! | `prices/benchmark.parquet`, `prices/sectors.json`, `prices/earnings.parquet`, `prices/quality.json`, `prices/splits.json` | data import | reference data |
 //! | `archive/{key}@{stamp}` | any writer with `--force` | the object a forced re-run replaced |
+//!
+//! Keys are checked in every build, not only in debug builds: a part that comes from a document
+//! (a model version read from `predictor/registry.json`) goes through [`segment`] and its builder
+//! returns [`BadKey`], so `../..`, absolute paths, backslashes, empty segments and control
+//! characters never reach a store; every other builder takes only literals, trading days and stamps
+//! this process formats, and [`Key`]'s internal constructor still refuses a bad result.
 
 use std::fmt;
 
@@ -58,8 +64,13 @@ impl Key {
         Ok(Self(s.to_string()))
     }
 
+    /// For builders whose parts are literals, trading days and stamps this process formats. Checked
+    /// in every build: a bad key is a bug here, and it must never reach a store (a file bus would
+    /// resolve `..`), so it stops the job rather than reading or writing outside the bus.
     fn of(s: String) -> Self {
-        debug_assert!(Key::parse(&s).is_ok(), "keys module built a bad key {s}");
+        if let Err(e) = Key::parse(&s) {
+            panic!("the keys module built a bad key: {e}");
+        }
         Self(s)
     }
 
@@ -72,6 +83,22 @@ impl Key {
     pub fn file_name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
     }
+}
+
+/// Checks one path segment taken from data (a model version, a stamp, a file name) before it goes
+/// into a key: non-empty, not `.` or `..`, no `/` or `\`, no control characters. In every build.
+pub fn segment(s: &str) -> Result<&str, BadKey> {
+    let bad = |reason| Err(BadKey { key: s.to_string(), reason });
+    if s.is_empty() || s == "." || s == ".." {
+        return bad("a key segment cannot be empty, '.' or '..'");
+    }
+    if s.contains('/') {
+        return bad("a key segment cannot hold '/'");
+    }
+    if s.chars().any(|c| c.is_control() || c == '\\') {
+        return bad("control characters and backslashes are not allowed");
+    }
+    Ok(s)
 }
 
 impl fmt::Display for Key {
@@ -118,9 +145,10 @@ pub fn research_archive(date: TradingDay, name: &str) -> Key {
 pub fn research_db() -> Key {
     Key::of("research/research.db".into())
 }
-/// `predictor/models/{version}/{file}`
-pub fn predictor_model(version: &str, file: &str) -> Key {
-    Key::of(format!("predictor/models/{version}/{file}"))
+/// `predictor/models/{version}/{file}`. The version comes from documents (the registry), so it is
+/// checked: a version that is not one key segment is refused.
+pub fn predictor_model(version: &str, file: &'static str) -> Result<Key, BadKey> {
+    Ok(Key::of(format!("predictor/models/{}/{file}", segment(version)?)))
 }
 /// `predictor/registry.json`
 pub fn predictor_registry() -> Key {
@@ -246,6 +274,36 @@ mod tests {
             "archive/signals/2010-03-15/signals.json@20100315T101500Z"
         );
         assert_eq!(price_chunk(d, d.next()).file_name(), "2010-03-15_2010-03-16.parquet");
+    }
+
+    #[test]
+    fn a_model_version_that_is_not_one_segment_is_refused_in_every_build() {
+        // (version, accepted) — the check is a real check, not a debug assertion.
+        let cases = [
+            ("gbm-2010-03-15-3f2a9c", true), // TC1: what train writes
+            ("../../etc", false),            // TC2: escapes a file bus
+            ("..", false),                   // TC3: the parent itself
+            (".", false),                    // TC4: the directory itself
+            ("", false),                     // TC5: empty segment
+            ("/etc", false),                 // TC6: absolute
+            ("a/b", false),                  // TC7: two segments
+            ("..\\..\\windows", false),      // TC8: backslashes
+            ("gbm\n2010", false),            // TC9: control character
+            ("gbm\u{7f}", false),            // TC10: DEL is a control character
+        ];
+        for (version, ok) in cases {
+            let got = predictor_model(version, "model.txt");
+            assert_eq!(got.is_ok(), ok, "{version:?}: {got:?}");
+        }
+        assert_eq!(predictor_model("gbm-1", "model.txt").unwrap().as_str(), "predictor/models/gbm-1/model.txt");
+        let e = predictor_model("../../etc", "model.txt").unwrap_err();
+        assert_eq!(e.to_string(), "\"../../etc\" is not a valid bus key: a key segment cannot hold '/'");
+    }
+
+    #[test]
+    #[should_panic(expected = "the keys module built a bad key")]
+    fn a_builder_never_returns_a_bad_key() {
+        let _ = research_archive(TradingDay::parse("2010-03-15").unwrap(), "../escape");
     }
 
     #[test]

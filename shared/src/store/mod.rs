@@ -147,11 +147,17 @@ impl EarningsCalendar {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let mut dates: BTreeMap<Ticker, Vec<NaiveDate>> = BTreeMap::new();
         for b in batches {
+            if b.num_columns() < 2 {
+                return Err(format!("earnings chunk has {} column(s), not (ticker, date)", b.num_columns()));
+            }
             let t = b.column(0).as_any().downcast_ref::<StringArray>().ok_or("ticker column")?;
             let d = b.column(1).as_any().downcast_ref::<Date32Array>().ok_or("date column")?;
             for i in 0..b.num_rows() {
                 let tk = Ticker::new(t.value(i)).map_err(|e| e.to_string())?;
-                dates.entry(tk).or_default().push(epoch + chrono::Duration::days(d.value(i) as i64));
+                let date = epoch
+                    .checked_add_signed(chrono::Duration::days(d.value(i) as i64))
+                    .ok_or_else(|| format!("earnings date {} days from 1970 is beyond the calendar", d.value(i)))?;
+                dates.entry(tk).or_default().push(date);
             }
         }
         Ok(Self { dates })
@@ -902,4 +908,23 @@ pub async fn compact(bus: &Bus, year: &str) -> Result<usize, StoreError> {
         crashpoint::hit(points::COMPACT_AFTER_DELETE);
     }
     Ok(in_year.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_earnings_chunk_without_its_columns_or_with_a_date_beyond_the_calendar_is_an_error() {
+        let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
+        assert!(EarningsCalendar::from_batches(&[empty]).unwrap_err().contains("column"));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("ticker", DataType::Utf8, false),
+            Field::new("date", DataType::Date32, false),
+        ]));
+        let cols: Vec<ArrayRef> =
+            vec![Arc::new(StringArray::from(vec!["AAPL"])), Arc::new(Date32Array::from(vec![i32::MAX]))];
+        let far = RecordBatch::try_new(schema, cols).unwrap();
+        assert!(EarningsCalendar::from_batches(&[far]).unwrap_err().contains("beyond the calendar"));
+    }
 }

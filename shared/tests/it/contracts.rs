@@ -112,6 +112,49 @@ fn order_book_ids_are_the_deterministic_ones() {
 }
 
 #[test]
+fn every_trigger_time_of_an_order_book_is_a_time_of_day() {
+    struct Case {
+        what: &'static str,
+        close_enough_after: &'static str,
+        expiry_time: &'static str,
+        want: &'static [&'static str],
+    }
+    let cases = [
+        // TC1: the defaults are valid.
+        Case { what: "defaults", close_enough_after: "14:00", expiry_time: "15:45", want: &[] },
+        // TC2: an hour past 23 matches the schema's [0-2][0-9] shape and is still refused, located.
+        Case {
+            what: "29:00 expiry",
+            close_enough_after: "14:00",
+            expiry_time: "29:00",
+            want: &["entries[0].triggers.expiry_time: \"29:00\" is not a time of day (HH:MM, 00:00..23:59)"],
+        },
+        // TC3: both fields, every problem at once.
+        Case {
+            what: "both",
+            close_enough_after: "24:00",
+            expiry_time: "25:59",
+            want: &[
+                "entries[0].triggers.close_enough_after: \"24:00\" is not a time of day (HH:MM, 00:00..23:59)",
+                "entries[0].triggers.expiry_time: \"25:59\" is not a time of day (HH:MM, 00:00..23:59)",
+            ],
+        },
+        // TC4: midnight and the last minute are times of day.
+        Case { what: "edges", close_enough_after: "00:00", expiry_time: "23:59", want: &[] },
+    ];
+    for c in cases {
+        let mut b = fixtures::order_book();
+        b.entries[0].triggers.close_enough_after = c.close_enough_after.into();
+        b.entries[0].triggers.expiry_time = c.expiry_time.into();
+        // A reader refuses it ...
+        let got = problems_of(DocKind::OrderBook, &serde_json::to_value(&b).unwrap());
+        assert_eq!(got, c.want, "{}", c.what);
+        // ... and a writer never writes it.
+        assert_eq!(to_json_checked(&b).is_ok(), c.want.is_empty(), "{}", c.what);
+    }
+}
+
+#[test]
 fn a_nav_that_disagrees_with_positions_must_be_flagged() {
     let mut e = fixtures::eod();
     e.nav = ae_shared::Usd::new(1_100_000.0).unwrap();

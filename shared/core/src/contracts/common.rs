@@ -210,9 +210,47 @@ pub enum Side {
     Sell,
 }
 
+/// A New York time of day as the documents write it: exactly `HH:MM`, from `00:00` to `23:59`.
+/// `None` for anything else (`29:00`, `9:30`, `12:60`, `24:00`).
+pub fn time_of_day(s: &str) -> Option<chrono::NaiveTime> {
+    let b = s.as_bytes();
+    if b.len() != 5 || b[2] != b':' || ![b[0], b[1], b[3], b[4]].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    let (h, m) = (two(0), two(3));
+    if h > 23 || m > 59 {
+        return None;
+    }
+    chrono::NaiveTime::from_hms_opt(h, m, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_of_day_is_hh_mm_within_the_day() {
+        // (text, the time it is, if any)
+        let cases: [(&str, Option<(u32, u32)>); 12] = [
+            ("00:00", Some((0, 0))),   // TC1: midnight
+            ("09:30", Some((9, 30))),  // TC2: the open
+            ("15:45", Some((15, 45))), // TC3: a usual expiry
+            ("23:59", Some((23, 59))), // TC4: the last minute
+            ("24:00", None),           // TC5: not a time of day
+            ("29:00", None),           // TC6: passes a [0-2][0-9] pattern, still no time
+            ("12:60", None),           // TC7: minutes past 59
+            ("9:30", None),            // TC8: one-digit hour
+            ("09:30:00", None),        // TC9: seconds are not part of the format
+            ("", None),                // TC10: empty
+            ("ab:cd", None),           // TC11: not digits
+            ("１２:００", None),       // TC12: full-width digits are not ASCII digits
+        ];
+        for (text, want) in cases {
+            let want = want.map(|(h, m)| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap());
+            assert_eq!(time_of_day(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn sector_names_round_trip_and_old_telecom_maps() {

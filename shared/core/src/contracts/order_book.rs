@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Conviction, Direction, Regime, SignalAction};
+use super::common::{Conviction, Direction, Regime, SignalAction, time_of_day};
 use super::{Checker, DocKind, Document, Lineage};
 use crate::calendar::TradingDay;
 use crate::types::{Confidence, Fraction, Score, Ticker, Usd};
@@ -28,14 +28,32 @@ pub struct EntryTriggers {
     pub support_level: Option<Usd>,
     /// Enter within this fraction above support.
     pub support_pct: Fraction,
-    /// From this New York time, accept a price up to `close_enough_max_premium_pct` above the reference.
+    /// From this New York time (`HH:MM`, 00:00..23:59), accept a price up to
+    /// `close_enough_max_premium_pct` above the reference.
     #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub close_enough_after: String,
     /// Premium accepted after `close_enough_after`.
     pub close_enough_max_premium_pct: Fraction,
-    /// New York time after which an untriggered entry is sent as a market order.
+    /// New York time (`HH:MM`, 00:00..23:59) after which an untriggered entry is sent as a market order.
     #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub expiry_time: String,
+}
+
+impl EntryTriggers {
+    /// The trigger times, by field name.
+    pub fn times(&self) -> [(&'static str, &str); 2] {
+        [("close_enough_after", &self.close_enough_after), ("expiry_time", &self.expiry_time)]
+    }
+
+    /// Pushes a located problem (`{at}.expiry_time: "29:00" is not a time of day ...`) for every
+    /// trigger time that is not a time of day.
+    pub fn check(&self, at: &str, c: &mut Checker) {
+        for (name, v) in self.times() {
+            if time_of_day(v).is_none() {
+                c.push(format!("{at}.{name}"), format!("{v:?} is not a time of day (HH:MM, 00:00..23:59)"));
+            }
+        }
+    }
 }
 
 /// Every factor that went into a position size (the sizer's audit).
@@ -212,6 +230,7 @@ impl Document for OrderBook {
             if e.reference_price.get() <= 0.0 {
                 c.push(format!("entries[{i}].reference_price"), "must be positive");
             }
+            e.triggers.check(&format!("entries[{i}].triggers"), c);
         }
         for (i, x) in self.urgent_exits.iter().enumerate() {
             if !matches!(x.action, SignalAction::Exit | SignalAction::Reduce) {

@@ -637,7 +637,7 @@ impl Params for ExecutorParams {
         }
         let i = &self.intraday;
         for (name, v) in [("close_enough_after", &i.close_enough_after), ("expiry_time", &i.expiry_time)] {
-            if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
+            if super::common::time_of_day(v).is_none() {
                 c.push(format!("{p}intraday.{name}"), format!("{v:?} is not a HH:MM time"));
             }
         }
