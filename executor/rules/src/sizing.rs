@@ -111,12 +111,16 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
         caps.push(Reason::CashCapped);
     }
     let price = c.market.close;
+    // The minimum applies to what whole shares actually buy, not to the target before rounding down.
     let (shares, skipped) = if !(price > 0.0 && price.is_finite()) {
         (0, Some(Reason::NoPrice))
-    } else if dollars < p.min_position_usd.get() || dollars < price {
-        (0, Some(Reason::BelowMinDollars))
     } else {
-        ((dollars / price).floor() as u32, None)
+        let whole = (dollars / price).floor() as u32;
+        if whole == 0 || whole as f64 * price < p.min_position_usd.get() {
+            (0, Some(Reason::BelowMinDollars))
+        } else {
+            (whole, None)
+        }
     };
     let invested = shares as f64 * price;
     let factors = SizingFactors {
@@ -230,6 +234,9 @@ mod tests {
         assert!(s.caps.contains(&Reason::CashCapped) && s.factors.dollars.get() <= 10_000.0);
         // Below $500: skipped.
         let s = size(&c, &SizingInputs { cash_available: 499.0, ..inputs() }, &p);
+        assert_eq!((s.shares, s.skipped), (0, Some(Reason::BelowMinDollars)));
+        // $520 is above the minimum but 15 whole shares at $33 buy only $495: skipped too.
+        let s = size(&c, &SizingInputs { cash_available: 520.0, ..inputs() }, &p);
         assert_eq!((s.shares, s.skipped), (0, Some(Reason::BelowMinDollars)));
         // A price above the dollars: no fractional share.
         let mut dear = candidate("CAND", 80.0, 900.0);
