@@ -1,8 +1,9 @@
-//! `alpha-engine data import|quality`
+//! `alpha-engine data import|update|status|quality`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ae_research::nightly::{self, NightlyReport, Vendors};
 use ae_shared::bus::keys;
 use ae_shared::cli::CommonArgs;
 use ae_shared::clock::SystemClock;
@@ -27,8 +28,19 @@ pub enum DataCmd {
         dry_run: bool,
         /// Import only the sessions up to and including this day (YYYY-MM-DD), e.g. to bring the
         /// store forward from there with `data update` as a live one is.
-        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        #[arg(long, alias = "until", value_parser = ae_shared::cli::parse_day)]
         through: Option<ae_shared::TradingDay>,
+        /// Your own daily bars instead of the folder's: a CSV (optionally .csv.gz) with the header
+        /// `date,ticker,open,high,low,close,volume`, unadjusted prices, one row per symbol and
+        /// session. Bad rows are located and skipped; the quality layer grades every symbol.
+        #[arg(long, value_name = "FILE")]
+        bars: Option<PathBuf>,
+        /// Your own sector map (CSV `ticker,name,sector,industry`, GICS sector names).
+        #[arg(long, value_name = "FILE")]
+        sectors: Option<PathBuf>,
+        /// Your own earnings dates (CSV `ticker,date`).
+        #[arg(long, value_name = "FILE")]
+        earnings: Option<PathBuf>,
     },
     /// Append one session's bars from the daily-bars vendor (Polygon grouped daily; key in
     /// $POLYGON_API_KEY) for every symbol already in the store, with the splits found on the day,
@@ -37,6 +49,14 @@ pub enum DataCmd {
     /// undone is finished.
     Update {
         /// The session to append (YYYY-MM-DD; default: the last trading day before today in New York).
+        #[arg(long, value_parser = ae_shared::cli::parse_day)]
+        date: Option<ae_shared::TradingDay>,
+    },
+    /// Show how fresh every datum the nightly update maintains is (bars, benchmark, splits,
+    /// dividends, earnings, sectors, universe, macro), its source and any failure. Exits 1 when
+    /// a datum is older than its bound, so a scheduler can gate the day's jobs on it.
+    Status {
+        /// The day to judge freshness on (YYYY-MM-DD; default: today in New York).
         #[arg(long, value_parser = ae_shared::cli::parse_day)]
         date: Option<ae_shared::TradingDay>,
     },
@@ -53,9 +73,18 @@ pub enum DataCmd {
 pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
     let cfg = common.load_config()?;
     match cmd {
-        DataCmd::Import { from, force, dry_run, through } => {
+        DataCmd::Import { from, force, dry_run, through, bars, sectors, earnings } => {
             let dir = from.unwrap_or_else(embedded_data_dir);
-            let prepared = store::prepare_import_through(&ImportFiles::embedded(&dir), &cfg.data, through).await?;
+            let mut files = ImportFiles::embedded(&dir);
+            for (path, slot) in
+                [(bars, &mut files.ohlcv), (sectors, &mut files.sectors), (earnings, &mut files.earnings)]
+            {
+                if let Some(p) = path {
+                    anyhow::ensure!(p.is_file(), "{} is not a file", p.display());
+                    *slot = p;
+                }
+            }
+            let prepared = store::prepare_import_through(&files, &cfg.data, through).await?;
             if dry_run {
                 print_import(&prepared.report, &format!("{} (dry run: nothing written)", cfg.bus.url), &dir);
                 return Ok(ExitCode::SUCCESS);
@@ -67,48 +96,82 @@ pub async fn run(cmd: DataCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> 
         }
         DataCmd::Update { date } => {
             use ae_shared::clock::Clock;
-            use ae_shared::store::PriceStore;
             let bus = common.open_bus(&cfg).await?;
             let day = match date {
                 Some(d) => d,
-                None => SystemClock
-                    .trading_day()
-                    .map(|d| d.prev())
-                    .ok_or_else(|| anyhow::anyhow!("today is outside the NYSE calendar"))?,
+                None => {
+                    SystemClock.trading_day().ok_or_else(|| anyhow::anyhow!("today is outside the NYSE calendar"))?
+                }
             };
-            let polygon = ae_research::providers::polygon::PolygonClient::new(
-                &cfg.providers.polygon,
-                std::time::Duration::from_secs(cfg.providers.timeout_secs as u64),
-                ae_shared::retry::RetryPolicy::default(),
-            )?;
-            let store = PriceStore::load(&bus).await?;
-            let (rows, skipped) = polygon.grouped_daily(day).await?;
-            let n_vendor = rows.len();
-            let rows: Vec<_> = rows.into_iter().filter(|(t, _)| store.raw.find(t.as_str()).is_some()).collect();
-            let report = store::append_day(&bus, day, rows, &cfg.data, cfg.data.compact_after as usize).await?;
-            if report.already_appended {
+            let mut notes = Vec::new();
+            let vendors = Vendors::from_config(&cfg, ae_shared::retry::RetryPolicy::default(), &mut notes);
+            for n in &notes {
+                eprintln!("data update: {n}");
+            }
+            let report = nightly::run(&bus, &cfg, &vendors, day, &SystemClock).await?;
+            print_update(&report, &bus.url().to_string());
+            let alerter = ae_shared::alerts::Alerter::from_config(&bus, &cfg);
+            for s in report.failures() {
+                alerter
+                    .deliver(ae_shared::alerts::Alert {
+                        key: format!("data-update:{}:{day}", s.name),
+                        severity: if s.name == "bars" { ae_shared::alerts::Severity::Critical } else { ae_shared::alerts::Severity::Warning },
+                        title: format!("nightly update: {} not refreshed for {day}", s.name),
+                        detail: s.detail.clone(),
+                        action: format!("check the vendor and its key, then re-run `alpha-engine data update --date {day}` (it is safe to re-run)"),
+                        source: "alpha-engine data update".into(),
+                        date: Some(day),
+                        at: SystemClock.now(),
+                    })
+                    .await;
+            }
+            let bars_ok = report.steps.iter().any(|s| s.name == "bars" && s.ok);
+            Ok(if bars_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        DataCmd::Status { date } => {
+            use ae_shared::clock::Clock;
+            let bus = common.open_bus(&cfg).await?;
+            let today = match date {
+                Some(d) => d,
+                None => {
+                    SystemClock.trading_day().ok_or_else(|| anyhow::anyhow!("today is outside the NYSE calendar"))?
+                }
+            };
+            let f = ae_shared::store::freshness::load_freshness(&bus).await?;
+            if f.data.is_empty() {
+                println!("no nightly update has run on {} yet (the store holds what `data import` brought)", bus.url());
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "data freshness on {today} (last update for {}):",
+                f.as_of.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+            );
+            println!("  {:<14} {:<11} {:>4} {:>6}  {:<24} problem", "datum", "last", "age", "bound", "source");
+            let mut stale = 0;
+            for (name, d) in &f.data {
+                let age = d.age_sessions(today).map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+                let flag = if d.is_stale(today) {
+                    stale += 1;
+                    "STALE "
+                } else {
+                    ""
+                };
                 println!(
-                    "{day} was already appended to {} with these {} bars: nothing appended; reports and compaction brought up to date",
-                    bus.url(),
-                    report.rows
+                    "  {:<14} {:<11} {:>4} {:>6}  {:<24} {flag}{}{}",
+                    name,
+                    d.last.map(|l| l.to_string()).unwrap_or_else(|| "never".into()),
+                    age,
+                    d.bound_sessions,
+                    d.source,
+                    d.problem.clone().unwrap_or_default(),
+                    if d.failed_items.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} item(s) failed)", d.failed_items.len())
+                    }
                 );
-            } else {
-                println!(
-                    "appended {} bars for {day} to {} ({} from the vendor, {} symbols not in the store ignored, {} unreadable symbols skipped)",
-                    report.rows,
-                    bus.url(),
-                    n_vendor,
-                    n_vendor - report.rows,
-                    skipped.len()
-                );
             }
-            for s in &report.new_splits {
-                println!("  split detected: {} {} {}", s.ticker, s.date, s.label);
-            }
-            if report.compacted > 0 {
-                println!("  compacted {} chunks", report.compacted);
-            }
-            Ok(ExitCode::SUCCESS)
+            Ok(if stale == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         DataCmd::Quality { status, tickers } => {
             let bus = common.open_bus(&cfg).await?;
@@ -220,4 +283,33 @@ fn print_import(r: &store::ImportReport, url: &str, dir: &std::path::Path) {
         r.compute_secs,
         r.write_secs
     );
+}
+
+fn print_update(r: &NightlyReport, bus: &str) {
+    println!(
+        "nightly update for {} on {bus}: {} bars, {:.1} s{}{}",
+        r.date.map(|d| d.to_string()).unwrap_or_default(),
+        r.bars,
+        r.secs,
+        if r.entered.is_empty() { String::new() } else { format!("; entered the universe: {}", r.entered.join(" ")) },
+        if r.left.is_empty() { String::new() } else { format!("; left it: {}", r.left.join(" ")) }
+    );
+    for s in &r.steps {
+        println!(
+            "  {:<12} {:<6} {:>6.2}s  {}{}",
+            s.name,
+            if s.ok { "ok" } else { "FAILED" },
+            s.secs,
+            s.detail,
+            if s.failed_items.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} item(s) failed: {})",
+                    s.failed_items.len(),
+                    s.failed_items.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )
+            }
+        );
+    }
 }

@@ -113,7 +113,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     };
 
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rep = local::run(&bus, &cfg, from, to, cadence, local::Venue::Paper, progress).await?;
+    let rep = local::run(&bus, &cfg, from, to, cadence, local::Venue::Paper, progress, None).await?;
     let eods = local::eod_reports(&bus, &rep.days).await?;
     let r: Vec<f64> = eods.iter().map(|e| e.daily_return.get()).collect();
     let b: Vec<f64> = eods.iter().map(|e| e.benchmark.daily_return.get()).collect();
@@ -121,12 +121,22 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     let fills: usize = eods.iter().map(|e| e.fills.len()).sum();
     println!();
     println!("alpha-engine demo: {} trading days, {from} .. {to}, in {:.1} s ({profile})", rep.days.len(), rep.total_s);
+    // One alpha everywhere (the EOD report's and the email's): portfolio return − benchmark return
+    // over the same period. The regression figure is shown as what it is.
+    let (bench_name, alpha) = eods
+        .last()
+        .map(|e| (e.benchmark.name.clone(), e.cumulative.alpha))
+        .unwrap_or((cfg.trading.benchmark_name.clone(), s.total_return - s.benchmark_total_return));
     println!(
-        "  return {} vs {} {} ({} a year), alpha {} a year, beta {:.2}",
+        "  return {} ({} a year) vs {} {}: alpha {} (portfolio − benchmark, same period)",
         pct(s.total_return),
-        cfg.trading.benchmark_name,
-        pct(s.benchmark_total_return),
         pct(s.annual_return),
+        bench_name,
+        pct(s.benchmark_total_return),
+        pct(alpha),
+    );
+    println!(
+        "  Jensen's alpha {} a year at beta {:.2} (regression on the benchmark's daily returns)",
         pct(s.alpha),
         s.beta
     );

@@ -11,7 +11,8 @@
 //! | daily 09:15 | predictor infer |
 //! | daily 09:20 | executor plan |
 //! | 09:30–16:00 | executor session (the daemon's engine on the paper broker) |
-//! | 16:05 | executor EOD |
+//! | 16:20 | data update (live only: the replay's store already holds the day) |
+//! | 16:40 | executor EOD |
 //!
 //! A job that fails is reported and the schedule goes on, as EventBridge would; the executor's
 //! jobs are the money path, so one of them failing stops the run. The price store is the one on
@@ -30,6 +31,7 @@ use ae_executor::planner::{self, PlanEnv, PlanOptions};
 use ae_executor::session;
 use ae_predictor::infer::{InferOptions, infer};
 use ae_predictor::train::{TrainOptions, train};
+use ae_research::nightly::{self, Vendors};
 use ae_research::run::{RunOptions as ResearchOptions, run as research};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
@@ -139,8 +141,20 @@ impl Runner {
     }
 }
 
+/// The live data path of a run: the bus's price store starts at a cutoff and grows only through
+/// the nightly update from the vendors (16:20 each day, before EOD), while the broker replays the
+/// exchange from `market`, a store no job reads.
+pub struct Live<'a> {
+    /// The vendors of the nightly update.
+    pub vendors: &'a Vendors,
+    /// The exchange the gateway replays.
+    pub market: &'a PriceStore,
+}
+
 /// Runs the schedule from `from` to `to` on `bus`. The paper broker and the ledger live at
-/// `trading.ledger_path`.
+/// `trading.ledger_path`. With `live`, every job reads the store as the nightly updates left it
+/// the evening before, and a store that already holds the day is refused as look-ahead.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     bus: &Bus,
     cfg: &Config,
@@ -149,11 +163,16 @@ pub async fn run(
     cadence: Cadence,
     venue: Venue,
     progress: bool,
+    live: Option<Live<'_>>,
 ) -> anyhow::Result<LocalReport> {
     let t_all = Instant::now();
     let days = trading_days(from, to);
     anyhow::ensure!(!days.is_empty(), "--from {from} is after --to {to}");
-    let store =
+    anyhow::ensure!(
+        live.is_none() || venue == Venue::IbGateway,
+        "a run on the live data path trades through the gateway (--broker ib-gateway): the paper session replays the bus's own store"
+    );
+    let mut store =
         PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
     let clock = Arc::new(SimulatedClock::at_et(from, at(4, 0)));
     let ledger_path = Path::new(&cfg.trading.ledger_path);
@@ -177,6 +196,16 @@ pub async fn run(
     };
     for &d in &days {
         pb.set_message(d.to_string());
+        if live.is_some() {
+            // The store as last night's update left it; a store that already holds today would
+            // let the morning's jobs read the future.
+            store = PriceStore::load(bus).await.context("reloading the price store")?;
+            anyhow::ensure!(
+                store.manifest.last_day < d,
+                "look-ahead: the price store reaches {} before {d}'s jobs ran",
+                store.manifest.last_day
+            );
+        }
         let weekly = d == from || d.is_first_of_week();
         if weekly && d != from {
             week += 1;
@@ -251,7 +280,7 @@ pub async fn run(
                     .await
                     .with_context(|| format!("executor session {d}"))?;
                 r.timed("executor session", t0);
-                r.set(d.date(), at(16, 5));
+                r.set(d.date(), at(16, 40));
                 let t0 = Instant::now();
                 let opts = EodOptions { date: d, dry_run: false, force: false };
                 eod::run(bus, cfg, clock.as_ref(), &broker, &ledger, &store, &opts)
@@ -259,7 +288,7 @@ pub async fn run(
                     .with_context(|| format!("executor eod {d}"))?;
                 r.timed("executor eod", t0);
             }
-            Venue::IbGateway => gateway_day(&mut r, bus, cfg, &store, &mut ledger, d).await?,
+            Venue::IbGateway => gateway_day(&mut r, bus, cfg, &mut store, live.as_ref(), &mut ledger, d).await?,
         }
         pb.inc(1);
     }
@@ -285,19 +314,44 @@ async fn gateway_day(
     r: &mut Runner,
     bus: &Bus,
     cfg: &Config,
-    store: &PriceStore,
+    store: &mut PriceStore,
+    live: Option<&Live<'_>>,
     ledger: &mut Ledger,
     d: TradingDay,
 ) -> anyhow::Result<()> {
     use ae_executor::daemon::{self, Connector as _, DaemonOptions, IbConnector};
     use ae_executor::tws::gateway::{Gateway, GatewayConfig};
-    let mut gw = GatewayConfig::for_day(store, d, &cfg.trading, &cfg.trading.paper_account_id);
+    let mut gw = GatewayConfig::for_day(
+        live.map(|l| l.market).unwrap_or(&*store),
+        d,
+        &cfg.trading,
+        &cfg.trading.paper_account_id,
+    );
+    if live.is_some() {
+        // The dividends the vendor announced (the exchange replay has none of its own).
+        gw.dividends = ae_executor::session::dividend_events(store, d);
+    }
     // A fresh ledger has no account yet: the gateway opens with the configured paper cash.
     if ledger.inception()?.is_some() {
         gw.cash = ledger.cash()?;
     }
     gw.positions = ledger.positions()?.into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
+    // The account's receivable carries over, as a real broker's does.
+    gw.accrued_dividends = ledger
+        .unpaid_dividends()?
+        .into_iter()
+        .map(|d| ae_rules::dividends::Accrual {
+            ticker: d.ticker,
+            ex_date: d.ex_date,
+            pay_date: d.pay_date,
+            shares: d.shares,
+            amount: d.amount,
+        })
+        .collect();
     let gateway = Gateway::start("127.0.0.1:0", gw).await.context("starting the local paper gateway")?;
+    // The broker moved the positions for today's splits overnight; the ledger follows, and books
+    // today's dividends, before anything reads it.
+    ae_executor::session::ledger_corporate_actions(ledger, store, d)?;
     let ib = cfg.trading.ib.clone();
     let address = gateway.addr().to_string();
     let connector =
@@ -337,7 +391,21 @@ async fn gateway_day(
     .await
     .with_context(|| format!("executor daemon {d}"))?;
     r.timed("executor daemon", t0);
-    r.set(d.date(), at(16, 5));
+    if let Some(l) = live {
+        r.set(d.date(), at(16, 20));
+        let t0 = Instant::now();
+        match nightly::run(bus, cfg, l.vendors, d, r.clock.as_ref()).await {
+            Ok(rep) => {
+                for s in rep.failures() {
+                    r.fail(d, "data update", &anyhow::anyhow!("{}: {}", s.name, s.detail));
+                }
+            }
+            Err(e) => r.fail(d, "data update", &e),
+        }
+        r.timed("data update", t0);
+        *store = PriceStore::load(bus).await.context("reloading the price store after the update")?;
+    }
+    r.set(d.date(), at(16, 40));
     let t0 = Instant::now();
     let account = reader.connect().await.with_context(|| format!("connecting to the gateway for {d}"))?;
     eod::run(

@@ -12,6 +12,7 @@ mod validate;
 use std::process::ExitCode;
 
 use ae_shared::cli::CommonArgs;
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -68,6 +69,12 @@ enum LocalCmd {
         /// What the daemon trades on.
         #[arg(long, value_enum, default_value = "paper")]
         broker: LocalBroker,
+        /// Run on the live data path, as a dress rehearsal of live days: the bus's price store
+        /// (imported up to a cutoff) grows only through the nightly update from the configured
+        /// vendors at 16:20 each day, and the gateway replays the exchange from the price store
+        /// on this bus (e.g. a full import), which no job reads. Needs `--broker ib-gateway`.
+        #[arg(long, value_name = "BUS_URL")]
+        market: Option<String>,
     },
 }
 
@@ -80,7 +87,7 @@ enum LocalBroker {
 }
 
 async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCode> {
-    let LocalCmd::Run { from, to, broker } = cmd;
+    let LocalCmd::Run { from, to, broker, market } = cmd;
     let venue = match broker {
         LocalBroker::Paper => local::Venue::Paper,
         LocalBroker::IbGateway => local::Venue::IbGateway,
@@ -88,7 +95,25 @@ async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCod
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, venue, progress).await?;
+    let market = match &market {
+        Some(url) => {
+            let m = ae_shared::bus::Bus::open(url).await.with_context(|| format!("opening the market bus at {url}"))?;
+            Some(
+                ae_shared::store::PriceStore::load(&m)
+                    .await
+                    .with_context(|| format!("loading the market's price store from {url}"))?,
+            )
+        }
+        None => None,
+    };
+    let mut notes = Vec::new();
+    let vendors =
+        ae_research::nightly::Vendors::from_config(&cfg, ae_shared::retry::RetryPolicy::default(), &mut notes);
+    for n in &notes {
+        eprintln!("local run: {n}");
+    }
+    let live = market.as_ref().map(|market| local::Live { vendors: &vendors, market });
+    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, venue, progress, live).await?;
     println!("{}", serde_json::to_string_pretty(&rep)?);
     Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

@@ -59,6 +59,9 @@ pub struct DayInput {
     pub bars: HashMap<Ticker, Bar>,
     /// Splits effective today (ratio new shares per old share).
     pub splits: BTreeMap<Ticker, f64>,
+    /// Cash dividends going ex today (accrued on the shares held at the open, paid on their pay
+    /// date, by the rule the ledger and the brokers use).
+    pub dividends: Vec<ae_rules::dividends::DividendEvent>,
     /// Benchmark close today.
     pub benchmark: Option<f64>,
 }
@@ -171,6 +174,7 @@ pub async fn prepare(
             }
         }
         let splits = ae_executor::session::split_ratios(store, date);
+        let dividends = ae_executor::session::dividend_events(store, date);
         let benchmark = bench_close(store, date);
         if k == 0 || day_notes.iter().any(|n| n.contains("refused")) {
             notes.extend(day_notes.into_iter().filter(|n| n.contains("refused")).map(|n| format!("{date}: {n}")));
@@ -186,6 +190,7 @@ pub async fn prepare(
             returns,
             bars,
             splits,
+            dividends,
             benchmark,
         });
     }

@@ -147,6 +147,8 @@ struct Run<'a> {
     peak: f64,
     positions: BTreeMap<Ticker, Position>,
     last_close: HashMap<Ticker, f64>,
+    /// Dividends accrued and not yet paid.
+    accrued: Vec<ae_rules::dividends::Accrual>,
     out: SimResult,
     day_index: usize,
 }
@@ -174,6 +176,7 @@ impl<'a> Simulator<'a> {
             peak: self.start_cash,
             positions: BTreeMap::new(),
             last_close: HashMap::new(),
+            accrued: Vec::new(),
             out: SimResult::default(),
             day_index: 0,
         };
@@ -197,6 +200,7 @@ impl<'a> Simulator<'a> {
 impl Run<'_> {
     fn nav(&self) -> f64 {
         self.cash
+            + self.accrued.iter().map(|a| a.amount).sum::<f64>()
             + self
                 .positions
                 .iter()
@@ -228,7 +232,8 @@ impl Run<'_> {
                 market: view.clone(),
             });
         }
-        let nav = self.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced;
+        let receivable: f64 = self.accrued.iter().map(|a| a.amount).sum();
+        let nav = self.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced + receivable;
         Book { nav, cash: self.cash, peak_nav: self.peak.max(nav), holdings }
     }
 
@@ -265,6 +270,15 @@ impl Run<'_> {
                 *c /= ratio;
             }
         }
+        // Dividends: those going ex today accrue on the shares held at the open; those due are paid.
+        let today = day.date.date();
+        let held = |t: &Ticker| self.positions.get(t).map(|p| p.shares).unwrap_or(0);
+        let new = ae_rules::dividends::accrue(today, held, &day.dividends);
+        self.accrued.extend(new);
+        let (due, later): (Vec<_>, Vec<_>) =
+            self.accrued.drain(..).partition(|a| ae_rules::dividends::is_payable(a, today));
+        self.cash += due.iter().map(|a| a.amount).sum::<f64>();
+        self.accrued = later;
         let order_book = OrderBook {
             schema_version: 1,
             produced_by: self.sim.lineage.clone(),

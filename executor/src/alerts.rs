@@ -76,6 +76,16 @@ pub fn classify(rule: &str) -> Option<(Severity, &'static str, &'static str)> {
         Some(Reason::NoPrice) => {
             (Warning, "an urgent exit had no price all day", "tomorrow's plan decides again; check the symbol's data")
         }
+        _ if rule == "DATA_STALE" => (
+            Critical,
+            "the price data is stale: no new entries today",
+            "run `alpha-engine data update` for the missing sessions (`alpha-engine data status` lists them); exits still go out",
+        ),
+        _ if rule == "LEFT_UNIVERSE" => (
+            Warning,
+            "a held name left the universe",
+            "nothing to do: it is sold today as an urgent exit; EOD shows the fill",
+        ),
         _ if rule == "SNAPSHOT_UNREADABLE" => {
             (Warning, "the daemon's snapshot was unreadable", "nothing to do: the day restarted from the ledger")
         }
@@ -141,6 +151,8 @@ mod tests {
     fn breaks_are_critical_rejections_warn_and_entry_refusals_stay_quiet() {
         let cases = [
             ("POSITION_BREAK", Some(Severity::Critical)),
+            ("DATA_STALE", Some(Severity::Critical)),
+            ("LEFT_UNIVERSE", Some(Severity::Warning)),
             ("SHORT_POSITION", Some(Severity::Critical)),
             ("NO_ORDER_BOOK", Some(Severity::Critical)),
             ("ORDER_REJECTED", Some(Severity::Warning)),

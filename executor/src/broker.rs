@@ -73,6 +73,8 @@ pub struct AccountSnapshot {
     /// Short positions the broker reports (shares below zero, as a positive count). A long-only
     /// account never has one: each is a position break, reported and alerted, never hidden.
     pub shorts: Vec<(Ticker, u32)>,
+    /// Dividends accrued and not yet paid (IB's `AccruedDividend`; part of the net liquidation).
+    pub accrued_dividends: f64,
 }
 
 impl AccountSnapshot {

@@ -11,7 +11,7 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::{
-    BenchmarkDay, Cumulative, EodReport, FillReport, IntegrityCheck, PositionMark, RiskEvent,
+    BenchmarkDay, Cumulative, DividendLine, EodReport, FillReport, IntegrityCheck, PositionMark, RiskEvent,
 };
 use ae_shared::contracts::lineage::sha256_hex;
 use ae_shared::contracts::order_book::OrderBook;
@@ -58,12 +58,6 @@ fn close_on(store: &PriceStore, t: &Ticker, date: TradingDay) -> Option<(f64, bo
     Some((s.close[i], s.dates[i] == date))
 }
 
-fn benchmark_close(store: &PriceStore, date: TradingDay) -> Option<f64> {
-    let b = store.benchmark_series();
-    let i = b.index_on_or_before(date)?;
-    (b.dates[i] == date).then(|| b.close[i])
-}
-
 /// Builds the report (nothing written).
 pub async fn report<B: Broker>(
     bus: &Bus,
@@ -99,13 +93,18 @@ pub async fn report<B: Broker>(
         unrealized += (mark - p.avg_cost) * p.shares as f64;
         positions.push((p, mark, mv));
     }
-    let marked_nav = account.cash + positions.iter().map(|x| x.2).sum::<f64>();
+    let marked_nav = account.cash + account.accrued_dividends + positions.iter().map(|x| x.2).sum::<f64>();
     let nav = account.net_liquidation.unwrap_or(marked_nav);
     let tol = ae_shared::contracts::eod::NAV_TOLERANCE_USD.max(nav.abs() * 1e-4);
     integrity.push(IntegrityCheck {
         name: "nav_matches_positions".into(),
         passed: (nav - marked_nav).abs() <= tol,
-        detail: format!("broker NAV {nav:.2} vs cash {:.2} + positions at closing marks {:.2} = {marked_nav:.2} (tolerance {tol:.2})", account.cash, marked_nav - account.cash),
+        detail: format!(
+            "broker NAV {nav:.2} vs cash {:.2} + dividends receivable {:.2} + positions at closing marks {:.2} = {marked_nav:.2} (tolerance {tol:.2})",
+            account.cash,
+            account.accrued_dividends,
+            marked_nav - account.cash - account.accrued_dividends
+        ),
     });
     integrity.push(IntegrityCheck {
         name: "marks_are_today".into(),
@@ -130,14 +129,21 @@ pub async fn report<B: Broker>(
         })
         .collect();
     let ledger_cash = ledger.cash()?;
-    let cash_ok = (ledger_cash - account.cash).abs() <= 0.01;
+    let ledger_receivable = ledger.dividend_receivable()?;
+    let cash_ok =
+        (ledger_cash - account.cash).abs() <= 0.01 && (ledger_receivable - account.accrued_dividends).abs() <= 0.01;
     integrity.push(IntegrityCheck {
         name: "ledger_matches_broker".into(),
         passed: diffs.is_empty() && cash_ok,
         detail: if diffs.is_empty() && cash_ok {
             format!("{} positions and cash {:.2} agree", broker_pos.len(), account.cash)
         } else {
-            format!("cash ledger {ledger_cash:.2} vs broker {:.2}; {}", account.cash, diffs.join("; "))
+            format!(
+                "cash ledger {ledger_cash:.2} vs broker {:.2}; dividends receivable ledger {ledger_receivable:.2} vs broker {:.2}; {}",
+                account.cash,
+                account.accrued_dividends,
+                diffs.join("; ")
+            )
         },
     });
     let orders = ledger.orders_on(date)?;
@@ -191,12 +197,31 @@ pub async fn report<B: Broker>(
     // Returns against the benchmark.
     let prev_nav = ledger.eod_before(date)?.map(|r| r.nav).unwrap_or(inception.starting_cash);
     let daily = if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 };
-    let bench_close = benchmark_close(store, date).with_context(|| format!("the benchmark has no close on {date}"))?;
-    let bench_prev = benchmark_close(store, date.prev()).unwrap_or(bench_close);
-    let bench_base = benchmark_close(store, inception.date.prev()).unwrap_or(bench_prev);
-    let bench_daily = bench_close / bench_prev - 1.0;
+    // The benchmark from the vendor's bar for the day (SPY, total return) or the historical proxy;
+    // a day without one is a failed integrity check, never a lost report.
+    let etf = cfg.data.update.benchmark_etf.as_str();
+    let bench = store.benchmark_day(date, etf);
+    let (bench_name, bench_close, bench_daily) = match bench {
+        Some(b) => (b.source.label(etf), b.close, b.total_return),
+        None => (format!("{} (no close for {date})", cfg.trading.benchmark_name), 0.0, 0.0),
+    };
+    integrity.push(IntegrityCheck {
+        name: "benchmark_has_the_day".into(),
+        passed: bench.is_some(),
+        detail: match bench {
+            Some(b) => format!("{}: close {:.2}, {:+.4}% with a {:.4} dividend", b.source.label(etf), b.close, b.total_return * 100.0, b.dividend),
+            None => format!("neither {etf} nor the index has a {date} close: run `alpha-engine data update --date {date}` and re-run EOD with --force"),
+        },
+    });
+    if bench.is_none() {
+        risk_events.push(RiskEvent {
+            rule: "INTEGRITY_BENCHMARK_HAS_THE_DAY".into(),
+            ticker: None,
+            detail: format!("no benchmark close for {date}; alpha for the day is against 0"),
+        });
+    }
     let cum_p = nav / inception.starting_cash - 1.0;
-    let cum_b = bench_close / bench_base - 1.0;
+    let cum_b = store.benchmark_return(inception.date.prev(), date, etf).map(|(r, _)| r).unwrap_or(0.0);
     let peak = ledger.peak_nav_before(date)?.max(nav);
     let account_state = serde_json::json!({
         "cash": format!("{:.2}", account.cash),
@@ -217,11 +242,7 @@ pub async fn report<B: Broker>(
         peak_nav: Usd::saturating(peak),
         drawdown: (nav / peak - 1.0).min(0.0),
         daily_return: Return::saturating(daily),
-        benchmark: BenchmarkDay {
-            name: cfg.trading.benchmark_name.clone(),
-            close: bench_close,
-            daily_return: Return::saturating(bench_daily),
-        },
+        benchmark: BenchmarkDay { name: bench_name, close: bench_close, daily_return: Return::saturating(bench_daily) },
         alpha: Return::saturating(daily).get() - Return::saturating(bench_daily).get(),
         cumulative: Cumulative {
             since: inception.date,
@@ -248,6 +269,19 @@ pub async fn report<B: Broker>(
         slippage_bps_mean: (!slips.is_empty()).then(|| Bps::saturating(slips.iter().sum::<f64>() / slips.len() as f64)),
         risk_events,
         integrity,
+        dividends_receivable: (account.accrued_dividends > 0.0).then(|| Usd::saturating(account.accrued_dividends)),
+        dividends: ledger
+            .dividends_on(date)?
+            .into_iter()
+            .map(|d| DividendLine {
+                ticker: d.ticker,
+                ex_date: d.ex_date,
+                pay_date: d.pay_date,
+                shares: d.shares,
+                amount: Usd::saturating(d.amount),
+                paid: d.paid_on.is_some(),
+            })
+            .collect(),
     };
     Ok(report)
 }
@@ -304,13 +338,15 @@ pub async fn run<B: Broker>(
         "not sent again (report unchanged)".to_string()
     } else {
         let history = ledger.eod_history()?;
+        // The benchmark's curve chains its daily total returns, so a change of series (the index
+        // proxy, then SPY) does not jump.
+        let start = ledger.inception().ok().flatten().map(|i| i.starting_cash);
+        let mut bench_growth = 1.0;
         let points: Vec<crate::chart::Point> = history
             .iter()
             .map(|r| {
-                let base = report.cumulative.since;
-                let bench_base = benchmark_close(store, base.prev()).unwrap_or(r.benchmark_close);
-                let start = ledger.inception().ok().flatten().map(|i| i.starting_cash).unwrap_or(r.nav);
-                (r.date.date(), r.nav / start - 1.0, r.benchmark_close / bench_base - 1.0)
+                bench_growth *= 1.0 + r.benchmark_return;
+                (r.date.date(), r.nav / start.unwrap_or(r.nav) - 1.0, bench_growth - 1.0)
             })
             .collect();
         let png = crate::chart::equity_curve(&points, &cfg.trading.benchmark_name)?;

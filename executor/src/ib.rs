@@ -350,10 +350,12 @@ impl Broker for IbBroker {
     async fn account(&self) -> Result<AccountSnapshot, BrokerError> {
         self.pacer.wait().await;
         let group = AccountGroup::from("All");
-        let mut sub =
-            timed("account summary", self.client.account_summary(&group, &["NetLiquidation", "TotalCashValue"]))
-                .await?;
-        let (mut cash, mut nav) = (None, None);
+        let mut sub = timed(
+            "account summary",
+            self.client.account_summary(&group, &["NetLiquidation", "TotalCashValue", "AccruedDividend"]),
+        )
+        .await?;
+        let (mut cash, mut nav, mut accrued) = (None, None, None);
         loop {
             match tokio::time::timeout(REQUEST_TIMEOUT, sub.next()).await {
                 Err(_) => return Err(unavailable("account summary: no end within the timeout")),
@@ -363,6 +365,7 @@ impl Broker for IbBroker {
                     match s.tag.as_str() {
                         "TotalCashValue" => cash = v,
                         "NetLiquidation" => nav = v,
+                        "AccruedDividend" => accrued = v,
                         _ => {}
                     }
                 }
@@ -401,7 +404,14 @@ impl Broker for IbBroker {
             }
         }
         let cash = cash.ok_or_else(|| unavailable("account summary without TotalCashValue"))?;
-        Ok(AccountSnapshot { account_id: self.account.clone(), cash, positions, net_liquidation: nav, shorts })
+        Ok(AccountSnapshot {
+            account_id: self.account.clone(),
+            cash,
+            positions,
+            net_liquidation: nav,
+            shorts,
+            accrued_dividends: accrued.unwrap_or(0.0),
+        })
     }
 
     async fn reserve_id(&self, _order: &ApprovedOrder) -> Result<Option<String>, BrokerError> {

@@ -117,7 +117,7 @@ enum Cmd {
         from_ledger: bool,
     },
     /// Checks that a job that should have run by now did (`--expect order-book` at 09:25,
-    /// `--expect eod` at 16:30): when its document is missing, alerts the operator naming it and
+    /// `--expect eod` at 17:10): when its document is missing, alerts the operator naming it and
     /// exits with status 1. Not a trading day: says so, exits 0.
     Watchdog {
         /// Trading day (default: today in New York).
@@ -161,7 +161,7 @@ enum KillAction {
 enum Expect {
     /// `executor/order_books/{date}.json` (the planner's, due 09:20).
     OrderBook,
-    /// `executor/eod/{date}.json` (end of day, due 16:05).
+    /// `executor/eod/{date}.json` (end of day, due 16:40).
     Eod,
 }
 
@@ -315,6 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let notifier = Notifier::from_config(&cfg.trading.telegram, |k| std::env::var(k).ok());
             let alerter = ae_shared::alerts::Alerter::from_config(&bus, &cfg);
+            session::ledger_corporate_actions(&mut ledger, &store, date)?;
             let report = daemon::run(
                 &bus,
                 &cfg,
@@ -358,7 +359,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (key, job, due) = match expect {
                 Expect::OrderBook => (keys::order_book(date), "executor plan", "09:20"),
-                Expect::Eod => (keys::eod(date), "executor eod", "16:05"),
+                Expect::Eod => (keys::eod(date), "executor eod", "16:40"),
             };
             if bus.head(&key).await?.is_some() {
                 println!("watchdog: {key} is there");

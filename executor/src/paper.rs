@@ -7,6 +7,9 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use std::collections::BTreeMap;
+
+use ae_rules::dividends::{self, DividendEvent};
 use ae_rules::{ApprovedOrder, OrderPrice};
 use ae_shared::TradingDay;
 use ae_shared::clock::Clock;
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS paper_executions (
 );
 CREATE TABLE IF NOT EXISTS paper_quotes (ticker TEXT PRIMARY KEY, date TEXT NOT NULL, price REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS paper_splits (ticker TEXT NOT NULL, date TEXT NOT NULL, PRIMARY KEY (ticker, date));
+CREATE TABLE IF NOT EXISTS paper_dividends (ticker TEXT NOT NULL, ex_date TEXT NOT NULL, pay_date TEXT NOT NULL, amount REAL NOT NULL, paid INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ticker, ex_date));
 ";
 
 /// Paper account settings.
@@ -175,6 +179,44 @@ impl PaperBroker {
         Ok(fresh == 1)
     }
 
+    /// Cash dividends at the start of `today`, by the one rule (`ae_rules::dividends`): accrues
+    /// those going ex today on the shares held now, then pays every accrual whose pay date has
+    /// come into cash, once each. Returns the dollars accrued and paid.
+    pub fn settle_dividends(&self, today: TradingDay, events: &[DividendEvent]) -> Result<(f64, f64), BrokerError> {
+        let conn = self.conn.lock().expect("lock");
+        let held: BTreeMap<String, u32> = {
+            let mut st =
+                conn.prepare("SELECT ticker, shares FROM paper_positions WHERE shares > 0").map_err(state_err)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(state_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(state_err)?
+        };
+        let mut accrued = 0.0;
+        for a in dividends::accrue(today.date(), |t| held.get(t.as_str()).copied().unwrap_or(0), events) {
+            let n = conn
+                .execute(
+                    "INSERT OR IGNORE INTO paper_dividends (ticker, ex_date, pay_date, amount) VALUES (?1, ?2, ?3, ?4)",
+                    params![a.ticker.as_str(), a.ex_date.to_string(), a.pay_date.to_string(), a.amount],
+                )
+                .map_err(state_err)?;
+            if n == 1 {
+                accrued += a.amount;
+            }
+        }
+        let due: f64 = conn
+            .query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM paper_dividends WHERE paid = 0 AND pay_date <= ?1",
+                [today.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(state_err)?;
+        conn.execute("UPDATE paper_account SET cash = cash + ?1 WHERE id = 1", [due]).map_err(state_err)?;
+        conn.execute("UPDATE paper_dividends SET paid = 1 WHERE paid = 0 AND pay_date <= ?1", [today.to_string()])
+            .map_err(state_err)?;
+        Ok((accrued, due))
+    }
+
     /// Expires every working order (day orders at the close); returns their client ids.
     pub fn expire_day_orders(&self) -> Result<Vec<String>, BrokerError> {
         let conn = self.conn.lock().expect("lock");
@@ -281,7 +323,18 @@ impl Broker for PaperBroker {
                 .map_err(state_err)?;
             value += p.shares as f64 * q.unwrap_or(p.avg_cost);
         }
-        Ok(AccountSnapshot { account_id, cash, positions, net_liquidation: Some(value), shorts: Vec::new() })
+        let accrued_dividends: f64 = conn
+            .query_row("SELECT COALESCE(SUM(amount), 0) FROM paper_dividends WHERE paid = 0", [], |r| r.get(0))
+            .map_err(state_err)?;
+        value += accrued_dividends;
+        Ok(AccountSnapshot {
+            account_id,
+            cash,
+            positions,
+            net_liquidation: Some(value),
+            shorts: Vec::new(),
+            accrued_dividends,
+        })
     }
 
     async fn place(&self, o: &ApprovedOrder, _reserved: Option<&str>) -> Result<BrokerAck, BrokerError> {

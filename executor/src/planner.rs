@@ -144,7 +144,8 @@ pub async fn book<B: Broker>(
         .filter(|p| !holdings.iter().any(|h| h.ticker == p.ticker))
         .map(|p| p.shares as f64 * p.avg_cost)
         .sum();
-    let nav = account.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced;
+    let nav =
+        account.cash + account.accrued_dividends + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced;
     let peak = ledger.peak_nav_before(date)?.max(nav);
     Ok((Book { nav, cash: account.cash, peak_nav: peak, holdings }, account.account_id))
 }
@@ -215,7 +216,24 @@ pub async fn plan<B: Broker>(
     let params = env.bus.tuned_params(&env.cfg.executor, &mut inputs, &mut notes).await;
     let signals = inputs::signals_in_force(env.bus, date, params.risk.max_signal_age_days, &mut notes).await?;
     let preds = inputs::predictions_in_force(env.bus, date, &mut notes).await?;
-    let kill = inputs::kill_switch(env.bus).await?;
+    let mut kill = inputs::kill_switch(env.bus).await?;
+    // Stale prices: no new entries (exits still go out, on the last closes there are).
+    let stale = ae_shared::store::freshness::stale_for(env.bus, &["bars"], date).await?;
+    if !stale.is_empty() {
+        let why = ae_shared::store::freshness::refusal("new entries", &stale);
+        tracing::error!("{why}");
+        notes.push(format!("ENTRIES BLOCKED: {why}"));
+        if !opts.dry_run {
+            ledger.record_risk_event(&crate::ledger::RiskEventRow {
+                date,
+                source: "planner".into(),
+                rule: "DATA_STALE".into(),
+                ticker: None,
+                detail: why.clone(),
+            })?;
+        }
+        kill = true;
+    }
     if let Some(s) = &signals {
         inputs.push(s.input.clone());
     }
@@ -242,14 +260,36 @@ pub async fn plan<B: Broker>(
         etag: None,
     });
     let regime = signals.as_ref().map(|s| s.doc.market_regime).unwrap_or(Regime::Neutral);
-    let research: BTreeMap<Ticker, SignalAction> = signals
+    let mut research: BTreeMap<Ticker, SignalAction> = signals
         .as_ref()
         .map(|s| s.doc.universe.iter().map(|e| (e.ticker.clone(), e.signal)).collect())
         .unwrap_or_default();
-    let cands = match &signals {
+    // A held name that left the index (a removal, a delisting) is sold today, whatever research
+    // said last week.
+    if let Some(u) = &env.store.universe {
+        for h in book.holdings.iter().filter(|h| !u.contains(&h.ticker)) {
+            let why = format!("{} left the universe: an urgent exit", h.ticker);
+            notes.push(why.clone());
+            research.insert(h.ticker.clone(), SignalAction::Exit);
+            if !opts.dry_run {
+                ledger.record_risk_event(&crate::ledger::RiskEventRow {
+                    date,
+                    source: "planner".into(),
+                    rule: "LEFT_UNIVERSE".into(),
+                    ticker: Some(h.ticker.clone()),
+                    detail: why,
+                })?;
+            }
+        }
+    }
+    let mut cands = match &signals {
         Some(s) => candidates(s, &preds, &mut market, &book, date, &params),
         None => Vec::new(),
     };
+    // Only members of the universe are entered (a name that left it since research ran is not).
+    if let Some(u) = &env.store.universe {
+        cands.retain(|c| u.contains(&c.ticker));
+    }
     let ctx = Context { date, regime, kill_switch: kill, signals_stale: signals.is_none() };
     let plan = plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &params });
     let lineage = Lineage::new(Job::Executor, VERSION, Some(date), inputs);

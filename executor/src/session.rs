@@ -45,7 +45,53 @@ pub fn path_of(store: &PriceStore, t: &Ticker, date: TradingDay) -> Option<[Tick
 
 /// Today's split ratios.
 pub fn split_ratios(store: &PriceStore, date: TradingDay) -> BTreeMap<Ticker, f64> {
-    store.splits.iter().filter(|s| s.date == date).map(|s| (s.ticker.clone(), s.ratio)).collect()
+    // The vendor's announcement is known at the open; the prices confirm it after the close (and
+    // a split the prices show wins where the two differ).
+    let mut ratios: BTreeMap<Ticker, f64> = store
+        .vendor_splits
+        .iter()
+        .filter(|s| s.date == date.date() && s.ratio.is_finite() && s.ratio > 0.0)
+        .map(|s| (s.ticker.clone(), s.ratio))
+        .collect();
+    ratios.extend(store.splits.iter().filter(|s| s.date == date).map(|s| (s.ticker.clone(), s.ratio)));
+    ratios
+}
+
+/// The cash dividends going ex on `date`, as the nightly update brought them.
+pub fn dividend_events(store: &PriceStore, date: TradingDay) -> Vec<ae_rules::dividends::DividendEvent> {
+    store
+        .dividends
+        .going_ex(date.date())
+        .map(|d| ae_rules::dividends::DividendEvent {
+            ticker: d.ticker.clone(),
+            ex_date: d.ex_date,
+            pay_date: d.pay_date,
+            per_share: d.cash_amount,
+        })
+        .collect()
+}
+
+/// The ledger's corporate actions at the start of `date`, before any of the day's fills: the
+/// splits effective today (held shares move to the new basis, as the broker moves them), then
+/// the dividends going ex today (accrued on the shares held) and those paid today. Every process
+/// that owns the ledger for a day (the paper session, the daemon) calls it; it is idempotent.
+pub fn ledger_corporate_actions(
+    ledger: &mut Ledger,
+    store: &PriceStore,
+    date: TradingDay,
+) -> anyhow::Result<(Vec<ae_rules::dividends::Accrual>, f64)> {
+    for (t, ratio) in split_ratios(store, date) {
+        ledger.apply_split(&t, date, ratio)?;
+    }
+    let accrued = ledger.accrue_dividends(date, &dividend_events(store, date))?;
+    let paid = ledger.pay_dividends(date)?;
+    for a in &accrued {
+        tracing::info!(ticker = %a.ticker, shares = a.shares, amount = a.amount, pay_date = %a.pay_date, "dividend accrued");
+    }
+    if paid > 0.0 {
+        tracing::info!(paid, "dividends paid into cash");
+    }
+    Ok((accrued, paid))
 }
 
 /// Reads `date`'s order book, refusing one dated otherwise.
@@ -79,12 +125,14 @@ pub async fn run(
     broker.begin_day(date);
 
     // Splits effective today (held positions and the planned prices move to the new basis).
-    for s in store.splits.iter().filter(|s| s.date == date) {
-        if broker.apply_split(&s.ticker, date, s.ratio)? {
-            report.splits.push(format!("{} {}", s.ticker, s.label));
+    for (t, ratio) in split_ratios(store, date) {
+        if broker.apply_split(&t, date, ratio)? {
+            report.splits.push(format!("{t} {ratio}:1"));
         }
-        ledger.apply_split(&s.ticker, date, s.ratio)?;
     }
+    // Dividends going ex today (on the shares held at the open) and those paid today.
+    broker.settle_dividends(date, &dividend_events(store, date))?;
+    ledger_corporate_actions(ledger, store, date)?;
     let close = close_time(date);
     let mut engine = DayEngine::new(
         date,

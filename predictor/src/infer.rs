@@ -169,6 +169,10 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     let t0 = Instant::now();
     let mut inputs = Vec::new();
     let mut notes = Vec::new();
+    let stale = ae_shared::store::freshness::stale_for(bus, &["bars"], opts.date).await?;
+    if !stale.is_empty() {
+        anyhow::bail!(ae_shared::store::freshness::refusal("predictor inference", &stale));
+    }
     let p = context::params(bus, cfg, &mut inputs, &mut notes).await;
     let (reg, _, reg_ref) = registry::load(bus).await?;
     let version = reg

@@ -4,7 +4,8 @@
 //! quant filter ([`filter`]), within-sector factor scores ([`factors`]) and point-in-time
 //! fundamentals ([`fundamentals`]), the quant regime baseline ([`regime`]), composite scores,
 //! ratings and conviction ([`scoring`]), the tracked population ([`population`]), data providers
-//! ([`providers`]), and the run that writes `signals/{date}/signals.json`.
+//! ([`providers`]), the nightly market-data update that feeds the price store ([`nightly`]), and
+//! the run that writes `signals/{date}/signals.json`.
 //!
 //! Must never: read a price after the run's as-of day (the session before the run date), invent a
 //! value a provider or agent did not supply, or let one ticker's failure fail the run.
@@ -15,6 +16,7 @@ pub mod filter;
 pub mod fundamentals;
 pub mod history;
 pub mod llm;
+pub mod nightly;
 pub mod population;
 pub mod providers;
 pub mod regime;

@@ -329,6 +329,12 @@ pub async fn run(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &RunOptio
     let mut notes = Vec::new();
     let (rp, sw) = params(bus, cfg, &mut inputs, &mut notes).await;
 
+    let stale = ae_shared::store::freshness::stale_for(bus, &["bars", "sectors", "earnings"], opts.date)
+        .await
+        .context("reading the data freshness")?;
+    if !stale.is_empty() {
+        anyhow::bail!(ae_shared::store::freshness::refusal("research", &stale));
+    }
     let store = PriceStore::load(bus).await.context("loading the price store")?;
     let snap = Snapshot::build(&store, date, &cfg.data);
     inputs.extend(store.inputs_as_of(snap.as_of));

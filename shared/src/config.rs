@@ -107,6 +107,42 @@ pub struct DataConfig {
     pub governance: GovernanceConfig,
     /// Splits.
     pub splits: SplitConfig,
+    /// The nightly update.
+    pub update: UpdateConfig,
+}
+
+/// The nightly update (`alpha-engine data update`): what it fetches, how far, and how fresh each
+/// datum must stay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConfig {
+    /// The benchmark ETF (its bars and dividends; the index stays the historical proxy).
+    pub benchmark_etf: String,
+    /// Sessions of history fetched for a name that enters the universe.
+    #[schemars(range(min = 1, max = 2600))]
+    pub new_name_history_sessions: u32,
+    /// Dividends are fetched for ex-dates from this many days back ...
+    #[schemars(range(min = 0, max = 365))]
+    pub dividends_back_days: u32,
+    /// ... to this many days ahead (announced ones).
+    #[schemars(range(min = 0, max = 365))]
+    pub dividends_ahead_days: u32,
+    /// Earnings dates are fetched up to this many days ahead.
+    #[schemars(range(min = 1, max = 400))]
+    pub earnings_ahead_days: u32,
+    /// Bars, the benchmark and the universe go stale after this many sessions.
+    #[schemars(range(min = 0, max = 20))]
+    pub daily_bound_sessions: u32,
+    /// Dividends, splits and earnings go stale after this many sessions.
+    #[schemars(range(min = 0, max = 60))]
+    pub reference_bound_sessions: u32,
+    /// Sectors and macro series go stale after this many sessions.
+    #[schemars(range(min = 0, max = 260))]
+    pub slow_bound_sessions: u32,
+    /// Names fetched per request when the grouped-daily request fails and the update falls back
+    /// to one request per name.
+    #[schemars(range(min = 1, max = 64))]
+    pub fallback_concurrency: u32,
 }
 
 /// One model's price, US dollars per million tokens.
@@ -214,6 +250,26 @@ pub struct PolygonConfig {
     pub requests_per_second: u32,
 }
 
+/// Financial Modeling Prep: index membership changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FmpConfig {
+    /// Use FMP for universe membership.
+    pub enabled: bool,
+    /// API base URL.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// Path of the S&P 500 change history.
+    pub sp500_path: String,
+    /// Path of an S&P 400 change history in the same shape (empty: the S&P 400 is not tracked).
+    pub sp400_path: String,
+    /// Request rate limit.
+    #[schemars(range(min = 1, max = 100))]
+    pub requests_per_second: u32,
+}
+
 /// External data providers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +280,8 @@ pub struct ProvidersConfig {
     pub fred: FredConfig,
     /// Polygon.
     pub polygon: PolygonConfig,
+    /// FMP (index membership).
+    pub fmp: FmpConfig,
     /// Seconds per request.
     #[schemars(range(min = 1, max = 300))]
     pub timeout_secs: u32,

@@ -213,8 +213,10 @@ async fn data_update_appends_a_session_from_the_bars_vendor() {
     .unwrap();
     let out = stdout(&o);
     assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.contains(&format!("appended {known} bars for 2010-08-23")), "{out}");
-    assert!(out.contains("1 unreadable symbols skipped"), "{out}");
+    assert!(
+        out.contains(&format!("{known} bars for 2010-08-23 (grouped daily; 1 unreadable symbol(s) skipped)")),
+        "{out}"
+    );
     let o = alpha_engine(&["data", "quality", "--bus", &url, "AAPL"], &[], dir.path());
     assert!(stdout(&o).contains("(2009-08-21..2010-08-23)"), "{}", stdout(&o));
     // The key travelled in the header only.

@@ -81,8 +81,9 @@ fn systemd_timers_follow_the_schedule_in_new_york_time() {
         ("plan", "09:20:00"),
         ("daemon", "09:25:00"),
         ("watch-plan", "09:25:00"),
-        ("eod", "16:05:00"),
-        ("watch-eod", "16:30:00"),
+        ("eod", "16:40:00"),
+        ("watch-eod", "17:10:00"),
+        ("data", "16:20:00"),
         ("data", "18:30:00"),
     ] {
         let timer = std::fs::read_to_string(dir.join(format!("alpha-engine-{job}.timer"))).unwrap();

@@ -5,3 +5,4 @@ mod cli;
 mod crash;
 mod infra;
 mod local;
+mod rehearsal;

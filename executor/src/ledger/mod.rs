@@ -3,11 +3,12 @@
 //!
 //! One file per table family: [`schema`] (migrations), [`orders`] (write-ahead records, the
 //! order lifecycle, broker ids), [`fills`] (executions, positions, cash — booked whatever the
-//! broker did), [`reports`] (end-of-day P&L, risk events, the shadow book), [`audit`] (the
+//! broker did), [`dividends`] (accrued on ex-dates, paid on pay dates), [`reports`] (end-of-day P&L, risk events, the shadow book), [`audit`] (the
 //! append-only decision audit), [`backups`] (the CSV backups) and [`lock`] (one daemon per ledger).
 
 mod audit;
 mod backups;
+mod dividends;
 mod fills;
 pub mod lock;
 mod orders;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 pub use backups::slippage_bps;
+pub use dividends::DividendRow;
 pub use fills::{Booked, PositionAdjustment, external_order_id};
 pub use lock::LedgerLock;
 pub use orders::Applied;

@@ -132,4 +132,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         at TEXT NOT NULL
     );",
+    // v3: cash dividends, accrued on the shares held at an ex-date's open and paid into cash on
+    // the pay date (ae_rules::dividends).
+    "CREATE TABLE dividends (
+        ticker TEXT NOT NULL,
+        ex_date TEXT NOT NULL,
+        pay_date TEXT NOT NULL,
+        shares INTEGER NOT NULL CHECK (shares > 0),
+        amount REAL NOT NULL CHECK (amount >= 0),
+        paid_on TEXT,
+        PRIMARY KEY (ticker, ex_date)
+    );",
 ];

@@ -222,6 +222,8 @@ pub struct Book {
     /// Short positions, as a share count (only a position moved from outside makes one: the
     /// book refuses short sales).
     pub shorts: BTreeMap<Ticker, u32>,
+    /// Dividends accrued and not yet paid (IB's `AccruedDividend`, part of the net liquidation).
+    pub accrued_dividends: Vec<ae_rules::dividends::Accrual>,
     /// Orders by id.
     pub orders: BTreeMap<i32, Order>,
     /// Executions, in order.
@@ -240,6 +242,16 @@ pub struct Book {
     next_perm: i32,
 }
 
+/// The first permanent id of a book opened at `now`: distinct for every day, so execution ids
+/// (perm id, sequence) never repeat across the days a broker account lives through, as a real
+/// broker's never do (a gateway started each morning would otherwise reuse yesterday's ids, and a
+/// ledger that already holds an id rightly skips it as booked).
+fn perm_base(now: DateTime<Utc>) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("date");
+    let days = (now.date_naive() - epoch).num_days().rem_euclid(20_000) as i32;
+    1_000_000 + days * 100_000
+}
+
 impl Book {
     /// A new account.
     pub fn new(account: &str, cash: f64, costs: Costs, now: DateTime<Utc>) -> Self {
@@ -248,6 +260,7 @@ impl Book {
             cash,
             positions: BTreeMap::new(),
             shorts: BTreeMap::new(),
+            accrued_dividends: Vec::new(),
             orders: BTreeMap::new(),
             executions: Vec::new(),
             prices: BTreeMap::new(),
@@ -255,7 +268,7 @@ impl Book {
             costs,
             faults: OrderFaults::default(),
             withheld: Vec::new(),
-            next_perm: 1_000_000,
+            next_perm: perm_base(now),
         }
     }
 
@@ -267,11 +280,33 @@ impl Book {
     /// Net liquidation: cash plus positions at current prices.
     pub fn net_liquidation(&self) -> f64 {
         self.cash
+            + self.accrued_dividend()
             + self
                 .positions
                 .iter()
                 .map(|(t, (n, c))| *n as f64 * self.prices.get(t).copied().unwrap_or(*c))
                 .sum::<f64>()
+    }
+
+    /// Dollars of dividends accrued and not yet paid.
+    pub fn accrued_dividend(&self) -> f64 {
+        self.accrued_dividends.iter().map(|a| a.amount).sum()
+    }
+
+    /// Cash dividends at the start of `today`, by the one rule (`ae_rules::dividends`): accrues
+    /// those going ex today on the shares held now, then pays the accruals whose pay date has come.
+    pub fn settle_dividends(&mut self, today: chrono::NaiveDate, events: &[ae_rules::dividends::DividendEvent]) {
+        let held = |t: &Ticker| self.positions.get(t).map(|(n, _)| *n).unwrap_or(0);
+        let new = ae_rules::dividends::accrue(today, held, events);
+        for a in new {
+            if !self.accrued_dividends.iter().any(|x| x.ticker == a.ticker && x.ex_date == a.ex_date) {
+                self.accrued_dividends.push(a);
+            }
+        }
+        let (due, later): (Vec<_>, Vec<_>) =
+            self.accrued_dividends.drain(..).partition(|a| ae_rules::dividends::is_payable(a, today));
+        self.cash += due.iter().map(|a| a.amount).sum::<f64>();
+        self.accrued_dividends = later;
     }
 
     fn refuse(&mut self, spec: OrderSpec, message: String) -> Vec<Event> {
@@ -646,6 +681,21 @@ mod tests {
             parent_id: 0,
             transmit: true,
         }
+    }
+
+    #[test]
+    fn execution_ids_of_books_opened_on_different_days_never_repeat() {
+        let first_exec = |day: u32| {
+            let now = Utc.with_ymd_and_hms(2010, 6, day, 13, 30, 0).unwrap();
+            let mut b = Book::new("DU0000001", 1e5, Costs { slippage_bps: 5.0, per_share: 0.005, min: 1.0 }, now);
+            b.advance(now, &BTreeMap::from([(t("AAPL"), 100.0)]));
+            b.place(spec(1, Side::Buy, 10, OrderKind::Market));
+            b.executions[0].exec_id.clone()
+        };
+        // A gateway started each morning: yesterday's first execution id must not come back (the
+        // ledger skips an id it holds as already booked, and the fill would be lost).
+        assert_ne!(first_exec(7), first_exec(8));
+        assert_eq!(first_exec(8), first_exec(8), "deterministic for a day");
     }
 
     #[test]

@@ -79,6 +79,15 @@ pub struct GatewayConfig {
     pub costs: Costs,
     /// The day.
     pub moments: Vec<Moment>,
+    /// Splits effective at today's open (ratio new shares per old): the broker moves the
+    /// starting positions overnight.
+    pub splits: BTreeMap<Ticker, f64>,
+    /// The session's date, for dividends (`None`: no dividends are settled).
+    pub date: Option<chrono::NaiveDate>,
+    /// Dividends accrued before the day and not yet paid (the account's receivable).
+    pub accrued_dividends: Vec<ae_rules::dividends::Accrual>,
+    /// Cash dividends the vendor announced (those going ex on `date` accrue at the open).
+    pub dividends: Vec<ae_rules::dividends::DividendEvent>,
 }
 
 impl GatewayConfig {
@@ -107,6 +116,10 @@ impl GatewayConfig {
                 min: trading.commission_min_usd,
             },
             moments: Self::moments_from_paths(date, &paths, close),
+            splits: crate::session::split_ratios(store, date),
+            date: Some(date.date()),
+            accrued_dividends: Vec::new(),
+            dividends: crate::session::dividend_events(store, date),
         }
     }
 
@@ -200,6 +213,16 @@ impl Gateway {
         let now = cfg.moments.first().map(|m| m.at).unwrap_or_default();
         let mut book = Book::new(&cfg.account, cfg.cash, cfg.costs, now);
         book.positions = cfg.positions;
+        for (t, ratio) in &cfg.splits {
+            if let Some((n, avg)) = book.positions.get_mut(t) {
+                *n = (*n as f64 * ratio).round() as u32;
+                *avg /= ratio;
+            }
+        }
+        book.accrued_dividends = cfg.accrued_dividends;
+        if let Some(d) = cfg.date {
+            book.settle_dividends(d, &cfg.dividends);
+        }
         let state = Arc::new(Mutex::new(State {
             book,
             moments: cfg.moments,
@@ -913,7 +936,8 @@ fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wire::WireErro
                 let value = match tag {
                     "NetLiquidation" => nav,
                     "TotalCashValue" | "AvailableFunds" | "BuyingPower" | "SettledCash" => cash,
-                    "GrossPositionValue" => nav - cash,
+                    "GrossPositionValue" => nav - cash - s.book.accrued_dividend(),
+                    "AccruedDividend" => s.book.accrued_dividend(),
                     _ => continue,
                 };
                 let body = wire::AccountSummary {

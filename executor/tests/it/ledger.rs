@@ -178,8 +178,8 @@ fn the_ledger_books_every_execution_never_below_zero_never_beyond_the_order_and_
 fn migrations_run_once_and_a_newer_ledger_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 2);
-    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 2, "reopening does not migrate again");
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(Ledger::open(&path).unwrap().schema_version().unwrap(), 3, "reopening does not migrate again");
     rusqlite_bump(&path);
     let err = Ledger::open(&path).err().unwrap().to_string();
     assert!(err.contains("newer than this build"), "{err}");
@@ -217,4 +217,70 @@ async fn the_paper_broker_refuses_what_a_broker_refuses() {
         b.place(&approve_sell("t", &tk("AAA"), 10, 10, 0, SignalAction::Exit, &[]).unwrap(), None).await.unwrap_err();
     assert!(matches!(&stale, BrokerError::Rejected { reason, .. } if reason.contains("no quote")), "{stale}");
     assert_eq!(b.account().await.unwrap().shares_of(&tk("AAA")), 10);
+}
+
+/// A cash dividend by the one rule, in the ledger, the paper broker and the TWS-protocol gateway's
+/// book alike: accrued on the shares held at the ex-date's open (none for a name bought later),
+/// a receivable that counts in NAV until the pay date, then cash — once, however often the day
+/// restarts.
+#[tokio::test]
+async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_and_the_gateway_alike() {
+    use ae_executor::tws::book::{Book, Costs};
+    use ae_rules::dividends::DividendEvent;
+    let c = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trades.db");
+    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
+    let mut ledger = Ledger::open(&path).unwrap();
+    ledger.ensure_inception(day("2010-03-15"), 100_000.0).unwrap();
+    let d = day("2010-03-15");
+    broker.begin_day(d);
+    broker.set_quote(&tk("AAA"), 50.0).unwrap();
+    let sectors = ae_shared::store::SectorMap {
+        schema_version: 1,
+        source: "t".into(),
+        note: String::new(),
+        symbols: Default::default(),
+    };
+    oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap();
+    oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap();
+    let cash0 = ledger.cash().unwrap();
+    let mut book = Book::new("DU123", cash0, Costs { slippage_bps: 10.0, per_share: 0.005, min: 1.0 }, c.now());
+    book.positions.insert(tk("AAA"), (100, 50.05));
+
+    let events = [
+        DividendEvent { ticker: tk("AAA"), ex_date: ymd("2010-03-16"), pay_date: ymd("2010-03-18"), per_share: 0.25 },
+        DividendEvent { ticker: tk("BBB"), ex_date: ymd("2010-03-16"), pay_date: ymd("2010-03-18"), per_share: 9.0 },
+    ];
+    fn ymd(s: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+    for (today, receivable, cash) in [
+        ("2010-03-16", 25.0, cash0), // ex-date: 100 × 0.25 owed, not yet cash
+        ("2010-03-16", 25.0, cash0), // the day restarted: nothing twice
+        ("2010-03-17", 25.0, cash0),
+        ("2010-03-18", 0.0, cash0 + 25.0), // pay date
+        ("2010-03-19", 0.0, cash0 + 25.0),
+    ] {
+        let t = day(today);
+        ledger.accrue_dividends(t, &events).unwrap();
+        ledger.pay_dividends(t).unwrap();
+        broker.begin_day(t);
+        broker.settle_dividends(t, &events).unwrap();
+        book.settle_dividends(t.date(), &events);
+        let acct = broker.account().await.unwrap();
+        for (who, got_cash, got_receivable) in [
+            ("ledger", ledger.cash().unwrap(), ledger.dividend_receivable().unwrap()),
+            ("paper broker", acct.cash, acct.accrued_dividends),
+            ("gateway", book.cash, book.accrued_dividend()),
+        ] {
+            assert!((got_cash - cash).abs() < 1e-9, "{who} {today}: cash {got_cash} vs {cash}");
+            assert!((got_receivable - receivable).abs() < 1e-9, "{who} {today}: receivable {got_receivable}");
+        }
+        // The receivable is part of the account's value.
+        assert!((acct.net_liquidation.unwrap() - (acct.cash + receivable + 100.0 * 50.0)).abs() < 1e-6);
+    }
+    let rows = ledger.dividends_on(day("2010-03-18")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].shares, rows[0].amount, rows[0].paid_on), (100, 25.0, Some(ymd("2010-03-18"))));
 }

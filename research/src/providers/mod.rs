@@ -5,11 +5,13 @@
 //! error classification by HTTP status first (bodies are optional and often not JSON). Failures
 //! are per ticker: one bad ticker is recorded in [`ProviderStats`] and the run goes on.
 
+pub mod fmp;
 pub mod form4;
 pub mod fred;
 pub mod http;
 pub mod polygon;
 pub mod sec;
+pub mod sic;
 
 use std::collections::BTreeMap;
 use std::future::Future;

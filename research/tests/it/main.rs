@@ -5,6 +5,7 @@
 mod agents;
 mod common;
 mod delivery;
+mod nightly;
 mod providers;
 mod quant;
 mod secrets;

@@ -229,6 +229,10 @@ async fn tws_session() -> (Vec<u8>, Vec<u8>) {
             Moment { at: at(14, 0), prices: prices(222.5, 67.4), close: false },
             Moment { at: at(16, 0), prices: BTreeMap::new(), close: true },
         ],
+        splits: BTreeMap::new(),
+        date: None,
+        accrued_dividends: Vec::new(),
+        dividends: Vec::new(),
     };
     let gateway = Gateway::start("127.0.0.1:0", cfg).await.expect("gateway");
     let relay_listener = TcpListener::bind("127.0.0.1:0").await.expect("relay");

@@ -234,6 +234,11 @@ pub fn prices_manifest() -> Key {
 pub fn price_chunk(first: TradingDay, last: TradingDay) -> Key {
     Key::of(format!("prices/bars/{first}_{last}.parquet"))
 }
+/// `prices/bars/history/{day}_{first}_{last}.parquet` — the history of names that entered the
+/// universe on `day` (an immutable chunk, committed with the day's).
+pub fn price_history_chunk(day: TradingDay, first: TradingDay, last: TradingDay) -> Key {
+    Key::of(format!("prices/bars/history/{day}_{first}_{last}.parquet"))
+}
 /// `prices/benchmark.parquet` — the benchmark's daily bars (S&P 500 index in the embedded data).
 pub fn benchmark() -> Key {
     Key::of("prices/benchmark.parquet".into())
@@ -250,9 +255,34 @@ pub fn earnings() -> Key {
 pub fn quality() -> Key {
     Key::of("prices/quality.json".into())
 }
-/// `prices/splits.json` — detected splits and the adjustment factors applied on load.
+/// `prices/splits.json` — a report of the splits the manifest commits (the manifest is what load
+/// applies).
 pub fn splits() -> Key {
     Key::of("prices/splits.json".into())
+}
+/// `prices/benchmark_etf.parquet` — the benchmark ETF's daily bars (SPY), from the nightly update.
+pub fn benchmark_etf() -> Key {
+    Key::of("prices/benchmark_etf.parquet".into())
+}
+/// `prices/dividends.json` — cash dividends by symbol and ex-date.
+pub fn dividends() -> Key {
+    Key::of("prices/dividends.json".into())
+}
+/// `prices/universe.json` — the S&P 500 + 400 members with every addition and removal.
+pub fn universe() -> Key {
+    Key::of("prices/universe.json".into())
+}
+/// `prices/freshness.json` — each datum's last date and bound, from the nightly update.
+pub fn freshness() -> Key {
+    Key::of("prices/freshness.json".into())
+}
+/// `prices/vendor_splits.json` — the splits the vendor announced (checked against the detected ones).
+pub fn vendor_splits() -> Key {
+    Key::of("prices/vendor_splits.json".into())
+}
+/// `prices/macro/{series}.json` — a macro series (FRED), point in time by observation date.
+pub fn macro_series(series: &str) -> Result<Key, BadKey> {
+    Ok(Key::of(format!("prices/macro/{}.json", segment(series)?)))
 }
 /// `archive/{key}@{stamp}` — where a forced re-run keeps the object it replaced.
 pub fn archived(key: &Key, stamp: &str) -> Key {

@@ -13,6 +13,10 @@
 //!   `prices/earnings.parquet`.
 //! - `prices/quality.json` and `prices/splits.json` — reports derived from the committed store,
 //!   written after the manifest and never moved back to an earlier day.
+//! - From the nightly update ([`corporate`], [`universe`], [`freshness`], [`benchmark`]):
+//!   `prices/benchmark_etf.parquet` (SPY), `prices/dividends.json`, `prices/universe.json`,
+//!   `prices/vendor_splits.json`, `prices/macro/{series}.json` and `prices/freshness.json` — each
+//!   merged idempotently, so a re-run converges.
 //!
 //! Loading reads the manifest, then every chunk concurrently, and applies the split adjustments;
 //! [`PriceStore::adjusted_as_of`] gives the point-in-time view a backtest needs.
@@ -34,9 +38,14 @@
 //! nothing reads them.
 
 pub mod bars;
+pub mod benchmark;
+pub mod corporate;
+pub mod freshness;
 pub mod import;
+pub mod merge;
 pub mod quality;
 pub mod splits;
+pub mod universe;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -125,7 +134,7 @@ impl EarningsCalendar {
         v.partition_point(|d| *d < before).checked_sub(1).map(|i| v[i])
     }
 
-    fn to_batch(&self) -> RecordBatch {
+    pub(crate) fn to_batch(&self) -> RecordBatch {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let mut t = Vec::new();
         let mut d = Vec::new();
@@ -143,7 +152,7 @@ impl EarningsCalendar {
         RecordBatch::try_new(schema, cols).expect("columns match")
     }
 
-    fn from_batches(batches: &[RecordBatch]) -> Result<Self, String> {
+    pub(crate) fn from_batches(batches: &[RecordBatch]) -> Result<Self, String> {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let mut dates: BTreeMap<Ticker, Vec<NaiveDate>> = BTreeMap::new();
         for b in batches {
@@ -283,8 +292,16 @@ pub struct PriceStore {
     pub adjusted: DailyBars,
     /// Detected splits.
     pub splits: Vec<Split>,
-    /// The benchmark's bars (symbol [`BENCHMARK_SYMBOL`]).
+    /// The benchmark's bars (symbol [`BENCHMARK_SYMBOL`]): the index, the historical proxy.
     pub benchmark: DailyBars,
+    /// The benchmark ETF's bars (SPY), once the nightly update brings them.
+    pub benchmark_etf: Option<DailyBars>,
+    /// Cash dividends known (empty when the store has none).
+    pub dividends: corporate::DividendsDoc,
+    /// The universe (S&P 500 + 400 members), when the store tracks one.
+    pub universe: Option<universe::Universe>,
+    /// Splits the vendor announced (known before their day, unlike the ones the prices show).
+    pub vendor_splits: Vec<corporate::VendorSplit>,
     /// Sectors.
     pub sectors: SectorMap,
     /// Earnings dates.
@@ -348,9 +365,39 @@ impl PriceStore {
             let splits: Option<(SplitsDoc, InputRef)> =
                 if legacy_splits { bus.get_json(&keys::splits()).await? } else { None };
             let quality: Option<(QualityReport, InputRef)> = bus.get_json(&keys::quality()).await?;
-            Ok::<_, StoreError>((bench, sectors, earnings, splits, quality))
+            let etf = bus.get_parquet(&keys::benchmark_etf()).await?;
+            let dividends: Option<(corporate::DividendsDoc, InputRef)> = bus.get_json(&keys::dividends()).await?;
+            let universe: Option<(universe::Universe, InputRef)> = bus.get_json(&keys::universe()).await?;
+            let vendor_splits: Option<(Vec<corporate::VendorSplit>, InputRef)> =
+                bus.get_json(&keys::vendor_splits()).await?;
+            Ok::<_, StoreError>((bench, sectors, earnings, splits, quality, etf, dividends, universe, vendor_splits))
         };
-        let (bench, sectors, earnings, splits, quality) = side.await?;
+        let (bench, sectors, earnings, splits, quality, etf, dividends, universe, vendor_splits) = side.await?;
+        let benchmark_etf = match etf {
+            Some((batches, r)) => {
+                let bars = DailyBars::from_record_batches(&batches)
+                    .map_err(|source| StoreError::Bars { key: r.key.clone(), source })?;
+                inputs.push(r);
+                Some(bars)
+            }
+            None => None,
+        };
+        let dividends = dividends
+            .map(|(d, r)| {
+                inputs.push(r);
+                d
+            })
+            .unwrap_or_default();
+        let universe = universe.map(|(u, r)| {
+            inputs.push(r);
+            u
+        });
+        let vendor_splits = vendor_splits
+            .map(|(v, r)| {
+                inputs.push(r);
+                v
+            })
+            .unwrap_or_default();
         let mut chunks = Vec::with_capacity(tasks.len());
         for t in tasks {
             chunks.push(t.await.map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??);
@@ -386,7 +433,21 @@ impl PriceStore {
             );
         }
         let adjusted = splits::adjust(&raw, &splits, None);
-        Ok(Self { raw, adjusted, splits, benchmark, sectors, earnings, quality, manifest, inputs })
+        Ok(Self {
+            raw,
+            adjusted,
+            splits,
+            benchmark,
+            benchmark_etf,
+            dividends,
+            universe,
+            vendor_splits,
+            sectors,
+            earnings,
+            quality,
+            manifest,
+            inputs,
+        })
     }
 
     /// Bars up to `as_of`, adjusted only for splits known by then (what a trader saw at `as_of`).
@@ -722,6 +783,20 @@ pub async fn append_day(
     cfg: &DataConfig,
     compact_after: usize,
 ) -> Result<AppendReport, StoreError> {
+    append_day_with_history(bus, day, rows, Vec::new(), cfg, compact_after).await
+}
+
+/// [`append_day`], plus the history of names the store has never held (a name that entered the
+/// universe): their bars before `day` go into their own immutable chunk, committed in the same
+/// manifest write as the day's chunk. History for a name the store already holds is refused.
+pub async fn append_day_with_history(
+    bus: &Bus,
+    day: TradingDay,
+    rows: Vec<(Ticker, Bar)>,
+    history: Vec<(Ticker, Bar)>,
+    cfg: &DataConfig,
+    compact_after: usize,
+) -> Result<AppendReport, StoreError> {
     let mkey = keys::prices_manifest();
     let manifest_obj = bus.get(&mkey).await?.ok_or_else(|| StoreError::Missing(bus.url().to_string()))?;
     let manifest = Manifest::read(&mkey, &manifest_obj.bytes)?;
@@ -764,7 +839,39 @@ pub async fn append_day(
     crashpoint::hit(points::APPEND_AFTER_CHUNK);
 
     let store = PriceStore::load_committed(bus, manifest.clone(), mref, None).await?;
-    let raw = DailyBars::concat(&[store.raw, block.clone()]);
+    // New names' history: their own chunk, before the commit like the day's.
+    let mut history_chunk = None;
+    if !history.is_empty() {
+        if let Some((t, _)) = history.iter().find(|(t, _)| store.raw.find(t.as_str()).is_some()) {
+            return Err(StoreError::Append { day, detail: format!("history for {t}, which the store already holds") });
+        }
+        if let Some((t, b)) = history.iter().find(|(_, b)| b.date >= day) {
+            return Err(StoreError::Append {
+                day,
+                detail: format!("history of {t} dated {} (not before the day)", b.date),
+            });
+        }
+        let (hist, _) = DailyBars::from_rows(history);
+        let (first, last) = hist.date_range().expect("non-empty history");
+        let hkey = keys::price_history_chunk(day, first, last);
+        let hbytes = crate::parquet_io::encode(&[hist.to_record_batch()])
+            .map_err(|detail| BusError::Decode { key: hkey.to_string(), detail })?;
+        let hsha = crate::bus::sha256_hex(&hbytes);
+        put_immutable(
+            bus,
+            &hkey,
+            hbytes,
+            "no manifest references it: an earlier update of this day was interrupted; delete it and re-run",
+        )
+        .await?;
+        history_chunk =
+            Some((ChunkRef { key: hkey.to_string(), first, last, rows: hist.n_rows() as u64, sha256: hsha }, hist));
+    }
+    let mut blocks = vec![store.raw, block.clone()];
+    if let Some((_, hist)) = &history_chunk {
+        blocks.push(hist.clone());
+    }
+    let raw = DailyBars::concat(&blocks);
     // Each symbol's day against its own previous bar, however far back (ESRX has no bar on
     // 2010-06-07 and splits on 2010-06-08), as the import detects them.
     let new_splits: Vec<Split> = splits::detect(&raw, store.benchmark.get(BENCHMARK_SYMBOL), &cfg.splits)
@@ -784,6 +891,9 @@ pub async fn append_day(
         rows: block.n_rows() as u64,
         sha256: sha,
     });
+    if let Some((c, _)) = history_chunk {
+        next.chunks.push(c);
+    }
     next.last_day = day;
     next.symbols = raw.n_tickers() as u32;
     next.splits = Some(all_splits.clone());

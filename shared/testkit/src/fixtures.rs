@@ -267,6 +267,8 @@ pub fn eod() -> EodReport {
             passed: true,
             detail: "1001000 vs 1001000".into(),
         }],
+        dividends_receivable: None,
+        dividends: vec![],
     }
 }
 

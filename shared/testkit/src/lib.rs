@@ -21,6 +21,7 @@ pub mod embedded;
 pub mod fixtures;
 pub mod lambda;
 pub mod smtp;
+pub mod vendor;
 
 use ae_shared::bus::{Bus, S3Settings};
 use ae_shared::retry::RetryPolicy;

@@ -84,7 +84,8 @@ pub struct IntegrityCheck {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BenchmarkDay {
-    /// e.g. "S&P 500 index" (the embedded data has no SPY series).
+    /// Which series: "SPY (total return)" from the vendor's bars, or the S&P 500 index (price
+    /// return) as the historical proxy.
     pub name: String,
     /// Close.
     pub close: f64,
@@ -151,12 +152,39 @@ pub struct EodReport {
     pub risk_events: Vec<RiskEvent>,
     /// Integrity checks.
     pub integrity: Vec<IntegrityCheck>,
+    /// Cash dividends accrued on an ex-date and not yet paid (part of NAV, as a broker's net
+    /// liquidation counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dividends_receivable: Option<Usd>,
+    /// Cash dividends that went ex or were paid today.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dividends: Vec<DividendLine>,
+}
+
+/// A cash dividend in the day's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DividendLine {
+    /// Symbol.
+    pub ticker: Ticker,
+    /// Ex-dividend date.
+    pub ex_date: chrono::NaiveDate,
+    /// Pay date.
+    pub pay_date: chrono::NaiveDate,
+    /// Shares held at the ex-date's open.
+    pub shares: u32,
+    /// Dollars.
+    pub amount: Usd,
+    /// Paid into cash (today or before), or still receivable.
+    pub paid: bool,
 }
 
 impl EodReport {
-    /// Cash plus marked positions.
+    /// Cash plus marked positions plus dividends receivable.
     pub fn marked_nav(&self) -> Usd {
-        self.cash + self.positions.iter().map(|p| p.market_value).sum::<Usd>()
+        self.cash
+            + self.positions.iter().map(|p| p.market_value).sum::<Usd>()
+            + self.dividends_receivable.unwrap_or(Usd::ZERO)
     }
 
     /// Whether NAV agrees with cash plus marked positions within tolerance.
