@@ -31,8 +31,10 @@ pub enum DataCmd {
         #[arg(long, alias = "until", value_parser = ae_shared::cli::parse_day)]
         through: Option<ae_shared::TradingDay>,
         /// Your own daily bars instead of the folder's: a CSV (optionally .csv.gz) with the header
-        /// `date,ticker,open,high,low,close,volume`, unadjusted prices, one row per symbol and
-        /// session. Bad rows are located and skipped; the quality layer grades every symbol.
+        /// `date,ticker,open,high,low,close,volume`, or a .parquet file with those columns (any
+        /// date, timestamp or number types); unadjusted prices, one row per symbol and session.
+        /// Bad rows are located and skipped (a file with more than 1% bad rows is refused); the
+        /// quality layer grades every symbol.
         #[arg(long, value_name = "FILE")]
         bars: Option<PathBuf>,
         /// Your own sector map (CSV `ticker,name,sector,industry`, GICS sector names).

@@ -58,12 +58,12 @@ pub fn build(r: &EodReport, history: &[EodRow], png: Vec<u8>) -> Email {
         }
         t.push('\n');
     }
-    let rows = [
+    let mut rows = vec![
         ("NAV", usd(r.nav.get())),
         ("Cash", usd(r.cash.get())),
         ("Today", pct(r.daily_return.get())),
         (r.benchmark.name.as_str(), pct(r.benchmark.daily_return.get())),
-        ("Alpha today", pct(r.alpha)),
+        ("Alpha today (portfolio − benchmark)", pct(r.alpha)),
         (
             "Since inception",
             format!(
@@ -79,6 +79,17 @@ pub fn build(r: &EodReport, history: &[EodRow], png: Vec<u8>) -> Email {
         ("Turnover", format!("{:.1}%", r.turnover * 100.0)),
         ("Slippage (mean)", r.slippage_bps_mean.map(|b| format!("{:+.1} bp", b.get())).unwrap_or_else(|| "—".into())),
     ];
+    if let Some(rec) = r.dividends_receivable {
+        rows.push(("Dividends receivable", usd(rec.get())));
+    }
+    for d in &r.dividends {
+        let what = if d.paid {
+            format!("paid {}", usd(d.amount.get()))
+        } else {
+            format!("{} due {}", usd(d.amount.get()), d.pay_date)
+        };
+        rows.push(("Dividend", format!("{} × {} (ex {}): {what}", d.ticker, d.shares, d.ex_date)));
+    }
     h.push_str("<table>");
     for (k, v) in &rows {
         h.push_str(&format!("<tr><td>{}</td><td class=\"n\"><b>{}</b></td></tr>", esc(k), esc(v)));

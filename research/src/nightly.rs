@@ -73,18 +73,17 @@ impl Vendors {
             polygon: keep(
                 "polygon",
                 (p.polygon.enabled || has_key(&p.polygon.api_key_env))
-                    .then(|| PolygonClient::new(&p.polygon, timeout, retry.clone())),
+                    .then(|| PolygonClient::new(&p.polygon, timeout, retry)),
                 notes,
             ),
             fmp: keep(
                 "fmp",
-                (p.fmp.enabled || has_key(&p.fmp.api_key_env)).then(|| FmpClient::new(&p.fmp, timeout, retry.clone())),
+                (p.fmp.enabled || has_key(&p.fmp.api_key_env)).then(|| FmpClient::new(&p.fmp, timeout, retry)),
                 notes,
             ),
             fred: keep(
                 "fred",
-                (p.fred.enabled || has_key(&p.fred.api_key_env))
-                    .then(|| FredClient::new(&p.fred, timeout, retry.clone())),
+                (p.fred.enabled || has_key(&p.fred.api_key_env)).then(|| FredClient::new(&p.fred, timeout, retry)),
                 notes,
             ),
         }
@@ -205,8 +204,11 @@ pub async fn run(
     let (mut universe, etag) = match bus.get(&keys::universe()).await? {
         Some(obj) => (serde_json::from_slice::<Universe>(&obj.bytes)?, obj.etag),
         None => {
+            // Names with a bar in the store's last month: one missing session (a halt, a gap in
+            // the data) must not drop a name for good.
+            let since = store.manifest.last_day.offset(-21).unwrap_or(store.manifest.first_day);
             let active =
-                store.raw.iter().filter(|s| s.dates.last() == Some(&store.manifest.last_day)).map(|s| s.ticker.clone());
+                store.raw.iter().filter(|s| s.dates.last().is_some_and(|d| *d >= since)).map(|s| s.ticker.clone());
             (Universe::imported(active, store.manifest.first_day.date(), store.manifest.last_day.date()), None)
         }
     };
@@ -431,7 +433,7 @@ pub async fn run(
 
         let started = std::time::Instant::now();
         let missing: Vec<&Ticker> =
-            want.iter().filter(|t| store.sectors.symbols.get(*t).is_none() && **t != etf).collect();
+            want.iter().filter(|t| !store.sectors.symbols.contains_key(*t) && **t != etf).collect();
         let mut found = Vec::new();
         let mut failed = Vec::new();
         for t in missing.iter().filter(|t| entered.contains(t) || store.raw.find(t.as_str()).is_none()) {

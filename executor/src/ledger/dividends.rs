@@ -106,21 +106,16 @@ impl Ledger {
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Option<DividendRow>> {
             let t: String = r.get(0)?;
+            let Ok(ticker) = Ticker::new(&t) else { return Ok(None) };
             let paid: Option<String> = r.get(5)?;
-            Ok(Ticker::new(&t)
-                .ok()
-                .map(|ticker| (ticker, r))
-                .map(|(ticker, r)| -> rusqlite::Result<DividendRow> {
-                    Ok(DividendRow {
-                        ticker,
-                        ex_date: day(r.get(1)?)?,
-                        pay_date: day(r.get(2)?)?,
-                        shares: r.get(3)?,
-                        amount: r.get(4)?,
-                        paid_on: paid.map(day).transpose()?,
-                    })
-                })
-                .transpose()?)
+            Ok(Some(DividendRow {
+                ticker,
+                ex_date: day(r.get(1)?)?,
+                pay_date: day(r.get(2)?)?,
+                shares: r.get(3)?,
+                amount: r.get(4)?,
+                paid_on: paid.map(day).transpose()?,
+            }))
         };
         let rows = match date {
             Some(d) => st.query_map([d.to_string()], map),

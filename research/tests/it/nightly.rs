@@ -161,3 +161,52 @@ async fn a_week_of_nightly_updates_ends_equal_to_a_full_import() {
     assert_eq!(compared, full.adjusted.n_tickers());
     assert_eq!(live.adjusted.n_tickers(), full.adjusted.n_tickers());
 }
+
+/// The nightly update's speed for 900 names against the stand-in (the embedded ~500 names plus
+/// 400 copies under other symbols), grouped and through the per-name fallback. Full size behind
+/// `--ignored`: `cargo nextest run -p ae-research --run-ignored only nightly_update_of_900`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored and read the timings it prints"]
+async fn nightly_update_of_900_names_takes_under_30_seconds() {
+    // SAFETY: nextest runs each test in its own process; these names are this test's own.
+    unsafe {
+        std::env::set_var(POLYGON_ENV, "nightly-polygon-key");
+        std::env::set_var(FMP_ENV, "nightly-fmp-key");
+    }
+    let mut world = VendorWorld::embedded();
+    // 400 more names: copies of real series under other symbols.
+    let originals: Vec<String> = world.bars.values().next().unwrap().keys().take(400).cloned().collect();
+    for bars in world.bars.values_mut() {
+        let copies: Vec<(String, _)> =
+            originals.iter().filter_map(|t| bars.get(t).map(|b| (format!("Z{}", t.replace('.', "")), *b))).collect();
+        bars.extend(copies);
+    }
+    world.grouped_outages.insert(d("2010-06-08"));
+    let dir = tempfile::tempdir().unwrap();
+    // The user's file: every name of the vendor through the cutoff.
+    let mut csv = String::from("date,ticker,open,high,low,close,volume\n");
+    for (day, bars) in world.bars.range(..=d("2010-06-04")) {
+        for (t, b) in bars {
+            csv.push_str(&format!("{day},{t},{},{},{},{},{}\n", b.ohlc[0], b.ohlc[1], b.ohlc[2], b.ohlc[3], b.volume));
+        }
+    }
+    std::fs::write(dir.path().join("bars.csv"), csv).unwrap();
+    let files = ImportFiles { ohlcv: dir.path().join("bars.csv"), ..ImportFiles::embedded(&embedded_data_dir()) };
+    let vendor = VendorStandIn::start(world, "nightly-polygon-key", "nightly-fmp-key").await;
+    let cfg = config(&vendor.uri());
+    let bus = Bus::file(dir.path().join("bus"));
+    import(&bus, &files, &cfg, "2010-06-04").await;
+    let names = PriceStore::load(&bus).await.unwrap().raw.n_tickers();
+    assert!(names >= 900, "{names} names");
+    let vendors = Vendors::from_config(&cfg, RetryPolicy::default(), &mut Vec::new());
+    for (s, how) in [("2010-06-07", "grouped daily"), ("2010-06-08", "one request per name")] {
+        let clock = SimulatedClock::at_et(day(s), NaiveTime::from_hms_opt(16, 20, 0).unwrap());
+        let t0 = std::time::Instant::now();
+        let r = nightly::run(&bus, &cfg, &vendors, day(s), &clock).await.unwrap();
+        let secs = t0.elapsed().as_secs_f64();
+        assert!(r.failures().is_empty(), "{:?}", r.failures());
+        let steps: Vec<String> = r.steps.iter().map(|x| format!("{} {:.2}s", x.name, x.secs)).collect();
+        eprintln!("nightly update, {names} names, {how}: {secs:.1} s ({})", steps.join(", "));
+        assert!(r.bars >= 850, "{} bars", r.bars);
+    }
+}

@@ -67,6 +67,48 @@ pub enum ImportError {
     },
 }
 
+/// A user's table as the CSV text the row parsers read, so every row is checked and located the
+/// same way: a `.parquet` file is rendered column by column (dates, timestamps, integers, floats
+/// and strings all print; a `date` column keeps the day), any other file is read as text,
+/// gunzipped when its name ends in `.gz`.
+pub fn read_table_text(path: &Path) -> Result<String, ImportError> {
+    if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+        return read_gz_text(path);
+    }
+    let io = |source| ImportError::Io { path: path.display().to_string(), source };
+    let bad = |why: String| io(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+    let bytes = std::fs::read(path).map_err(io)?;
+    let batches = crate::parquet_io::decode(bytes.into()).map_err(bad)?;
+    let Some(first) = batches.first() else { return Ok(String::new()) };
+    let names: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut out = names.join(",");
+    out.push('\n');
+    let options = arrow::util::display::FormatOptions::default().with_null("");
+    for b in &batches {
+        let cols = b
+            .columns()
+            .iter()
+            .map(|c| arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        for i in 0..b.num_rows() {
+            let cells: Vec<String> = cols
+                .iter()
+                .zip(&names)
+                .map(|(c, name)| {
+                    let v = c.value(i).to_string();
+                    // A timestamp column holds a session as its midnight: keep the day.
+                    if name == "date" { v.split(['T', ' ']).next().unwrap_or_default().to_string() } else { v }
+                })
+                .map(|v| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v })
+                .collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a file, gunzipping when its name ends in `.gz`.
 pub fn read_gz_text(path: &Path) -> Result<String, ImportError> {
     let io = |source| ImportError::Io { path: path.display().to_string(), source };
@@ -271,6 +313,37 @@ mod tests {
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].at, "f.csv:202");
         assert!(issues[0].detail.contains("open \"x\""));
+    }
+
+    #[test]
+    fn a_users_parquet_is_read_like_a_csv_with_every_bad_row_located() {
+        use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+        use arrow::record_batch::RecordBatch;
+        use std::sync::Arc;
+        // Dates as Date32 (2010-01-04 and 05), volume as integers, the open missing in the last row.
+        let n = 200;
+        let opens: Vec<Option<f64>> = (0..n).map(|i| (i + 1 < n).then_some(1.0)).collect();
+        let mut cols: Vec<(&str, ArrayRef)> = vec![
+            ("date", Arc::new(Date32Array::from((0..n).map(|i| 14613 + (i % 2) as i32).collect::<Vec<_>>()))),
+            ("ticker", Arc::new(StringArray::from(vec!["AAA"; n]))),
+            ("open", Arc::new(Float64Array::from(opens))),
+        ];
+        for name in ["high", "low", "close"] {
+            cols.push((name, Arc::new(Float64Array::from(vec![2.0; n]))));
+        }
+        cols.push(("volume", Arc::new(Int64Array::from(vec![100; n]))));
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bars.parquet");
+        std::fs::write(&path, crate::parquet_io::encode(&[batch]).unwrap()).unwrap();
+        let text = read_table_text(&path).unwrap();
+        assert!(
+            text.starts_with("date,ticker,open,high,low,close,volume\n2010-01-04,AAA,1.0,2.0,2.0,2.0,100\n"),
+            "{text}"
+        );
+        let (rows, issues) = ohlcv_csv("bars.parquet", &text).unwrap();
+        assert_eq!((rows.len(), issues.len()), (n - 1, 1));
+        assert_eq!(issues[0].at, format!("bars.parquet:{}", n + 1));
     }
 
     #[test]

@@ -591,13 +591,13 @@ pub async fn prepare_import_through(
     let t0 = Instant::now();
     let f = files.clone();
     let parsed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
-        let ohlcv_text = import::read_gz_text(&f.ohlcv)?;
+        let ohlcv_text = import::read_table_text(&f.ohlcv)?;
         let (rows, mut issues) = import::ohlcv_csv(&file_name(&f.ohlcv), &ohlcv_text)?;
         let bench_sym = Ticker::new(BENCHMARK_SYMBOL).expect("valid symbol");
         let (benchmark, i2) =
             import::index_csv(&file_name(&f.benchmark), &import::read_gz_text(&f.benchmark)?, &bench_sym)?;
-        let (sectors, i3) = import::sectors_csv(&file_name(&f.sectors), &import::read_gz_text(&f.sectors)?)?;
-        let (earnings, i4) = import::earnings_csv(&file_name(&f.earnings), &import::read_gz_text(&f.earnings)?)?;
+        let (sectors, i3) = import::sectors_csv(&file_name(&f.sectors), &import::read_table_text(&f.sectors)?)?;
+        let (earnings, i4) = import::earnings_csv(&file_name(&f.earnings), &import::read_table_text(&f.earnings)?)?;
         issues.extend(i2.into_iter().chain(i3).chain(i4));
         Ok((rows, benchmark, sectors, earnings, issues))
     })
