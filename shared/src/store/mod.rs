@@ -473,7 +473,9 @@ impl PriceStore {
                 for i in 0..n {
                     h.update(s.ticker.as_str().as_bytes());
                     h.update([0]);
-                    h.update(s.dates[i].to_string().as_bytes());
+                    // The day as its number, not its text: formatting every date of every bar
+                    // for each job's lineage was 5% of the demo's time.
+                    h.update(chrono::Datelike::num_days_from_ce(&s.dates[i].date()).to_le_bytes());
                     for v in [s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]] {
                         h.update(v.to_le_bytes());
                     }
