@@ -337,17 +337,7 @@ async fn gateway_day(
     }
     gw.positions = ledger.positions()?.into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
     // The account's receivable carries over, as a real broker's does.
-    gw.accrued_dividends = ledger
-        .unpaid_dividends()?
-        .into_iter()
-        .map(|d| ae_rules::dividends::Accrual {
-            ticker: d.ticker,
-            ex_date: d.ex_date,
-            pay_date: d.pay_date,
-            shares: d.shares,
-            amount: d.amount,
-        })
-        .collect();
+    gw.accrued_dividends = ledger.unpaid_accruals()?;
     let gateway = Gateway::start("127.0.0.1:0", gw).await.context("starting the local paper gateway")?;
     // The broker moved the positions for today's splits overnight; the ledger follows, and books
     // today's dividends, before anything reads it.

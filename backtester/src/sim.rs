@@ -272,13 +272,9 @@ impl Run<'_> {
         }
         // Dividends: those going ex today accrue on the shares held at the open; those due are paid.
         let today = day.date.date();
-        let held = |t: &Ticker| self.positions.get(t).map(|p| p.shares).unwrap_or(0);
-        let new = ae_rules::dividends::accrue(today, held, &day.dividends);
-        self.accrued.extend(new);
-        let (due, later): (Vec<_>, Vec<_>) =
-            self.accrued.drain(..).partition(|a| ae_rules::dividends::is_payable(a, today));
-        self.cash += due.iter().map(|a| a.amount).sum::<f64>();
-        self.accrued = later;
+        let positions = &self.positions;
+        let held = |t: &Ticker| positions.get(t).map(|p| p.shares).unwrap_or(0);
+        self.cash += ae_rules::dividends::settle(today, held, &day.dividends, &mut self.accrued);
         let order_book = OrderBook {
             schema_version: 1,
             produced_by: self.sim.lineage.clone(),

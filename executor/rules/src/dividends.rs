@@ -60,6 +60,31 @@ pub fn is_payable(a: &Accrual, today: NaiveDate) -> bool {
     a.pay_date <= today
 }
 
+/// One day's dividends for a book that keeps its accruals in memory (the gateway's book, the
+/// backtester): accrues those going ex on `today` on `held_at_open` (once per symbol and ex-date),
+/// then takes out of `accrued` every accrual payable today. Returns the dollars to credit to cash.
+pub fn settle(
+    today: NaiveDate,
+    held_at_open: impl Fn(&Ticker) -> u32,
+    events: &[DividendEvent],
+    accrued: &mut Vec<Accrual>,
+) -> f64 {
+    for a in accrue(today, held_at_open, events) {
+        if !accrued.iter().any(|x| x.ticker == a.ticker && x.ex_date == a.ex_date) {
+            accrued.push(a);
+        }
+    }
+    let mut paid = 0.0;
+    accrued.retain(|a| {
+        let due = is_payable(a, today);
+        if due {
+            paid += a.amount;
+        }
+        !due
+    });
+    paid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +122,14 @@ mod tests {
         assert_eq!((a[0].shares, a[0].amount), (400, 100.0));
         assert!(!is_payable(&a[0], d("2010-06-15")));
         assert!(is_payable(&a[0], d("2010-06-16")));
+        // Settling day by day: accrued once on the ex-date (a restarted day adds nothing), paid once.
+        let mut book = Vec::new();
+        assert_eq!(settle(d("2010-06-09"), held, &events, &mut book), 0.0);
+        assert_eq!(settle(d("2010-06-09"), held, &events, &mut book), 0.0);
+        assert_eq!(book.len(), 1);
+        assert_eq!(settle(d("2010-06-10"), held, &events, &mut book), 0.0);
+        assert_eq!(book.len(), 2, "CCC goes ex on the 10th");
+        assert_eq!(settle(d("2010-06-16"), held, &events, &mut book), 150.0);
+        assert!(book.is_empty());
     }
 }

@@ -94,9 +94,20 @@ impl Ledger {
         self.dividend_rows("WHERE ex_date = ?1 OR paid_on = ?1", Some(date))
     }
 
-    /// Dividends accrued and not yet paid.
-    pub fn unpaid_dividends(&self) -> Result<Vec<DividendRow>> {
-        self.dividend_rows("WHERE paid_on IS NULL", None)
+    /// Dividends accrued and not yet paid, as the accruals a broker carries (the receivable a
+    /// gateway opened from the ledger starts with).
+    pub fn unpaid_accruals(&self) -> Result<Vec<Accrual>> {
+        Ok(self
+            .dividend_rows("WHERE paid_on IS NULL", None)?
+            .into_iter()
+            .map(|d| Accrual {
+                ticker: d.ticker,
+                ex_date: d.ex_date,
+                pay_date: d.pay_date,
+                shares: d.shares,
+                amount: d.amount,
+            })
+            .collect())
     }
 
     fn dividend_rows(&self, filter: &str, date: Option<TradingDay>) -> Result<Vec<DividendRow>> {

@@ -296,17 +296,9 @@ impl Book {
     /// Cash dividends at the start of `today`, by the one rule (`ae_rules::dividends`): accrues
     /// those going ex today on the shares held now, then pays the accruals whose pay date has come.
     pub fn settle_dividends(&mut self, today: chrono::NaiveDate, events: &[ae_rules::dividends::DividendEvent]) {
-        let held = |t: &Ticker| self.positions.get(t).map(|(n, _)| *n).unwrap_or(0);
-        let new = ae_rules::dividends::accrue(today, held, events);
-        for a in new {
-            if !self.accrued_dividends.iter().any(|x| x.ticker == a.ticker && x.ex_date == a.ex_date) {
-                self.accrued_dividends.push(a);
-            }
-        }
-        let (due, later): (Vec<_>, Vec<_>) =
-            self.accrued_dividends.drain(..).partition(|a| ae_rules::dividends::is_payable(a, today));
-        self.cash += due.iter().map(|a| a.amount).sum::<f64>();
-        self.accrued_dividends = later;
+        let positions = &self.positions;
+        let held = |t: &Ticker| positions.get(t).map(|(n, _)| *n).unwrap_or(0);
+        self.cash += ae_rules::dividends::settle(today, held, events, &mut self.accrued_dividends);
     }
 
     fn refuse(&mut self, spec: OrderSpec, message: String) -> Vec<Event> {

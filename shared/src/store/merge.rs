@@ -18,31 +18,33 @@ use crate::types::Ticker;
 
 const ATTEMPTS: usize = 16;
 
-/// Read-merge-write of a JSON object: `merge` changes the value (from `None` when absent) and
-/// says how many items it added or changed; nothing is written when that is 0.
-async fn merge_json<T, F>(bus: &Bus, key: &Key, mut merge: F) -> Result<usize, StoreError>
+/// Read-merge-write of one object with a conditional put (retried when another writer won the
+/// race): `decode` reads the current bytes, `merge` changes the value (from `None` when absent)
+/// and says how many items it added or changed, `encode` writes it; nothing is written when
+/// nothing changed.
+async fn merge_object<T, F>(
+    bus: &Bus,
+    key: &Key,
+    decode: impl Fn(&bytes::Bytes) -> Result<T, StoreError>,
+    encode: impl Fn(&T) -> Result<bytes::Bytes, StoreError>,
+    mut merge: F,
+) -> Result<usize, StoreError>
 where
-    T: Serialize + DeserializeOwned,
     F: FnMut(Option<T>) -> (T, usize),
 {
     for _ in 0..ATTEMPTS {
         let current = bus.get(key).await?;
         let (value, mode) = match &current {
-            Some(obj) => (
-                Some(
-                    serde_json::from_slice::<T>(&obj.bytes)
-                        .map_err(|e| BusError::Decode { key: key.to_string(), detail: e.to_string() })?,
-                ),
-                obj.etag.clone().map(PutMode::IfMatch).unwrap_or(PutMode::Overwrite),
-            ),
+            Some(obj) => {
+                (Some(decode(&obj.bytes)?), obj.etag.clone().map(PutMode::IfMatch).unwrap_or(PutMode::Overwrite))
+            }
             None => (None, PutMode::IfAbsent),
         };
         let (next, changed) = merge(value);
         if changed == 0 {
             return Ok(0);
         }
-        let bytes = serde_json::to_vec_pretty(&next).expect("a store document serializes");
-        match bus.put(key, bytes, mode).await {
+        match bus.put(key, encode(&next)?, mode).await {
             Ok(_) => return Ok(changed),
             Err(BusError::PreconditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -51,23 +53,42 @@ where
     Err(BusError::PreconditionFailed { key: key.to_string() }.into())
 }
 
+/// [`merge_object`] for a JSON document.
+async fn merge_json<T, F>(bus: &Bus, key: &Key, merge: F) -> Result<usize, StoreError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnMut(Option<T>) -> (T, usize),
+{
+    let decode = |b: &bytes::Bytes| {
+        serde_json::from_slice::<T>(b)
+            .map_err(|e| StoreError::from(BusError::Decode { key: key.to_string(), detail: e.to_string() }))
+    };
+    let encode = |v: &T| Ok(serde_json::to_vec_pretty(v).expect("a store document serializes").into());
+    merge_object(bus, key, decode, encode, merge).await
+}
+
+/// The batches of a Parquet object.
+fn parquet_batches(key: &Key, b: &bytes::Bytes) -> Result<Vec<arrow::record_batch::RecordBatch>, StoreError> {
+    crate::parquet_io::decode(b.clone()).map_err(|detail| BusError::Decode { key: key.to_string(), detail }.into())
+}
+
+/// One Parquet object's bytes.
+fn parquet_bytes(key: &Key, batch: arrow::record_batch::RecordBatch) -> Result<bytes::Bytes, StoreError> {
+    crate::parquet_io::encode(&[batch]).map_err(|detail| BusError::Decode { key: key.to_string(), detail }.into())
+}
+
 /// Adds (or corrects) the benchmark ETF's bars of `symbol`; returns how many changed.
 pub async fn merge_benchmark_etf(bus: &Bus, symbol: &Ticker, bars: &[Bar]) -> Result<usize, StoreError> {
     let key = keys::benchmark_etf();
-    for _ in 0..ATTEMPTS {
-        let current = bus.get(&key).await?;
-        let (existing, mode) = match &current {
-            Some(obj) => {
-                let batches = crate::parquet_io::decode(obj.bytes.clone())
-                    .map_err(|e| BusError::Decode { key: key.to_string(), detail: e })?;
-                let bars = DailyBars::from_record_batches(&batches)
-                    .map_err(|source| StoreError::Bars { key: key.to_string(), source })?;
-                (bars, obj.etag.clone().map(PutMode::IfMatch).unwrap_or(PutMode::Overwrite))
-            }
-            None => (DailyBars::default(), PutMode::IfAbsent),
-        };
+    let decode = |b: &bytes::Bytes| {
+        DailyBars::from_record_batches(&parquet_batches(&key, b)?)
+            .map_err(|source| StoreError::Bars { key: key.to_string(), source })
+    };
+    let encode = |v: &DailyBars| parquet_bytes(&key, v.to_record_batch());
+    merge_object(bus, &key, decode, encode, |existing| {
         let mut by_date: BTreeMap<_, Bar> = existing
-            .get(symbol.as_str())
+            .as_ref()
+            .and_then(|e| e.get(symbol.as_str()))
             .map(|s| (0..s.dates.len()).map(|i| (s.dates[i], s.bar(i))).collect())
             .unwrap_or_default();
         let mut changed = 0;
@@ -77,36 +98,22 @@ pub async fn merge_benchmark_etf(bus: &Bus, symbol: &Ticker, bars: &[Bar]) -> Re
                 changed += 1;
             }
         }
-        if changed == 0 {
-            return Ok(0);
-        }
         let (merged, _) = DailyBars::from_rows(by_date.into_values().map(|b| (symbol.clone(), b)).collect());
-        let bytes = crate::parquet_io::encode(&[merged.to_record_batch()])
-            .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
-        match bus.put(&key, bytes, mode).await {
-            Ok(_) => return Ok(changed),
-            Err(BusError::PreconditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(BusError::PreconditionFailed { key: key.to_string() }.into())
+        (merged, changed)
+    })
+    .await
 }
 
 /// Adds earnings dates to the calendar; returns how many were new.
 pub async fn merge_earnings(bus: &Bus, dates: &[(Ticker, NaiveDate)]) -> Result<usize, StoreError> {
     let key = keys::earnings();
-    for _ in 0..ATTEMPTS {
-        let current = bus.get(&key).await?;
-        let (mut cal, mode) = match &current {
-            Some(obj) => {
-                let batches = crate::parquet_io::decode(obj.bytes.clone())
-                    .map_err(|e| BusError::Decode { key: key.to_string(), detail: e })?;
-                let cal = EarningsCalendar::from_batches(&batches)
-                    .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
-                (cal, obj.etag.clone().map(PutMode::IfMatch).unwrap_or(PutMode::Overwrite))
-            }
-            None => (EarningsCalendar::default(), PutMode::IfAbsent),
-        };
+    let decode = |b: &bytes::Bytes| {
+        EarningsCalendar::from_batches(&parquet_batches(&key, b)?)
+            .map_err(|detail| BusError::Decode { key: key.to_string(), detail }.into())
+    };
+    let encode = |v: &EarningsCalendar| parquet_bytes(&key, v.to_batch());
+    merge_object(bus, &key, decode, encode, |current| {
+        let mut cal = current.unwrap_or_default();
         let mut added = 0;
         for (t, d) in dates {
             let v = cal.dates.entry(t.clone()).or_default();
@@ -115,18 +122,9 @@ pub async fn merge_earnings(bus: &Bus, dates: &[(Ticker, NaiveDate)]) -> Result<
                 added += 1;
             }
         }
-        if added == 0 {
-            return Ok(0);
-        }
-        let bytes = crate::parquet_io::encode(&[cal.to_batch()])
-            .map_err(|detail| BusError::Decode { key: key.to_string(), detail })?;
-        match bus.put(&key, bytes, mode).await {
-            Ok(_) => return Ok(added),
-            Err(BusError::PreconditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(BusError::PreconditionFailed { key: key.to_string() }.into())
+        (cal, added)
+    })
+    .await
 }
 
 /// Adds the sectors of names the map does not hold (a name it holds keeps its sector: an
