@@ -61,23 +61,12 @@ impl Notifier {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::warn!(status = %r.status(), "telegram refused a notice (trading goes on)"),
                 // The URL holds the bot token: never let it into the message.
-                Err(e) => tracing::warn!(error = %describe(e), "telegram notice failed (trading goes on)"),
+                Err(e) => {
+                    tracing::warn!(error = %ae_shared::secrets::describe_http_error(e), "telegram notice failed (trading goes on)")
+                }
             }
         }))
     }
-}
-
-/// A transport error as text, without its URL (it holds the bot token) and with its causes.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -125,7 +114,7 @@ mod tests {
         let url = format!("http://127.0.0.1:{port}/bot123:SENTINEL-UNIT-TOKEN/sendMessage");
         let e = reqwest::Client::new().post(&url).send().await.unwrap_err();
         assert!(e.to_string().contains("SENTINEL-UNIT-TOKEN"), "reqwest quotes the URL: {e}");
-        let d = describe(e);
+        let d = ae_shared::secrets::describe_http_error(e);
         assert!(!d.contains("SENTINEL-UNIT-TOKEN"), "{d}");
         assert!(d.starts_with("error sending request") && d.len() > "error sending request".len(), "{d}");
     }

@@ -118,7 +118,7 @@ impl TelegramTarget {
         match self.client.post(&self.url).json(&body).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!("telegram answered HTTP {}", r.status().as_u16())),
-            Err(e) => Err(format!("telegram: {}", e.without_url())),
+            Err(e) => Err(format!("telegram: {}", crate::secrets::describe_http_error(e))),
         }
     }
 }

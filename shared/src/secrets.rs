@@ -190,6 +190,20 @@ impl<W: Write> Drop for RedactingWriter<W> {
     }
 }
 
+/// A transport error as text, without its URL (a URL can carry an API key in its query or a bot
+/// token in its path) and with its causes (`error sending request: connection closed ...`).
+pub fn describe_http_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,7 +96,7 @@ impl HttpClient {
                     resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
                 let body = resp.text().await.map_err(|e| ProviderError::Transient {
                     what: what.to_string(),
-                    detail: format!("body: {}", describe(e)),
+                    detail: format!("body: {}", ae_shared::secrets::describe_http_error(e)),
                 })?;
                 if status.is_success() {
                     return Ok(body);
@@ -121,24 +121,10 @@ fn decode<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, ProviderErro
     serde_json::from_str(text).map_err(|e| ProviderError::Malformed { what: what.to_string(), detail: e.to_string() })
 }
 
-/// A transport error as text, without its URL (a URL can carry an API key in its query or a bot
-/// token in its path) and with its causes (`error sending request: connection closed ...`).
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 fn classify_transport(what: &str, e: reqwest::Error) -> ProviderError {
     ProviderError::Transient {
         what: what.to_string(),
-        detail: if e.is_timeout() { "timed out".into() } else { describe(e) },
+        detail: if e.is_timeout() { "timed out".into() } else { ae_shared::secrets::describe_http_error(e) },
     }
 }
 
