@@ -37,14 +37,14 @@ pub struct DemoArgs {
 
 /// The demo profile's sweep grid: 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults.
 fn demo_grid() -> ae_shared::config::SweepGrid {
-    ae_shared::config::SweepGrid {
-        min_score: vec![60.0, 70.0],
-        max_position_pct: vec![0.05],
-        atr_multiplier: vec![2.0, 2.5, 3.0],
-        reduce_days: vec![7],
-        exit_days: vec![10, 14],
-        profit_take: vec![0.15, 0.25],
-    }
+    ae_shared::config::SweepGrid::of(&[
+        ("risk.min_score", &[60.0, 70.0]),
+        ("risk.max_position_pct", &[0.05]),
+        ("exits.atr_multiple", &[2.0, 2.5, 3.0]),
+        ("exits.time_decay_reduce_days", &[7.0]),
+        ("exits.time_decay_exit_days", &[10.0, 14.0]),
+        ("exits.reduce_on_gain_pct", &[0.15, 0.25]),
+    ])
 }
 
 fn pct(x: f64) -> String {

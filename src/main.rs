@@ -129,7 +129,7 @@ async fn main() -> ExitCode {
         Cmd::Data(cmd) => data::run(cmd, &cli.common).await,
         Cmd::Validate(args) => validate::run(args, &cli.common).await,
         Cmd::Schema(cmd) => schema::run(cmd),
-        Cmd::Config(cmd) => config_cmd::run(cmd, &cli.common),
+        Cmd::Config(cmd) => config_cmd::run(cmd, &cli.common).await,
     };
     match result {
         Ok(code) => code,

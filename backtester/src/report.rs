@@ -265,25 +265,17 @@ impl Report {
         for g in &sw.gates {
             let _ = writeln!(s, "- {g}");
         }
+        let names: Vec<&str> = sw.baseline.point.0.iter().map(|(k, _)| k.as_str()).collect();
         let _ = writeln!(
             s,
-            "\n| min_score | max_pos | atr x | reduce | exit | take | train | holdout | trades |\n|---|---|---|---|---|---|---|---|---|"
+            "\n| {} | train | holdout | trades |\n|{}---|---|---|",
+            names.join(" | "),
+            "---|".repeat(names.len())
         );
         for x in std::iter::once(&sw.baseline).chain(sw.top.iter()) {
-            let p = x.point;
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                p.min_score,
-                p.max_position_pct,
-                p.atr_multiplier,
-                p.reduce_days,
-                p.exit_days,
-                p.profit_take,
-                num(x.train),
-                num(x.holdout),
-                x.train_trades
-            );
+            let values: Vec<String> = x.point.0.iter().map(|(_, v)| v.to_string()).collect();
+            let _ =
+                writeln!(s, "| {} | {} | {} | {} |", values.join(" | "), num(x.train), num(x.holdout), x.train_trades);
         }
         let _ = writeln!(s, "\n(first row: the parameters in force)\n\n## Scoring weights\n");
         for g in &self.weights.gates {

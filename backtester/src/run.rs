@@ -11,6 +11,7 @@ use ae_shared::config::Config;
 use ae_shared::contracts::params::{ExecutorParams, PredictorParams, ScoringWeights};
 use ae_shared::contracts::predictions::Predictions;
 use ae_shared::contracts::signals::{self, Signals};
+use ae_shared::in_force;
 use ae_shared::metrics::Summary;
 use ae_shared::store::PriceStore;
 use anyhow::Context as _;
@@ -114,9 +115,9 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     }
     let mut notes = Vec::new();
     let mut inputs = Vec::new();
-    let exec: ExecutorParams = bus.tuned_params(&cfg.executor, &mut inputs, &mut notes).await;
-    let scoring: ScoringWeights = bus.tuned_params(&cfg.scoring, &mut inputs, &mut notes).await;
-    let predictor: PredictorParams = bus.tuned_params(&cfg.predictor, &mut inputs, &mut notes).await;
+    let exec: ExecutorParams = in_force::params(bus, &cfg.executor).await.record(&mut inputs, &mut notes);
+    let scoring: ScoringWeights = in_force::params(bus, &cfg.scoring).await.record(&mut inputs, &mut notes);
+    let predictor: PredictorParams = in_force::params(bus, &cfg.predictor).await.record(&mut inputs, &mut notes);
     let store =
         PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
     inputs.extend(store.inputs_as_of(store.manifest.last_day.min(date.prev())));
@@ -234,20 +235,21 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     let decide = |name: &str, why: Vec<String>| WriteBack { name: name.into(), written: false, keys: Vec::new(), why };
     let mut e = decide("executor_params", sw.gates.clone());
     if let (Some(p), Some(ev), false) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates), opts.dry_run) {
-        e.keys = writeback::write(bus, date, p, ev, inputs.clone()).await?;
+        let tuned = cfg.backtest.sweep.paths().map(String::from).collect();
+        e.keys = writeback::write(bus, date, p, tuned, ev, inputs.clone()).await?;
         e.written = true;
     }
     wb.push(e);
     let mut s = decide("scoring_weights", wt.gates.clone());
     if wt.promote && !opts.dry_run {
-        s.keys = writeback::write(bus, date, wt.proposed.clone(), wt.evidence(&cfg.backtest.weights), inputs.clone())
-            .await?;
+        let (tuned, evidence) = (vec![weights::TUNED.to_string()], wt.evidence(&cfg.backtest.weights));
+        s.keys = writeback::write(bus, date, wt.proposed.clone(), tuned, evidence, inputs.clone()).await?;
         s.written = true;
     }
     wb.push(s);
     let mut v = decide("predictor_params", vt.gates.clone());
     if let (Some(p), false) = (vt.params(&predictor), opts.dry_run) {
-        v.keys = writeback::write(bus, date, p, vt.evidence(), inputs.clone()).await?;
+        v.keys = writeback::write(bus, date, p, vec![veto::TUNED.to_string()], vt.evidence(), inputs.clone()).await?;
         v.written = true;
     }
     wb.push(v);

@@ -286,6 +286,8 @@ impl Run<'_> {
             urgent_exits: plan.exits,
             stops: plan.stops,
             blocked: Vec::new(),
+            // The simulator trades with the parameters it was given; no copy per day.
+            params: None,
         };
         match self.sim.fill.at {
             FillAt::Intraday => self.intraday(day, order_book),

@@ -6,83 +6,64 @@
 //! overfitting, over every point tried).
 
 use ae_shared::config::{PromotionGates, SweepGrid};
-use ae_shared::contracts::Checker;
-use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, Params};
-use ae_shared::types::Fraction;
+use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
 use rayon::prelude::*;
 use serde::Serialize;
+
+use ae_shared::contracts::gate::{GateCheck, Gates};
 
 use crate::grade::objective;
 use crate::overfit::{self, Deflated, Pbo};
 use crate::sim::Simulator;
 
-/// One grid point's values.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Point {
-    /// `risk.min_score`.
-    pub min_score: f64,
-    /// `risk.max_position_pct`.
-    pub max_position_pct: f64,
-    /// `exits.atr_multiplier`.
-    pub atr_multiplier: f64,
-    /// `exits.time_decay_reduce_days`.
-    pub reduce_days: u32,
-    /// `exits.time_decay_exit_days`.
-    pub exit_days: u32,
-    /// `exits.profit_take_pct`.
-    pub profit_take: f64,
+/// One grid point: a value for each swept path, in the grid's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point(pub Vec<(String, f64)>);
+
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 impl Point {
-    /// `base` with this point's values.
+    /// `base` with this point's values, or `None` when a value is out of bounds or the executor's
+    /// own cross-field rules refuse the result.
     pub fn apply(&self, base: &ExecutorParams) -> Option<ExecutorParams> {
-        let mut p = base.clone();
-        p.risk.min_score = ae_shared::types::Score::new(self.min_score).ok()?;
-        p.risk.max_position_pct = Fraction::new(self.max_position_pct).ok()?;
-        p.exits.atr_multiplier = self.atr_multiplier;
-        p.exits.time_decay_reduce_days = self.reduce_days;
-        p.exits.time_decay_exit_days = self.exit_days;
-        p.exits.profit_take_pct = Fraction::new(self.profit_take).ok()?;
-        let mut c = Checker::default();
-        p.check(&mut c, "");
-        c.finish().is_empty().then_some(p)
+        let values: Vec<(&str, f64)> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        with_values(base, &values).ok()
     }
 
-    /// The point of `p`.
-    pub fn of(p: &ExecutorParams) -> Self {
-        Self {
-            min_score: p.risk.min_score.get(),
-            max_position_pct: p.risk.max_position_pct.get(),
-            atr_multiplier: p.exits.atr_multiplier,
-            reduce_days: p.exits.time_decay_reduce_days,
-            exit_days: p.exits.time_decay_exit_days,
-            profit_take: p.exits.profit_take_pct.get(),
-        }
+    /// The point of `p` on `grid`'s paths.
+    pub fn of(grid: &SweepGrid, p: &ExecutorParams) -> Self {
+        let json = serde_json::to_value(p).unwrap_or_default();
+        Self(
+            grid.paths()
+                .map(|k| (k.to_string(), get_path(&json, k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN)))
+                .collect(),
+        )
     }
 }
 
-/// Every point of the grid, in a fixed order.
+/// Every point of the grid, in a fixed order (the first axis varies slowest).
 pub fn points(g: &SweepGrid) -> Vec<Point> {
-    let mut out = Vec::with_capacity(g.len());
-    for &min_score in &g.min_score {
-        for &max_position_pct in &g.max_position_pct {
-            for &atr_multiplier in &g.atr_multiplier {
-                for &reduce_days in &g.reduce_days {
-                    for &exit_days in &g.exit_days {
-                        for &profit_take in &g.profit_take {
-                            out.push(Point {
-                                min_score,
-                                max_position_pct,
-                                atr_multiplier,
-                                reduce_days,
-                                exit_days,
-                                profit_take,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+    let mut out = vec![Point(Vec::with_capacity(g.0.len()))];
+    for axis in &g.0 {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.0.push((axis.path.clone(), *v));
+                    q
+                })
+            })
+            .collect();
     }
     out
 }
@@ -173,13 +154,13 @@ pub fn sweep(
         valid
             .par_iter()
             .map(|(pt, params)| {
-                let s = score(sim, params, *pt, train_days);
+                let s = score(sim, params, pt.clone(), train_days);
                 progress();
                 s
             })
             .collect()
     });
-    let baseline = score(sim, base, Point::of(base), train_days);
+    let baseline = score(sim, base, Point::of(grid, base), train_days);
     let train_returns: Vec<Vec<f64>> =
         scored.iter().map(|s| s.returns[..train_days.min(s.returns.len())].to_vec()).collect();
     let pbo = (!scored.is_empty()).then(|| overfit::pbo(&train_returns, 10));
@@ -189,53 +170,43 @@ pub fn sweep(
         overfit::deflated_sharpe(&train_returns[i], &sharpes)
     });
     let best = best_i.map(|i| scored[i].clone());
-    let mut g = crate::gate::Gates::default();
+    let mut g = Gates::default();
     if let Some(b) = &best {
-        let mut gate = |ok: bool, text: String| g.check(ok, text);
-        gate(
-            b.train_trades >= gates.min_trades as u64,
-            format!("trades: {} closed in training (minimum {})", b.train_trades, gates.min_trades),
+        g.check(
+            GateCheck::at_least("trades", b.train_trades as f64, f64::from(gates.min_trades))
+                .because(format!("trades: {} closed in training (minimum {})", b.train_trades, gates.min_trades)),
         );
         let gain = b.train - baseline.train;
-        gate(
-            gain >= gates.min_improvement,
-            format!(
-                "improvement: training objective {:.3} vs {:.3} in force (+{gain:.3}, minimum +{:.2})",
-                b.train, baseline.train, gates.min_improvement
-            ),
-        );
+        g.check(GateCheck::at_least("improvement", gain, gates.min_improvement).because(format!(
+            "improvement: training objective {:.3} vs {:.3} in force (+{gain:.3}, minimum +{:.2})",
+            b.train, baseline.train, gates.min_improvement
+        )));
         let hold_gain = b.holdout - baseline.holdout;
         let retention = if gain > 0.0 { hold_gain / gain } else { f64::NAN };
-        gate(
-            retention >= gates.min_holdout_retention,
-            format!(
-                "holdout: objective {:.3} vs {:.3} in force, retention {retention:.2} (minimum {:.2})",
-                b.holdout, baseline.holdout, gates.min_holdout_retention
-            ),
-        );
+        g.check(GateCheck::at_least("holdout_retention", retention, gates.min_holdout_retention).because(format!(
+            "holdout: objective {:.3} vs {:.3} in force, retention {retention:.2} (minimum {:.2})",
+            b.holdout, baseline.holdout, gates.min_holdout_retention
+        )));
         if let Some(d) = &deflated {
-            gate(
-                d.probability >= gates.min_deflated_sharpe,
-                format!(
+            g.check(GateCheck::at_least("deflated_sharpe", d.probability, gates.min_deflated_sharpe).because(format!(
                     "deflated Sharpe: {:.3} (minimum {:.2}; best per-day Sharpe {:.3} vs {:.3} expected from the best of {} skill-less trials, {} days)",
                     d.probability, gates.min_deflated_sharpe, d.sharpe, d.expected_max, d.n_trials, d.n_periods
-                ),
-            );
+                )));
         }
         if let Some(p) = &pbo {
-            gate(
-                p.probability <= gates.max_pbo,
-                format!(
-                    "probability of backtest overfitting: {:.3} over {} CSCV splits (maximum {:.2})",
-                    p.probability, p.splits, gates.max_pbo
-                ),
-            );
+            g.check(GateCheck::at_most("pbo", p.probability, gates.max_pbo).because(format!(
+                "probability of backtest overfitting: {:.3} over {} CSCV splits (maximum {:.2})",
+                p.probability, p.splits, gates.max_pbo
+            )));
         }
         if b.point == baseline.point {
-            g.check(false, "change: the best point is the parameters in force, nothing to change");
+            g.check(
+                GateCheck::holds("change", false)
+                    .because("change: the best point is the parameters in force, nothing to change"),
+            );
         }
     } else {
-        g.check(false, "no valid grid point");
+        g.check(GateCheck::holds("valid_point", false).because("no valid grid point"));
     }
     let (promote, gates_out) = (g.passed, g.lines);
     let params = if promote { best.as_ref().and_then(|b| b.point.apply(base)) } else { None };

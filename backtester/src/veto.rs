@@ -6,6 +6,7 @@
 //! predictions on the bus there is nothing to calibrate, and the report says so.
 
 use ae_shared::contracts::common::Direction;
+use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, HoldoutResult, OverfittingCheck, PredictorParams};
 use ae_shared::contracts::predictions::Predictions;
 use ae_shared::metrics::wilson_interval;
@@ -13,6 +14,9 @@ use ae_shared::types::Fraction;
 use serde::Serialize;
 
 use crate::outcomes::Outcomes;
+
+/// The parameter path the calibration tunes (its write-back takes precedence there only).
+pub const TUNED: &str = "veto_confidence";
 
 /// One threshold's record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,20 +92,31 @@ pub fn calibrate(
         .filter(|r| r.n >= min_samples as u64 && r.lower.is_finite())
         .max_by(|a, b| a.lower.total_cmp(&b.lower))
         .map(|r| r.threshold);
-    let mut g = crate::gate::Gates::default();
-    let mut gate = |ok: bool, text: String| g.check(ok, text);
-    gate(!docs.is_empty(), format!("predictions: {} documents with matured outcomes", docs.len()));
-    gate(best.is_some(), format!("training: a threshold with at least {min_samples} vetoes"));
+    let mut g = Gates::default();
+    g.check(
+        GateCheck::at_least("predictions", docs.len() as f64, 1.0)
+            .because(format!("predictions: {} documents with matured outcomes", docs.len())),
+    );
+    g.check(
+        GateCheck::holds("training", best.is_some())
+            .because(format!("training: a threshold with at least {min_samples} vetoes")),
+    );
     let mut hold = None;
     if let Some(b) = best {
         let (n, k) = tally(holdout, out, b);
         let lower = wilson_interval(k, n, 0.95).0;
         hold = Some((n, k, lower));
-        gate(n >= min_samples as u64, format!("holdout: {n} vetoes at {b:.2} (minimum {min_samples})"));
-        gate(lower > 0.5, format!("holdout precision: {k}/{n}, lower 95% bound {lower:.3} (must be above 0.5)"));
-        gate(
-            (b - current.veto_confidence.get()).abs() > 1e-9,
-            format!("change: {b:.2} vs {:.2} in force", current.veto_confidence.get()),
+        g.check(
+            GateCheck::at_least("holdout_vetoes", n as f64, f64::from(min_samples))
+                .because(format!("holdout: {n} vetoes at {b:.2} (minimum {min_samples})")),
+        );
+        g.check(
+            GateCheck::holds("holdout_precision", lower > 0.5)
+                .because(format!("holdout precision: {k}/{n}, lower 95% bound {lower:.3} (must be above 0.5)")),
+        );
+        g.check(
+            GateCheck::holds("change", (b - current.veto_confidence.get()).abs() > 1e-9)
+                .because(format!("change: {b:.2} vs {:.2} in force", current.veto_confidence.get())),
         );
     }
     VetoOutcome {

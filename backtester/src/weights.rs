@@ -13,12 +13,16 @@ use ae_research::factors::{self, FACTORS};
 use ae_research::snapshot::{NameView, Snapshot};
 use ae_shared::TradingDay;
 use ae_shared::config::{DataConfig, WeightTuning};
+use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, FactorWeights, HoldoutResult, OverfittingCheck, ScoringWeights};
 use ae_shared::metrics::{group_demean, rank_ic};
 use ae_shared::store::PriceStore;
 use serde::Serialize;
 
 use crate::outcomes::Outcomes;
+
+/// The parameter path this step tunes (its write-back takes precedence there only).
+pub const TUNED: &str = "factors";
 
 /// One factor's record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,36 +210,27 @@ pub fn tune(
         f64::NAN
     };
     let composite = [mean(&tb), mean(&ta), mean(&hb), mean(&ha)];
-    let mut g = crate::gate::Gates::default();
-    let mut gate = |ok: bool, text: String| g.check(ok, text);
-    gate(
-        train_samples >= t.min_samples as u64,
-        format!(
-            "samples: {train_samples} scored (name, week) pairs in {} training weeks (minimum {})",
-            train.len(),
-            t.min_samples
-        ),
-    );
+    let mut g = Gates::default();
+    g.check(GateCheck::at_least("samples", train_samples as f64, f64::from(t.min_samples)).because(format!(
+        "samples: {train_samples} scored (name, week) pairs in {} training weeks (minimum {})",
+        train.len(),
+        t.min_samples
+    )));
     let changed = after.iter().any(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0)).abs() > 1e-9);
-    gate(
-        changed,
-        format!(
-            "change: {}",
-            if changed { "weights move (max step respected)" } else { "no factor with a positive training IC moves" }
-        ),
-    );
+    g.check(GateCheck::holds("change", changed).because(format!(
+        "change: {}",
+        if changed { "weights move (max step respected)" } else { "no factor with a positive training IC moves" }
+    )));
     let gain = composite[1] - composite[0];
     let hold_gain = composite[3] - composite[2];
-    gate(
-        gain > 0.0 && hold_gain / gain >= min_retention,
-        format!(
-            "holdout: composite IC gain {hold_gain:+.4} on {} weeks vs {gain:+.4} in training (retention minimum {min_retention:.2})",
-            holdout.len()
-        ),
-    );
-    gate(
-        holdout_t >= t.min_holdout_t,
-        format!("significance: holdout t = {holdout_t:.2} (minimum {:.2})", t.min_holdout_t),
+    let retention = if gain > 0.0 { hold_gain / gain } else { f64::NAN };
+    g.check(GateCheck::at_least("holdout_retention", retention, min_retention).because(format!(
+        "holdout: composite IC gain {hold_gain:+.4} on {} weeks vs {gain:+.4} in training (retention minimum {min_retention:.2})",
+        holdout.len()
+    )));
+    g.check(
+        GateCheck::at_least("holdout_t", holdout_t, t.min_holdout_t)
+            .because(format!("significance: holdout t = {holdout_t:.2} (minimum {:.2})", t.min_holdout_t)),
     );
     g.note("quant/qual split: not tuned (needs qualitative sub-scores with outcomes; the LLM analysts supply them)");
     let (promote, gates) = (g.passed, g.lines);

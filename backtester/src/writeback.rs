@@ -10,16 +10,18 @@ use ae_shared::contracts::params::{Evidence, Params, ParamsDoc};
 use ae_shared::contracts::{InputRef, Job, Lineage, to_json_checked};
 use anyhow::Context as _;
 
-/// Writes `params` as `config/{P::NAME}.json`; returns the keys written.
+/// Writes `params` as `config/{P::NAME}.json`, declaring the `tuned` paths this run chose (only
+/// those take precedence over the operator's configuration); returns the keys written.
 pub async fn write<P: Params>(
     bus: &Bus,
     date: TradingDay,
     params: P,
+    tuned: Vec<String>,
     evidence: Evidence,
     inputs: Vec<InputRef>,
 ) -> anyhow::Result<Vec<String>> {
-    let doc =
-        ParamsDoc::new(Lineage::new(Job::Backtester, crate::VERSION, Some(date), inputs), date, Some(evidence), params);
+    let lineage = Lineage::new(Job::Backtester, crate::VERSION, Some(date), inputs);
+    let doc = ParamsDoc::new(lineage, date, Some(evidence), tuned, params);
     let bytes = to_json_checked(&doc).map_err(|p| anyhow::anyhow!("{} would be invalid: {p}", P::NAME))?;
     let history = keys::config_history(date, P::NAME);
     let current = keys::config(P::NAME);

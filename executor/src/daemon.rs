@@ -201,6 +201,7 @@ pub async fn protective_book(bus: &Bus, ledger: &Ledger, date: TradingDay) -> an
         urgent_exits,
         stops,
         blocked: Vec::new(),
+        params: None,
     })
 }
 
@@ -255,7 +256,7 @@ pub async fn run<C: Connector>(
             protective_book(bus, ledger, date).await?
         }
     };
-    let params = bus.tuned_params(&cfg.executor, &mut Vec::new(), &mut Vec::new()).await;
+    let params = crate::inputs::params_of(bus, cfg, &book).await;
     let mut kill = crate::inputs::kill_state(bus, None).await;
     if let Some(p) = &kill.problem {
         tracing::error!("{p}");

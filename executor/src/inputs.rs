@@ -1,6 +1,7 @@
 //! What the planner reads from the bus, with the checks a trading system owes its money: signals
 //! in force (falling back up to the configured number of trading days, refusing invalid, misdated
-//! or stale documents with a logged reason), predictions with their age, and the kill switch.
+//! or stale documents with a logged reason), predictions with their age, the kill switch, and the
+//! parameters a day trades with.
 
 use std::collections::BTreeMap;
 
@@ -174,4 +175,23 @@ pub async fn kill_state(bus: &Bus, previous: Option<&KillState>) -> KillState {
 /// Whether the kill switch is set (present on the bus, valid or not).
 pub async fn kill_switch(bus: &Bus) -> anyhow::Result<bool> {
     Ok(bus.head(&keys::kill_switch()).await?.is_some())
+}
+
+/// The executor parameters a day trades with: the ones its plan recorded, else (a protective
+/// book, or a book written before plans recorded them) the ones in force now.
+pub async fn params_of(
+    bus: &Bus,
+    cfg: &ae_shared::config::Config,
+    book: &ae_shared::contracts::order_book::OrderBook,
+) -> ae_shared::contracts::params::ExecutorParams {
+    match &book.params {
+        Some(p) => p.clone(),
+        None => {
+            let f = ae_shared::in_force::params(bus, &cfg.executor).await;
+            for n in &f.notes {
+                tracing::warn!("{n}");
+            }
+            f.value
+        }
+    }
 }

@@ -213,7 +213,7 @@ pub async fn plan<B: Broker>(
         }
     }
     let mut inputs: Vec<InputRef> = Vec::new();
-    let params = env.bus.tuned_params(&env.cfg.executor, &mut inputs, &mut notes).await;
+    let params = ae_shared::in_force::params(env.bus, &env.cfg.executor).await.record(&mut inputs, &mut notes);
     let signals = inputs::signals_in_force(env.bus, date, params.risk.max_signal_age_days, &mut notes).await?;
     let preds = inputs::predictions_in_force(env.bus, date, &mut notes).await?;
     let mut kill = inputs::kill_switch(env.bus).await?;
@@ -304,6 +304,7 @@ pub async fn plan<B: Broker>(
         urgent_exits: plan.exits.clone(),
         stops: plan.stops.clone(),
         blocked: plan.blocked.clone(),
+        params: Some(params.clone()),
     };
     let key = keys::order_book(date);
     let cycle_id = format!("plan-{}", lineage.run_id);

@@ -119,7 +119,7 @@ pub async fn run(
     date: TradingDay,
 ) -> anyhow::Result<SessionReport> {
     let book = order_book(bus, date).await?;
-    let params = bus.tuned_params(&cfg.executor, &mut Vec::new(), &mut Vec::new()).await;
+    let params = crate::inputs::params_of(bus, cfg, &book).await;
     let kill = crate::inputs::kill_state(bus, None).await.mode;
     let mut report = SessionReport { date: Some(date), ..Default::default() };
     broker.begin_day(date);

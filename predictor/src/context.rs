@@ -11,9 +11,9 @@ use ae_shared::contracts::signals::Signals;
 
 use crate::features::ResearchScores;
 
-/// Tuned parameters from `config/predictor_params.json` when present and valid, else the configuration's.
+/// The predictor parameters in force (see [`ae_shared::in_force`]); their sources go to `inputs`.
 pub async fn params(bus: &Bus, cfg: &Config, inputs: &mut Vec<InputRef>, notes: &mut Vec<String>) -> PredictorParams {
-    bus.tuned_params(&cfg.predictor, inputs, notes).await
+    ae_shared::in_force::params(bus, &cfg.predictor).await.record(inputs, notes)
 }
 
 /// Research history up to `upto`: composite scores by symbol and the latest regime.

@@ -1,11 +1,14 @@
 //! # ae-predictor — the predictor job
 //!
 //! Owns: the feature panel ([`features`]), labels ([`labels`]), training with walk-forward
-//! validation and calibration ([`model`]), the model registry ([`registry`]), the weekly training
-//! job ([`train`]) and daily inference with the veto ([`infer`]).
+//! validation and calibration ([`model`]), the model registry ([`registry`]), what both jobs read
+//! from the bus besides prices — the parameters in force and the research history ([`context`]) —,
+//! the weekly training job ([`train`]) and daily inference with the veto ([`infer`]).
 //!
 //! Must never: let a feature at session t read a bar after t, evaluate a model on data it trained
-//! on, or promote a model that fails the gate.
+//! on, promote a model that fails the gate, or place or plan an order (the executor's job).
+
+#![deny(missing_docs)]
 
 pub mod context;
 pub mod features;

@@ -71,35 +71,15 @@ pub fn gates(
 ) -> Vec<GateCheck> {
     let g = &p.gate;
     let mut out = vec![
-        GateCheck {
-            name: "median_ic".into(),
-            value: s.median_ic,
-            threshold: g.min_median_ic,
-            passed: s.median_ic >= g.min_median_ic,
-        },
-        GateCheck {
-            name: "positive_fold_share".into(),
-            value: s.positive_fold_share.get(),
-            threshold: g.min_positive_fold_share.get(),
-            passed: s.positive_fold_share >= g.min_positive_fold_share,
-        },
-        GateCheck { name: "icir".into(), value: s.icir, threshold: g.min_icir, passed: s.icir >= g.min_icir },
-        GateCheck {
-            name: "hit_rate".into(),
-            value: s.hit_rate.get(),
-            threshold: g.min_hit_rate.get(),
-            passed: s.hit_rate >= g.min_hit_rate,
-        },
+        GateCheck::at_least("median_ic", s.median_ic, g.min_median_ic),
+        GateCheck::at_least("positive_fold_share", s.positive_fold_share.get(), g.min_positive_fold_share.get()),
+        GateCheck::at_least("icir", s.icir, g.min_icir),
+        GateCheck::at_least("hit_rate", s.hit_rate.get(), g.min_hit_rate.get()),
     ];
     if g.require_beat_champion
         && let Some(c) = champion
     {
-        out.push(GateCheck {
-            name: "beats_champion".into(),
-            value: s.median_ic,
-            threshold: c.median_ic,
-            passed: s.median_ic >= c.median_ic,
-        });
+        out.push(GateCheck::at_least("beats_champion", s.median_ic, c.median_ic));
     }
     out
 }

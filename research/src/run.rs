@@ -135,8 +135,8 @@ async fn params(
     inputs: &mut Vec<InputRef>,
     notes: &mut Vec<String>,
 ) -> (ResearchParams, ScoringWeights) {
-    let research = bus.tuned_params(&cfg.research, inputs, notes).await;
-    let scoring = bus.tuned_params(&cfg.scoring, inputs, notes).await;
+    let research = ae_shared::in_force::params(bus, &cfg.research).await.record(inputs, notes);
+    let scoring = ae_shared::in_force::params(bus, &cfg.scoring).await.record(inputs, notes);
     (research, scoring)
 }
 

@@ -15,7 +15,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::contracts::params::{ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights};
+use crate::contracts::params::{
+    ExecutorParams, Params, PredictorParams, ResearchParams, ScoringWeights, numeric_problem,
+};
 use crate::contracts::{Checker, Problem, Problems, schema_problems};
 use crate::mail::MailConfig;
 use crate::types::Fraction;
@@ -344,39 +346,69 @@ pub enum FillAt {
     Close,
 }
 
-/// The executor parameters the sweep varies, each with its declared values (the grid is their
-/// product; points the executor's own checks refuse are skipped and counted).
+/// One swept parameter: its path in `executor_params` and the values tried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SweepGrid {
-    /// `risk.min_score` values.
-    pub min_score: Vec<f64>,
-    /// `risk.max_position_pct` values.
-    pub max_position_pct: Vec<f64>,
-    /// `exits.atr_multiplier` values.
-    pub atr_multiplier: Vec<f64>,
-    /// `exits.time_decay_reduce_days` values.
-    pub reduce_days: Vec<u32>,
-    /// `exits.time_decay_exit_days` values.
-    pub exit_days: Vec<u32>,
-    /// `exits.profit_take_pct` values.
-    pub profit_take: Vec<f64>,
+pub struct SweepAxis {
+    /// Dotted parameter path (`exits.atr_multiple`): a bounded numeric executor parameter.
+    pub path: String,
+    /// Values tried, inside the parameter's bounds (whole numbers for a count of days).
+    pub values: Vec<f64>,
 }
 
+/// The executor sweep's grid: the product of its axes, the first varying slowest. Points the
+/// executor's own cross-field rules refuse are skipped and counted. The swept paths are the ones
+/// a promoted result tunes (see `ae_shared::in_force`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct SweepGrid(pub Vec<SweepAxis>);
+
 impl SweepGrid {
+    /// A grid from `(path, values)` pairs, in order.
+    pub fn of(axes: &[(&str, &[f64])]) -> Self {
+        Self(axes.iter().map(|(p, v)| SweepAxis { path: p.to_string(), values: v.to_vec() }).collect())
+    }
+
     /// Number of points (before invalid ones are skipped).
     pub fn len(&self) -> usize {
-        self.min_score.len()
-            * self.max_position_pct.len()
-            * self.atr_multiplier.len()
-            * self.reduce_days.len()
-            * self.exit_days.len()
-            * self.profit_take.len()
+        self.0.iter().map(|a| a.values.len()).product()
     }
 
     /// Whether the grid is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The swept paths, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|a| a.path.as_str())
+    }
+
+    /// Every problem with the grid around `base`: unknown or non-numeric paths, values out of
+    /// bounds or not whole, repeated paths, empty axes.
+    pub fn check(&self, base: &ExecutorParams, c: &mut Checker, prefix: &str) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, axis) in self.0.iter().enumerate() {
+            let at = format!("{prefix}[{i}]");
+            if !seen.insert(axis.path.as_str()) {
+                c.push(format!("{at}.path"), format!("{:?} is swept twice", axis.path));
+            }
+            if axis.values.is_empty() {
+                c.push(format!("{at}.values"), "no values (the grid would be empty)");
+            }
+            let mut reported = false;
+            for (j, v) in axis.values.iter().enumerate() {
+                if let Some(p) = numeric_problem(base, &axis.path, *v) {
+                    let not_a_path = p.contains("is not a numeric parameter");
+                    if not_a_path && reported {
+                        continue;
+                    }
+                    reported |= not_a_path;
+                    let at = if not_a_path { format!("{at}.path") } else { format!("{at}.values[{j}]") };
+                    c.push(at, p);
+                }
+            }
+        }
     }
 }
 
@@ -550,6 +582,22 @@ pub struct Config {
     pub backtest: BacktestConfig,
 }
 
+/// Which layer set each overridden value: dotted path → the file or environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(pub BTreeMap<String, String>);
+
+impl Origins {
+    /// The layer that set the value at `path` (a value inside a replaced table or list counts):
+    /// the file, the environment variable, or `defaults`.
+    pub fn of(&self, path: &str) -> &str {
+        self.0
+            .iter()
+            .filter(|(k, _)| path == k.as_str() || path.starts_with(&format!("{k}.")))
+            .max_by_key(|(k, _)| k.len())
+            .map_or("defaults", |(_, v)| v.as_str())
+    }
+}
+
 /// A configuration that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -594,6 +642,15 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        Self::load_traced(file, env).map(|(cfg, _)| cfg)
+    }
+
+    /// [`Config::load_from`], with the layer that set each overridden value: dotted path → the
+    /// file or environment variable (paths absent from the map are the embedded defaults').
+    pub fn load_traced(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Origins), ConfigError> {
         match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -611,13 +668,13 @@ impl Config {
         origin: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        Self::layered(Some((text, origin)), env)
+        Self::layered(Some((text, origin)), env).map(|(cfg, _)| cfg)
     }
 
     fn layered(
         file: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<(Self, Origins), ConfigError> {
         let mut tree: toml::Table = DEFAULT_TOML.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
             origin: "embedded defaults".into(),
             detail: e.to_string(),
@@ -645,7 +702,7 @@ impl Config {
             origins.insert(path.join("."), name);
         }
         let json = serde_json::to_value(&tree).expect("TOML converts to JSON");
-        Self::from_value(json, &origins)
+        Self::from_value(json, &origins).map(|cfg| (cfg, Origins(origins)))
     }
 
     fn from_value(json: Value, origins: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
@@ -672,6 +729,7 @@ impl Config {
 
     /// Cross-field rules of every section.
     pub fn check(&self, c: &mut Checker) {
+        self.backtest.sweep.check(&self.executor, c, "backtest.sweep");
         self.scoring.check(c, "scoring.");
         self.research.check(c, "research.");
         self.predictor.check(c, "predictor.");
@@ -758,7 +816,7 @@ mod tests {
     fn defaults_are_valid_and_carry_the_design_numbers() {
         let c = Config::defaults();
         assert_eq!(c.executor.exits.atr_period, 14);
-        assert_eq!(c.executor.exits.atr_multiplier, 2.5);
+        assert_eq!(c.executor.exits.atr_multiple, 2.5);
         assert_eq!(c.executor.exits.time_decay_reduce_days, 7);
         assert_eq!(c.executor.exits.time_decay_exit_days, 14);
         assert_eq!(c.executor.exits.momentum_exit_return.get(), -0.15);

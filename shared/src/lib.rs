@@ -23,6 +23,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod crashpoint;
+pub mod in_force;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;

@@ -22,13 +22,15 @@ api_key_env = "AE_TEST_NO_SUCH_KEY"
 [backtest]
 threads = 2
 
-[backtest.sweep]
-min_score = [60.0, 70.0]
-max_position_pct = [0.05]
-atr_multiplier = [2.0, 3.0]
-reduce_days = [7]
-exit_days = [14]
-profit_take = [0.15, 0.25]
+[[backtest.sweep]]
+path = "risk.min_score"
+values = [60.0, 70.0]
+[[backtest.sweep]]
+path = "exits.atr_multiple"
+values = [2.0, 3.0]
+[[backtest.sweep]]
+path = "exits.reduce_on_gain_pct"
+values = [0.15, 0.25]
 
 # Gates opened wide so a write-back happens and the next week's jobs must pick it up.
 [backtest.weights]

@@ -20,7 +20,7 @@ async fn the_cli_and_the_lambda_handler_run_the_backtest() {
     let config = dir.path().join("bt.toml");
     std::fs::write(
         &config,
-        "[llm]\napi_key_env = \"AE_TEST_NO_SUCH_KEY\"\n[backtest]\nwarmup_days = 60\nthreads = 2\n[backtest.sweep]\nmin_score = [60.0, 70.0]\nmax_position_pct = [0.05]\natr_multiplier = [2.5]\nreduce_days = [7]\nexit_days = [14]\nprofit_take = [0.25]\n",
+        "[llm]\napi_key_env = \"AE_TEST_NO_SUCH_KEY\"\n[backtest]\nwarmup_days = 60\nthreads = 2\n[[backtest.sweep]]\npath = \"risk.min_score\"\nvalues = [60.0, 70.0]\n",
     )
     .unwrap();
     let url = format!("file://{}", dir.path().join("bus").display());

@@ -44,7 +44,7 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
 
     // Gates opened wide: the best point is written with its evidence, dated history and the file
     // it replaces kept as _previous.
-    ae_backtester::writeback::write(&bus, day("2010-08-13"), cfg.executor.clone(), ev_seed(), Vec::new())
+    ae_backtester::writeback::write(&bus, day("2010-08-13"), cfg.executor.clone(), Vec::new(), ev_seed(), Vec::new())
         .await
         .unwrap();
     cfg.backtest.gates.min_trades = 0;
@@ -55,10 +55,13 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
     let forced = RunOptions { date, dry_run: false, force: true, progress: false };
     let r2 = run(&bus, &cfg, &forced).await.unwrap();
     let e = r2.write_back.iter().find(|w| w.name == "executor_params").unwrap();
-    assert_ne!(r2.sweep.best.as_ref().map(|b| b.point), Some(r2.sweep.baseline.point), "the grid has a better point");
+    assert_ne!(r2.sweep.best.as_ref().map(|b| &b.point), Some(&r2.sweep.baseline.point), "the grid has a better point");
     assert!(e.written, "{:?}", e.why);
     let doc: ExecutorParamsDoc = bus.get_doc_required(&keys::config("executor_params")).await.unwrap().doc;
-    assert_eq!(Some(ae_backtester::sweep::Point::of(&doc.params)), r2.sweep.best.as_ref().map(|b| b.point));
+    assert_eq!(
+        Some(ae_backtester::sweep::Point::of(&cfg.backtest.sweep, &doc.params)),
+        r2.sweep.best.as_ref().map(|b| b.point.clone())
+    );
     let ev = doc.evidence.unwrap();
     assert!(ev.overfitting.is_some() && ev.holdout.is_some() && ev.n_samples > 0);
     assert!(bus.head(&keys::config_history(date, "executor_params")).await.unwrap().is_some());

@@ -68,10 +68,10 @@ pub fn protective_stop(h: &Holding, p: &ExitParams) -> (f64, f64) {
     let trail = h
         .market
         .usable_atr()
-        .map(|atr| h.high_water.max(h.market.close) - atr * p.atr_multiplier)
+        .map(|atr| h.high_water.max(h.market.close) - atr * p.atr_multiple)
         .filter(|stop| stop.is_finite());
     match trail {
-        Some(stop) => (stop, p.atr_multiplier),
+        Some(stop) => (stop, p.atr_multiple),
         None => (h.avg_cost * (1.0 - p.fallback_stop_pct.get()), 0.0),
     }
 }
@@ -135,7 +135,7 @@ pub fn evaluate_exit(h: &Holding, research: SignalAction, p: &ExitParams) -> Exi
     } else if close <= stop {
         return exit(vec![Reason::FallbackStop]);
     }
-    if !h.profit_taken && h.avg_cost > 0.0 && close / h.avg_cost - 1.0 >= p.profit_take_pct.get() {
+    if !h.profit_taken && h.avg_cost > 0.0 && close / h.avg_cost - 1.0 >= p.reduce_on_gain_pct.get() {
         let mut r = vec![Reason::ProfitTake];
         r.extend(notes);
         return reduce(r);

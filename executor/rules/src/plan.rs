@@ -423,7 +423,7 @@ mod tests {
             assert_eq!(stop.atr.map(Usd::get), c.usable, "{}: stop ATR", c.what);
             assert_eq!(entry.atr.map(Usd::get), c.usable.map(|a| a / 2.0), "{}: entry ATR", c.what);
             let (want_stop, want_multiple) = match c.usable {
-                Some(a) => (104.0 - a * p.exits.atr_multiplier, p.exits.atr_multiplier),
+                Some(a) => (104.0 - a * p.exits.atr_multiple, p.exits.atr_multiple),
                 None => (100.0 * (1.0 - p.exits.fallback_stop_pct.get()), 0.0),
             };
             assert!((stop.stop_price.get() - want_stop).abs() < 1e-9, "{}: stop {}", c.what, stop.stop_price);
@@ -443,6 +443,7 @@ mod tests {
                 urgent_exits: plan.exits.clone(),
                 stops: plan.stops.clone(),
                 blocked: plan.blocked.clone(),
+                params: Some(p.clone()),
             };
             if let Err(problems) = to_json_checked(&ob) {
                 panic!("{}: the order book is invalid:\n{problems}", c.what);

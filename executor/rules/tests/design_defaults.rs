@@ -14,7 +14,7 @@ fn the_design_numbers_are_the_configured_defaults() {
     let (e, r, s, i) = (&p.exits, &p.risk, &p.sizing, &p.intraday);
     let table: &[(&str, f64, f64)] = &[
         ("ATR period 14", e.atr_period as f64, 14.0),
-        ("ATR trailing multiple 2.5", e.atr_multiplier, 2.5),
+        ("ATR trailing multiple 2.5", e.atr_multiple, 2.5),
         ("time decay: reduce after 7 days", e.time_decay_reduce_days as f64, 7.0),
         ("time decay: exit after 14 days", e.time_decay_exit_days as f64, 14.0),
         ("momentum exit: 20d below −15%", e.momentum_exit_return.get(), -0.15),

@@ -167,6 +167,7 @@ async fn tuned_params_on_the_bus_are_used_and_invalid_ones_ignored_with_a_note()
     let cfg = config(dir.path());
     let (_, _, _, mut research) = ae_testkit::fixtures::params_docs();
     research.params.population_size = 10;
+    research.tuned = vec!["population_size".into()];
     let b = ae_shared::contracts::to_json_checked(&research).unwrap();
     bus.put(&keys::config("research_params"), b, ae_shared::bus::PutMode::Overwrite).await.unwrap();
     let d = day("2010-03-15");

@@ -460,30 +460,6 @@ impl Bus {
         })
     }
 
-    /// Tuned parameters from `config/{P::NAME}.json` when present and valid, else `fallback` (the
-    /// configuration's). The document read is added to `inputs`; an invalid one is ignored with a
-    /// note (a job never acts on an invalid document, and never fails for want of tuning).
-    pub async fn tuned_params<P: contracts::params::Params>(
-        &self,
-        fallback: &P,
-        inputs: &mut Vec<InputRef>,
-        notes: &mut Vec<String>,
-    ) -> P {
-        let key = keys::config(P::NAME);
-        match self.get_doc::<contracts::params::ParamsDoc<P>>(&key).await {
-            Ok(Some(l)) => {
-                inputs.push(l.input);
-                l.doc.params
-            }
-            Ok(None) => fallback.clone(),
-            Err(e) => {
-                tracing::warn!("{key} ignored: {e}");
-                notes.push(format!("{key} ignored (defaults used): {e}"));
-                fallback.clone()
-            }
-        }
-    }
-
     /// Writes record batches as one Parquet object.
     pub async fn put_parquet(&self, key: &Key, batches: &[RecordBatch], mode: PutMode) -> Result<String, BusError> {
         let bytes =

@@ -146,7 +146,7 @@ pub fn predictor_metrics() -> PredictorMetrics {
         live: None,
         price_freshness: Some(PriceFreshness { max_age_days: 1, n_stale: 0 }),
         promoted: true,
-        gates: vec![GateCheck { name: "median_ic".into(), value: 0.04, threshold: 0.01, passed: true }],
+        gates: vec![GateCheck::at_least("median_ic", 0.04, 0.01)],
     }
 }
 
@@ -215,6 +215,7 @@ pub fn order_book() -> OrderBook {
             stop_price: Usd::new(65.0).unwrap(),
         }],
         blocked: vec![],
+        params: None,
     }
 }
 
@@ -278,9 +279,9 @@ pub fn params_docs()
     let c = Config::defaults();
     let l = lineage(Job::Operator);
     (
-        ParamsDoc::new(l.clone(), day(), None, c.scoring),
-        ParamsDoc::new(l.clone(), day(), None, c.executor),
-        ParamsDoc::new(l.clone(), day(), None, c.predictor),
-        ParamsDoc::new(l, day(), None, c.research),
+        ParamsDoc::new(l.clone(), day(), None, vec![], c.scoring),
+        ParamsDoc::new(l.clone(), day(), None, vec![], c.executor),
+        ParamsDoc::new(l.clone(), day(), None, vec![], c.predictor),
+        ParamsDoc::new(l, day(), None, vec![], c.research),
     )
 }

@@ -13,6 +13,7 @@
 
 pub mod common;
 pub mod eod;
+pub mod gate;
 pub mod kill_switch;
 pub mod lineage;
 pub mod order_book;

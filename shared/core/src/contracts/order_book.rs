@@ -201,6 +201,11 @@ pub struct OrderBook {
     /// Blocked entries (shadow book).
     #[serde(default)]
     pub blocked: Vec<BlockedEntry>,
+    /// The executor parameters in force when the plan was made: the daemon and the paper session
+    /// trade the day with these, not with whatever is in force when they start (absent in a
+    /// protective book, which is made without a plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<super::params::ExecutorParams>,
 }
 
 impl Document for OrderBook {

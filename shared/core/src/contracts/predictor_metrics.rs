@@ -84,19 +84,7 @@ pub struct PriceFreshness {
     pub n_stale: u32,
 }
 
-/// One promotion-gate check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GateCheck {
-    /// Gate name (median_ic, positive_fold_share, icir, hit_rate, beats_champion).
-    pub name: String,
-    /// Measured value.
-    pub value: f64,
-    /// Threshold.
-    pub threshold: f64,
-    /// Whether it passed.
-    pub passed: bool,
-}
+pub use super::gate::GateCheck;
 
 /// The predictor metrics document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

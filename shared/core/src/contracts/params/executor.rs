@@ -1,0 +1,271 @@
+//! `executor_params`: the exit manager, the risk guard, the position sizer and the intraday
+//! daemon's triggers.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Params;
+use crate::contracts::{Checker, DocKind};
+use crate::types::{Fraction, Return, Score, Usd};
+
+/// Exit manager.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExitParams {
+    /// ATR period (Wilder), days.
+    #[schemars(range(min = 2, max = 100))]
+    pub atr_period: u32,
+    /// Trailing stop = high water − ATR × this.
+    #[schemars(range(min = 0.5, max = 10.0))]
+    pub atr_multiple: f64,
+    /// Fixed stop below average cost when ATR is unavailable.
+    #[schemars(extend("minimum" = 0.01, "maximum" = 0.5))]
+    pub fallback_stop_pct: Fraction,
+    /// While research says HOLD: REDUCE after this many trading days held.
+    #[schemars(range(min = 1, max = 250))]
+    pub time_decay_reduce_days: u32,
+    /// While research says HOLD: EXIT after this many trading days held.
+    #[schemars(range(min = 1, max = 500))]
+    pub time_decay_exit_days: u32,
+    /// REDUCE (sell `reduce_fraction`) when the unrealized gain from average cost reaches this, at
+    /// the morning plan (the intraday profit take is `intraday.profit_take_pct`).
+    pub reduce_on_gain_pct: Fraction,
+    /// Share of the position a REDUCE sells.
+    #[schemars(extend("minimum" = 0.05, "maximum" = 0.95))]
+    pub reduce_fraction: Fraction,
+    /// Momentum exit when the 20-day return is below this ...
+    pub momentum_exit_return: Return,
+    /// ... and RSI(14) is below this.
+    #[schemars(range(min = 1.0, max = 60.0))]
+    pub momentum_exit_rsi: f64,
+    /// Skip an ATR exit while the name beats its sector by more than this over the lookback.
+    pub sector_relative_veto_pct: Fraction,
+    /// Sector-relative lookback, trading days.
+    #[schemars(range(min = 5, max = 120))]
+    pub sector_relative_days: u32,
+    /// EXIT on an overnight gap down of at least this.
+    #[schemars(extend("minimum" = 0.02, "maximum" = 0.5))]
+    pub catastrophic_gap_pct: Fraction,
+    /// EXIT when the loss from average cost reaches this.
+    #[schemars(extend("minimum" = 0.02, "maximum" = 0.5))]
+    pub loss_floor_pct: Fraction,
+}
+
+/// A drawdown band: from `at_pct` below the peak, entries are sized × `multiplier`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawdownTier {
+    /// Drawdown (as a positive fraction) where the band starts.
+    pub at_pct: Fraction,
+    /// Size multiplier inside the band.
+    pub multiplier: Fraction,
+}
+
+/// Risk guard (entries only; EXIT/REDUCE bypass every rule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskParams {
+    /// Minimum research score to enter.
+    pub min_score: Score,
+    /// Block entries whose conviction is declining.
+    pub block_declining_conviction: bool,
+    /// Graduated drawdown bands, ascending.
+    pub drawdown_tiers: Vec<DrawdownTier>,
+    /// Drawdown at which new entries halt.
+    #[schemars(extend("minimum" = 0.01, "maximum" = 0.5))]
+    pub drawdown_breaker_pct: Fraction,
+    /// Largest position, share of NAV.
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.25))]
+    pub max_position_pct: Fraction,
+    /// Largest position in a bear regime.
+    #[schemars(extend("minimum" = 0.0, "maximum" = 0.25))]
+    pub bear_max_position_pct: Fraction,
+    /// In a bear regime, block entries in underweight sectors.
+    pub bear_blocks_underweight: bool,
+    /// Largest sector exposure, share of NAV.
+    #[schemars(extend("minimum" = 0.01, "maximum" = 1.0))]
+    pub max_sector_pct: Fraction,
+    /// Largest total equity exposure, share of NAV.
+    #[schemars(extend("minimum" = 0.05, "maximum" = 1.0))]
+    pub max_equity_pct: Fraction,
+    /// Block when the mean 60-day return correlation with held same-sector names exceeds this.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_sector_correlation: f64,
+    /// Correlation lookback, trading days.
+    #[schemars(range(min = 10, max = 252))]
+    pub correlation_days: u32,
+    /// Honour the predictor's veto.
+    pub use_predictor_veto: bool,
+    /// Block when the 20-day return is below this.
+    pub momentum_gate_return: Return,
+    /// Block entries this many trading days or fewer before earnings (0 = off).
+    #[schemars(range(min = 0, max = 20))]
+    pub earnings_blackout_days: u32,
+    /// Signals older than this many trading days are stale (the planner falls back this far).
+    #[schemars(range(min = 0, max = 20))]
+    pub max_signal_age_days: u32,
+    /// Predictions older than this many trading days are ignored (their gates skipped, with a reason).
+    #[schemars(range(min = 0, max = 5))]
+    pub max_prediction_age_days: u32,
+}
+
+/// Position sizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SizingParams {
+    /// Multiplier for an overweight sector.
+    #[schemars(range(min = 0.5, max = 2.0))]
+    pub sector_overweight: f64,
+    /// Multiplier for a market-weight sector.
+    #[schemars(range(min = 0.5, max = 2.0))]
+    pub sector_market_weight: f64,
+    /// Multiplier for an underweight sector.
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub sector_underweight: f64,
+    /// Multiplier for declining conviction.
+    pub conviction_declining: Fraction,
+    /// Upside below this gets `upside_fail`.
+    pub min_upside: Fraction,
+    /// Multiplier when upside is below `min_upside`.
+    pub upside_fail: Fraction,
+    /// ATR sizing: multiplier = target / ATR%, clamped.
+    pub atr_target_risk: Fraction,
+    /// Lower clamp of the ATR multiplier.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub atr_min: f64,
+    /// Upper clamp of the ATR multiplier.
+    #[schemars(range(min = 1.0, max = 3.0))]
+    pub atr_max: f64,
+    /// Confidence multiplier = min + range × confidence.
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub confidence_min: f64,
+    /// See `confidence_min`.
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub confidence_range: f64,
+    /// Staleness: multiplier falls by this per day past the grace period ...
+    pub staleness_per_day: Fraction,
+    /// ... after this many trading days ...
+    #[schemars(range(min = 0, max = 30))]
+    pub staleness_grace_days: u32,
+    /// ... to no less than this.
+    pub staleness_floor: Fraction,
+    /// Within this many trading days of earnings ...
+    #[schemars(range(min = 0, max = 30))]
+    pub earnings_window_days: u32,
+    /// ... size × (1 − this).
+    pub earnings_reduction: Fraction,
+    /// Dollars at most this share of average daily dollar volume.
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.5))]
+    pub adv_cap_pct: Fraction,
+    /// ADV window, trading days.
+    #[schemars(range(min = 5, max = 120))]
+    pub adv_days: u32,
+    /// Skip entries smaller than this.
+    #[schemars(extend("minimum" = 0.0, "maximum" = 1e7))]
+    pub min_position_usd: Usd,
+}
+
+/// Intraday entry triggers and exits (the daemon).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntradayParams {
+    /// Enter on a pullback of this from the intraday high.
+    pub pullback_pct: Fraction,
+    /// Enter when this far below session VWAP.
+    pub vwap_discount_pct: Fraction,
+    /// Enter within this above 20-day support.
+    pub support_pct: Fraction,
+    /// Support lookback, trading days.
+    #[schemars(range(min = 5, max = 120))]
+    pub support_days: u32,
+    /// From this time (New York), accept a small premium ...
+    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
+    pub close_enough_after: String,
+    /// ... of at most this over the reference price.
+    pub close_enough_max_premium_pct: Fraction,
+    /// Untriggered entries go as market orders at this time (New York).
+    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
+    pub expiry_time: String,
+    /// Intraday trailing stop: high water − ATR × this.
+    #[schemars(range(min = 0.5, max = 10.0))]
+    pub trail_atr_multiple: f64,
+    /// After this many days held ...
+    #[schemars(range(min = 1, max = 60))]
+    pub tighten_after_days: u32,
+    /// ... the trail tightens to ATR × this.
+    #[schemars(range(min = 0.5, max = 10.0))]
+    pub tighten_atr_multiple: f64,
+    /// Sell `profit_take_fraction` when up this much from entry.
+    pub profit_take_pct: Fraction,
+    /// See `profit_take_pct`.
+    pub profit_take_fraction: Fraction,
+    /// Sell everything on a drop of this from the intraday high.
+    pub collapse_pct: Fraction,
+}
+
+/// Everything the executor decides with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorParams {
+    /// Exit manager.
+    pub exits: ExitParams,
+    /// Risk guard.
+    pub risk: RiskParams,
+    /// Position sizer.
+    pub sizing: SizingParams,
+    /// Intraday daemon.
+    pub intraday: IntradayParams,
+}
+
+impl Params for ExecutorParams {
+    const NAME: &'static str = "executor_params";
+    const KIND: DocKind = DocKind::ExecutorParams;
+    fn check(&self, c: &mut Checker, p: &str) {
+        let e = &self.exits;
+        if e.time_decay_reduce_days >= e.time_decay_exit_days {
+            c.push(
+                format!("{p}exits.time_decay_reduce_days"),
+                format!("{} must be below time_decay_exit_days {}", e.time_decay_reduce_days, e.time_decay_exit_days),
+            );
+        }
+        let r = &self.risk;
+        let mut prev = 0.0;
+        for (i, t) in r.drawdown_tiers.iter().enumerate() {
+            if t.at_pct.get() <= prev {
+                c.push(
+                    format!("{p}risk.drawdown_tiers[{i}].at_pct"),
+                    format!("{} must be above the previous band ({prev})", t.at_pct),
+                );
+            }
+            prev = t.at_pct.get();
+        }
+        if r.drawdown_breaker_pct.get() <= prev {
+            c.push(
+                format!("{p}risk.drawdown_breaker_pct"),
+                format!("{} must be above the last band ({prev})", r.drawdown_breaker_pct),
+            );
+        }
+        if r.bear_max_position_pct > r.max_position_pct {
+            c.push(
+                format!("{p}risk.bear_max_position_pct"),
+                format!("{} is above max_position_pct {}", r.bear_max_position_pct, r.max_position_pct),
+            );
+        }
+        if r.max_position_pct > r.max_sector_pct {
+            c.push(
+                format!("{p}risk.max_position_pct"),
+                format!("{} is above max_sector_pct {}", r.max_position_pct, r.max_sector_pct),
+            );
+        }
+        let s = &self.sizing;
+        if s.atr_min > s.atr_max {
+            c.push(format!("{p}sizing.atr_min"), format!("{} is above atr_max {}", s.atr_min, s.atr_max));
+        }
+        let i = &self.intraday;
+        for (name, v) in [("close_enough_after", &i.close_enough_after), ("expiry_time", &i.expiry_time)] {
+            if crate::contracts::common::time_of_day(v).is_none() {
+                c.push(format!("{p}intraday.{name}"), format!("{v:?} is not a HH:MM time"));
+            }
+        }
+    }
+}
