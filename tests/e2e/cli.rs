@@ -164,6 +164,39 @@ fn config_check_lists_every_problem_with_its_source() {
     assert!(o.status.success(), "{}", stdout(&o));
 }
 
+#[test]
+fn config_show_in_force_names_where_each_value_comes_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = dir.path().join("bus");
+    let (_, mut exec, _, _) = fixtures::params_docs();
+    exec.params.exits.atr_multiple = 3.0;
+    exec.params.exits.atr_period = 20;
+    exec.tuned = vec!["exits.atr_multiple".into()];
+    std::fs::create_dir_all(bus.join("config")).unwrap();
+    let bytes = ae_shared::contracts::to_json_checked(&exec).unwrap();
+    std::fs::write(bus.join("config/executor_params.json"), &bytes).unwrap();
+    let url = format!("file://{}", bus.display());
+    let o = alpha_engine(
+        &["config", "show", "--in-force", "--bus", &url],
+        &[("ALPHA_ENGINE__EXECUTOR__RISK__MAX_POSITION_PCT", "0.04")],
+        dir.path(),
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    let sha = ae_shared::contracts::lineage::sha256_hex(&bytes);
+    for want in [
+        format!(
+            "exits.atr_multiple = 3.0  # bus config/executor_params.json (sha256 {}, tuned 2010-03-15)",
+            &sha[..12]
+        ),
+        "exits.atr_period = 14  # configuration: defaults".to_string(),
+        "risk.max_position_pct = 0.04  # configuration: ALPHA_ENGINE__EXECUTOR__RISK__MAX_POSITION_PCT".to_string(),
+        "[scoring]  # scoring_weights".to_string(),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_update_appends_a_session_from_the_bars_vendor() {
     use wiremock::matchers::{header, method, path, query_param};
