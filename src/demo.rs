@@ -35,18 +35,6 @@ pub struct DemoArgs {
     pub production: bool,
 }
 
-/// The demo profile's sweep grid: 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults.
-fn demo_grid() -> ae_shared::config::SweepGrid {
-    ae_shared::config::SweepGrid::of(&[
-        ("risk.min_score", &[60.0, 70.0]),
-        ("risk.max_position_pct", &[0.05]),
-        ("exits.atr_multiple", &[2.0, 2.5, 3.0]),
-        ("exits.time_decay_reduce_days", &[7.0]),
-        ("exits.time_decay_exit_days", &[10.0, 14.0]),
-        ("exits.reduce_on_gain_pct", &[0.15, 0.25]),
-    ])
-}
-
 fn pct(x: f64) -> String {
     if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "n/a".into() }
 }
@@ -84,7 +72,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     let cadence = if args.production {
         local::Cadence::PRODUCTION
     } else {
-        cfg.backtest.sweep = demo_grid();
+        cfg.backtest.sweep = ae_shared::config::SweepGrid::demo();
         local::Cadence { train_every_weeks: 4, backtest_every_weeks: 4 }
     };
     let bus = Bus::open(&cfg.bus.url).await?;

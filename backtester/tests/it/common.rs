@@ -21,14 +21,7 @@ pub fn config(dir: &std::path::Path) -> Config {
     cfg.mail.outbox_dir = dir.join("outbox").display().to_string();
     cfg.llm.cache_path = dir.join("research.db").display().to_string();
     cfg.llm.api_key_env = "AE_TEST_NO_SUCH_KEY".into();
-    cfg.backtest.sweep = SweepGrid::of(&[
-        ("risk.min_score", &[60.0, 70.0]),
-        ("risk.max_position_pct", &[0.05]),
-        ("exits.atr_multiple", &[2.0, 2.5, 3.0]),
-        ("exits.time_decay_reduce_days", &[7.0]),
-        ("exits.time_decay_exit_days", &[10.0, 14.0]),
-        ("exits.reduce_on_gain_pct", &[0.15, 0.25]),
-    ]);
+    cfg.backtest.sweep = SweepGrid::demo();
     cfg.backtest.threads = 2;
     cfg
 }

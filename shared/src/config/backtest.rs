@@ -43,6 +43,19 @@ impl SweepGrid {
         Self(axes.iter().map(|(p, v)| SweepAxis { path: p.to_string(), values: v.to_vec() }).collect())
     }
 
+    /// The demo profile's grid, 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults (the demo's
+    /// and the tests'; the declared 1,728-point grid runs in production and in the benchmark).
+    pub fn demo() -> Self {
+        Self::of(&[
+            ("risk.min_score", &[60.0, 70.0]),
+            ("risk.max_position_pct", &[0.05]),
+            ("exits.atr_multiple", &[2.0, 2.5, 3.0]),
+            ("exits.time_decay_reduce_days", &[7.0]),
+            ("exits.time_decay_exit_days", &[10.0, 14.0]),
+            ("exits.reduce_on_gain_pct", &[0.15, 0.25]),
+        ])
+    }
+
     /// Number of points (before invalid ones are skipped).
     pub fn len(&self) -> usize {
         self.0.iter().map(|a| a.values.len()).product()
