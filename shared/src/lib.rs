@@ -1,6 +1,6 @@
 //! # ae-shared — the foundation every alpha-engine job stands on
 //!
-//! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
+//! Owns: the bus over S3 or a directory ([`bus`]), serving AWS Lambda from a job binary (`lambda`), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
 //! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
 //! configuration ([`config`]), a market simulator ([`sim`]) for tests, benchmarks and the demo,
 //! the redaction of registered secrets from logs and bus objects ([`secrets`]), and
@@ -23,6 +23,8 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod crashpoint;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;
