@@ -9,6 +9,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
 use ae_shared::cli::CommonArgs;
 use ae_shared::clock::SimulatedClock;
+use ae_shared::fmt::pct;
 use ae_shared::metrics::{self, Summary};
 use ae_shared::store::{self, ImportFiles, embedded_data_dir};
 use anyhow::Context as _;
@@ -45,10 +46,6 @@ fn demo_grid() -> ae_shared::config::SweepGrid {
         exit_days: vec![10, 14],
         profit_take: vec![0.15, 0.25],
     }
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "n/a".into() }
 }
 
 /// Runs the demo.

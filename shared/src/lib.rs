@@ -1,7 +1,7 @@
 //! # ae-shared — the foundation every alpha-engine job stands on
 //!
 //! Owns: the bus over S3 or a directory ([`bus`]), serving AWS Lambda from a job binary (`lambda`), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
-//! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
+//! data store with data-quality governance ([`store`]), operator email ([`mail`]), signed percentages for reports ([`fmt`]), typed
 //! configuration ([`config`]), a market simulator ([`sim`]) for tests, benchmarks and the demo,
 //! the redaction of registered secrets from logs and bus objects ([`secrets`]), and
 //! [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
@@ -23,6 +23,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod crashpoint;
+pub mod fmt;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod mail;

@@ -15,6 +15,7 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Rating, Regime, Sector};
 use ae_shared::contracts::signals::{SectorView, Signals};
+use ae_shared::fmt::pct_1dp;
 use ae_shared::secrets;
 use ae_shared::types::Ticker;
 
@@ -96,7 +97,7 @@ fn sector_table(q: &QuantView) -> String {
 
 fn fmt_opt(x: Option<f64>, pct: bool) -> String {
     match x {
-        Some(v) if pct => format!("{:+.1}%", v * 100.0),
+        Some(v) if pct => pct_1dp(v),
         Some(v) => format!("{v:.2}"),
         None => "n/a".into(),
     }
