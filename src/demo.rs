@@ -9,6 +9,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
 use ae_shared::cli::CommonArgs;
 use ae_shared::clock::SimulatedClock;
+use ae_shared::fmt::pct;
 use ae_shared::metrics::{self, Summary};
 use ae_shared::store::{self, ImportFiles, embedded_data_dir};
 use anyhow::Context as _;
@@ -33,10 +34,6 @@ pub struct DemoArgs {
     /// sweep) instead of the demo profile (every 4 weeks, a 24-point sweep). About 7 minutes.
     #[arg(long)]
     pub production: bool,
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "n/a".into() }
 }
 
 /// Runs the demo.

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use ae_backtester::run::{RunOptions, run};
 use ae_shared::TradingDay;
-use ae_shared::cli::{CommonArgs, parse_day};
+use ae_shared::cli::{CommonArgs, finish, parse_day};
+use ae_shared::lambda;
 use clap::{Parser, Subcommand};
 
 /// Backtester job: simulator driving the executor's rules, signal grading, parameter sweeps and
@@ -52,66 +53,45 @@ struct Event {
     force: bool,
 }
 
-async fn lambda_main() -> Result<(), lambda_runtime::Error> {
-    ae_shared::cli::init_logging(true);
-    let common =
-        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let common = common.clone();
-        async move {
-            let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event: {e}"))?;
-            let date = match e.date.as_deref() {
-                Some(d) => TradingDay::parse(d).map_err(|e| format!("bad date: {e}"))?,
-                None => {
-                    use ae_shared::clock::{Clock, SystemClock};
-                    TradingDay::on_or_after(SystemClock.now().with_timezone(&chrono_tz::America::New_York).date_naive())
-                        .ok_or("today is outside the NYSE calendar")?
-                }
-            };
-            let cfg = common.load_config().map_err(|e| format!("{e:#}"))?;
-            let bus = common.open_bus(&cfg).await.map_err(|e| format!("{e:#}"))?;
-            let opts = RunOptions { date, dry_run: e.dry_run, force: e.force, progress: false };
-            let r = match run(&bus, &cfg, &opts).await {
-                Ok(r) => r,
-                Err(err) => {
-                    if !e.dry_run {
-                        let now = ae_shared::clock::Clock::now(&ae_shared::clock::SystemClock);
-                        ae_shared::alerts::job_failed(&bus, &cfg, "backtester run", Some(date), &err, now).await;
-                    }
-                    return Err(format!("{err:#}").into());
-                }
-            };
-            Ok::<_, lambda_runtime::Error>(serde_json::json!({
-                "date": date.to_string(),
-                "write_back": r.write_back,
-                "summary": r.tear_sheet.summary,
-                "speed": r.speed,
-            }))
+/// One Lambda invocation.
+async fn handle(common: CommonArgs, e: Event) -> anyhow::Result<serde_json::Value> {
+    let date = match e.date.as_deref() {
+        Some(d) => TradingDay::parse(d).map_err(|e| anyhow::anyhow!("bad date: {e}"))?,
+        None => {
+            use ae_shared::clock::{Clock, SystemClock};
+            TradingDay::on_or_after(SystemClock.now().with_timezone(&chrono_tz::America::New_York).date_naive())
+                .ok_or_else(|| anyhow::anyhow!("today is outside the NYSE calendar"))?
         }
+    };
+    let cfg = common.load_config()?;
+    let bus = common.open_bus(&cfg).await?;
+    let opts = RunOptions { date, dry_run: e.dry_run, force: e.force, progress: false };
+    let r = match run(&bus, &cfg, &opts).await {
+        Ok(r) => r,
+        Err(err) => {
+            if !e.dry_run {
+                let now = ae_shared::clock::Clock::now(&ae_shared::clock::SystemClock);
+                ae_shared::alerts::job_failed(&bus, &cfg, "backtester run", Some(date), &err, now).await;
+            }
+            return Err(err);
+        }
+    };
+    Ok(serde_json::json!({
+        "date": date.to_string(),
+        "write_back": r.write_back,
+        "summary": r.tear_sheet.summary,
+        "speed": r.speed,
     }))
-    .await
 }
 
 fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return match rt.block_on(lambda_main()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("lambda runtime: {}", ae_shared::secrets::redact(&e.to_string()));
-                ExitCode::FAILURE
-            }
-        };
+    if lambda::is_lambda() {
+        return rt.block_on(lambda::serve("", handle));
     }
     let cli = Cli::parse();
     cli.common.init_logging();
-    match rt.block_on(go(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("backtester: error: {}", ae_shared::secrets::redact(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
-    }
+    finish("backtester: error: ", rt.block_on(go(cli)))
 }
 
 async fn go(cli: Cli) -> anyhow::Result<()> {

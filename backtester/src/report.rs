@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use ae_shared::TradingDay;
+use ae_shared::fmt::pct;
 use ae_shared::metrics::Summary;
 use serde::Serialize;
 
@@ -126,10 +127,6 @@ pub fn triggers(res: &SimResult) -> Vec<TriggerScore> {
             s
         })
         .collect()
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "n/a".into() }
 }
 
 fn num(x: f64) -> String {

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::bus::{Bus, BusError, DatedDocument, PutMode, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::params::{ExecutorParams, PredictorParams, ScoringWeights};
 use ae_shared::contracts::predictions::Predictions;
 use ae_shared::contracts::signals::{self, Signals};
+use ae_shared::contracts::{Problem, Problems};
 use ae_shared::in_force;
 use ae_shared::metrics::Summary;
 use ae_shared::store::PriceStore;
@@ -69,28 +70,23 @@ pub fn benchmark_returns(prep: &Prepared) -> Vec<f64> {
         .collect()
 }
 
-async fn documents<T>(
+/// The `D` documents dated `first..=last` on `bus`, each read with `parse`; one that `parse`
+/// refuses is left out, a bus failure fails the run.
+async fn documents<D: DatedDocument, T>(
     bus: &Bus,
-    prefix: &str,
     first: TradingDay,
     last: TradingDay,
-    parse: impl Fn(&[u8]) -> Option<T>,
-    date_of: impl Fn(&T) -> TradingDay,
+    parse: impl Fn(&[u8]) -> Result<T, Problems>,
 ) -> anyhow::Result<Vec<T>> {
+    let days = bus.dated_days::<D>(first..=last).await?;
     let mut out = Vec::new();
-    for o in bus.list(prefix).await? {
-        if o.key.as_str().contains("latest") {
-            continue;
-        }
-        let Some(obj) = bus.get(&o.key).await? else { continue };
-        if let Some(doc) = parse(&obj.bytes)
-            && date_of(&doc) >= first
-            && date_of(&doc) <= last
-        {
-            out.push(doc);
+    for d in bus.dated_on::<D, T>(&days, parse).await {
+        match d.doc {
+            Ok(l) => out.push(l.doc),
+            Err(BusError::Invalid { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    out.sort_by_key(|d| date_of(d));
     Ok(out)
 }
 
@@ -164,15 +160,8 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     let outcomes = Outcomes::new(&store);
 
     // Signal quality.
-    let sig_docs: Vec<Signals> = documents(
-        &rep.bus,
-        keys::prefix::SIGNALS,
-        first,
-        last,
-        |b| signals::parse_lenient(b).ok().map(|(d, _)| d),
-        |d| d.date,
-    )
-    .await?;
+    let sig_docs: Vec<Signals> =
+        documents::<Signals, _>(&rep.bus, first, last, |b| signals::parse_lenient(b).map(|(d, _)| d)).await?;
     let sg = signal_grade::grade(
         &sig_docs,
         &outcomes,
@@ -195,14 +184,10 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     );
 
     // Veto calibration.
-    let pred_docs: Vec<Predictions> = documents(
-        &rep.bus,
-        keys::prefix::PREDICTIONS,
-        first,
-        last,
-        |b| serde_json::from_slice::<Predictions>(b).ok(),
-        |d| d.date,
-    )
+    // Predictions are read as JSON only, without the contract's checks.
+    let pred_docs: Vec<Predictions> = documents::<Predictions, _>(&rep.bus, first, last, |b| {
+        serde_json::from_slice(b).map_err(|e| Problems(vec![Problem::new("", format!("not valid JSON: {e}"))]))
+    })
     .await?;
     let vt = veto::calibrate(
         &pred_docs,

@@ -4,14 +4,12 @@
 
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::EodReport;
+// Two decimals; a value that is not finite prints as Rust prints it (as this email always did).
+use ae_shared::fmt::pct_unguarded as pct;
 use ae_shared::mail::{Email, HTML_CLOSE, badge, esc, html_open};
 
 use crate::eod::{CHART_CID, chart_image};
 use crate::ledger::EodRow;
-
-fn pct(x: f64) -> String {
-    format!("{:+.2}%", x * 100.0)
-}
 
 fn usd(x: f64) -> String {
     let neg = x < 0.0;

@@ -500,11 +500,5 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("executor: {}", ae_shared::secrets::redact(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
-    }
+    ae_shared::cli::finish("executor: ", rt.block_on(run(cli)))
 }

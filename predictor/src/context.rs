@@ -2,7 +2,7 @@
 //! signals history (the research-score feature and the regime for the veto threshold).
 
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, keys};
+use ae_shared::bus::Bus;
 use ae_shared::config::Config;
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::common::Regime;
@@ -30,27 +30,18 @@ pub struct ResearchHistory {
 /// Reads every dated signals document on or before `upto` (invalid ones are skipped with a log line).
 pub async fn research_history(bus: &Bus, upto: TradingDay) -> anyhow::Result<ResearchHistory> {
     let mut h = ResearchHistory::default();
-    let mut dates: Vec<TradingDay> = bus
-        .list(keys::prefix::SIGNALS)
-        .await?
-        .into_iter()
-        .filter_map(|m| TradingDay::parse(m.key.as_str().strip_prefix("signals/")?.strip_suffix("/signals.json")?).ok())
-        .filter(|d| *d <= upto)
-        .collect();
-    dates.sort_unstable();
-    for d in dates {
-        match bus.get_doc::<Signals>(&keys::signals(d)).await {
-            Ok(Some(l)) => {
+    for d in bus.dated::<Signals>(..=upto).await? {
+        match d.doc {
+            Ok(l) => {
                 for e in &l.doc.universe {
                     if let Some(s) = e.score {
-                        h.scores.entry(e.ticker.clone()).or_default().push((d, s.get()));
+                        h.scores.entry(e.ticker.clone()).or_default().push((d.day, s.get()));
                     }
                 }
                 h.regime = Some(l.doc.market_regime);
                 h.inputs.push(l.input);
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!("signals for {d} skipped: {e}"),
+            Err(e) => tracing::warn!("signals for {} skipped: {e}", d.day),
         }
     }
     Ok(h)

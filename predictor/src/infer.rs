@@ -17,7 +17,7 @@ use ae_shared::contracts::common::{Direction, Regime};
 use ae_shared::contracts::params::PredictorParams;
 use ae_shared::contracts::predictions::{Exclusion, Prediction, Predictions};
 use ae_shared::contracts::predictor_metrics::{LiveIc, PredictorMetrics, PriceFreshness};
-use ae_shared::contracts::{Job, Lineage};
+use ae_shared::contracts::{Job, Lineage, parse};
 use ae_shared::metrics::{pearson, spearman};
 use ae_shared::store::PriceStore;
 use ae_shared::store::quality;
@@ -101,16 +101,8 @@ async fn live_ic(
     horizon: usize,
     window: usize,
 ) -> anyhow::Result<Option<LiveIc>> {
-    let mut days: Vec<TradingDay> = bus
-        .list(keys::prefix::PREDICTIONS)
-        .await?
-        .into_iter()
-        .filter_map(|m| {
-            TradingDay::parse(m.key.as_str().strip_prefix("predictor/predictions/")?.strip_suffix(".json")?).ok()
-        })
-        .filter(|d| d.prev().offset(horizon as i64).is_some_and(|end| end <= as_of))
-        .collect();
-    days.sort_unstable();
+    let mut days: Vec<TradingDay> = bus.dated_days::<Predictions>(..).await?;
+    days.retain(|d| d.prev().offset(horizon as i64).is_some_and(|end| end <= as_of));
     let days: Vec<TradingDay> = days.into_iter().rev().take(window).collect();
     if days.is_empty() {
         return Ok(None);
@@ -127,8 +119,8 @@ async fn live_ic(
     let nn = fs.tickers.len();
     let index: BTreeMap<&str, usize> = fs.tickers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
     let (mut ics, mut rics, mut hits, mut n) = (Vec::new(), Vec::new(), 0usize, 0usize);
-    for d in &days {
-        let Some(doc) = bus.get_doc::<Predictions>(&keys::predictions(*d)).await? else { continue };
+    for dated in bus.dated_on::<Predictions, _>(&days, parse::<Predictions>).await {
+        let (d, doc) = (dated.day, dated.doc?);
         let Some(t) = fs.date_index(d.prev()) else { continue };
         let (mut p, mut y) = (Vec::new(), Vec::new());
         for e in &doc.doc.entries {

@@ -10,10 +10,10 @@ use ae_predictor::infer::{InferOptions, infer};
 use ae_predictor::train::{TrainOptions, train};
 use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
-use ae_shared::cli::{CommonArgs, init_logging, parse_day};
+use ae_shared::cli::{CommonArgs, finish, parse_day};
 use ae_shared::clock::{Clock, SimulatedClock, SystemClock};
 use ae_shared::config::Config;
-use ae_shared::secrets::redact;
+use ae_shared::lambda;
 use ae_shared::sim::{SimConfig, generate};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -206,43 +206,26 @@ async fn bench(names: usize, days: usize, signal: f64, seed: u64) -> anyhow::Res
     Ok(())
 }
 
-async fn lambda_main() -> Result<(), lambda_runtime::Error> {
-    init_logging(true);
-    let common =
-        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let common = common.clone();
-        async move {
-            let e: Event = serde_json::from_value(event.payload)
-                .map_err(|e| format!("bad event (expected {{\"command\": \"train\"|\"infer\"}}): {e}"))?;
-            let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
-            if e.first_of_week_only
-                && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
-            {
-                tracing::info!("skipped: {why}");
-                return Ok(serde_json::json!({ "skipped": why }));
-            }
-            let out = match e.command.as_str() {
-                "train" => run_train(&common, date, false).await,
-                "infer" => run_infer(&common, date, false, false).await,
-                other => Err(anyhow::anyhow!("unknown command {other:?}: train or infer")),
-            };
-            out.map_err(|e| lambda_runtime::Error::from(redact(&format!("{e:#}")).into_owned()))
-        }
-    }))
-    .await
+/// One Lambda invocation.
+async fn handle(common: CommonArgs, e: Event) -> anyhow::Result<serde_json::Value> {
+    let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| anyhow::anyhow!("bad date: {e}"))?;
+    if e.first_of_week_only
+        && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
+    {
+        tracing::info!("skipped: {why}");
+        return Ok(serde_json::json!({ "skipped": why }));
+    }
+    match e.command.as_str() {
+        "train" => run_train(&common, date, false).await,
+        "infer" => run_infer(&common, date, false, false).await,
+        other => Err(anyhow::anyhow!("unknown command {other:?}: train or infer")),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return match lambda_main().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("lambda runtime: {}", redact(&e.to_string()));
-                ExitCode::FAILURE
-            }
-        };
+    if lambda::is_lambda() {
+        return lambda::serve(r#" (expected {"command": "train"|"infer"})"#, handle).await;
     }
     let cli = Cli::parse();
     cli.common.init_logging();
@@ -255,11 +238,5 @@ async fn main() -> ExitCode {
             .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("json"))),
         Cmd::Bench { names, days, signal, seed } => bench(names, days, signal, seed).await,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", redact(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
-    }
+    finish("error: ", result)
 }

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ae_shared::contracts::params::ResearchParams;
+use ae_shared::fmt::pct_1dp;
 use ae_shared::types::Ticker;
 
 use crate::snapshot::{NameView, Snapshot};
@@ -56,10 +57,6 @@ pub struct FilterResult {
 
 fn trend(n: &NameView) -> Option<(f64, &'static str)> {
     n.vs_ma200.map(|v| (v, "MA200")).or(n.vs_ma50.map(|v| (v, "MA50 (fewer than 200 bars)")))
-}
-
-fn pct(x: f64) -> String {
-    format!("{:+.1}%", x * 100.0)
 }
 
 /// Runs the filter over a snapshot with each name's technical score.
@@ -105,10 +102,10 @@ pub fn run(snap: &Snapshot, tech: &BTreeMap<Ticker, f64>, p: &ResearchParams) ->
                 Some(format!("technical score {s:.0} < {}", p.tech_score_min))
             }
             (_, Some((v, which)), _) if v <= p.momentum_ma200_floor => {
-                Some(format!("downtrend: {} vs {which} (floor {})", pct(v), pct(p.momentum_ma200_floor)))
+                Some(format!("downtrend: {} vs {which} (floor {})", pct_1dp(v), pct_1dp(p.momentum_ma200_floor)))
             }
             (_, _, Some(a)) if a > p.max_atr_pct.get() => {
-                Some(format!("too volatile: ATR {} > {}", pct(a), pct(p.max_atr_pct.get())))
+                Some(format!("too volatile: ATR {} > {}", pct_1dp(a), pct_1dp(p.max_atr_pct.get())))
             }
             (_, _, None) => Some(format!("no ATR yet ({} bars)", n.bars)),
             (Some(s), _, _) => {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, BusError, Key, keys};
+use ae_shared::bus::{Bus, BusError};
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::common::Rating;
 use ae_shared::contracts::signals::Signals;
@@ -27,29 +27,16 @@ pub struct History {
 
 /// Reads up to `depth` dated signals documents before `run_date`.
 pub async fn load(bus: &Bus, run_date: TradingDay, depth: usize) -> Result<History, BusError> {
-    let mut dates: Vec<TradingDay> = bus
-        .list(keys::prefix::SIGNALS)
-        .await?
-        .into_iter()
-        .filter_map(|m| {
-            let k = m.key.as_str();
-            let d = k.strip_prefix("signals/")?.strip_suffix("/signals.json")?;
-            TradingDay::parse(d).ok()
-        })
-        .filter(|d| *d < run_date)
-        .collect();
-    dates.sort_unstable_by(|a, b| b.cmp(a));
     let mut h = History::default();
     let mut docs = Vec::new();
-    for d in dates.into_iter().take(depth) {
-        let key: Key = keys::signals(d);
-        match bus.get_doc::<Signals>(&key).await {
-            Ok(Some(l)) => {
+    for d in bus.dated_latest::<Signals>(..run_date, depth).await?.into_iter().rev() {
+        match d.doc {
+            Ok(l) => {
                 h.inputs.push(l.input);
                 docs.push(l.doc);
             }
-            Ok(None) => {}
             Err(e) => {
+                let key = d.key;
                 tracing::warn!(%key, error = %e, "earlier signals unusable; skipped");
                 h.skipped.push(format!("{key}: {e}"));
             }

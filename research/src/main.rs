@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use ae_research::run::{RunOptions, RunReport, run};
 use ae_shared::TradingDay;
-use ae_shared::cli::{CommonArgs, init_logging, parse_day};
+use ae_shared::cli::{CommonArgs, finish, parse_day};
 use ae_shared::clock::{Clock, SystemClock};
-use ae_shared::secrets::redact;
+use ae_shared::lambda;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
@@ -117,56 +117,34 @@ fn print_summary(r: &RunReport) {
     println!("  signals: {}; brief: {}; {:.2}s", r.published, r.brief, r.elapsed_secs);
 }
 
-async fn lambda_main() -> Result<(), lambda_runtime::Error> {
-    init_logging(true);
-    let common =
-        CommonArgs { bus: None, config: std::env::var_os("ALPHA_ENGINE_CONFIG").map(Into::into), log_json: true };
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let common = common.clone();
-        async move {
-            let e: Event = serde_json::from_value(event.payload).map_err(|e| format!("bad event: {e}"))?;
-            let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| format!("bad date: {e}"))?;
-            if e.first_of_week_only
-                && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
-            {
-                tracing::info!("skipped: {why}");
-                return Ok(serde_json::json!({ "skipped": why }));
-            }
-            let report =
-                execute(&common, date, e.dry_run, e.force).await.map_err(|e| redact(&format!("{e:#}")).into_owned())?;
-            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
-        }
-    }))
-    .await
+/// One Lambda invocation.
+async fn handle(common: CommonArgs, e: Event) -> anyhow::Result<serde_json::Value> {
+    let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| anyhow::anyhow!("bad date: {e}"))?;
+    if e.first_of_week_only
+        && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
+    {
+        tracing::info!("skipped: {why}");
+        return Ok(serde_json::json!({ "skipped": why }));
+    }
+    let report = execute(&common, date, e.dry_run, e.force).await?;
+    Ok(serde_json::to_value(report)?)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return match lambda_main().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("lambda runtime: {}", redact(&e.to_string()));
-                ExitCode::FAILURE
-            }
-        };
+    if lambda::is_lambda() {
+        return lambda::serve("", handle).await;
     }
     let cli = Cli::parse();
     cli.common.init_logging();
-    match cli.cmd {
-        Cmd::Run { date, dry_run, force, json } => match execute(&cli.common, date, dry_run, force).await {
-            Ok(r) => {
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
-                } else {
-                    print_summary(&r);
-                }
-                ExitCode::SUCCESS
+    let result = match cli.cmd {
+        Cmd::Run { date, dry_run, force, json } => execute(&cli.common, date, dry_run, force).await.map(|r| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+            } else {
+                print_summary(&r);
             }
-            Err(e) => {
-                eprintln!("error: {}", redact(&format!("{e:#}")));
-                ExitCode::FAILURE
-            }
-        },
-    }
+        }),
+    };
+    finish("error: ", result)
 }

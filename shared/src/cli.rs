@@ -89,6 +89,18 @@ impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::Ma
     }
 }
 
+/// The exit of a command-line run: success, or the error with its causes on stderr after
+/// `prefix` (`"error: "`), every registered secret redacted.
+pub fn finish(prefix: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{prefix}{}", secrets::redact(&format!("{e:#}")));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses `--date`: a `YYYY-MM-DD` NYSE trading day.
 pub fn parse_day(s: &str) -> Result<TradingDay, String> {
     TradingDay::parse(s).map_err(|e| e.to_string())

@@ -1,10 +1,12 @@
 //! # ae-shared — the foundation every alpha-engine job stands on
 //!
-//! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry policy ([`retry`]), the market
-//! data store with data-quality governance ([`store`]), operator email ([`mail`]), typed
-//! configuration ([`config`]), a market simulator ([`sim`]) for tests, benchmarks and the demo,
-//! the redaction of registered secrets from logs and bus objects ([`secrets`]), and
-//! [`crashpoint`], the fault injection that lets tests kill a writer between any two steps.
+//! Owns: the bus over S3 or a directory ([`bus`]), operator alerts ([`alerts`]), the one retry
+//! policy ([`retry`]), the market data store with data-quality governance ([`store`]), operator
+//! email ([`mail`]), signed percentages for reports and emails ([`fmt`]), typed configuration
+//! ([`config`]), the command-line plumbing and the Lambda entry of the job binaries (`cli`,
+//! `lambda`), a market simulator ([`sim`]) for tests, benchmarks and the demo, the redaction of
+//! registered secrets from logs and bus objects ([`secrets`]), and [`crashpoint`], the fault
+//! injection that lets tests kill a writer between any two steps.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
 //! indicator library ([`indicators`]) and metrics ([`metrics`]).
@@ -23,7 +25,10 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod crashpoint;
+pub mod fmt;
 pub mod in_force;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod mail;
 pub mod parquet_io;
 pub mod retry;

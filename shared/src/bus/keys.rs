@@ -289,6 +289,29 @@ pub fn archived(key: &Key, stamp: &str) -> Key {
     Key::of(format!("archive/{}@{stamp}", key.as_str()))
 }
 
+/// The trading day a dated key is about: the inverse of the dated builders ([`signals`],
+/// [`research_brief`], [`research_archive`], [`predictions`], [`predictor_metrics`], [`order_book`],
+/// [`daemon_snapshot`], [`eod`], [`alert`], [`config_history`], [`backtest`] and the day of
+/// [`price_history_chunk`]). `None` for every other key (`latest` pointers, undated objects, price
+/// chunks, which cover a range of days).
+pub fn date_of(key: &Key) -> Option<TradingDay> {
+    let segments: Vec<&str> = key.as_str().split('/').collect();
+    let day = match segments.as_slice() {
+        ["signals", day, "signals.json"]
+        | ["research", "archive", day, _]
+        | ["executor", "snapshots", day, _]
+        | ["alerts", day, _]
+        | ["config", "history", day, _]
+        | ["backtest", day, _] => *day,
+        ["predictor", "predictions" | "metrics", file] | ["executor", "order_books" | "eod", file] => {
+            file.strip_suffix(".json")?
+        }
+        ["prices", "bars", "history", file] => file.split('_').next()?,
+        _ => return None,
+    };
+    TradingDay::parse(day).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +365,47 @@ mod tests {
             assert!(Key::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Key::parse("signals/latest.json").is_ok());
+    }
+
+    #[test]
+    fn date_of_inverts_every_dated_builder() {
+        let d = TradingDay::parse("2010-03-15").unwrap();
+        let text = d.to_string();
+        // (builder, key) — one row per dated key builder.
+        let cases = [
+            ("signals", signals(d)),
+            ("research_brief", research_brief(d)),
+            ("research_archive", research_archive(d, "run.json")),
+            ("predictions", predictions(d)),
+            ("predictor_metrics", predictor_metrics(d)),
+            ("order_book", order_book(d)),
+            ("daemon_snapshot", daemon_snapshot(d, "101500")),
+            ("eod", eod(d)),
+            ("alert", alert(&text, "101500", "kill-switch")),
+            ("config_history", config_history(d, "research_params")),
+            ("backtest", backtest(d, "report.json")),
+            ("price_history_chunk", price_history_chunk(d, d.prev(), d.next())),
+        ];
+        for (builder, key) in cases {
+            assert_eq!(date_of(&key), Some(d), "{builder}: {key}");
+        }
+    }
+
+    #[test]
+    fn date_of_undated_keys_is_none() {
+        let d = TradingDay::parse("2010-03-15").unwrap();
+        for key in [
+            signals_latest(),
+            predictions_latest(),
+            predictor_metrics_latest(),
+            alert_state("kill-switch"),
+            kill_switch(),
+            config("research_params"),
+            prices_manifest(),
+            price_chunk(d, d.next()),
+            archived(&signals(d), "20100315T101500Z"),
+        ] {
+            assert_eq!(date_of(&key), None, "{key}");
+        }
     }
 }

@@ -12,7 +12,10 @@
 //!   older date: it is replaced only by a conditional put on the version that was read and checked,
 //!   so two writers racing cannot move it backwards ([`Bus::put_pointer`]);
 //! - every call goes through one [`RetryPolicy`] (transient errors only).
+//!
+//! Dated history (every signals document in a range, say) is read through [`Bus::dated`].
 
+mod dated;
 mod error;
 mod file;
 pub mod keys;
@@ -27,6 +30,7 @@ use arrow::array::RecordBatch;
 use bytes::Bytes;
 use serde::Serialize;
 
+pub use dated::{Dated, DatedDocument};
 pub use error::BusError;
 pub use file::FileStore;
 pub use keys::Key;
@@ -354,11 +358,20 @@ impl Bus {
     /// Reads and validates a document. Absent: `Ok(None)`. Invalid: [`BusError::Invalid`] with
     /// every problem located.
     pub async fn get_doc<T: Document>(&self, key: &Key) -> Result<Option<Loaded<T>>, BusError> {
+        self.get_with(key, contracts::parse::<T>).await
+    }
+
+    /// Reads an object and turns it into a `T` with `parse`. Absent: `Ok(None)`. Refused by
+    /// `parse`: [`BusError::Invalid`].
+    async fn get_with<T>(
+        &self,
+        key: &Key,
+        parse: impl Fn(&[u8]) -> Result<T, contracts::Problems>,
+    ) -> Result<Option<Loaded<T>>, BusError> {
         let Some(obj) = self.get(key).await? else {
             return Ok(None);
         };
-        let doc = contracts::parse::<T>(&obj.bytes)
-            .map_err(|problems| BusError::Invalid { key: key.to_string(), problems })?;
+        let doc = parse(&obj.bytes).map_err(|problems| BusError::Invalid { key: key.to_string(), problems })?;
         Ok(Some(Loaded { doc, input: InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag } }))
     }
 
