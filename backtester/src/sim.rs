@@ -156,7 +156,7 @@ struct Run<'a> {
 impl<'a> Simulator<'a> {
     /// A simulator starting with `start_cash`. `max_order_usd` is the live pre-trade limit.
     pub fn new(prep: &'a Prepared, fill: FillModel, start_cash: f64, max_order_usd: f64) -> Self {
-        let gate = GateSettings { max_order_usd, slippage_bps: fill.slippage_bps, commission_min: fill.commission_min };
+        let gate = GateSettings { max_order_usd, costs: fill.costs };
         let lineage = Lineage::new(Job::Backtester, crate::VERSION, None, Vec::new());
         Self { prep, fill, gate, start_cash, lineage }
     }
@@ -392,7 +392,7 @@ impl Run<'_> {
             }
         }
         let max_pos = max_position(&self.params.risk, book.market_regime);
-        let slip = 1.0 + self.sim.fill.slippage_bps / 1e4;
+        let slip = self.sim.fill.costs.buy_factor();
         for e in &book.entries {
             let Some(bar) = day.bars.get(&e.ticker) else { continue };
             let px = price_of(bar);
@@ -402,7 +402,7 @@ impl Run<'_> {
                 book_date: book.date,
                 kill_switch: false,
                 nav,
-                cash_available: self.cash / slip - self.sim.gate.commission_min,
+                cash_available: self.cash / slip - self.sim.gate.costs.commission_min_usd,
                 held: self.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
                 working_buys: 0,
                 max_order_usd: self.sim.gate.max_order_usd,

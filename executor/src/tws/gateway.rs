@@ -34,7 +34,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::book::{Book, Costs, Event, OrderKind, OrderSpec, Status};
+use super::book::{Book, Event, OrderKind, OrderSpec, Status};
 use super::wire::{self, ClientRequest, ServerMessage};
 
 /// Faults the gateway injects on command.
@@ -76,7 +76,7 @@ pub struct GatewayConfig {
     /// Starting positions (shares, average cost).
     pub positions: BTreeMap<Ticker, (u32, f64)>,
     /// Costs of the fill model.
-    pub costs: Costs,
+    pub costs: ae_rules::costs::CostModel,
     /// The day.
     pub moments: Vec<Moment>,
     /// Splits effective at today's open (ratio new shares per old): the broker moves the
@@ -110,11 +110,7 @@ impl GatewayConfig {
             account: account.to_string(),
             cash: trading.paper_starting_cash_usd,
             positions: BTreeMap::new(),
-            costs: Costs {
-                slippage_bps: trading.paper_slippage_bps,
-                per_share: trading.commission_per_share_usd,
-                min: trading.commission_min_usd,
-            },
+            costs: crate::paper::paper_costs(trading),
             moments: Self::moments_from_paths(date, &paths, close),
             splits: crate::session::split_ratios(store, date),
             date: Some(date.date()),
