@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ae_executor::broker::BrokerPosition;
 use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
-use ae_executor::session::close_time;
-use ae_rules::bar_path::{DayBar, bar_ticks};
+use ae_rules::bar_path::{DayBar, close_time, path_of};
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
 use ae_rules::plan::{PlanInput, plan_day};
@@ -349,7 +348,7 @@ impl Run<'_> {
             .filter_map(|t| {
                 let b = day.bars.get(&t)?;
                 let bar = DayBar { open: b.open, high: b.high, low: b.low, close: b.close };
-                Some((t, bar_ticks(&bar, close), b.volume))
+                Some((t, path_of(&bar, day.date), b.volume))
             })
             .collect();
         let mut placed = BTreeSet::new();

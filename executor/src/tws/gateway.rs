@@ -99,12 +99,12 @@ impl GatewayConfig {
         trading: &ae_shared::config::TradingConfig,
         account: &str,
     ) -> Self {
-        let close = crate::session::close_time(date);
+        let close = ae_rules::bar_path::close_time(date);
         let paths: BTreeMap<Ticker, [ae_rules::intraday::Tick; 4]> = store
             .raw
             .tickers
             .iter()
-            .filter_map(|t| crate::session::path_of(store, t, date).map(|p| (t.clone(), p)))
+            .filter_map(|t| crate::session::day_bar(store, t, date).map(|b| (t.clone(), ae_rules::bar_path::path_of(&b, date))))
             .collect();
         Self {
             account: account.to_string(),
