@@ -6,7 +6,7 @@ use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::EodReport;
 use ae_shared::mail::{Email, HTML_CLOSE, badge, esc, html_open};
 
-use crate::eod::{CHART_CID, chart_image};
+use crate::chart::{CHART_CID, chart_image};
 use crate::ledger::EodRow;
 
 fn pct(x: f64) -> String {
