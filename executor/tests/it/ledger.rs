@@ -21,11 +21,7 @@ fn clock() -> Arc<SimulatedClock> {
 }
 
 fn settings() -> PaperSettings {
-    PaperSettings {
-        account_id: "DU123".into(),
-        starting_cash: 100_000.0,
-        costs: CostModel::new(10.0, 0.005, 1.0),
-    }
+    PaperSettings { account_id: "DU123".into(), starting_cash: 100_000.0, costs: CostModel::new(10.0, 0.005, 1.0) }
 }
 
 fn tk(s: &str) -> Ticker {
@@ -224,8 +220,8 @@ async fn the_paper_broker_refuses_what_a_broker_refuses() {
 /// restarts.
 #[tokio::test]
 async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_and_the_gateway_alike() {
-    use ae_executor::tws::book::Book;
     use ae_rules::dividends::DividendEvent;
+    use ae_tws::book::Book;
     let c = clock();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trades.db");

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use ae_executor::daemon::DaemonReport;
 use ae_executor::ledger::{Ledger, LedgerLock, RiskEventRow};
-use ae_executor::tws::book::ErrorFault;
-use ae_executor::tws::gateway::{Gateway, GatewaySnapshot};
 use ae_rules::lifecycle::OrderState;
 use ae_shared::bus::keys;
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::kill_switch::{KillMode, KillSwitch, SetBy};
 use ae_shared::types::Ticker;
+use ae_tws::book::ErrorFault;
+use ae_tws::gateway::{Gateway, GatewaySnapshot};
 
 use crate::common::{Desk, day};
 use crate::daemon::{D, check, clear_snapshots, copy_ledger, desk_before_d, gateway_for, orders, run_daemon};

@@ -1,5 +1,5 @@
 //! The local paper gateway: a TCP server on loopback that speaks the TWS wire protocol
-//! ([`super::wire`]) to the real `ibapi` client, trades a paper account ([`super::book`]) and
+//! ([`crate::wire`]) to the real `ibapi` client, trades a paper account ([`crate::book`]) and
 //! replays a trading day from daily bars.
 //!
 //! **Replay clock (lockstep).** The day is a list of moments: the pre-open (09:25), the four ticks
@@ -17,7 +17,7 @@
 //! messages, drop it right after the next fill's execution report, delay acknowledgements, fill
 //! market orders partially, reject the next orders or answer them with an unknown error code, let
 //! a fill win the race against a cancel, report a fill at the bell after the order's expiry
-//! ([`Faults`], [`super::book::OrderFaults`], [`Gateway::faults`]); another client's fills
+//! ([`Faults`], [`crate::book::OrderFaults`], [`Gateway::faults`]); another client's fills
 //! ([`Gateway::external_fill`]) and a position moved without an execution
 //! ([`Gateway::adjust_position`]); and holding the replay at a moment ([`Gateway::release`]).
 
@@ -26,16 +26,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ae_shared::TradingDay;
-use ae_shared::contracts::common::Side;
-use ae_shared::types::Ticker;
+use ae_core::TradingDay;
+use ae_core::contracts::common::Side;
+use ae_core::types::Ticker;
 use chrono::{DateTime, NaiveTime, Utc};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::book::{Book, Event, OrderKind, OrderSpec, Status};
-use super::wire::{self, ClientRequest, ServerMessage};
+use crate::book::{Book, Event, OrderKind, OrderSpec, Status};
+use crate::wire::{self, ClientRequest, ServerMessage};
 
 /// Faults the gateway injects on command.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -91,41 +91,13 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
-    /// Replays `date` from the price store's bars of every name that traded that day, with the
-    /// paper broker's costs and starting cash, and a flat account.
-    pub fn for_day(
-        store: &ae_shared::store::PriceStore,
-        date: TradingDay,
-        trading: &ae_shared::config::TradingConfig,
-        account: &str,
-    ) -> Self {
-        let close = ae_rules::bar_path::close_time(date);
-        let paths: BTreeMap<Ticker, [ae_rules::intraday::Tick; 4]> = store
-            .raw
-            .tickers
-            .iter()
-            .filter_map(|t| crate::session::day_bar(store, t, date).map(|b| (t.clone(), ae_rules::bar_path::path_of(&b, date))))
-            .collect();
-        Self {
-            account: account.to_string(),
-            cash: trading.paper_starting_cash_usd,
-            positions: BTreeMap::new(),
-            costs: crate::paper::paper_costs(trading),
-            moments: Self::moments_from_paths(date, &paths, close),
-            splits: crate::session::split_ratios(store, date),
-            date: Some(date.date()),
-            accrued_dividends: Vec::new(),
-            dividends: crate::session::dividend_events(store, date),
-        }
-    }
-
     /// The moments of `date` from four-tick bar paths: pre-open, the four ticks, the close.
     pub fn moments_from_paths(
         date: TradingDay,
         paths: &BTreeMap<Ticker, [ae_rules::intraday::Tick; 4]>,
         close: NaiveTime,
     ) -> Vec<Moment> {
-        let at = |t: NaiveTime| ae_shared::calendar::et_instant(date.date(), t);
+        let at = |t: NaiveTime| ae_core::calendar::et_instant(date.date(), t);
         let pre = NaiveTime::from_hms_opt(9, 25, 0).expect("time");
         let mut out = vec![Moment { at: at(pre), prices: BTreeMap::new(), close: false }];
         for k in 0..4 {
@@ -256,7 +228,7 @@ impl Gateway {
     }
 
     /// Sets faults.
-    pub fn faults(&self, f: impl FnOnce(&mut Faults, &mut super::book::OrderFaults)) {
+    pub fn faults(&self, f: impl FnOnce(&mut Faults, &mut crate::book::OrderFaults)) {
         let mut s = self.lock();
         let State { faults, book, .. } = &mut *s;
         f(faults, &mut book.faults);
@@ -558,7 +530,7 @@ fn open_order(book: &Book, id: i32, client_id: i32) -> Option<Vec<Vec<u8>>> {
     ])
 }
 
-fn execution_bodies(book: &Book, x: &super::book::Execution, req_id: i32) -> Vec<Vec<u8>> {
+fn execution_bodies(book: &Book, x: &crate::book::Execution, req_id: i32) -> Vec<Vec<u8>> {
     let exec = wire::Execution {
         order_id: Some(x.order_id),
         exec_id: Some(x.exec_id.clone()),

@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 
+use ae_core::contracts::common::Side;
+use ae_core::types::Ticker;
 use ae_rules::costs::CostModel;
-use ae_shared::contracts::common::Side;
-use ae_shared::types::Ticker;
 use chrono::{DateTime, Utc};
 
 /// How an order is priced.
