@@ -320,8 +320,8 @@ async fn gateway_day(
     d: TradingDay,
 ) -> anyhow::Result<()> {
     use ae_executor::daemon::{self, Connector as _, DaemonOptions, IbConnector};
-    use ae_executor::tws::gateway::{Gateway, GatewayConfig};
-    let mut gw = GatewayConfig::for_day(
+    use ae_tws::gateway::Gateway;
+    let mut gw = ae_executor::gateway_day::config(
         live.map(|l| l.market).unwrap_or(&*store),
         d,
         &cfg.trading,

@@ -3,6 +3,7 @@
 //! share of notional), and a participation cap: an order takes at most `participation` of the
 //! day's volume; the rest is cancelled, as a day order would be.
 
+use ae_rules::costs::{CostModel, within_limit};
 use ae_rules::{ApprovedOrder, OrderPrice};
 use ae_shared::config::{Config, FillAt};
 use ae_shared::contracts::common::Side;
@@ -12,14 +13,8 @@ use ae_shared::contracts::common::Side;
 pub struct FillModel {
     /// When.
     pub at: FillAt,
-    /// Adverse slippage, basis points.
-    pub slippage_bps: f64,
-    /// Commission on notional, basis points.
-    pub commission_bps: f64,
-    /// Commission per share.
-    pub commission_per_share: f64,
-    /// Minimum commission per fill.
-    pub commission_min: f64,
+    /// Slippage and commissions (per share with a minimum per fill, plus a share of notional).
+    pub costs: CostModel,
     /// Largest share of the day's volume one order takes.
     pub participation: f64,
 }
@@ -40,18 +35,14 @@ impl FillModel {
     pub fn from_config(cfg: &Config) -> Self {
         Self {
             at: cfg.backtest.fill,
-            slippage_bps: cfg.backtest.slippage_bps,
-            commission_bps: cfg.backtest.commission_bps,
-            commission_per_share: cfg.trading.commission_per_share_usd,
-            commission_min: cfg.trading.commission_min_usd,
+            costs: CostModel::new(
+                cfg.backtest.slippage_bps,
+                cfg.trading.commission_per_share_usd,
+                cfg.trading.commission_min_usd,
+            )
+            .with_commission_bps(cfg.backtest.commission_bps),
             participation: cfg.backtest.participation,
         }
-    }
-
-    /// Commission of a fill.
-    pub fn commission(&self, shares: u32, price: f64) -> f64 {
-        (self.commission_per_share * shares as f64).max(self.commission_min)
-            + self.commission_bps / 1e4 * shares as f64 * price
     }
 
     /// Shares one day's `volume` lets the simulator trade in a name.
@@ -65,25 +56,17 @@ impl FillModel {
         if !(quote > 0.0 && quote.is_finite()) {
             return None;
         }
-        let slip = self.slippage_bps / 1e4;
-        let price = match o.side() {
-            Side::Buy => quote * (1.0 + slip),
-            Side::Sell => quote * (1.0 - slip),
-        };
-        if let OrderPrice::Limit(l) = o.price() {
-            let marketable = match o.side() {
-                Side::Buy => price <= l,
-                Side::Sell => price >= l,
-            };
-            if !marketable {
-                return None;
-            }
+        let price = self.costs.fill_price(o.side(), quote);
+        if let OrderPrice::Limit(l) = o.price()
+            && !within_limit(o.side(), price, l)
+        {
+            return None;
         }
         let shares = (o.shares() as f64).min(capacity.max(0.0)) as u32;
         if shares == 0 {
             return None;
         }
-        let commission = self.commission(shares, price);
+        let commission = self.costs.commission_with_notional(shares, price);
         if o.side() == Side::Buy && shares as f64 * price + commission > cash + 1e-6 {
             return None;
         }

@@ -259,10 +259,10 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
         fill_model: format!(
             "{:?}, slippage {} bps, commission {}/share (min {}) + {} bps, at most {:.0}% of a day's volume",
             cfg.backtest.fill,
-            fill.slippage_bps,
-            fill.commission_per_share,
-            fill.commission_min,
-            fill.commission_bps,
+            fill.costs.slippage_bps,
+            fill.costs.commission_per_share_usd,
+            fill.costs.commission_min_usd,
+            fill.costs.commission_bps,
             fill.participation * 100.0
         ),
         tear_sheet: tear,

@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ae_executor::broker::BrokerPosition;
 use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
-use ae_executor::session::close_time;
-use ae_rules::bar_path::{DayBar, bar_ticks};
+use ae_rules::bar_path::{DayBar, close_time, path_of};
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
 use ae_rules::plan::{PlanInput, plan_day};
@@ -156,7 +155,7 @@ struct Run<'a> {
 impl<'a> Simulator<'a> {
     /// A simulator starting with `start_cash`. `max_order_usd` is the live pre-trade limit.
     pub fn new(prep: &'a Prepared, fill: FillModel, start_cash: f64, max_order_usd: f64) -> Self {
-        let gate = GateSettings { max_order_usd, slippage_bps: fill.slippage_bps, commission_min: fill.commission_min };
+        let gate = GateSettings { max_order_usd, costs: fill.costs };
         let lineage = Lineage::new(Job::Backtester, crate::VERSION, None, Vec::new());
         Self { prep, fill, gate, start_cash, lineage }
     }
@@ -351,7 +350,7 @@ impl Run<'_> {
             .filter_map(|t| {
                 let b = day.bars.get(&t)?;
                 let bar = DayBar { open: b.open, high: b.high, low: b.low, close: b.close };
-                Some((t, bar_ticks(&bar, close), b.volume))
+                Some((t, path_of(&bar, day.date), b.volume))
             })
             .collect();
         let mut placed = BTreeSet::new();
@@ -394,7 +393,7 @@ impl Run<'_> {
             }
         }
         let max_pos = max_position(&self.params.risk, book.market_regime);
-        let slip = 1.0 + self.sim.fill.slippage_bps / 1e4;
+        let slip = self.sim.fill.costs.buy_factor();
         for e in &book.entries {
             let Some(bar) = day.bars.get(&e.ticker) else { continue };
             let px = price_of(bar);
@@ -404,7 +403,7 @@ impl Run<'_> {
                 book_date: book.date,
                 kill_switch: false,
                 nav,
-                cash_available: self.cash / slip - self.sim.gate.commission_min,
+                cash_available: self.cash / slip - self.sim.gate.costs.commission_min_usd,
                 held: self.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
                 working_buys: 0,
                 max_order_usd: self.sim.gate.max_order_usd,

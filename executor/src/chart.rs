@@ -1,14 +1,24 @@
 //! The EOD chart: the portfolio's cumulative return against the benchmark since inception, as a
-//! PNG for the email (plotters, with an embedded DejaVu Sans so no system fonts are needed).
+//! PNG for the email (plotters, with an embedded DejaVu Sans so no system fonts are needed), and
+//! its inline attachment ([`chart_image`], referenced by [`CHART_CID`]).
 
 use std::sync::Once;
 
+use ae_shared::mail::InlineImage;
 use chrono::NaiveDate;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
+
+/// The chart's content id in the email.
+pub const CHART_CID: &str = "equity-curve";
+
+/// Wraps PNG bytes as the email's inline chart.
+pub fn chart_image(png: Vec<u8>) -> InlineImage {
+    InlineImage { cid: CHART_CID.into(), png }
+}
 
 /// Chart failures.
 #[derive(Debug, thiserror::Error)]

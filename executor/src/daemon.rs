@@ -24,7 +24,7 @@ use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::store::SectorMap;
 use ae_shared::types::Ticker;
 use anyhow::Context as _;
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::America::New_York;
 use serde::{Deserialize, Serialize};
 
@@ -124,10 +124,6 @@ pub async fn wait_for_book(
 
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << attempt.min(7)).min(10_000))
-}
-
-fn session_close(date: TradingDay) -> NaiveTime {
-    crate::session::close_time(date)
 }
 
 async fn put_snapshot(bus: &Bus, snap: &Snapshot) -> anyhow::Result<()> {
@@ -261,7 +257,7 @@ pub async fn run<C: Connector>(
     if let Some(p) = &kill.problem {
         tracing::error!("{p}");
     }
-    let close = session_close(date);
+    let close = ae_rules::bar_path::close_time(date);
     let mut engine =
         DayEngine::new(date, book, params, kill.mode, GateSettings::from_config(&cfg.trading), ratios, close)
             .map_err(anyhow::Error::msg)?;
@@ -283,7 +279,7 @@ pub async fn run<C: Connector>(
         }
     }
     engine.report_dropped(ledger, "daemon", &mut day)?;
-    let open = NaiveTime::from_hms_opt(9, 30, 0).expect("time");
+    let open = ae_rules::bar_path::session_open();
     let mut attempt = 0u32;
     let mut first = true;
     'connection: loop {

@@ -8,7 +8,7 @@ use ae_shared::contracts::eod::EodReport;
 use ae_shared::fmt::pct_unguarded as pct;
 use ae_shared::mail::{Email, HTML_CLOSE, badge, esc, html_open};
 
-use crate::eod::{CHART_CID, chart_image};
+use crate::chart::{CHART_CID, chart_image};
 use crate::ledger::EodRow;
 
 fn usd(x: f64) -> String {

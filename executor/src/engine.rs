@@ -74,20 +74,14 @@ impl DayReport {
 pub struct GateSettings {
     /// Largest single order, dollars.
     pub max_order_usd: f64,
-    /// Slippage allowance held back from cash, basis points.
-    pub slippage_bps: f64,
-    /// Commission held back from cash, dollars.
-    pub commission_min: f64,
+    /// The fill costs: cash is held back for their slippage and minimum commission.
+    pub costs: ae_rules::costs::CostModel,
 }
 
 impl GateSettings {
     /// From the `[trading]` config.
     pub fn from_config(t: &ae_shared::config::TradingConfig) -> Self {
-        Self {
-            max_order_usd: t.max_order_usd,
-            slippage_bps: t.paper_slippage_bps,
-            commission_min: t.commission_min_usd,
-        }
+        Self { max_order_usd: t.max_order_usd, costs: crate::paper::paper_costs(t) }
     }
 }
 
@@ -431,7 +425,7 @@ impl DayEngine {
                 .iter()
                 .map(|p| p.shares as f64 * ticks.get(&p.ticker).map(|t| t.price).unwrap_or(p.avg_cost))
                 .sum::<f64>();
-        let mut cash_left = (view.cash - view.committed) / (1.0 + self.gate.slippage_bps / 1e4);
+        let mut cash_left = (view.cash - view.committed) / self.gate.costs.buy_factor();
         for e in &self.book.entries {
             if self.state.entries_done.contains(&e.id) {
                 continue;
@@ -448,7 +442,7 @@ impl DayEngine {
                 book_date: self.book.date,
                 kill_switch: self.kill.is_some(),
                 nav,
-                cash_available: cash_left - self.gate.commission_min,
+                cash_available: cash_left - self.gate.costs.commission_min_usd,
                 // Held by either book: no second entry.
                 held: view.held(&e.ticker).max(view.memory.get(&e.ticker).map(|m| m.shares).unwrap_or(0)),
                 working_buys: view.working_buys.get(&e.ticker).copied().unwrap_or(0),
@@ -467,8 +461,8 @@ impl DayEngine {
                 &gate,
             ) {
                 Ok(o) => {
-                    cash_left -= o.shares() as f64 * tick.price * (1.0 + self.gate.slippage_bps / 1e4)
-                        + self.gate.commission_min;
+                    cash_left -= o.shares() as f64 * tick.price * self.gate.costs.buy_factor()
+                        + self.gate.costs.commission_min_usd;
                     out.orders.push(o);
                 }
                 Err(refusal) => out.refused.push((e.id.clone(), e.ticker.clone(), refusal)),

@@ -16,7 +16,7 @@ use ae_shared::contracts::eod::{
 use ae_shared::contracts::lineage::sha256_hex;
 use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::contracts::{InputRef, Job, Lineage};
-use ae_shared::mail::{self, Delivery, InlineImage};
+use ae_shared::mail::{self, Delivery};
 use ae_shared::store::PriceStore;
 use ae_shared::types::{Bps, Fraction, Return, Ticker, Usd};
 use anyhow::Context as _;
@@ -361,12 +361,4 @@ pub async fn run<B: Broker>(
         }
     };
     Ok((report, EodSummary { key: key.to_string(), published: outcome.to_string(), email, breaches }))
-}
-
-/// The chart's content id in the email.
-pub const CHART_CID: &str = "equity-curve";
-
-/// Wraps PNG bytes as the email's inline chart.
-pub fn chart_image(png: Vec<u8>) -> InlineImage {
-    InlineImage { cid: CHART_CID.into(), png }
 }

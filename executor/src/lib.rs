@@ -5,7 +5,7 @@
 //! the broker seam ([`broker`]) with the local paper broker ([`paper`]) and Interactive Brokers
 //! ([`ib`]), order states, sending and reconciliation ([`oms`]), the intraday day engine
 //! ([`engine`]) driven by the paper session ([`session`]) and by the daemon ([`daemon`]), the
-//! local TWS-protocol paper gateway ([`tws`]), Telegram notices ([`notify`]), operator alerts
+//! day the TWS-protocol paper gateway (`ae-tws`) replays ([`gateway_day`]), Telegram notices ([`notify`]), operator alerts
 //! from the ledger's risk events ([`alerts`]), the kill switch ([`kill_switch`]), the trade ledger
 //! ([`ledger`]), and end of day ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
 //!
@@ -22,6 +22,7 @@ pub mod daemon;
 pub mod email;
 pub mod engine;
 pub mod eod;
+pub mod gateway_day;
 pub mod ib;
 pub mod inputs;
 pub mod kill_switch;
@@ -32,7 +33,6 @@ pub mod oms;
 pub mod paper;
 pub mod planner;
 pub mod session;
-pub mod tws;
 
 /// Failures of the order path.
 #[derive(Debug, thiserror::Error)]

@@ -335,13 +335,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Gateway { date, listen, account, from_ledger } => {
             let store = store(&bus).await?;
-            let mut gw = ae_executor::tws::gateway::GatewayConfig::for_day(&store, date, &cfg.trading, &account);
+            let mut gw = ae_executor::gateway_day::config(&store, date, &cfg.trading, &account);
             if from_ledger {
                 let ledger = Ledger::open(Path::new(&cfg.trading.ledger_path))?;
                 gw.cash = ledger.cash()?;
                 gw.positions = ledger.positions()?.into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
             }
-            let g = ae_executor::tws::gateway::Gateway::start(&listen, gw).await?;
+            let g = ae_tws::gateway::Gateway::start(&listen, gw).await?;
             eprintln!("paper gateway for {date} listening on {} (account {account}); Ctrl-C stops it", g.addr());
             shutdown_signal().await;
             Ok(())

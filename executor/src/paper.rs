@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use std::collections::BTreeMap;
 
+use ae_rules::costs::{CostModel, within_limit};
 use ae_rules::dividends::{self, DividendEvent};
 use ae_rules::{ApprovedOrder, OrderPrice};
 use ae_shared::TradingDay;
@@ -55,30 +56,21 @@ pub struct PaperSettings {
     pub account_id: String,
     /// Starting cash of a new account.
     pub starting_cash: f64,
-    /// Adverse slippage, basis points.
-    pub slippage_bps: f64,
-    /// Commission per share.
-    pub commission_per_share: f64,
-    /// Minimum commission per order.
-    pub commission_min: f64,
+    /// Slippage and commissions (per share, with a minimum per order).
+    pub costs: CostModel,
 }
 
 impl PaperSettings {
     /// From the trading configuration.
     pub fn from_config(t: &ae_shared::config::TradingConfig) -> Self {
-        Self {
-            account_id: t.paper_account_id.clone(),
-            starting_cash: t.paper_starting_cash_usd,
-            slippage_bps: t.paper_slippage_bps,
-            commission_per_share: t.commission_per_share_usd,
-            commission_min: t.commission_min_usd,
-        }
+        Self { account_id: t.paper_account_id.clone(), starting_cash: t.paper_starting_cash_usd, costs: paper_costs(t) }
     }
+}
 
-    /// Commission of an order of `shares`.
-    pub fn commission(&self, shares: u32) -> f64 {
-        (self.commission_per_share * shares as f64).max(self.commission_min)
-    }
+/// The paper brokers' costs (this broker's and the TWS-protocol gateway's): `[trading]`'s paper
+/// slippage and commissions, nothing on notional.
+pub fn paper_costs(t: &ae_shared::config::TradingConfig) -> CostModel {
+    CostModel::new(t.paper_slippage_bps, t.commission_per_share_usd, t.commission_min_usd)
 }
 
 /// The paper broker.
@@ -232,7 +224,7 @@ impl PaperBroker {
     fn fill(&self, conn: &Connection, broker_id: i64, o: &ApprovedOrder, price: f64) -> Result<(), BrokerError> {
         let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
         let shares = o.shares();
-        let commission = self.settings.commission(shares);
+        let commission = self.settings.costs.commission(shares);
         let notional = shares as f64 * price;
         let t = o.ticker().as_str();
         let pos: Option<(u32, f64)> = conn
@@ -359,25 +351,18 @@ impl Broker for PaperBroker {
         let Some(quote) = quote else {
             return reject(format!("no quote for {} today", o.ticker()));
         };
-        let slip = self.settings.slippage_bps / 1e4;
-        let px = match o.side() {
-            Side::Buy => quote * (1.0 + slip),
-            Side::Sell => quote * (1.0 - slip),
-        };
+        let px = self.settings.costs.fill_price(o.side(), quote);
         let limit = match o.price() {
             OrderPrice::Market => None,
             OrderPrice::Limit(l) => Some(l),
         };
-        let marketable = limit.is_none_or(|l| match o.side() {
-            Side::Buy => px <= l,
-            Side::Sell => px >= l,
-        });
+        let marketable = limit.is_none_or(|l| within_limit(o.side(), px, l));
         match o.side() {
             Side::Buy => {
                 let cash: f64 = conn
                     .query_row("SELECT cash FROM paper_account WHERE id = 1", [], |r| r.get(0))
                     .map_err(state_err)?;
-                let need = o.shares() as f64 * px + self.settings.commission(o.shares());
+                let need = o.shares() as f64 * px + self.settings.costs.commission(o.shares());
                 if need > cash + 1e-6 {
                     return reject(format!("insufficient cash: {need:.2} needed, {cash:.2} available"));
                 }

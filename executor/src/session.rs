@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use ae_rules::bar_path::{DayBar, bar_ticks};
+use ae_rules::bar_path::{DayBar, close_time, path_of};
 use ae_rules::intraday::Tick;
 use ae_rules::lifecycle::OrderEvent;
 use ae_shared::TradingDay;
@@ -17,7 +17,6 @@ use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::store::PriceStore;
 use ae_shared::types::Ticker;
 use anyhow::Context as _;
-use chrono::NaiveTime;
 
 use crate::broker::Broker;
 use crate::engine::{DayEngine, GateSettings};
@@ -26,21 +25,12 @@ use crate::paper::PaperBroker;
 
 pub use crate::engine::DayReport as SessionReport;
 
-/// The session's close in New York (13:00 on early-close days).
-pub fn close_time(day: TradingDay) -> NaiveTime {
-    if day.is_early_close() {
-        NaiveTime::from_hms_opt(13, 0, 0).expect("time")
-    } else {
-        NaiveTime::from_hms_opt(16, 0, 0).expect("time")
-    }
-}
-
-/// The day's bar of `t` as its four-tick session path, when the store has one.
-pub fn path_of(store: &PriceStore, t: &Ticker, date: TradingDay) -> Option<[Tick; 4]> {
+/// The day's bar of `t`, when the store has one (its session path is
+/// [`ae_rules::bar_path::path_of`]).
+pub fn day_bar(store: &PriceStore, t: &Ticker, date: TradingDay) -> Option<DayBar> {
     let s = store.raw.get(t.as_str())?;
     let i = s.dates.binary_search(&date).ok()?;
-    let bar = DayBar { open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i] };
-    Some(bar_ticks(&bar, close_time(date)))
+    Some(DayBar { open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i] })
 }
 
 /// Today's split ratios.
@@ -148,8 +138,11 @@ pub async fn run(
 
     // The day's bars, as session paths.
     let held: Vec<Ticker> = broker.account().await?.positions.into_iter().map(|p| p.ticker).collect();
-    let paths: BTreeMap<Ticker, [Tick; 4]> =
-        engine.watch_list(&held).into_iter().filter_map(|t| path_of(store, &t, date).map(|p| (t, p))).collect();
+    let paths: BTreeMap<Ticker, [Tick; 4]> = engine
+        .watch_list(&held)
+        .into_iter()
+        .filter_map(|t| day_bar(store, &t, date).map(|b| (t, path_of(&b, date))))
+        .collect();
     for step in 0..4 {
         let time = paths.values().next().map(|p| p[step].time).unwrap_or(close);
         clock.set(ae_shared::calendar::et_instant(date.date(), time));

@@ -56,7 +56,7 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
     let prep = prepare::prepare(&bus, &store, &cfg, &cfg.executor, &days, &|_, _| {}).await.unwrap();
     let mut fill = FillModel::from_config(&cfg);
     fill.at = FillAt::Intraday;
-    fill.slippage_bps = cfg.trading.paper_slippage_bps;
+    fill.costs.slippage_bps = cfg.trading.paper_slippage_bps;
     fill.participation = 1.0; // the paper broker fills any size
     let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
     let res = sim.run(&cfg.executor, true);

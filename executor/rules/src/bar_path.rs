@@ -3,6 +3,7 @@
 //! other, then the close — an up day (close ≥ open) is assumed to have made its low first. VWAP
 //! is the running mean of the path so far: nothing later in the day is ever seen early.
 
+use ae_core::calendar::{CLOSE_ET, EARLY_CLOSE_ET, TradingDay};
 use chrono::{NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,11 @@ pub fn session_open() -> NaiveTime {
     t(9, 30)
 }
 
+/// The session's close in New York (13:00 on early-close days).
+pub fn close_time(day: TradingDay) -> NaiveTime {
+    if day.is_early_close() { EARLY_CLOSE_ET } else { CLOSE_ET }
+}
+
 /// Expiry in force on a day that closes at `session_close`: the configured time, or 30 minutes
 /// before an early close.
 pub fn effective_expiry(expiry: NaiveTime, session_close: NaiveTime) -> NaiveTime {
@@ -55,6 +61,11 @@ pub fn bar_ticks(bar: &DayBar, session_close: NaiveTime) -> [Tick; 4] {
     out
 }
 
+/// `day`'s bar as its four-tick session path, closing at the day's [`close_time`].
+pub fn path_of(bar: &DayBar, day: TradingDay) -> [Tick; 4] {
+    bar_ticks(bar, close_time(day))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +82,16 @@ mod tests {
         // Early close: the expiry moves before it.
         assert_eq!(effective_expiry(t(15, 30), t(13, 0)), t(12, 30));
         assert_eq!(effective_expiry(t(15, 30), t(16, 0)), t(15, 30));
+    }
+
+    #[test]
+    fn paths_close_at_the_sessions_close() {
+        let day = |s: &str| TradingDay::parse(s).unwrap();
+        let bar = DayBar { open: 100.0, high: 104.0, low: 97.0, close: 103.0 };
+        // The day after Thanksgiving closes at 13:00; the day before it at 16:00.
+        assert_eq!(close_time(day("2009-11-27")), t(13, 0));
+        assert_eq!(close_time(day("2009-11-25")), t(16, 0));
+        assert_eq!(path_of(&bar, day("2009-11-27")), bar_ticks(&bar, t(13, 0)));
+        assert_eq!(path_of(&bar, day("2009-11-25"))[3].time, t(15, 59));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Owns: every rule that decides what to buy, sell, size and when — the exit manager
 //! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]), graduated drawdown ([`drawdown`]), the position sizer
-//! ([`sizing`]), cash dividends as money ([`dividends`]), intraday entry triggers and exits ([`intraday`]), the sell guard ([`sells`]),
+//! ([`sizing`]), cash dividends as money ([`dividends`]), what a fill costs ([`costs`]: slippage and commissions), intraday entry triggers and exits ([`intraday`]), the sell guard ([`sells`]),
 //! risk-approved orders ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a whole morning's plan ([`plan`]) and the daily-bar session
 //! path ([`bar_path`]) — with their reason codes ([`reason`]) and inputs ([`view`]).
 //!
@@ -14,6 +14,7 @@
 
 pub mod bar_path;
 pub mod correlation;
+pub mod costs;
 pub mod dividends;
 pub mod drawdown;
 pub mod exits;

@@ -13,10 +13,10 @@ use ae_executor::daemon::{self, DaemonOptions, DaemonReport, IbConnector};
 use ae_executor::ledger::Ledger;
 use ae_executor::notify::Notifier;
 use ae_executor::session;
-use ae_executor::tws::gateway::{Gateway, GatewayConfig, GatewaySnapshot};
 use ae_shared::TradingDay;
 use ae_shared::clock::SimulatedClock;
 use ae_shared::types::Ticker;
+use ae_tws::gateway::{Gateway, GatewaySnapshot};
 use rand::{Rng, SeedableRng};
 
 use crate::common::{Desk, day};
@@ -57,7 +57,7 @@ pub(crate) fn copy_ledger(desk: &Desk, name: &str) -> PathBuf {
 
 pub(crate) async fn gateway_for(desk: &Desk, ledger: &Path, account: &str) -> Gateway {
     let l = Ledger::open(ledger).unwrap();
-    let mut cfg = GatewayConfig::for_day(&desk.store, day(D), &desk.cfg.trading, account);
+    let mut cfg = ae_executor::gateway_day::config(&desk.store, day(D), &desk.cfg.trading, account);
     cfg.cash = l.cash().unwrap();
     cfg.positions = l.positions().unwrap().into_iter().map(|p| (p.ticker, (p.shares, p.avg_cost))).collect();
     Gateway::start("127.0.0.1:0", cfg).await.unwrap()
@@ -293,7 +293,7 @@ async fn a_live_account_is_refused_before_anything_is_sent() {
     desk.plan(day("2010-03-15")).await;
     let path = copy_ledger(&desk, "live.db");
     let mut l = Ledger::open(&path).unwrap();
-    let g = GatewayConfig::for_day(&desk.store, day("2010-03-15"), &desk.cfg.trading, "U1234567");
+    let g = ae_executor::gateway_day::config(&desk.store, day("2010-03-15"), &desk.cfg.trading, "U1234567");
     let gw = Gateway::start("127.0.0.1:0", g).await.unwrap();
     let clock = SimulatedClock::at_et(day("2010-03-15"), chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap());
     let err = daemon::run(
@@ -341,7 +341,7 @@ async fn the_daemon_binary_runs_a_replayed_day_against_the_gateway() {
     desk.plan(d).await;
     let path = copy_ledger(&desk, "cli-daemon.db");
     let l = Ledger::open(&path).unwrap();
-    let mut g = GatewayConfig::for_day(&desk.store, d, &desk.cfg.trading, "DU0000001");
+    let mut g = ae_executor::gateway_day::config(&desk.store, d, &desk.cfg.trading, "DU0000001");
     g.cash = l.cash().unwrap();
     drop(l);
     let gw = Gateway::start("127.0.0.1:0", g).await.unwrap();
@@ -379,7 +379,7 @@ async fn with_broker_ib_plan_and_eod_read_the_account_from_the_gateway() {
     let d: TradingDay = day("2010-03-15");
     desk.research(d).await;
     let ledger = desk.dir.path().join("ib-reader.db");
-    let mut g = GatewayConfig::for_day(&desk.store, d, &desk.cfg.trading, "DU0000001");
+    let mut g = ae_executor::gateway_day::config(&desk.store, d, &desk.cfg.trading, "DU0000001");
     g.cash = 250_000.0;
     let gw = Gateway::start("127.0.0.1:0", g).await.unwrap();
     let run = |args: Vec<String>| {

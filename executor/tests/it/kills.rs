@@ -16,7 +16,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ae_executor::ledger::Ledger;
-use ae_executor::tws::gateway::Gateway;
+use ae_tws::gateway::Gateway;
 use rand::{Rng, SeedableRng};
 
 use crate::common::Desk;

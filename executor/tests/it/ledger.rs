@@ -6,6 +6,7 @@ use ae_executor::broker::{Broker, BrokerError};
 use ae_executor::ledger::{Fill, Ledger, WriteAhead};
 use ae_executor::oms::{self, Sent};
 use ae_executor::paper::{PaperBroker, PaperSettings};
+use ae_rules::costs::CostModel;
 use ae_rules::lifecycle::{OrderEvent, OrderState};
 use ae_rules::order::approve_sell;
 use ae_rules::{OrderPrice, Reason};
@@ -20,13 +21,7 @@ fn clock() -> Arc<SimulatedClock> {
 }
 
 fn settings() -> PaperSettings {
-    PaperSettings {
-        account_id: "DU123".into(),
-        starting_cash: 100_000.0,
-        slippage_bps: 10.0,
-        commission_per_share: 0.005,
-        commission_min: 1.0,
-    }
+    PaperSettings { account_id: "DU123".into(), starting_cash: 100_000.0, costs: CostModel::new(10.0, 0.005, 1.0) }
 }
 
 fn tk(s: &str) -> Ticker {
@@ -225,8 +220,8 @@ async fn the_paper_broker_refuses_what_a_broker_refuses() {
 /// restarts.
 #[tokio::test]
 async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_and_the_gateway_alike() {
-    use ae_executor::tws::book::{Book, Costs};
     use ae_rules::dividends::DividendEvent;
+    use ae_tws::book::Book;
     let c = clock();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trades.db");
@@ -245,7 +240,7 @@ async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_
     oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap();
     oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap();
     let cash0 = ledger.cash().unwrap();
-    let mut book = Book::new("DU123", cash0, Costs { slippage_bps: 10.0, per_share: 0.005, min: 1.0 }, c.now());
+    let mut book = Book::new("DU123", cash0, CostModel::new(10.0, 0.005, 1.0), c.now());
     book.positions.insert(tk("AAA"), (100, 50.05));
 
     let events = [

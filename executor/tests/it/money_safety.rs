@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use ae_executor::daemon::DaemonReport;
 use ae_executor::ledger::{Ledger, LedgerLock, RiskEventRow};
-use ae_executor::tws::book::ErrorFault;
-use ae_executor::tws::gateway::{Gateway, GatewaySnapshot};
 use ae_rules::lifecycle::OrderState;
 use ae_shared::bus::keys;
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::kill_switch::{KillMode, KillSwitch, SetBy};
 use ae_shared::types::Ticker;
+use ae_tws::book::ErrorFault;
+use ae_tws::gateway::{Gateway, GatewaySnapshot};
 
 use crate::common::{Desk, day};
 use crate::daemon::{D, check, clear_snapshots, copy_ledger, desk_before_d, gateway_for, orders, run_daemon};
@@ -319,7 +319,7 @@ async fn the_kill_switch_is_read_at_every_step_and_flatten_sells_every_position(
         l.orders_on(day(D)).unwrap().into_iter().filter(|o| o.id.ends_with(":KILL_SWITCH_FLATTEN")).collect();
     assert!(!flat.is_empty(), "{r:?}");
     let priced: Vec<_> =
-        snap.positions.keys().filter(|t| ae_executor::session::path_of(&bed.desk.store, t, day(D)).is_some()).collect();
+        snap.positions.keys().filter(|t| ae_executor::session::day_bar(&bed.desk.store, t, day(D)).is_some()).collect();
     assert!(priced.is_empty(), "every position with a price today was sold: {priced:?}");
     assert!(flat.iter().all(|o| o.side == Side::Sell));
     println!("flatten: {} positions sold at market after the kill switch was set mid-day", flat.len());

@@ -13,18 +13,18 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ae_executor::tws::book::Costs;
-use ae_executor::tws::gateway::{Gateway, GatewayConfig, Moment};
-use ae_executor::tws::wire;
 use ae_fuzz::corpus_dir;
 use ae_predictor::model::Platt;
 use ae_predictor::registry::{Entry, ModelMeta, Registry};
+use ae_rules::costs::CostModel;
 use ae_shared::config::Config;
 use ae_shared::contracts::{Document, to_json_checked};
 use ae_shared::store::bars::DailyBars;
 use ae_shared::store::{embedded_data_dir, import};
 use ae_shared::{Ticker, TradingDay, parquet_io};
 use ae_testkit::fixtures;
+use ae_tws::gateway::{Gateway, GatewayConfig, Moment};
+use ae_tws::wire;
 use chrono::NaiveTime;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -221,7 +221,7 @@ async fn tws_session() -> (Vec<u8>, Vec<u8>) {
         account: "DU0000001".into(),
         cash: 100_000.0,
         positions: BTreeMap::from([(Ticker::new("XOM").expect("t"), (20, 66.5))]),
-        costs: Costs { slippage_bps: 5.0, per_share: 0.005, min: 1.0 },
+        costs: CostModel::new(5.0, 0.005, 1.0),
         moments: vec![
             Moment { at: at(9, 25), prices: BTreeMap::new(), close: false },
             Moment { at: at(9, 30), prices: prices(223.1, 67.0), close: false },

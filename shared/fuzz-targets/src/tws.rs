@@ -1,4 +1,4 @@
-//! The TWS wire, both directions (`ae_executor::tws::wire`): the framing, the handshake, every
+//! The TWS wire, both directions (`ae_tws::wire`): the framing, the handshake, every
 //! client request the paper gateway decodes (`Request::decode` and each request's `from_body`, as
 //! the gateway calls them) and every server message a client decodes (`from_body` of each
 //! `ServerMessage`).
@@ -9,7 +9,7 @@
 //! bytes, not values, so a NaN price compares equal to itself); `Request::decode` and the typed
 //! `from_body` agree.
 
-use ae_executor::tws::wire::{self, ClientHello, ClientRequest, Request, ServerMessage};
+use ae_tws::wire::{self, ClientHello, ClientRequest, Request, ServerMessage};
 use futures::executor::block_on;
 
 /// A stream of frames as the gateway reads a connection: `read_frame` until the stream ends or

@@ -17,8 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use ae_shared::contracts::common::Side;
-use ae_shared::types::Ticker;
+use ae_core::contracts::common::Side;
+use ae_core::types::Ticker;
+use ae_rules::costs::CostModel;
 use chrono::{DateTime, Utc};
 
 /// How an order is priced.
@@ -199,17 +200,6 @@ pub struct ErrorFault {
     pub ticker: Option<Ticker>,
 }
 
-/// Costs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Costs {
-    /// Adverse slippage of market fills, basis points.
-    pub slippage_bps: f64,
-    /// Commission per share.
-    pub per_share: f64,
-    /// Minimum commission per execution.
-    pub min: f64,
-}
-
 /// The account and its orders.
 #[derive(Debug, Clone)]
 pub struct Book {
@@ -232,8 +222,8 @@ pub struct Book {
     pub prices: BTreeMap<Ticker, f64>,
     /// Current time.
     pub now: DateTime<Utc>,
-    /// Costs.
-    pub costs: Costs,
+    /// Slippage of market fills and commissions (per share, with a minimum per execution).
+    pub costs: CostModel,
     /// Faults.
     pub faults: OrderFaults,
     /// Executions made but not reported yet (see [`OrderFaults::late_fill_at_close`]), with the
@@ -254,7 +244,7 @@ fn perm_base(now: DateTime<Utc>) -> i32 {
 
 impl Book {
     /// A new account.
-    pub fn new(account: &str, cash: f64, costs: Costs, now: DateTime<Utc>) -> Self {
+    pub fn new(account: &str, cash: f64, costs: CostModel, now: DateTime<Utc>) -> Self {
         Self {
             account: account.to_string(),
             cash,
@@ -544,9 +534,8 @@ impl Book {
         let Some(o) = self.orders.get(&id).cloned() else { return Vec::new() };
         let Some(&px) = self.prices.get(&o.spec.ticker) else { return Vec::new() };
         let side = o.spec.side;
-        let slip = self.costs.slippage_bps / 1e4;
         let fill_at = match o.spec.kind {
-            OrderKind::Market => Some(if side == Side::Buy { px * (1.0 + slip) } else { px * (1.0 - slip) }),
+            OrderKind::Market => Some(self.costs.fill_price(side, px)),
             OrderKind::Limit(l) => match side {
                 Side::Buy if px <= l => Some(l.min(px)),
                 Side::Sell if px >= l => Some(l.max(px)),
@@ -582,7 +571,7 @@ impl Book {
     }
 
     fn execute(&mut self, id: i32, shares: u32, price: f64) -> Vec<Event> {
-        let commission = (self.costs.per_share * shares as f64).max(self.costs.min);
+        let commission = self.costs.commission(shares);
         let Some(o) = self.orders.get_mut(&id) else { return Vec::new() };
         let t = o.spec.ticker.clone();
         let side = o.spec.side;
@@ -656,7 +645,7 @@ mod tests {
 
     fn book() -> Book {
         let now = Utc.with_ymd_and_hms(2010, 3, 1, 14, 30, 0).unwrap();
-        let mut b = Book::new("DU0000001", 100_000.0, Costs { slippage_bps: 5.0, per_share: 0.005, min: 1.0 }, now);
+        let mut b = Book::new("DU0000001", 100_000.0, CostModel::new(5.0, 0.005, 1.0), now);
         b.advance(now, &BTreeMap::from([(t("AAPL"), 100.0), (t("MSFT"), 50.0)]));
         b
     }
@@ -679,7 +668,7 @@ mod tests {
     fn execution_ids_of_books_opened_on_different_days_never_repeat() {
         let first_exec = |day: u32| {
             let now = Utc.with_ymd_and_hms(2010, 6, day, 13, 30, 0).unwrap();
-            let mut b = Book::new("DU0000001", 1e5, Costs { slippage_bps: 5.0, per_share: 0.005, min: 1.0 }, now);
+            let mut b = Book::new("DU0000001", 1e5, CostModel::new(5.0, 0.005, 1.0), now);
             b.advance(now, &BTreeMap::from([(t("AAPL"), 100.0)]));
             b.place(spec(1, Side::Buy, 10, OrderKind::Market));
             b.executions[0].exec_id.clone()
