@@ -120,3 +120,54 @@ impl Bus {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::PutMode;
+    use crate::contracts::Problem;
+
+    fn day(s: &str) -> TradingDay {
+        TradingDay::parse(s).unwrap()
+    }
+
+    /// A reader that accepts any UTF-8 text and refuses the text `bad`.
+    fn text(b: &[u8]) -> Result<String, Problems> {
+        match std::str::from_utf8(b) {
+            Ok("bad") | Err(_) => Err(Problems(vec![Problem::new("", "refused")])),
+            Ok(s) => Ok(s.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_only_the_kinds_dated_keys_in_range_in_date_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::file(dir.path());
+        let (a, b, c) = (day("2010-03-15"), day("2010-03-16"), day("2010-03-17"));
+        for (key, body) in [
+            (keys::signals(c), "c"),
+            (keys::signals(a), "a"),
+            (keys::signals(b), "bad"),
+            (keys::signals_latest(), "latest"),
+            (Key::parse("signals/2010-03-18/other.json").unwrap(), "stray"),
+            (keys::predictions(a), "a prediction"),
+        ] {
+            bus.put(&key, body.as_bytes().to_vec(), PutMode::Overwrite).await.unwrap();
+        }
+        assert_eq!(bus.dated_days::<Signals>(..).await.unwrap(), vec![a, b, c]);
+        assert_eq!(bus.dated_days::<Signals>(a..c).await.unwrap(), vec![a, b]);
+        assert_eq!(bus.dated_days::<Predictions>(..).await.unwrap(), vec![a]);
+
+        let read = bus.dated_on::<Signals, _>(&[c, a, b], text).await;
+        let days: Vec<TradingDay> = read.iter().map(|d| d.day).collect();
+        assert_eq!(days, vec![c, a, b], "in the order given");
+        assert_eq!(read[0].doc.as_ref().unwrap().doc, "c");
+        assert_eq!(read[0].doc.as_ref().unwrap().input.key, "signals/2010-03-17/signals.json");
+        assert!(matches!(read[2].doc, Err(BusError::Invalid { .. })), "one refused day is reported, not fatal");
+
+        // A day whose object is gone since the listing is left out.
+        let read = bus.dated_on::<Signals, _>(&[day("2010-03-19"), a], text).await;
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].day, a);
+    }
+}
