@@ -5,9 +5,10 @@
 //! the broker seam ([`broker`]) with the local paper broker ([`paper`]) and Interactive Brokers
 //! ([`ib`]), order states, sending and reconciliation ([`oms`]), the intraday day engine
 //! ([`engine`]) driven by the paper session ([`session`]) and by the daemon ([`daemon`]), the
-//! day the TWS-protocol paper gateway (`ae-tws`) replays ([`gateway_day`]), Telegram notices ([`notify`]), operator alerts
-//! from the ledger's risk events ([`alerts`]), the kill switch ([`kill_switch`]), the trade ledger
-//! ([`ledger`]), and end of day ([`eod`]) with its chart ([`chart`]) and email ([`email`]).
+//! day the TWS-protocol paper gateway (`ae-tws`) replays ([`gateway_day`]), Telegram notices
+//! ([`notify`]), operator alerts from the ledger's risk events ([`alerts`]), the kill switch
+//! ([`kill_switch`]), the trade ledger ([`ledger`]), and end of day ([`eod`]) with its chart
+//! ([`chart`]) and email ([`email`]).
 //!
 //! Must never: decide anything itself (every decision is an `ae-rules` function), send an order
 //! that is not an `ApprovedOrder` written ahead to the ledger, trade a live account without
