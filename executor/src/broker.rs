@@ -5,7 +5,8 @@ use ae_rules::ApprovedOrder;
 use ae_shared::TradingDay;
 use ae_shared::contracts::common::Side;
 use ae_shared::types::Ticker;
-use chrono::{DateTime, Utc};
+
+use crate::ledger::Fill;
 
 /// Broker failures, with what to do.
 #[derive(Debug, thiserror::Error)]
@@ -106,29 +107,6 @@ pub struct BrokerAck {
     pub broker_order_id: String,
 }
 
-/// An execution (a fill) as the broker reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Execution {
-    /// Unique execution id.
-    pub exec_id: String,
-    /// Client order id (the order reference; empty for an order not placed by alpha-engine).
-    pub order_id: String,
-    /// Trading day.
-    pub date: TradingDay,
-    /// Symbol.
-    pub ticker: Ticker,
-    /// Side.
-    pub side: Side,
-    /// Shares.
-    pub shares: u32,
-    /// Price.
-    pub price: f64,
-    /// Commission.
-    pub commission: f64,
-    /// When.
-    pub at: DateTime<Utc>,
-}
-
 /// What the executor needs from a broker.
 #[allow(async_fn_in_trait)]
 pub trait Broker {
@@ -149,8 +127,8 @@ pub trait Broker {
     }
     /// Sends a risk-approved order (the only kind there is) under its reserved id.
     async fn place(&self, order: &ApprovedOrder, reserved: Option<&str>) -> Result<BrokerAck, BrokerError>;
-    /// Executions of a day (`reqExecutions`), for reconciliation.
-    async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError>;
+    /// Executions of a day (`reqExecutions`), as the fills the ledger books, for reconciliation.
+    async fn executions(&self, date: TradingDay) -> Result<Vec<Fill>, BrokerError>;
     /// Orders still working at the broker (every client's).
     async fn open_orders(&self) -> Result<Vec<OpenOrder>, BrokerError>;
     /// Cancels a working order by client id.

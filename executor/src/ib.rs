@@ -31,7 +31,8 @@ use ibapi::orders::{Action, ExecutionFilter, ExecutionSide, Executions, Order, O
 use ibapi::subscriptions::{Subscription, SubscriptionItem};
 use tokio::sync::Mutex;
 
-use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution, OpenOrder};
+use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, OpenOrder};
+use crate::ledger::Fill;
 
 /// How long one request may take before the broker counts as unavailable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -445,10 +446,10 @@ impl Broker for IbBroker {
         Self::verdict(order.id(), sub).await
     }
 
-    async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError> {
+    async fn executions(&self, date: TradingDay) -> Result<Vec<Fill>, BrokerError> {
         self.pacer.wait().await;
         let mut sub = timed("executions", self.client.executions(ExecutionFilter::default())).await?;
-        let mut execs: Vec<Execution> = Vec::new();
+        let mut execs: Vec<Fill> = Vec::new();
         let mut commissions: BTreeMap<String, f64> = BTreeMap::new();
         loop {
             match tokio::time::timeout(REQUEST_TIMEOUT, sub.next()).await {
@@ -465,7 +466,7 @@ impl Broker for IbBroker {
                         ExecutionSide::Bought => Side::Buy,
                         ExecutionSide::Sold => Side::Sell,
                     };
-                    execs.push(Execution {
+                    execs.push(Fill {
                         exec_id: x.execution_id.clone(),
                         order_id: x.order_reference.clone(),
                         date,

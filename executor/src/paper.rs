@@ -18,7 +18,8 @@ use ae_shared::contracts::common::Side;
 use ae_shared::types::Ticker;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, Execution, OpenOrder};
+use crate::broker::{AccountSnapshot, Broker, BrokerAck, BrokerError, BrokerPosition, OpenOrder};
+use crate::ledger::Fill;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS paper_account (id INTEGER PRIMARY KEY CHECK (id = 1), account_id TEXT NOT NULL, cash REAL NOT NULL);
@@ -402,7 +403,7 @@ impl Broker for PaperBroker {
         Ok(BrokerAck { broker_order_id: format!("paper-{broker_id}") })
     }
 
-    async fn executions(&self, date: TradingDay) -> Result<Vec<Execution>, BrokerError> {
+    async fn executions(&self, date: TradingDay) -> Result<Vec<Fill>, BrokerError> {
         let conn = self.conn.lock().expect("lock");
         let mut st = conn
             .prepare("SELECT exec_id, client_id, date, ticker, side, shares, price, commission, at FROM paper_executions WHERE date = ?1 ORDER BY at, exec_id")
@@ -425,7 +426,7 @@ impl Broker for PaperBroker {
             .map_err(state_err)?;
         rows.into_iter()
             .map(|(exec_id, order_id, t, side, shares, price, commission, at)| {
-                Ok(Execution {
+                Ok(Fill {
                     exec_id,
                     order_id,
                     date,

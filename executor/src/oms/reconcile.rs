@@ -26,7 +26,7 @@ use serde::Serialize;
 use super::{Sent, recorded};
 use crate::ExecError;
 use crate::broker::{AccountSnapshot, Broker, BrokerError, OpenOrder};
-use crate::ledger::{Fill, Ledger, RiskEventRow};
+use crate::ledger::{Ledger, RiskEventRow};
 
 /// A position the ledger and the broker disagreed on after every execution was booked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,19 +105,9 @@ pub async fn sync_fills<B: Broker>(
         if ledger.has_fill(&x.exec_id)? {
             continue;
         }
-        let fill = Fill {
-            exec_id: x.exec_id,
-            order_id: x.order_id,
-            date: x.date,
-            ticker: x.ticker.clone(),
-            side: x.side,
-            shares: x.shares,
-            price: x.price,
-            commission: x.commission,
-            at: x.at,
-        };
+        let fill = x;
         let sector = sectors
-            .sector(x.ticker.as_str())
+            .sector(fill.ticker.as_str())
             .and_then(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)));
         ae_shared::crashpoint::hit(ae_shared::crashpoint::points::OMS_FILL_RECEIVED);
         match ledger.record_fill(&fill, sector.as_deref()) {
