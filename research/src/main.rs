@@ -119,13 +119,10 @@ fn print_summary(r: &RunReport) {
 
 /// One Lambda invocation.
 async fn handle(common: CommonArgs, e: Event) -> anyhow::Result<serde_json::Value> {
-    let date = e.date.as_deref().map(TradingDay::parse).transpose().map_err(|e| anyhow::anyhow!("bad date: {e}"))?;
-    if e.first_of_week_only
-        && let Some(why) = ae_shared::cli::weekly_skip(date, &SystemClock)
-    {
-        tracing::info!("skipped: {why}");
-        return Ok(serde_json::json!({ "skipped": why }));
-    }
+    let date = match lambda::scheduled(e.date.as_deref(), e.first_of_week_only, &SystemClock)? {
+        lambda::Scheduled::Run(d) => d,
+        lambda::Scheduled::Skip(answer) => return Ok(answer),
+    };
     let report = execute(&common, date, e.dry_run, e.force).await?;
     Ok(serde_json::to_value(report)?)
 }

@@ -9,8 +9,31 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::calendar::TradingDay;
 use crate::cli::{CommonArgs, init_logging};
+use crate::clock::Clock;
 use crate::secrets::redact;
+
+/// What a scheduled invocation does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheduled {
+    /// Run for this day (absent: the job's default, today).
+    Run(Option<TradingDay>),
+    /// Skip, answering this (a weekly job's event on a day other than the week's first session).
+    Skip(serde_json::Value),
+}
+
+/// Reads a scheduled event's `date` (`YYYY-MM-DD`; a malformed one is `bad date: …`) and, for a
+/// `first_of_week_only` event, skips every session but the first of its week (see
+/// [`crate::cli::weekly_skip`]).
+pub fn scheduled(date: Option<&str>, first_of_week_only: bool, clock: &dyn Clock) -> anyhow::Result<Scheduled> {
+    let date = date.map(TradingDay::parse).transpose().map_err(|e| anyhow::anyhow!("bad date: {e}"))?;
+    if first_of_week_only && let Some(why) = crate::cli::weekly_skip(date, clock) {
+        tracing::info!("skipped: {why}");
+        return Ok(Scheduled::Skip(serde_json::json!({ "skipped": why })));
+    }
+    Ok(Scheduled::Run(date))
+}
 
 /// True when the process runs under the Lambda runtime (`AWS_LAMBDA_RUNTIME_API` is set).
 pub fn is_lambda() -> bool {

@@ -37,7 +37,10 @@ pub(super) fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wir
             let r = wire::ReqMktData::from_body(body)?;
             let req = r.req_id.unwrap_or(0);
             let sym = r.contract.and_then(|c| c.symbol).unwrap_or_default();
-            let Ok(t) = Ticker::new(&sym) else {
+            let known = Ticker::new(&sym)
+                .ok()
+                .filter(|t| s.moments.iter().any(|m| m.prices.contains_key(t)) || s.book.prices.contains_key(t));
+            let Some(t) = known else {
                 send(
                     s,
                     conn_id,
@@ -49,19 +52,6 @@ pub(super) fn handle(s: &mut State, conn_id: u64, body: &[u8]) -> Result<(), wir
                 );
                 return Ok(());
             };
-            let known = s.moments.iter().any(|m| m.prices.contains_key(&t)) || s.book.prices.contains_key(&t);
-            if !known {
-                send(
-                    s,
-                    conn_id,
-                    error(
-                        req,
-                        wire::error_code::NO_SECURITY_DEFINITION,
-                        "No security definition has been found for the request",
-                    ),
-                );
-                return Ok(());
-            }
             send(
                 s,
                 conn_id,
