@@ -56,14 +56,16 @@ pub fn labelled_sessions(fs: &FeatureSet, labels: &[f32], min_rows: usize) -> Ve
 
 /// Lays out the folds over labelled sessions `l`.
 pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
+    // Every field named (no `..`): a layout setting added and not used here fails to build.
+    let WalkForward { folds, min_train_fraction, max_test_days, purge_days, embargo_days } = wf;
     let m = l.len();
-    let min_train = ((wf.min_train_fraction.get() * m as f64).ceil() as usize).max(20);
-    let embargo = wf.embargo_days as usize;
-    let mut folds = wf.folds as usize;
+    let min_train = ((min_train_fraction.get() * m as f64).ceil() as usize).max(20);
+    let embargo = *embargo_days as usize;
+    let mut folds = *folds as usize;
     let test_len = loop {
-        let room = m.saturating_sub(min_train + wf.purge_days as usize);
+        let room = m.saturating_sub(min_train + *purge_days as usize);
         let len = room.saturating_sub(folds.saturating_sub(1) * embargo) / folds.max(1);
-        let len = len.min(wf.max_test_days as usize);
+        let len = len.min(*max_test_days as usize);
         if len >= 5 || folds <= 2 {
             break len;
         }
@@ -74,7 +76,7 @@ pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
             "{m} labelled sessions leave test windows of {test_len} (need 5) after a {min_train}-session first training window"
         )));
     }
-    let purge = wf.purge_days as usize;
+    let purge = *purge_days as usize;
     let mut out = Vec::new();
     let mut start = min_train + purge;
     for _ in 0..folds {
@@ -111,26 +113,39 @@ pub fn gather(fs: &FeatureSet, labels: &[f32], sessions: &[usize]) -> (Vec<f32>,
 
 /// LightGBM parameters as the JSON lightgbm3 passes through.
 pub fn gbm_params(p: &GbmParams, iterations: u32, early_stopping: bool) -> serde_json::Value {
+    // Every field named (no `..`): a setting added to `GbmParams` and not passed on fails to build.
+    let GbmParams {
+        num_leaves,
+        learning_rate,
+        num_iterations: _, // the upper bound; `iterations` is what this fit runs (early stopping or the final fit)
+        min_data_in_leaf,
+        feature_fraction,
+        bagging_fraction,
+        lambda_l1,
+        lambda_l2,
+        early_stopping_rounds,
+        seed,
+    } = p;
     let mut v = serde_json::json!({
         "objective": "regression",
         "metric": "l2",
         "num_iterations": iterations,
-        "learning_rate": p.learning_rate,
-        "num_leaves": p.num_leaves,
-        "min_data_in_leaf": p.min_data_in_leaf,
-        "feature_fraction": p.feature_fraction.get(),
-        "bagging_fraction": p.bagging_fraction.get(),
+        "learning_rate": learning_rate,
+        "num_leaves": num_leaves,
+        "min_data_in_leaf": min_data_in_leaf,
+        "feature_fraction": feature_fraction.get(),
+        "bagging_fraction": bagging_fraction.get(),
         "bagging_freq": 1,
-        "lambda_l1": p.lambda_l1,
-        "lambda_l2": p.lambda_l2,
-        "seed": p.seed,
+        "lambda_l1": lambda_l1,
+        "lambda_l2": lambda_l2,
+        "seed": seed,
         "deterministic": true,
         "force_row_wise": true,
         "num_threads": 1,
         "verbosity": -1,
     });
     if early_stopping {
-        v["early_stopping_rounds"] = serde_json::json!(p.early_stopping_rounds);
+        v["early_stopping_rounds"] = serde_json::json!(early_stopping_rounds);
     }
     v
 }

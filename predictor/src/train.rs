@@ -9,7 +9,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, Published, PutMode, keys};
 use ae_shared::clock::Clock;
 use ae_shared::config::Config;
-use ae_shared::contracts::params::PredictorParams;
+use ae_shared::contracts::params::{PredictorParams, PromotionGate};
 use ae_shared::contracts::predictor_metrics::{GateCheck, PredictorMetrics};
 use ae_shared::contracts::{Job, Lineage};
 use ae_shared::store::PriceStore;
@@ -69,16 +69,16 @@ pub fn gates(
     p: &PredictorParams,
     champion: Option<&Entry>,
 ) -> Vec<GateCheck> {
-    let g = &p.gate;
+    // Every gate named (no `..`): a gate added to the parameters and not checked fails to build.
+    let PromotionGate { min_median_ic, min_positive_fold_share, min_icir, min_hit_rate, require_beat_champion } =
+        &p.gate;
     let mut out = vec![
-        GateCheck::at_least("median_ic", s.median_ic, g.min_median_ic),
-        GateCheck::at_least("positive_fold_share", s.positive_fold_share.get(), g.min_positive_fold_share.get()),
-        GateCheck::at_least("icir", s.icir, g.min_icir),
-        GateCheck::at_least("hit_rate", s.hit_rate.get(), g.min_hit_rate.get()),
+        GateCheck::at_least("median_ic", s.median_ic, *min_median_ic),
+        GateCheck::at_least("positive_fold_share", s.positive_fold_share.get(), min_positive_fold_share.get()),
+        GateCheck::at_least("icir", s.icir, *min_icir),
+        GateCheck::at_least("hit_rate", s.hit_rate.get(), min_hit_rate.get()),
     ];
-    if g.require_beat_champion
-        && let Some(c) = champion
-    {
+    if *require_beat_champion && let Some(c) = champion {
         out.push(GateCheck::at_least("beats_champion", s.median_ic, c.median_ic));
     }
     out

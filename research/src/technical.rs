@@ -62,21 +62,23 @@ pub fn score(
     regime: Regime,
     w: &TechnicalWeights,
 ) -> Option<(f64, Vec<(&'static str, f64)>)> {
+    // Every weight named (no `..`): a sub-score added to the weights and not scored fails to build.
+    let TechnicalWeights { rsi, macd, ma50, ma200, momentum } = *w;
     let mut parts: Vec<(&'static str, f64, f64)> = Vec::new();
     if let Some(r) = n.rsi14 {
-        parts.push(("rsi", rsi_score(r, regime), w.rsi));
+        parts.push(("rsi", rsi_score(r, regime), rsi));
     }
     if let (Some(l), Some(c)) = (n.macd_line, n.macd_cross) {
-        parts.push(("macd", macd_score(l, c), w.macd));
+        parts.push(("macd", macd_score(l, c), macd));
     }
     if let Some(v) = n.vs_ma50 {
-        parts.push(("ma50", ma_score(v), w.ma50));
+        parts.push(("ma50", ma_score(v), ma50));
     }
     if let Some(v) = n.vs_ma200 {
-        parts.push(("ma200", ma_score(v), w.ma200));
+        parts.push(("ma200", ma_score(v), ma200));
     }
     if let Some(m) = momentum_pct {
-        parts.push(("momentum", m, w.momentum));
+        parts.push(("momentum", m, momentum));
     }
     let total: f64 = parts.iter().map(|p| p.2).sum();
     if parts.is_empty() || total <= 0.0 {

@@ -60,21 +60,38 @@ pub struct FactorWeights {
 impl FactorWeights {
     /// (name, weight) pairs in declaration order.
     pub fn pairs(&self) -> [(&'static str, f64); 14] {
+        // Every weight named (no `..`): a factor added here and not listed fails to build.
+        let Self {
+            momentum_12_1,
+            momentum_6m,
+            momentum_3m,
+            high_52w,
+            low_volatility,
+            reversal_1m,
+            liquidity,
+            earnings_proximity,
+            value,
+            quality,
+            growth,
+            revisions,
+            insider,
+            institutional,
+        } = *self;
         [
-            ("momentum_12_1", self.momentum_12_1),
-            ("momentum_6m", self.momentum_6m),
-            ("momentum_3m", self.momentum_3m),
-            ("high_52w", self.high_52w),
-            ("low_volatility", self.low_volatility),
-            ("reversal_1m", self.reversal_1m),
-            ("liquidity", self.liquidity),
-            ("earnings_proximity", self.earnings_proximity),
-            ("value", self.value),
-            ("quality", self.quality),
-            ("growth", self.growth),
-            ("revisions", self.revisions),
-            ("insider", self.insider),
-            ("institutional", self.institutional),
+            ("momentum_12_1", momentum_12_1),
+            ("momentum_6m", momentum_6m),
+            ("momentum_3m", momentum_3m),
+            ("high_52w", high_52w),
+            ("low_volatility", low_volatility),
+            ("reversal_1m", reversal_1m),
+            ("liquidity", liquidity),
+            ("earnings_proximity", earnings_proximity),
+            ("value", value),
+            ("quality", quality),
+            ("growth", growth),
+            ("revisions", revisions),
+            ("insider", insider),
+            ("institutional", institutional),
         ]
     }
 }
