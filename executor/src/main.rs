@@ -251,6 +251,29 @@ fn print(v: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Evaluates `$body` (a future) with `$b` bound to the configured broker: the paper broker, or
+/// IB read-only at `$address` (see `ib_reader`). Either way the result is an `anyhow::Result`.
+macro_rules! with_reader {
+    ($cfg:expr, $clock:expr, $address:expr, |$b:ident| $body:expr) => {
+        match $cfg.trading.broker {
+            BrokerKind::Paper => {
+                async {
+                    let $b = &paper($cfg, $clock.clone())?;
+                    $body.await
+                }
+                .await
+            }
+            BrokerKind::Ib => {
+                async {
+                    let $b = &ib_reader($cfg, $address).await?;
+                    $body.await
+                }
+                .await
+            }
+        }
+    };
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.common.load_config()?;
     let bus = cli.common.open_bus(&cfg).await?;
@@ -259,14 +282,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let opts = PlanOptions { date, dry_run, force };
-            let r = match cfg.trading.broker {
-                BrokerKind::Paper => {
-                    async { plan_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await }.await
-                }
-                BrokerKind::Ib => {
-                    async { plan_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await }.await
-                }
-            };
+            let r = with_reader!(&cfg, clock, address, |b| plan_on(&bus, &cfg, clock.as_ref(), b, &opts));
             alerted(&bus, &cfg, "executor plan", date, dry_run, r).await
         }
         Cmd::Session { date } => {
@@ -281,14 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let date = date.map(Ok).unwrap_or_else(today)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let opts = EodOptions { date, dry_run, force };
-            let r = match cfg.trading.broker {
-                BrokerKind::Paper => {
-                    async { eod_on(&bus, &cfg, clock.as_ref(), &paper(&cfg, clock.clone())?, &opts).await }.await
-                }
-                BrokerKind::Ib => {
-                    async { eod_on(&bus, &cfg, clock.as_ref(), &ib_reader(&cfg, address).await?, &opts).await }.await
-                }
-            };
+            let r = with_reader!(&cfg, clock, address, |b| eod_on(&bus, &cfg, clock.as_ref(), b, &opts));
             alerted(&bus, &cfg, "executor eod", date, dry_run, r).await
         }
         Cmd::Daemon { date, address, client_id, poll_secs, book_wait_secs } => {
