@@ -67,6 +67,34 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Tail risk: 10,000 ten-session paths (100,000 path-days) drawn in 5-session blocks from a
+    // 60-name book revalued over 500 sessions of the embedded year's returns (cycled).
+    let mut g = c.benchmark_group("tail risk");
+    let returns: Vec<Vec<f64>> = s
+        .adjusted
+        .iter()
+        .take(60)
+        .map(|x| {
+            let r: Vec<f64> = x.close.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+            (0..500).map(|t| r[t % r.len()]).collect()
+        })
+        .collect();
+    let book: Vec<(f64, &[f64])> = returns.iter().map(|r| (1.0 / 60.0, r.as_slice())).collect();
+    let history = ae_shared::tail_risk::book_returns(&book);
+    let cfg = ae_shared::tail_risk::Bootstrap { paths: 10_000, horizon: 10, block: 5, seed: 42 };
+    g.throughput(criterion::Throughput::Elements((cfg.paths * cfg.horizon) as u64));
+    g.bench_function("block bootstrap: 10,000 paths x 10 sessions (elements = path-days)", |b| {
+        b.iter(|| {
+            let paths = ae_shared::tail_risk::block_bootstrap(&history, &cfg);
+            ae_shared::tail_risk::Tail::of(&paths, 0.01)
+        })
+    });
+    g.throughput(criterion::Throughput::Elements((60 * 500) as u64));
+    g.bench_function("revalue a 60-name book over 500 sessions (elements = name-sessions)", |b| {
+        b.iter(|| ae_shared::tail_risk::book_returns(&book))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

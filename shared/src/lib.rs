@@ -17,7 +17,7 @@
 
 #![deny(missing_docs)]
 
-pub use ae_core::{calendar, clock, contracts, indicators, metrics, types};
+pub use ae_core::{calendar, clock, contracts, indicators, metrics, tail_risk, types};
 
 pub mod alerts;
 pub mod bus;

@@ -1,10 +1,13 @@
 //! # ae-rules — the executor's decision rules
 //!
 //! Owns: every rule that decides what to buy, sell, size and when — the exit manager
-//! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]), graduated drawdown ([`drawdown`]), the position sizer
-//! ([`sizing`]), cash dividends as money ([`dividends`]), what a fill costs ([`costs`]: slippage and commissions), intraday entry triggers and exits ([`intraday`]), the sell guard ([`sells`]),
-//! risk-approved orders ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a whole morning's plan ([`plan`]) and the daily-bar session
-//! path ([`bar_path`]) — with their reason codes ([`reason`]) and inputs ([`view`]).
+//! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]),
+//! graduated drawdown ([`drawdown`]), the position sizer ([`sizing`]), cash dividends as money
+//! ([`dividends`]), what a fill costs ([`costs`]: slippage and commissions), intraday entry
+//! triggers and exits ([`intraday`]), the sell guard ([`sells`]), risk-approved orders
+//! ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a
+//! whole morning's plan ([`plan`]) and the daily-bar session path ([`bar_path`]) — with their
+//! reason codes ([`reason`]) and inputs ([`view`]).
 //!
 //! Must never: do I/O, read a clock, or use randomness. Inputs in, decision and reasons out. The
 //! planner, the daemon and the backtester call these functions and nothing else decides; the

@@ -1,6 +1,7 @@
 //! Our indicators and metrics against independent implementations on the real embedded data, to
 //! 1e-9 relative: TA-Lib, pandas and `ta` for indicators; empyrical-reloaded, scipy and statsmodels
-//! for metrics; Python `jsonschema` for the exported schemas.
+//! for metrics (and an independent block bootstrap for tail risk); Python `jsonschema` for the
+//! exported schemas.
 //!
 //! The oracles run in the Python venv that `.ci/setup` creates ([`ae_testkit::python`]). They are
 //! part of the suite: without the venv these tests fail and say how to create it.
@@ -176,4 +177,34 @@ fn exported_schemas_agree_with_an_independent_validator() {
     assert!(bad_errors.iter().any(|e| e.contains("140")), "{bad_errors:?}");
     assert!(bad_errors.iter().any(|e| e.contains("None is not of type 'number'")), "{bad_errors:?}");
     assert_eq!(DocKind::ALL.len(), 10);
+}
+
+#[test]
+fn the_block_bootstrap_and_its_tail_match_an_independent_draw_and_empyrical() {
+    use ae_shared::tail_risk::{Bootstrap, Tail, block_bootstrap};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tail.json");
+    run("tail_risk.py", &[&embedded_data_dir().join("spx_index_1999_2018.csv.gz"), &out]);
+    let o: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let r = nums(&o["returns"]);
+    for case in o["cases"].as_array().unwrap() {
+        let n = |k: &str| case[k].as_u64().unwrap();
+        let cfg = Bootstrap {
+            paths: n("paths") as usize,
+            horizon: n("horizon") as usize,
+            block: n("block") as usize,
+            seed: n("seed"),
+        };
+        let sample = block_bootstrap(&r, &cfg);
+        for (i, (a, b)) in sample.iter().zip(nums(&case["first"])).enumerate() {
+            assert!(agree(*a, b), "{cfg:?} path {i}: ours {a}, oracle {b}");
+        }
+        for (cutoff, var, cvar) in [(0.01, "var_1", "cvar_1"), (0.05, "var_5", "cvar_5")] {
+            let t = Tail::of(&sample, cutoff);
+            assert_eq!(t.n, cfg.paths);
+            let (ov, oc) = (case[var].as_f64().unwrap(), case[cvar].as_f64().unwrap());
+            assert!(agree(t.var, ov), "{cfg:?} {var}: ours {}, empyrical {ov}", t.var);
+            assert!(agree(t.cvar, oc), "{cfg:?} {cvar}: ours {}, empyrical {oc}", t.cvar);
+        }
+    }
 }
