@@ -6,11 +6,10 @@
 //! overfitting, over every point tried).
 
 use ae_shared::config::{PromotionGates, SweepGrid};
+use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
 use rayon::prelude::*;
 use serde::Serialize;
-
-use ae_shared::contracts::gate::{GateCheck, Gates};
 
 use crate::grade::objective;
 use crate::overfit::{self, Deflated, Pbo};
@@ -254,5 +253,24 @@ impl SweepOutcome {
             }),
             notes: self.gates.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_is_the_product_of_its_axes_with_the_first_varying_slowest() {
+        let g = SweepGrid::of(&[("risk.min_score", &[60.0, 70.0]), ("exits.atr_multiple", &[2.0, 2.5, 3.0])]);
+        let pts = points(&g);
+        assert_eq!(pts.len(), g.len());
+        let values: Vec<Vec<f64>> = pts.iter().map(|p| p.0.iter().map(|(_, v)| *v).collect()).collect();
+        assert_eq!(values[..4], [vec![60.0, 2.0], vec![60.0, 2.5], vec![60.0, 3.0], vec![70.0, 2.0]]);
+        let base = ae_shared::config::Config::defaults().executor;
+        let p = pts[4].apply(&base).unwrap();
+        assert_eq!((p.risk.min_score.get(), p.exits.atr_multiple), (70.0, 2.5));
+        assert_eq!(Point::of(&g, &p), pts[4]);
+        assert_eq!(serde_json::to_string(&pts[4]).unwrap(), r#"{"risk.min_score":70.0,"exits.atr_multiple":2.5}"#);
     }
 }
