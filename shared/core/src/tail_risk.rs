@@ -9,10 +9,13 @@
 //!   autocorrelation and volatility clustering inside a block survive; compounded per path. The
 //!   generator is seeded ([`SplitMix64`]): the same inputs and seed give the same paths.
 //!
+//! [`kupiec`] tests a VaR's coverage against the losses that followed (a backtest's exceedances).
+//!
 //! VaR and CVaR are the functions of [`crate::metrics`] (empyrical's definitions, oracle-tested),
 //! applied to the sample: returns, negative in the tail, at `cutoff` = 1 − confidence.
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::metrics::{conditional_value_at_risk, value_at_risk};
 
@@ -101,6 +104,24 @@ pub fn block_bootstrap(history: &[f64], cfg: &Bootstrap) -> Vec<f64> {
     out
 }
 
+/// Kupiec's proportion-of-failures test of a VaR's coverage: `exceedances` losses beyond the VaR
+/// in `n` sessions, against the `cutoff` the VaR promises (0.01 for a 99% VaR). Returns the
+/// likelihood ratio and its p-value under χ²(1) (small: the VaR is wrong, too tight or too
+/// loose), or `None` when `n` is 0, `exceedances` > `n` or `cutoff` is not in (0, 1).
+pub fn kupiec(exceedances: usize, n: usize, cutoff: f64) -> Option<(f64, f64)> {
+    if n == 0 || exceedances > n || !(cutoff > 0.0 && cutoff < 1.0) {
+        return None;
+    }
+    let (x, n) = (exceedances as f64, n as f64);
+    // x·ln(q) with 0·ln(0) = 0.
+    let xlog = |k: f64, q: f64| if k == 0.0 { 0.0 } else { k * q.ln() };
+    let promised = xlog(n - x, 1.0 - cutoff) + xlog(x, cutoff);
+    let observed = xlog(n - x, 1.0 - x / n) + xlog(x, x / n);
+    let lr = (-2.0 * (promised - observed)).max(0.0);
+    let p = ChiSquared::new(1.0).map(|c| c.sf(lr)).unwrap_or(f64::NAN);
+    Some((lr, p))
+}
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): a small seeded generator for the pure core, which
 /// carries no `rand` crate. Not for cryptography.
 #[derive(Debug, Clone)]
@@ -183,6 +204,16 @@ mod tests {
             |block| Tail::of(&block_bootstrap(&h, &Bootstrap { paths: 20_000, horizon: 10, block, seed: 9 }), 0.01);
         let (iid, blocks) = (draw(1), draw(10));
         assert!(blocks.var < iid.var * 1.5, "blocks {blocks:?} vs iid {iid:?}");
+    }
+
+    #[test]
+    fn kupiec_refuses_what_it_cannot_test_and_accepts_exact_coverage() {
+        assert_eq!(kupiec(0, 0, 0.01), None);
+        assert_eq!(kupiec(5, 4, 0.01), None);
+        assert_eq!(kupiec(1, 100, 1.0), None);
+        let (lr, p) = kupiec(5, 500, 0.01).unwrap();
+        assert!(lr.abs() < 1e-12 && (p - 1.0).abs() < 1e-12, "{lr} {p}");
+        assert!(kupiec(25, 500, 0.01).unwrap().1 < 0.001, "five times the promised losses");
     }
 
     #[test]

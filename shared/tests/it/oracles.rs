@@ -207,4 +207,11 @@ fn the_block_bootstrap_and_its_tail_match_an_independent_draw_and_empyrical() {
             assert!(agree(t.cvar, oc), "{cfg:?} {cvar}: ours {}, empyrical {oc}", t.cvar);
         }
     }
+    for k in o["kupiec"].as_array().unwrap() {
+        let (x, n, p) =
+            (k["x"].as_u64().unwrap() as usize, k["n"].as_u64().unwrap() as usize, k["p"].as_f64().unwrap());
+        let (lr, pv) = ae_shared::tail_risk::kupiec(x, n, p).unwrap();
+        let (olr, opv) = (k["lr"].as_f64().unwrap(), k["pvalue"].as_f64().unwrap());
+        assert!(agree(lr, olr) && agree(pv, opv), "kupiec({x}, {n}, {p}): ours ({lr}, {pv}), scipy ({olr}, {opv})");
+    }
 }

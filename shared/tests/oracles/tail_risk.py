@@ -12,6 +12,7 @@ import sys
 import empyrical as ep
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 spx_path, out = sys.argv[1:3]
 r = pd.read_csv(spx_path, parse_dates=["date"]).set_index("date")["close"].pct_change().dropna().to_numpy()
@@ -56,4 +57,13 @@ for paths, horizon, block, seed in [(5000, 1, 1, 1), (5000, 10, 5, 42), (3000, 1
         "var_5": float(ep.value_at_risk(sample, 0.05)),
         "cvar_5": float(ep.conditional_value_at_risk(sample, 0.05)),
     })
-json.dump({"returns": r.tolist(), "cases": cases}, open(out, "w"))
+kupiec = []
+for x, n, p in [(0, 250, 0.01), (3, 250, 0.01), (9, 250, 0.01), (25, 500, 0.05), (60, 500, 0.05), (500, 500, 0.05)]:
+    # Kupiec (1995) proportion of failures, written from the paper's likelihood ratio.
+    def ll(q):
+        a = (n - x) * np.log(1 - q) if n - x > 0 else 0.0
+        b = x * np.log(q) if x > 0 else 0.0
+        return a + b
+    lr = max(-2.0 * (ll(p) - ll(x / n)), 0.0)
+    kupiec.append({"x": x, "n": n, "p": p, "lr": float(lr), "pvalue": float(stats.chi2.sf(lr, 1))})
+json.dump({"returns": r.tolist(), "cases": cases, "kupiec": kupiec}, open(out, "w"))
