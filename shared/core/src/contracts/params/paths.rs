@@ -85,15 +85,20 @@ pub fn copy_path(into: &mut Value, from: &Value, path: &str) -> bool {
 /// Why a numeric value cannot be set at a path of `P`, or `None` when it can: the path must be a
 /// bounded numeric parameter, the value inside its bounds, and whole for a whole-number one.
 pub fn numeric_problem<P: Params>(base: &P, path: &str, v: f64) -> Option<String> {
-    let bounds = param_bounds::<P>();
+    let json = serde_json::to_value(base).unwrap_or(Value::Null);
+    problem_at::<P>(&param_bounds::<P>(), &json, path, v)
+}
+
+/// [`numeric_problem`] against bounds and a serialized set already at hand.
+fn problem_at<P: Params>(bounds: &BTreeMap<String, Bound>, json: &Value, path: &str, v: f64) -> Option<String> {
     let Some(b) = bounds.get(path) else {
         return Some(format!("{path:?} is not a numeric parameter of {}", P::NAME));
     };
-    let whole = serde_json::to_value(base).ok().and_then(|j| get_path(&j, path).map(|x| x.is_u64() || x.is_i64()));
     if !v.is_finite() || v < b.min || v > b.max {
         return Some(format!("{v} is outside {path}'s bounds [{}, {}]", b.min, b.max));
     }
-    if whole == Some(true) && v.fract() != 0.0 {
+    let whole = get_path(json, path).is_some_and(|x| x.is_u64() || x.is_i64());
+    if whole && v.fract() != 0.0 {
         return Some(format!("{v} is not a whole number ({path} counts)"));
     }
     None
@@ -102,9 +107,10 @@ pub fn numeric_problem<P: Params>(base: &P, path: &str, v: f64) -> Option<String
 /// `base` with each `(path, value)` set (whole numbers stay whole), or why not: a path that is not
 /// a numeric parameter, a value out of bounds, or a result the set's own cross-field rules refuse.
 pub fn with_values<P: Params>(base: &P, values: &[(&str, f64)]) -> Result<P, String> {
+    let bounds = param_bounds::<P>();
     let mut json = serde_json::to_value(base).map_err(|e| e.to_string())?;
     for (path, v) in values {
-        if let Some(p) = numeric_problem(base, path, *v) {
+        if let Some(p) = problem_at::<P>(&bounds, &json, path, *v) {
             return Err(p);
         }
         let slot = get_path_mut(&mut json, path).ok_or_else(|| format!("{path:?} is not a parameter"))?;
