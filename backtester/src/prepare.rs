@@ -53,7 +53,8 @@ pub struct DayInput {
     pub candidates: Vec<Candidate>,
     /// Views of every name of interest (candidates so far), as of the session before.
     pub views: HashMap<Ticker, MarketView>,
-    /// Daily returns of every name of interest over the correlation window, aligned by session.
+    /// Daily returns of every name of interest over the correlation window or the breakers' VaR
+    /// window (the longer), aligned by session.
     pub returns: HashMap<Ticker, Vec<f64>>,
     /// Today's raw bars of every name of interest.
     pub bars: HashMap<Ticker, Bar>,
@@ -128,7 +129,8 @@ pub async fn prepare(
     let mut notes = Vec::new();
     let mut interest: BTreeSet<Ticker> = BTreeSet::new();
     let mut coverage = Coverage { days: days.len(), ..Default::default() };
-    let lookback = params.risk.correlation_days as usize;
+    // The correlation rule's window, or the breakers' VaR window when longer.
+    let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
     for (k, &date) in days.iter().enumerate() {
         progress(k, days.len());
         let mut day_notes = Vec::new();

@@ -12,16 +12,18 @@ use ae_executor::broker::BrokerPosition;
 use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
 use ae_rules::bar_path::{DayBar, close_time, path_of};
+use ae_rules::breakers::{Effect, Fired, book_risk, during_day};
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
-use ae_rules::plan::{PlanInput, plan_day};
+use ae_rules::plan::{PlanInput, RiskInputs, plan_day};
 use ae_rules::risk::max_position;
 use ae_rules::view::{Book, Context, Holding};
 use ae_rules::{ApprovedOrder, OrderPrice, Reason};
 use ae_shared::TradingDay;
 use ae_shared::config::FillAt;
 use ae_shared::contracts::common::{Sector, Side};
-use ae_shared::contracts::order_book::OrderBook;
+use ae_shared::contracts::kill_switch::KillMode;
+use ae_shared::contracts::order_book::{BreakerLevels, OrderBook};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::contracts::{Job, Lineage};
 use ae_shared::types::{Ticker, Usd};
@@ -105,6 +107,20 @@ pub struct SimResult {
     pub partial: u64,
     /// Entries the risk guard or sizer blocked, by rule.
     pub blocked: BTreeMap<String, u64>,
+    /// Circuit breakers that fired (always kept: a handful a year), and the simulated operator's
+    /// clearing of a breaker's kill switch.
+    pub breakers: Vec<BreakerEvent>,
+}
+
+/// A circuit breaker that fired in the simulation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakerEvent {
+    /// Day.
+    pub date: TradingDay,
+    /// Rule code (`KILL_SWITCH_CLEARED` for the simulated operator's clearing).
+    pub rule: String,
+    /// With the numbers.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +166,10 @@ struct Run<'a> {
     accrued: Vec<ae_rules::dividends::Accrual>,
     out: SimResult,
     day_index: usize,
+    /// The day index a breaker set the kill switch on, while it is set.
+    killed: Option<usize>,
+    /// The day index of the first session after the simulated operator cleared it.
+    cleared: Option<usize>,
 }
 
 impl<'a> Simulator<'a> {
@@ -178,6 +198,8 @@ impl<'a> Simulator<'a> {
             accrued: Vec::new(),
             out: SimResult::default(),
             day_index: 0,
+            killed: None,
+            cleared: None,
         };
         let mut prev_nav = self.start_cash;
         for (i, day) in self.prep.days.iter().enumerate() {
@@ -248,9 +270,49 @@ impl Run<'_> {
                 .collect();
             c.correlation = mean_correlation(own, &peers, lookback);
         }
-        let ctx = Context { date: day.date, regime: day.regime, kill_switch: false, signals_stale: day.signals_stale };
-        let plan =
-            plan_day(&PlanInput { ctx, book: &book, research: &day.research, candidates: &cands, params: self.params });
+        // The simulated operator clears a breaker's kill switch after the configured review.
+        let b = &self.params.breakers;
+        if let Some(k) = self.killed
+            && self.day_index >= k + b.backtest_review_days as usize
+        {
+            self.killed = None;
+            self.cleared = Some(self.day_index);
+            self.breaker_event(
+                day.date,
+                "KILL_SWITCH_CLEARED",
+                format!("the simulated operator cleared the kill switch after {} sessions", b.backtest_review_days),
+            );
+        }
+        let n = b.loss_window_days as usize;
+        let closes = &self.out.nav;
+        let window_start_nav = Some(if closes.len() >= n { closes[closes.len() - n] } else { self.sim.start_cash });
+        let (tail, correlation) = book_risk(&book, |t| day.returns.get(t).map(Vec::as_slice), self.params);
+        let risk = RiskInputs {
+            window_start_nav,
+            sessions_since_clear: self.cleared.map(|c| (self.day_index - c) as u32),
+            tail,
+            correlation,
+        };
+        let ctx = Context {
+            date: day.date,
+            regime: day.regime,
+            kill_switch: self.killed.is_some(),
+            signals_stale: day.signals_stale,
+        };
+        let plan = plan_day(&PlanInput {
+            ctx,
+            book: &book,
+            research: &day.research,
+            candidates: &cands,
+            params: self.params,
+            risk,
+        });
+        self.breakers_fired(day.date, &plan.breakers.fired);
+        let levels = BreakerLevels {
+            window_start_nav: window_start_nav.map(Usd::saturating),
+            peak_nav: Usd::saturating(book.peak_nav),
+            planned_multiplier: plan.breakers.loss_multiplier(),
+        };
         for b in &plan.blocked {
             *self.out.blocked.entry(b.rule.clone()).or_default() += 1;
         }
@@ -287,6 +349,7 @@ impl Run<'_> {
             blocked: Vec::new(),
             // The simulator trades with the parameters it was given; no copy per day.
             params: None,
+            breakers: Some(levels),
         };
         match self.sim.fill.at {
             FillAt::Intraday => self.intraday(day, order_book),
@@ -299,6 +362,25 @@ impl Run<'_> {
                 p.high_water = p.high_water.max(b.close);
             }
             self.last_close.insert(t.clone(), b.close);
+        }
+    }
+
+    fn breaker_event(&mut self, date: TradingDay, rule: &str, detail: String) {
+        self.out.breakers.push(BreakerEvent { date, rule: rule.to_string(), detail });
+    }
+
+    /// Records breakers that fired (once a day per rule: the morning plan and the day's steps
+    /// see the same window loss); a kill latches until the simulated operator clears it.
+    fn breakers_fired(&mut self, date: TradingDay, fired: &[Fired]) {
+        for f in fired {
+            if f.effect == Effect::Kill {
+                self.killed = Some(self.day_index);
+                self.cleared = None;
+            }
+            let seen = self.out.breakers.iter().rev().take_while(|e| e.date == date).any(|e| e.rule == f.rule.code());
+            if !seen {
+                self.breaker_event(date, f.rule.code(), f.detail.clone());
+            }
         }
     }
 
@@ -337,8 +419,9 @@ impl Run<'_> {
     /// The daemon's engine over each bar's four-tick session path.
     fn intraday(&mut self, day: &DayInput, book: OrderBook) {
         let close = close_time(day.date);
+        let kill = self.killed.map(|_| KillMode::Entries);
         let Ok(mut engine) =
-            DayEngine::new(day.date, book, self.params.clone(), None, self.sim.gate, day.splits.clone(), close)
+            DayEngine::new(day.date, book, self.params.clone(), kill, self.sim.gate, day.splits.clone(), close)
         else {
             self.out.refused += 1;
             return;
@@ -363,6 +446,7 @@ impl Run<'_> {
             }
             let view = self.account(&placed);
             let decided = engine.decide(&ticks, &view);
+            self.breakers_fired(day.date, &decided.breakers);
             self.out.refused += decided.refused.len() as u64;
             for o in decided.orders {
                 placed.insert(o.id().to_string());
@@ -394,14 +478,24 @@ impl Run<'_> {
         }
         let max_pos = max_position(&self.params.risk, book.market_regime);
         let slip = self.sim.fill.costs.buy_factor();
-        for e in &book.entries {
+        // The breakers at this fill price, as the daemon evaluates them at a step.
+        let (scale, allowed) = match &book.breakers {
+            Some(levels) => {
+                let nav = self.nav_at(day, &price_of);
+                let (b, scale) = during_day(nav, book.nav.get(), levels, self.killed.is_some(), &self.params.breakers);
+                self.breakers_fired(day.date, &b.fired);
+                (scale, b.entries_allowed() && self.killed.is_none())
+            }
+            None => (1.0, self.killed.is_none()),
+        };
+        for e in book.entries.iter().filter(|_| allowed) {
             let Some(bar) = day.bars.get(&e.ticker) else { continue };
             let px = price_of(bar);
             let nav = self.nav_at(day, &price_of);
             let gate = EntryGate {
                 today: day.date,
                 book_date: book.date,
-                kill_switch: false,
+                kill_switch: self.killed.is_some(),
                 nav,
                 cash_available: self.cash / slip - self.sim.gate.costs.commission_min_usd,
                 held: self.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
@@ -410,7 +504,7 @@ impl Run<'_> {
                 max_position: max_pos * 1.10,
             };
             let k = ratio(&e.ticker);
-            let shares = (e.shares as f64 * k).round() as u32;
+            let shares = (e.shares as f64 * k * scale).floor() as u32;
             let trigger = if self.sim.fill.at == FillAt::Open { Reason::AtOpen } else { Reason::AtClose };
             match approve_entry(
                 &e.id,

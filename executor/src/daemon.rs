@@ -198,6 +198,7 @@ pub async fn protective_book(bus: &Bus, ledger: &Ledger, date: TradingDay) -> an
         stops,
         blocked: Vec::new(),
         params: None,
+        breakers: None,
     })
 }
 
@@ -432,8 +433,16 @@ pub async fn run<C: Connector>(
                 ticks.insert(t.clone(), engine.state.tape.observe(t, time, *p));
             }
             let sent_before = day.sent.len();
+            let fired_before = day.breakers.len();
             match engine.step(time, &ticks, &venue, ledger, clock, sectors, "daemon", &mut day).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    // A breaker's kill switch persists on the bus (until an operator clears it).
+                    for doc in
+                        crate::kill_switch::persist_breaker_kills(bus, &day.breakers[fired_before..], now).await?
+                    {
+                        alerter.deliver(crate::kill_switch::alert_for_set(&doc)).await;
+                    }
+                }
                 Err(crate::ExecError::Broker(e)) => {
                     tracing::warn!(error = %e, "order path interrupted: reconnecting");
                     put_snapshot(bus, &Snapshot { date, at: now, state: engine.state.clone(), report: day.clone() })

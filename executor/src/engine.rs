@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ae_rules::bar_path::effective_expiry;
+use ae_rules::breakers::{Effect, Fired, during_day};
 use ae_rules::intraday::{EntrySpec, IntradayPosition, Tick, entry_trigger, intraday_exit};
 use ae_rules::order::{EntryGate, Refusal, approve_entry, approve_sell, intraday_order_id};
 use ae_rules::risk::max_position;
@@ -55,6 +56,9 @@ pub struct DayReport {
     pub fills: usize,
     /// Splits applied to held positions.
     pub splits: Vec<String>,
+    /// Circuit breakers that fired (a `Kill` one is for the caller to set on the bus).
+    #[serde(default)]
+    pub breakers: Vec<Fired>,
 }
 
 impl DayReport {
@@ -164,6 +168,9 @@ pub struct Decisions {
     pub refused: Vec<(String, Ticker, Refusal)>,
     /// Working orders to cancel: (order id, ticker, why).
     pub cancels: Vec<(String, Ticker, Reason)>,
+    /// Circuit breakers that fired at this step for the first time today (a `Kill` one asks the
+    /// caller to set the kill switch on the bus; the engine already stops entries).
+    pub breakers: Vec<Fired>,
 }
 
 /// Running high and VWAP of each name over the ticks seen so far — the same path statistics as
@@ -199,6 +206,9 @@ pub struct EngineState {
     pub tape: Tape,
     /// Time of the last step.
     pub last_step: Option<NaiveTime>,
+    /// Breaker rules already reported today.
+    #[serde(default)]
+    pub breakers_fired: BTreeSet<Reason>,
 }
 
 /// One day's engine over an order book.
@@ -418,13 +428,14 @@ impl DayEngine {
                 }
             }
         }
-        // Entries whose trigger fires.
+        // Entries whose trigger fires, after the circuit breakers at this step's NAV.
         let nav = view.cash
             + view
                 .positions
                 .iter()
                 .map(|p| p.shares as f64 * ticks.get(&p.ticker).map(|t| t.price).unwrap_or(p.avg_cost))
                 .sum::<f64>();
+        let (scale, halted) = self.breakers(nav, &mut out);
         let mut cash_left = (view.cash - view.committed) / self.gate.costs.buy_factor();
         for e in &self.book.entries {
             if self.state.entries_done.contains(&e.id) {
@@ -449,7 +460,15 @@ impl DayEngine {
                 max_order_usd: self.gate.max_order_usd,
                 max_position: self.max_pos * 1.10,
             };
-            let shares = ((e.shares as f64) * self.r(&e.ticker)).round() as u32;
+            if let Some(halt) = &halted {
+                out.refused.push((
+                    e.id.clone(),
+                    e.ticker.clone(),
+                    Refusal { reason: Reason::DailyLossHalt, detail: halt.clone() },
+                ));
+                continue;
+            }
+            let shares = ((e.shares as f64) * self.r(&e.ticker) * scale).floor() as u32;
             match approve_entry(
                 &e.id,
                 &e.ticker,
@@ -469,6 +488,27 @@ impl DayEngine {
             }
         }
         out
+    }
+
+    /// The circuit breakers at `nav` against the order book's reference levels: newly fired rules
+    /// go to `out`; a kill stops entries at once. Returns the size scale for entries triggered now
+    /// (the loss breakers' multiplier relative to the one the plan sized with) and, when the day
+    /// is halted, why.
+    fn breakers(&mut self, nav: f64, out: &mut Decisions) -> (f64, Option<String>) {
+        let Some(levels) = self.book.breakers else { return (1.0, None) };
+        let (b, scale) = during_day(nav, self.book.nav.get(), &levels, self.kill.is_some(), &self.params.breakers);
+        let mut halted = None;
+        for f in b.fired {
+            match f.effect {
+                Effect::Kill => self.kill = Some(KillMode::Entries),
+                Effect::HaltToday => halted = Some(f.detail.clone()),
+                _ => {}
+            }
+            if f.effect == Effect::Kill || self.state.breakers_fired.insert(f.rule) {
+                out.breakers.push(f);
+            }
+        }
+        (scale, halted)
     }
 
     /// One step: sync with the broker (executions, confirmed cancels), retry what the broker
@@ -497,6 +537,17 @@ impl DayEngine {
         let view = AccountView::read(broker, ledger, self.date, &synced.open).await?;
         let decided = self.decide(ticks, &view);
         self.state.last_step = Some(time);
+        for f in &decided.breakers {
+            tracing::warn!(rule = %f.rule, "{}", f.detail);
+            ledger.record_risk_event(&RiskEventRow {
+                date: self.date,
+                source: source.into(),
+                rule: f.rule.code().into(),
+                ticker: None,
+                detail: f.detail.clone(),
+            })?;
+            report.breakers.push(f.clone());
+        }
         for (id, ticker, refusal) in &decided.refused {
             ledger.record_risk_event(&RiskEventRow {
                 date: self.date,

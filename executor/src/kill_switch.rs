@@ -16,6 +16,40 @@ pub async fn set(bus: &Bus, doc: &KillSwitch) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets the kill switch for a circuit breaker that fired (mode `entries`), unless one is already
+/// set: an operator's switch is never overwritten. Returns the document written.
+pub async fn set_by_breaker(
+    bus: &Bus,
+    fired: &ae_rules::breakers::Fired,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<KillSwitch>> {
+    if bus.get(&keys::kill_switch()).await?.is_some() {
+        return Ok(None);
+    }
+    let doc = KillSwitch::entries(
+        &fired.detail,
+        now,
+        SetBy::Breaker { rule: fired.rule.code().into() },
+        crate::planner::VERSION,
+    );
+    set(bus, &doc).await?;
+    Ok(Some(doc))
+}
+
+/// Sets the kill switch for every `Kill` breaker among `fired` (see [`set_by_breaker`]) and
+/// returns the documents written, for the caller's alerts.
+pub async fn persist_breaker_kills(
+    bus: &Bus,
+    fired: &[ae_rules::breakers::Fired],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<KillSwitch>> {
+    let mut out = Vec::new();
+    for f in fired.iter().filter(|f| f.effect == ae_rules::breakers::Effect::Kill) {
+        out.extend(set_by_breaker(bus, f, now).await?);
+    }
+    Ok(out)
+}
+
 /// Clears the kill switch: archives what was there with who cleared it and why, then removes it.
 /// Returns the archive, or `None` when it was not set.
 pub async fn clear(

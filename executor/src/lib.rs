@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
+pub mod breaker_inputs;
 pub mod broker;
 pub mod chart;
 pub mod daemon;

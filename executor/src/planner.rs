@@ -14,7 +14,7 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Regime, SignalAction};
 use ae_shared::contracts::lineage::sha256_hex;
-use ae_shared::contracts::order_book::OrderBook;
+use ae_shared::contracts::order_book::{BreakerLevels, OrderBook};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::store::PriceStore;
@@ -291,7 +291,15 @@ pub async fn plan<B: Broker>(
         cands.retain(|c| u.contains(&c.ticker));
     }
     let ctx = Context { date, regime, kill_switch: kill, signals_stale: signals.is_none() };
-    let plan = plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &params });
+    let risk = crate::breaker_inputs::risk_inputs(env.bus, ledger, &market, &book, date, &params).await?;
+    let plan =
+        plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &params, risk });
+    if !opts.dry_run {
+        // A breaker's kill switch persists on the bus until an operator clears it.
+        for doc in crate::kill_switch::persist_breaker_kills(env.bus, &plan.breakers.fired, env.clock.now()).await? {
+            notes.push(format!("KILL SWITCH SET by breaker: {}", doc.reason));
+        }
+    }
     let lineage = Lineage::new(Job::Executor, VERSION, Some(date), inputs);
     let doc = OrderBook {
         schema_version: 1,
@@ -305,6 +313,11 @@ pub async fn plan<B: Broker>(
         stops: plan.stops.clone(),
         blocked: plan.blocked.clone(),
         params: Some(params.clone()),
+        breakers: Some(BreakerLevels {
+            window_start_nav: risk.window_start_nav.map(Usd::saturating),
+            peak_nav: Usd::saturating(book.peak_nav),
+            planned_multiplier: plan.breakers.loss_multiplier(),
+        }),
     };
     let key = keys::order_book(date);
     let cycle_id = format!("plan-{}", lineage.run_id);

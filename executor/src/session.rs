@@ -151,7 +151,9 @@ pub async fn run(
             broker.set_quote(t, p[step].price)?;
             ticks.insert(t.clone(), engine.state.tape.observe(t, time, p[step].price));
         }
+        let fired_before = report.breakers.len();
         engine.step(time, &ticks, broker, ledger, clock, &store.sectors, "session", &mut report).await?;
+        crate::kill_switch::persist_breaker_kills(bus, &report.breakers[fired_before..], clock.now()).await?;
     }
     engine.finish(ledger, "session", &mut report)?;
     clock.set(ae_shared::calendar::et_instant(date.date(), close));

@@ -21,11 +21,23 @@ use chrono::NaiveTime;
 
 use crate::common::{clock, config, day};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
+/// The paper desk and the simulator over the same days, from the same configuration.
+struct Both {
+    bus: ae_shared::bus::Bus,
+    ledger: Ledger,
+    days: Vec<ae_shared::TradingDay>,
+    res: ae_backtester::sim::SimResult,
+    _dir: tempfile::TempDir,
+}
+
+async fn desk_and_simulator(
+    first: ae_shared::TradingDay,
+    last: ae_shared::TradingDay,
+    tweak: impl Fn(&mut ae_shared::config::Config),
+) -> Both {
     let (dir, bus) = ae_testkit::embedded::bus(Path::new(env!("CARGO_TARGET_TMPDIR")));
-    let cfg = config(dir.path());
-    let first = day("2010-03-01");
+    let mut cfg = config(dir.path());
+    tweak(&mut cfg);
     let clk = clock(first, 5, 0);
     let broker =
         PaperBroker::open(Path::new(&cfg.trading.ledger_path), PaperSettings::from_config(&cfg.trading), clk.clone())
@@ -37,7 +49,7 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
     };
     let mut days = Vec::new();
     let mut d = first;
-    while d <= day("2010-04-30") {
+    while d <= last {
         if d == first || d.is_first_of_week() {
             set(d, 5, 0);
             research(&bus, &cfg, clk.clone(), &RunOptions::new(d)).await.unwrap();
@@ -60,9 +72,14 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
     fill.participation = 1.0; // the paper broker fills any size
     let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
     let res = sim.run(&cfg.executor, true);
+    Both { bus, ledger, days, res, _dir: dir }
+}
 
+/// Every fill of the desk is a fill of the simulator: same orders, shares, prices, commissions.
+fn assert_same_fills(both: &Both) -> usize {
+    let Both { ledger, days, res, .. } = both;
     let mut compared = 0;
-    for d in &days {
+    for d in days {
         let mut desk: Vec<(String, String, u32, f64, f64)> = ledger
             .fills_on(*d)
             .unwrap()
@@ -86,14 +103,66 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
             compared += 1;
         }
     }
+    assert_eq!(compared, res.fills.len());
+    compared
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
+    let both = desk_and_simulator(day("2010-03-01"), day("2010-04-30"), |_| {}).await;
+    assert_same_fills(&both);
+    let Both { bus, days, res, .. } = &both;
     let buys = res.fills.iter().filter(|f| f.side == Side::Buy).count();
     let sells = res.fills.iter().filter(|f| f.side == Side::Sell).count();
     assert!(buys >= 5 && sells >= 3, "a scenario with trades both ways: {buys} buys, {sells} sells");
-    assert_eq!(compared, res.fills.len());
     // And the NAV at the last close agrees with the desk's EOD report.
     let last = *days.last().unwrap();
     let eod: ae_shared::contracts::eod::EodReport =
         bus.get_doc_required(&ae_shared::bus::keys::eod(last)).await.unwrap().doc;
     let nav = *res.nav.last().unwrap();
     assert!((nav - eod.nav.get()).abs() < 0.01, "NAV {nav} vs desk EOD {}", eod.nav.get());
+}
+
+/// The embedded data's May 2010 holds a real bad day: on 6 May (the flash crash) the book the
+/// desk built from 19 April loses 4.65% and reaches an 8.6% drawdown. Both the paper session and
+/// the simulator must halt entries and set the kill switch on that day, and every other breaker
+/// must fire on the same days in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_fires_on_the_same_day_in_the_paper_session_and_in_the_simulator() {
+    use std::collections::BTreeSet;
+    let both = desk_and_simulator(day("2010-04-19"), day("2010-05-14"), |_| {}).await;
+    assert_same_fills(&both);
+    let breaker_rules = [
+        "DAILY_LOSS_SIZE_DOWN",
+        "DAILY_LOSS_HALT",
+        "WINDOW_LOSS_SIZE_DOWN",
+        "DRAWDOWN_KILL",
+        "VAR_LIMIT",
+        "CVAR_LIMIT",
+        "CORRELATION_ALERT",
+        "RECOVERY_RAMP",
+    ];
+    let mut desk = BTreeSet::new();
+    for d in &both.days {
+        for e in both.ledger.risk_events_on(*d).unwrap() {
+            if breaker_rules.contains(&e.rule.as_str()) {
+                desk.insert((d.to_string(), e.rule));
+            }
+        }
+    }
+    let sim: BTreeSet<(String, String)> =
+        both.res.breakers.iter().map(|e| (e.date.to_string(), e.rule.clone())).collect();
+    assert_eq!(sim, desk, "the same breakers on the same days");
+    let crash = "2010-05-06".to_string();
+    for rule in ["DAILY_LOSS_HALT", "DRAWDOWN_KILL"] {
+        assert!(sim.contains(&(crash.clone(), rule.to_string())), "{rule} on the crash day: {sim:?}");
+    }
+    let halt = both.res.breakers.iter().find(|e| e.rule == "DAILY_LOSS_HALT").unwrap();
+    assert!(halt.detail.starts_with("the day's loss 4."), "{}", halt.detail);
+    // The desk's kill switch persists on the bus, set by the breaker; nothing entered after it.
+    let kill: ae_shared::contracts::kill_switch::KillSwitch =
+        both.bus.get_doc_required(&ae_shared::bus::keys::kill_switch()).await.unwrap().doc;
+    assert_eq!(kill.set_by, ae_shared::contracts::kill_switch::SetBy::Breaker { rule: "DRAWDOWN_KILL".into() });
+    let after_crash = both.res.fills.iter().filter(|f| f.side == Side::Buy && f.date > day("2010-05-06")).count();
+    assert_eq!(after_crash, 0, "no entry while the kill switch is set");
 }

@@ -97,6 +97,7 @@ fn bench(c: &mut Criterion) {
                     nav: book.nav,
                     cash_available: book.cash,
                     drawdown_multiplier: dd.multiplier,
+                    breaker_multiplier: 1.0,
                     max_position: 0.05,
                     prediction_fresh: true,
                 },
@@ -113,7 +114,14 @@ fn bench(c: &mut Criterion) {
     let research: BTreeMap<Ticker, SignalAction> = BTreeMap::new();
     c.bench_function("plan_day: 500 candidates, 25 holdings", |b| {
         b.iter(|| {
-            black_box(plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &p }))
+            black_box(plan_day(&PlanInput {
+                ctx,
+                book: &book,
+                research: &research,
+                candidates: &cands,
+                params: &p,
+                risk: Default::default(),
+            }))
         })
     });
 }

@@ -4,6 +4,7 @@
 use ae_core::contracts::common::Sector;
 use ae_core::metrics::pearson;
 use ae_core::types::Ticker;
+use serde::{Deserialize, Serialize};
 
 use crate::view::Book;
 
@@ -48,6 +49,65 @@ pub fn mean_correlation(candidate: &[f64], held: &[&[f64]], lookback: usize) -> 
     (count > 0).then(|| sum / count as f64)
 }
 
+/// The held names' correlation: the mean pairwise Pearson correlation of their daily returns over
+/// the lookback and the effective number of bets, `exp(entropy)` of the correlation matrix's
+/// eigenvalues normalized to sum to one (n for uncorrelated names, 1 for one bet held n times).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BookCorrelation {
+    /// Mean of the pairwise correlations.
+    pub mean: f64,
+    /// Effective number of independent bets.
+    pub effective_bets: f64,
+    /// Names with enough history to count.
+    pub names: usize,
+}
+
+/// The correlation of `series` (each aligned by session, NaN where a name has no return) over
+/// their last `lookback` sessions. Pairs need [`MIN_OVERLAP`] common returns; names with no such
+/// pair are left out. `None` with fewer than two names left.
+pub fn book_correlation(series: &[&[f64]], lookback: usize) -> Option<BookCorrelation> {
+    let window: Vec<&[f64]> = series.iter().map(|s| &s[s.len().saturating_sub(lookback)..]).collect();
+    let n = window.len();
+    let mut r = vec![vec![f64::NAN; n]; n];
+    for i in 0..n {
+        r[i][i] = 1.0;
+        for j in i + 1..n {
+            let len = window[i].len().min(window[j].len());
+            let (a, b): (Vec<f64>, Vec<f64>) = (0..len)
+                .map(|k| (window[i][window[i].len() - len + k], window[j][window[j].len() - len + k]))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .unzip();
+            if a.len() >= MIN_OVERLAP {
+                let c = pearson(&a, &b);
+                if c.is_finite() {
+                    r[i][j] = c;
+                    r[j][i] = c;
+                }
+            }
+        }
+    }
+    let keep: Vec<usize> = (0..n).filter(|&i| (0..n).any(|j| j != i && r[i][j].is_finite())).collect();
+    if keep.len() < 2 {
+        return None;
+    }
+    // A pair without overlap counts as uncorrelated in the matrix (and not in the mean).
+    let m: Vec<Vec<f64>> =
+        keep.iter().map(|&i| keep.iter().map(|&j| if r[i][j].is_finite() { r[i][j] } else { 0.0 }).collect()).collect();
+    let (mut sum, mut pairs) = (0.0, 0usize);
+    for (a, &i) in keep.iter().enumerate() {
+        for &j in &keep[a + 1..] {
+            if r[i][j].is_finite() {
+                sum += r[i][j];
+                pairs += 1;
+            }
+        }
+    }
+    let eig: Vec<f64> = ae_core::metrics::symmetric_eigenvalues(m).into_iter().map(|e| e.max(0.0)).collect();
+    let total: f64 = eig.iter().sum();
+    let entropy: f64 = eig.iter().filter(|e| **e > 0.0).map(|e| e / total).map(|q| -q * q.ln()).sum();
+    Some(BookCorrelation { mean: sum / pairs as f64, effective_bets: entropy.exp(), names: keep.len() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +124,21 @@ mod tests {
         assert_eq!(mean_correlation(&a, &[&short], 60), None, "5 overlapping returns are too few");
         assert_eq!(mean_correlation(&a[..30], &[&same[..30]], 60), None, "candidate history shorter than the lookback");
         assert_eq!(mean_correlation(&a, &[], 60), None);
+    }
+
+    #[test]
+    fn effective_bets_count_independent_names_once_and_clones_as_one() {
+        // Three orthogonal (zero-correlation) series over 60 sessions, and a clone of the first.
+        let s = |f: fn(usize) -> f64| (0..60).map(f).collect::<Vec<f64>>();
+        let a = s(|i| if i % 2 == 0 { 1.0 } else { -1.0 });
+        let b = s(|i| if (i / 2) % 2 == 0 { 1.0 } else { -1.0 });
+        let c = s(|i| if (i / 4) % 2 == 0 { 1.0 } else { -1.0 });
+        let independent = book_correlation(&[&a, &b, &c], 60).unwrap();
+        assert!(independent.mean.abs() < 0.05 && (independent.effective_bets - 3.0).abs() < 0.05, "{independent:?}");
+        let clones = book_correlation(&[&a, &a, &a], 60).unwrap();
+        assert!((clones.mean - 1.0).abs() < 1e-12 && (clones.effective_bets - 1.0).abs() < 1e-9, "{clones:?}");
+        let half = book_correlation(&[&a, &a, &b, &b], 60).unwrap();
+        assert!((half.effective_bets - 2.0).abs() < 0.05, "two bets held twice: {half:?}");
+        assert_eq!(book_correlation(&[&a], 60), None, "one name has no pair");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Owns: every rule that decides what to buy, sell, size and when — the exit manager
 //! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]),
-//! graduated drawdown ([`drawdown`]), the position sizer ([`sizing`]), cash dividends as money
+//! graduated drawdown ([`drawdown`]), the circuit breakers ([`breakers`]), the position sizer ([`sizing`]), cash dividends as money
 //! ([`dividends`]), what a fill costs ([`costs`]: slippage and commissions), intraday entry
 //! triggers and exits ([`intraday`]), the sell guard ([`sells`]), risk-approved orders
 //! ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a
@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod bar_path;
+pub mod breakers;
 pub mod correlation;
 pub mod costs;
 pub mod dividends;

@@ -13,6 +13,8 @@ use ae_core::contracts::params::ExecutorParams;
 use ae_core::types::{Confidence, Score, Ticker, Usd};
 use serde::{Deserialize, Serialize};
 
+use crate::breakers::{BookTail, BreakerInputs, Breakers, Effect, evaluate, trims};
+use crate::correlation::BookCorrelation;
 use crate::drawdown::{DrawdownState, drawdown_state};
 use crate::exits::{ExitAction, evaluate_exit};
 use crate::reason::{Reason, codes};
@@ -93,6 +95,8 @@ pub struct Plan {
     pub decisions: Vec<Decision>,
     /// Risk events.
     pub events: Vec<PlanEvent>,
+    /// The circuit breakers' verdict this morning (`kill`: the caller sets the kill switch).
+    pub breakers: Breakers,
 }
 
 /// The morning's inputs.
@@ -108,6 +112,37 @@ pub struct PlanInput<'a> {
     pub candidates: &'a [Candidate],
     /// Parameters.
     pub params: &'a ExecutorParams,
+    /// What the circuit breakers read beyond the book.
+    pub risk: RiskInputs,
+}
+
+/// What the circuit breakers read beyond the book and the context.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RiskInputs {
+    /// NAV at the close before the loss window ([`BreakerInputs::window_start_nav`]).
+    pub window_start_nav: Option<f64>,
+    /// Sessions since a kill switch a breaker set was cleared.
+    pub sessions_since_clear: Option<u32>,
+    /// The book's one-day tail.
+    pub tail: Option<BookTail>,
+    /// The held names' correlation.
+    pub correlation: Option<BookCorrelation>,
+}
+
+impl RiskInputs {
+    /// The breakers' inputs in the morning: NAV is the last close, which is also the day's start.
+    pub fn morning(&self, book: &Book, kill_switch: bool) -> BreakerInputs {
+        BreakerInputs {
+            nav: book.nav,
+            day_start_nav: book.nav,
+            window_start_nav: self.window_start_nav,
+            peak_nav: book.peak_nav,
+            kill_switch,
+            sessions_since_clear: self.sessions_since_clear,
+            tail: self.tail,
+            correlation: self.correlation,
+        }
+    }
 }
 
 fn triggers(c: &Candidate, p: &ExecutorParams) -> EntryTriggers {
@@ -131,8 +166,14 @@ fn held_after(h: &Holding, action: ExitAction) -> Holding {
 
 /// Plans the day.
 pub fn plan_day(input: &PlanInput<'_>) -> Plan {
-    let PlanInput { ctx, book, research, candidates, params } = input;
-    let mut plan = Plan::default();
+    let PlanInput { ctx, book, research, candidates, params, risk } = input;
+    let mut plan =
+        Plan { breakers: evaluate(&risk.morning(book, ctx.kill_switch), &params.breakers), ..Plan::default() };
+    for f in &plan.breakers.fired {
+        plan.events.push(PlanEvent { rule: f.rule, ticker: None, detail: f.detail.clone() });
+    }
+    // A breaker that sets the kill switch or halts the day stops entries as the kill switch does.
+    let ctx = &Context { kill_switch: ctx.kill_switch || !plan.breakers.entries_allowed(), ..*ctx };
     let date = ctx.date;
     let dd: DrawdownState = drawdown_state(book.nav, book.peak_nav, &params.risk);
     if dd.halted {
@@ -211,6 +252,44 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
         });
     }
 
+    // Positions grown past the trim share go back to the position cap (names already being sold
+    // by the exit manager are left to it).
+    let max_pos = max_position(&params.risk, ctx.regime);
+    for t in trims(&projected, max_pos, &params.breakers) {
+        if plan.exits.iter().any(|x| x.ticker == t.ticker) {
+            continue;
+        }
+        let Some(h) = projected.holdings.iter_mut().find(|h| h.ticker == t.ticker) else { continue };
+        h.shares -= t.shares;
+        plan.exits.push(ExitOrder {
+            id: order_id(date, &t.ticker, SignalAction::Reduce),
+            ticker: t.ticker.clone(),
+            action: SignalAction::Reduce,
+            shares: t.shares,
+            reasons: codes(&[Reason::PositionTrim]),
+        });
+        if let Some(stop) = plan.stops.iter_mut().find(|s| s.ticker == t.ticker) {
+            stop.shares = h.shares;
+        }
+        if let Some(d) = plan.decisions.iter_mut().find(|d| d.ticker == t.ticker) {
+            d.kind = DecisionKind::Reduce;
+            d.shares = t.shares;
+            d.reasons.insert(0, Reason::PositionTrim);
+        }
+        plan.events.push(PlanEvent {
+            rule: Reason::PositionTrim,
+            ticker: Some(t.ticker.clone()),
+            detail: format!(
+                "{} is {:.2}% of NAV (above {:.2}%): {} shares sold back to the {:.2}% cap",
+                t.ticker,
+                t.weight * 100.0,
+                params.breakers.trim_position_pct.get() * 100.0,
+                t.shares,
+                max_pos * 100.0
+            ),
+        });
+    }
+
     // Entries, best research score first.
     let mut order: Vec<&Candidate> = candidates.iter().filter(|c| c.signal == SignalAction::Enter).collect();
     order.sort_by(|a, b| {
@@ -218,7 +297,6 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
         s(b).total_cmp(&s(a)).then_with(|| a.ticker.cmp(&b.ticker))
     });
     let n_enter = order.iter().filter(|c| book.holding(&c.ticker).is_none()).count().max(1);
-    let max_pos = max_position(&params.risk, ctx.regime);
     let mut cash_available = book.cash;
     for c in order {
         let fresh = prediction_fresh(c, &params.risk);
@@ -229,6 +307,7 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
                 nav: book.nav,
                 cash_available,
                 drawdown_multiplier: dd.multiplier,
+                breaker_multiplier: plan.breakers.multiplier,
                 max_position: max_pos,
                 prediction_fresh: fresh,
             },
@@ -245,6 +324,7 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
         if dd.multiplier < 1.0 && !dd.halted {
             reasons.push(Reason::DrawdownThrottle);
         }
+        reasons.extend(plan.breakers.fired.iter().filter(|f| matches!(f.effect, Effect::SizeDown(_))).map(|f| f.rule));
         if c.prediction.is_none() {
             reasons.push(Reason::NoPrediction);
         } else if !fresh {
@@ -344,7 +424,14 @@ mod tests {
         x.kill_switch = true;
         let research = BTreeMap::from([(b.holdings[0].ticker.clone(), SignalAction::Exit)]);
         let cands = [candidate("NEW", 90.0, 50.0)];
-        let plan = plan_day(&PlanInput { ctx: x, book: &b, research: &research, candidates: &cands, params: &p });
+        let plan = plan_day(&PlanInput {
+            ctx: x,
+            book: &b,
+            research: &research,
+            candidates: &cands,
+            params: &p,
+            risk: RiskInputs::default(),
+        });
         assert_eq!(plan.exits.len(), 1);
         assert_eq!((plan.exits[0].shares, plan.exits[0].id.as_str()), (1000, "2010-03-15:HELD:EXIT"));
         assert!(plan.entries.is_empty());
@@ -365,8 +452,14 @@ mod tests {
                 c
             })
             .collect();
-        let plan =
-            plan_day(&PlanInput { ctx: ctx(), book: &b, research: &BTreeMap::new(), candidates: &cands, params: &p });
+        let plan = plan_day(&PlanInput {
+            ctx: ctx(),
+            book: &b,
+            research: &BTreeMap::new(),
+            candidates: &cands,
+            params: &p,
+            risk: RiskInputs::default(),
+        });
         let entered: Vec<&str> = plan.entries.iter().map(|e| e.ticker.as_str()).collect();
         assert_eq!(entered, ["S0", "S1", "S2", "S3", "S4"], "best scores first");
         assert!(plan.blocked.iter().all(|b| b.rule == "MAX_SECTOR"), "{:?}", plan.blocked);
@@ -374,8 +467,14 @@ mod tests {
         assert!(invested <= 250_000.0 + 1e-6);
         assert_eq!(plan.decisions.len(), 10);
         // Deterministic.
-        let again =
-            plan_day(&PlanInput { ctx: ctx(), book: &b, research: &BTreeMap::new(), candidates: &cands, params: &p });
+        let again = plan_day(&PlanInput {
+            ctx: ctx(),
+            book: &b,
+            research: &BTreeMap::new(),
+            candidates: &cands,
+            params: &p,
+            risk: RiskInputs::default(),
+        });
         assert_eq!(plan.entries, again.entries);
     }
 
@@ -418,6 +517,7 @@ mod tests {
                 research: &BTreeMap::new(),
                 candidates: &[cand],
                 params: &p,
+                risk: RiskInputs::default(),
             });
             let (stop, entry) = (&plan.stops[0], &plan.entries[0]);
             assert_eq!(stop.atr.map(Usd::get), c.usable, "{}: stop ATR", c.what);
@@ -444,6 +544,7 @@ mod tests {
                 stops: plan.stops.clone(),
                 blocked: plan.blocked.clone(),
                 params: Some(p.clone()),
+                breakers: None,
             };
             if let Err(problems) = to_json_checked(&ob) {
                 panic!("{}: the order book is invalid:\n{problems}", c.what);
@@ -457,8 +558,14 @@ mod tests {
         let b = book(1_000_000.0, 950_000.0, vec![holding("HELD", 500, 100.0, 100.0)]);
         let mut c = candidate("HELD", 90.0, 100.0);
         c.sector = Some(Sector::InformationTechnology);
-        let plan =
-            plan_day(&PlanInput { ctx: ctx(), book: &b, research: &BTreeMap::new(), candidates: &[c], params: &p });
+        let plan = plan_day(&PlanInput {
+            ctx: ctx(),
+            book: &b,
+            research: &BTreeMap::new(),
+            candidates: &[c],
+            params: &p,
+            risk: RiskInputs::default(),
+        });
         assert!(plan.entries.is_empty() && plan.blocked.is_empty());
         assert_eq!(plan.stops.len(), 1);
         assert!((plan.stops[0].stop_price.get() - (100.0 - 2.0 * 2.5)).abs() < 1e-9);
@@ -468,7 +575,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::testing::{candidate, ctx, holding, params, prediction};
+    use crate::testing::{book, candidate, ctx, holding, params, prediction};
     use ae_core::contracts::common::{Regime, Sector, SectorRating};
     use ae_core::types::Score;
     use proptest::prelude::*;
@@ -536,7 +643,7 @@ mod properties {
                 .collect();
             let mut x = ctx();
             if bear { x.regime = Regime::Bear; }
-            let plan = plan_day(&PlanInput { ctx: x, book: &b, research: &research, candidates: &cands, params: &p });
+            let plan = plan_day(&PlanInput { ctx: x, book: &b, research: &research, candidates: &cands, params: &p, risk: RiskInputs::default() });
             for e in &plan.exits {
                 let h = b.holding(&e.ticker).unwrap();
                 prop_assert!(e.shares <= h.shares.saturating_sub(h.working_sells), "{} sells {} of {} with {} working", e.ticker, e.shares, h.shares, h.working_sells);
@@ -567,5 +674,41 @@ mod properties {
             }
             prop_assert_eq!(plan.decisions.len(), b.holdings.len() + cands.iter().filter(|c| c.signal == SignalAction::Enter).count());
         }
+    }
+
+    #[test]
+    fn an_oversized_position_is_trimmed_and_an_eight_percent_drawdown_kills() {
+        let p = params();
+        // 9% of NAV, 2% above its cost: the exit manager keeps it, the trim does not.
+        let big = holding("BIG", 1_000, 88.0, 90.0);
+        let b = book(1_000_000.0, 910_000.0, vec![big]);
+        let cands = vec![candidate("NEW", 80.0, 50.0)];
+        let plan = plan_day(&PlanInput {
+            ctx: ctx(),
+            book: &b,
+            research: &BTreeMap::new(),
+            candidates: &cands,
+            params: &p,
+            risk: RiskInputs::default(),
+        });
+        let trim = plan.exits.iter().find(|x| x.reasons == ["POSITION_TRIM"]).expect("a trim");
+        assert_eq!((trim.shares, trim.action), (445, SignalAction::Reduce));
+        assert_eq!(plan.stops[0].shares, 555, "the stop covers what is kept");
+        assert!(!plan.breakers.kill && plan.entries.len() == 1);
+
+        let mut fallen = b.clone();
+        fallen.peak_nav = 1_090_000.0; // 8.26% below the peak
+        let plan = plan_day(&PlanInput {
+            ctx: ctx(),
+            book: &fallen,
+            research: &BTreeMap::new(),
+            candidates: &cands,
+            params: &p,
+            risk: RiskInputs::default(),
+        });
+        assert!(plan.breakers.kill, "{:?}", plan.breakers);
+        assert!(plan.events.iter().any(|e| e.rule == Reason::DrawdownKill));
+        assert!(plan.entries.is_empty() && plan.blocked[0].rule == "KILL_SWITCH");
+        assert!(!plan.exits.is_empty(), "exits are never blocked");
     }
 }

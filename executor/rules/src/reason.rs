@@ -86,6 +86,8 @@ reasons! {
     MaxPositionCapped => "MAX_POSITION_CAPPED",
     /// Size capped by the ATR volatility cap.
     AtrCapped => "ATR_CAPPED",
+    /// Within the earnings window the size was capped at a share of the position cap.
+    EarningsCapped => "EARNINGS_CAPPED",
     /// Every check passed.
     Approved => "APPROVED",
     // --- exit manager ---
@@ -150,6 +152,25 @@ reasons! {
     OrderRejected => "ORDER_REJECTED",
     /// The broker answered an order with an error it did not classify, too many times: given up.
     BrokerError => "BROKER_ERROR",
+    // --- circuit breakers ---
+    /// The day's loss passed the size-down threshold: entries sized down.
+    DailyLossSizeDown => "DAILY_LOSS_SIZE_DOWN",
+    /// The day's loss passed the halt threshold: no new entries today.
+    DailyLossHalt => "DAILY_LOSS_HALT",
+    /// The loss over the window (5 sessions) passed its threshold: entries sized down.
+    WindowLossSizeDown => "WINDOW_LOSS_SIZE_DOWN",
+    /// The drawdown from peak reached the kill threshold: the kill switch is set.
+    DrawdownKill => "DRAWDOWN_KILL",
+    /// A position grew past its trim share of NAV: trimmed back to the position cap.
+    PositionTrim => "POSITION_TRIM",
+    /// The book's one-day 99% VaR is above its limit: entries scaled down.
+    VarLimit => "VAR_LIMIT",
+    /// The book's one-day 99% CVaR is above its limit: entries scaled down.
+    CvarLimit => "CVAR_LIMIT",
+    /// The held names' mean pairwise correlation is above the alert level.
+    CorrelationAlert => "CORRELATION_ALERT",
+    /// After a breaker's kill switch was cleared, entries ramp back to full size.
+    RecoveryRamp => "RECOVERY_RAMP",
     // --- kill switch and protection ---
     /// The operator asked to flatten the book: every position sold at market.
     Flatten => "KILL_SWITCH_FLATTEN",

@@ -1,5 +1,6 @@
 //! The position sizer: `1/n × sector × conviction × upside × drawdown × ATR × confidence ×
-//! staleness × earnings`, capped by the largest position, the ATR volatility cap, 10% of average
+//! staleness × breakers`, capped by the largest position, the earnings cap (within the window, a
+//! share of the largest position), the ATR volatility cap, 10% of average
 //! daily dollar volume and the cash available; below the minimum position it is skipped; whole
 //! shares. Every factor is recorded.
 
@@ -35,6 +36,8 @@ pub struct SizingInputs {
     pub cash_available: f64,
     /// Drawdown multiplier.
     pub drawdown_multiplier: f64,
+    /// The circuit breakers' multiplier ([`crate::breakers::Breakers::multiplier`]).
+    pub breaker_multiplier: f64,
     /// Largest position weight in force.
     pub max_position: f64,
     /// Whether the prediction is fresh enough to size with.
@@ -82,12 +85,8 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
     let p_up = c.prediction.filter(|_| x.prediction_fresh).map(|q| q.p_up.get());
     let confidence = confidence_adj(p_up, p);
     let staleness = staleness_adj(c.signal_age_days, p);
-    let earnings = match c.market.days_to_earnings {
-        Some(d) if d <= p.earnings_window_days => 1.0 - p.earnings_reduction.get(),
-        _ => 1.0,
-    };
     let dd = x.drawdown_multiplier;
-    let raw = base * sector * conviction * upside * dd * atr * confidence * staleness * earnings;
+    let raw = base * sector * conviction * upside * dd * atr * confidence * staleness * x.breaker_multiplier;
     let mut w = raw;
     let mut caps = Vec::new();
     if w > x.max_position {
@@ -98,6 +97,16 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
     if atr < 1.0 && w > base * atr * dd {
         w = base * atr * dd;
         caps.push(Reason::AtrCapped);
+    }
+    // Within the earnings window the size itself is capped (the position cap cannot erase it).
+    let mut earnings = 1.0;
+    if c.market.days_to_earnings.is_some_and(|d| d <= p.earnings_window_days) {
+        let cap = p.earnings_cap.get() * x.max_position;
+        if w > cap {
+            earnings = if w > 0.0 { cap / w } else { 1.0 };
+            w = cap;
+            caps.push(Reason::EarningsCapped);
+        }
     }
     let mut dollars = w * x.nav;
     if let Some(adv) = c.market.adv_usd
@@ -133,6 +142,7 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
         confidence,
         staleness,
         earnings,
+        breakers: x.breaker_multiplier,
         raw_weight: raw,
         final_weight: Fraction::saturating(if x.nav > 0.0 { invested / x.nav } else { 0.0 }),
         dollars: Usd::saturating(invested),
@@ -152,6 +162,7 @@ mod tests {
             nav: 1_000_000.0,
             cash_available: 1_000_000.0,
             drawdown_multiplier: 1.0,
+            breaker_multiplier: 1.0,
             max_position: 0.05,
             prediction_fresh: true,
         }
@@ -193,6 +204,7 @@ mod tests {
             ("earnings in 5 days", |c, _| c.market.days_to_earnings = Some(5), "earnings", 0.5),
             ("earnings in 6 days", |c, _| c.market.days_to_earnings = Some(6), "earnings", 1.0),
             ("drawdown band", |_, x| x.drawdown_multiplier = 0.5, "drawdown", 0.5),
+            ("a breaker sizes down", |_, x| x.breaker_multiplier = 0.7, "breakers", 0.7),
         ];
         for (name, setup, factor, want) in table {
             let mut c = candidate("CAND", 80.0, 50.0);
@@ -209,6 +221,7 @@ mod tests {
                 "staleness" => s.staleness,
                 "earnings" => s.earnings,
                 "drawdown" => s.drawdown,
+                "breakers" => s.breakers,
                 _ => unreachable!(),
             };
             assert!((got - want).abs() < 1e-9, "{name}: {factor} = {got}, want {want}");
@@ -232,6 +245,12 @@ mod tests {
         // Cash.
         let s = size(&c, &SizingInputs { cash_available: 10_000.0, ..inputs() }, &p);
         assert!(s.caps.contains(&Reason::CashCapped) && s.factors.dollars.get() <= 10_000.0);
+        // Earnings in 3 days: at most half the 5% cap, even when the position cap binds too.
+        let mut near = c.clone();
+        near.market.days_to_earnings = Some(3);
+        let s = size(&near, &inputs(), &p);
+        assert!(s.caps.contains(&Reason::EarningsCapped) && s.factors.dollars.get() <= 25_000.0, "{s:?}");
+        assert!(s.factors.dollars.get() > 25_000.0 - 33.0, "whole shares just under the cap: {s:?}");
         // Below $500: skipped.
         let s = size(&c, &SizingInputs { cash_available: 499.0, ..inputs() }, &p);
         assert_eq!((s.shares, s.skipped), (0, Some(Reason::BelowMinDollars)));

@@ -11,7 +11,7 @@ fn params() -> ExecutorParams {
 #[test]
 fn the_design_numbers_are_the_configured_defaults() {
     let p = params();
-    let (e, r, s, i) = (&p.exits, &p.risk, &p.sizing, &p.intraday);
+    let (e, r, s, i, b) = (&p.exits, &p.risk, &p.sizing, &p.intraday, &p.breakers);
     let table: &[(&str, f64, f64)] = &[
         ("ATR period 14", e.atr_period as f64, 14.0),
         ("ATR trailing multiple 2.5", e.atr_multiple, 2.5),
@@ -39,6 +39,16 @@ fn the_design_numbers_are_the_configured_defaults() {
         ("intraday profit take sells half", i.profit_take_fraction.get(), 0.5),
         ("collapse 5% from the high", i.collapse_pct.get(), 0.05),
         ("tighten after 3 days", i.tighten_after_days as f64, 3.0),
+        ("earnings: within 5 days ...", s.earnings_window_days as f64, 5.0),
+        ("... at most 50% of the position cap", s.earnings_cap.get(), 0.5),
+        ("daily loss 1.5% sizes down ...", b.daily_loss_size_down_pct.get(), 0.015),
+        ("... by 30%", b.size_down_multiplier.get(), 0.7),
+        ("daily loss 2.5%: no new entries today", b.daily_loss_halt_pct.get(), 0.025),
+        ("5-day loss 4% sizes down", b.window_loss_size_down_pct.get(), 0.04),
+        ("the loss window is 5 sessions", b.loss_window_days as f64, 5.0),
+        ("drawdown 8%: kill switch", b.kill_drawdown_pct.get(), 0.08),
+        ("mean pairwise correlation alert 0.6", b.correlation_alert, 0.6),
+        ("recovery ramp from 20%", b.recovery_start.get(), 0.2),
     ];
     for (what, got, want) in table {
         assert!((got - want).abs() < 1e-12, "{what}: configured {got}");

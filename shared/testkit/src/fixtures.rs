@@ -186,6 +186,7 @@ pub fn order_book() -> OrderBook {
                 confidence: 0.84,
                 staleness: 1.0,
                 earnings: 1.0,
+                breakers: 1.0,
                 raw_weight: 0.924,
                 final_weight: Fraction::new(0.05).unwrap(),
                 dollars: Usd::new(50_000.0).unwrap(),
@@ -216,6 +217,7 @@ pub fn order_book() -> OrderBook {
         }],
         blocked: vec![],
         params: None,
+        breakers: None,
     }
 }
 

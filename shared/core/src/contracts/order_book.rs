@@ -56,6 +56,22 @@ impl EntryTriggers {
     }
 }
 
+/// The circuit breakers' reference levels for a day (the day's start is the book's `nav`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerLevels {
+    /// NAV at the close before the loss window (today and the sessions before it).
+    pub window_start_nav: Option<Usd>,
+    /// Highest closing NAV before the day.
+    pub peak_nav: Usd,
+    /// The breakers' multiplier the plan sized entries with.
+    pub planned_multiplier: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
 /// Every factor that went into a position size (the sizer's audit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,8 +92,11 @@ pub struct SizingFactors {
     pub confidence: f64,
     /// Signal age multiplier.
     pub staleness: f64,
-    /// Earnings proximity multiplier.
+    /// Share of the weight the earnings cap kept (1: the cap did not bind).
     pub earnings: f64,
+    /// The circuit breakers' multiplier (1: none fired).
+    #[serde(default = "one")]
+    pub breakers: f64,
     /// Product of all factors times the base weight.
     pub raw_weight: f64,
     /// Weight after caps.
@@ -206,6 +225,10 @@ pub struct OrderBook {
     /// protective book, which is made without a plan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<super::params::ExecutorParams>,
+    /// The circuit breakers' reference levels for the day, so the daemon evaluates them at every
+    /// step against the same NAVs the planner used (absent: a protective book, or an older one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakers: Option<BreakerLevels>,
 }
 
 impl Document for OrderBook {

@@ -152,8 +152,10 @@ pub struct SizingParams {
     /// Within this many trading days of earnings ...
     #[schemars(range(min = 0, max = 30))]
     pub earnings_window_days: u32,
-    /// ... size × (1 − this).
-    pub earnings_reduction: Fraction,
+    /// ... a new position is at most this share of the largest position in force (a cap on the
+    /// size itself, so the position cap cannot erase it).
+    #[schemars(extend("minimum" = 0.0, "maximum" = 1.0))]
+    pub earnings_cap: Fraction,
     /// Dollars at most this share of average daily dollar volume.
     #[schemars(extend("minimum" = 0.001, "maximum" = 0.5))]
     pub adv_cap_pct: Fraction,
@@ -203,6 +205,61 @@ pub struct IntradayParams {
     pub collapse_pct: Fraction,
 }
 
+/// Circuit breakers: rules over the account's P&L, drawdown, concentration, tail risk and
+/// correlation that size entries down, stop them for the day, or set the persistent kill switch.
+/// The planner, the daemon at every step and the backtester's simulator read them alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerParams {
+    /// The day's loss (from the previous close) beyond which entries are sized down ...
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.2))]
+    pub daily_loss_size_down_pct: Fraction,
+    /// ... by this multiplier (0.7: entries 30% smaller).
+    #[schemars(extend("minimum" = 0.0, "maximum" = 1.0))]
+    pub size_down_multiplier: Fraction,
+    /// The day's loss beyond which no new entry is made for the rest of the day.
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.2))]
+    pub daily_loss_halt_pct: Fraction,
+    /// The loss over the last `loss_window_days` sessions beyond which entries are sized down
+    /// (by `size_down_multiplier`).
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.5))]
+    pub window_loss_size_down_pct: Fraction,
+    /// Sessions of the window loss.
+    #[schemars(range(min = 2, max = 60))]
+    pub loss_window_days: u32,
+    /// The drawdown from peak NAV at which the kill switch is set; it stays until an operator
+    /// clears it.
+    #[schemars(extend("minimum" = 0.01, "maximum" = 0.5))]
+    pub kill_drawdown_pct: Fraction,
+    /// A position above this share of NAV is trimmed back to the largest position in force.
+    #[schemars(extend("minimum" = 0.01, "maximum" = 0.5))]
+    pub trim_position_pct: Fraction,
+    /// The book's predicted one-day 99% VaR (a loss, share of NAV) above which entries are
+    /// scaled by limit / VaR.
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.5))]
+    pub var_limit_pct: Fraction,
+    /// The same for the one-day 99% CVaR.
+    #[schemars(extend("minimum" = 0.001, "maximum" = 0.5))]
+    pub cvar_limit_pct: Fraction,
+    /// Sessions of history the book is revalued over for the VaR and CVaR the limits read.
+    #[schemars(range(min = 20, max = 1000))]
+    pub var_days: u32,
+    /// Alert when the mean pairwise correlation of the held names' returns over
+    /// `risk.correlation_days` exceeds this (with the effective number of bets).
+    #[schemars(extend("minimum" = 0.0, "maximum" = 1.0))]
+    pub correlation_alert: f64,
+    /// After a kill switch a breaker set is cleared, entries ramp from this share of their size ...
+    #[schemars(extend("minimum" = 0.0, "maximum" = 1.0))]
+    pub recovery_start: Fraction,
+    /// ... to full size over this many sessions (0: no ramp).
+    #[schemars(range(min = 0, max = 60))]
+    pub recovery_days: u32,
+    /// In a backtest only, the sessions after which the simulated operator clears a kill switch a
+    /// breaker set (live, only an operator clears it).
+    #[schemars(range(min = 1, max = 250))]
+    pub backtest_review_days: u32,
+}
+
 /// Everything the executor decides with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -215,6 +272,8 @@ pub struct ExecutorParams {
     pub sizing: SizingParams,
     /// Intraday daemon.
     pub intraday: IntradayParams,
+    /// Circuit breakers.
+    pub breakers: BreakerParams,
 }
 
 impl Params for ExecutorParams {
@@ -255,6 +314,31 @@ impl Params for ExecutorParams {
             c.push(
                 format!("{p}risk.max_position_pct"),
                 format!("{} is above max_sector_pct {}", r.max_position_pct, r.max_sector_pct),
+            );
+        }
+        let b = &self.breakers;
+        if b.daily_loss_halt_pct <= b.daily_loss_size_down_pct {
+            c.push(
+                format!("{p}breakers.daily_loss_halt_pct"),
+                format!(
+                    "{} must be above daily_loss_size_down_pct {}",
+                    b.daily_loss_halt_pct, b.daily_loss_size_down_pct
+                ),
+            );
+        }
+        if b.kill_drawdown_pct < r.drawdown_breaker_pct {
+            c.push(
+                format!("{p}breakers.kill_drawdown_pct"),
+                format!("{} is below risk.drawdown_breaker_pct {}", b.kill_drawdown_pct, r.drawdown_breaker_pct),
+            );
+        }
+        if b.trim_position_pct < r.max_position_pct {
+            c.push(
+                format!("{p}breakers.trim_position_pct"),
+                format!(
+                    "{} is below risk.max_position_pct {}: every full position would be trimmed",
+                    b.trim_position_pct, r.max_position_pct
+                ),
             );
         }
         let s = &self.sizing;

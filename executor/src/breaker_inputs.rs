@@ -1,0 +1,73 @@
+//! What the morning's circuit breakers read beyond the book: the NAV at the start of the loss
+//! window (the ledger's closes), the sessions since a kill switch a breaker set was cleared (the
+//! bus's kill-switch history) and the book's tail and correlation (the store's returns, through
+//! [`ae_rules::breakers::book_risk`], the function the backtester's simulator calls too).
+
+use ae_rules::plan::RiskInputs;
+use ae_rules::view::Book;
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, keys};
+use ae_shared::contracts::kill_switch::KillSwitchCleared;
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::types::Ticker;
+
+use crate::ledger::Ledger;
+use crate::market::MarketData;
+
+/// The breakers' inputs for the morning of `date`.
+pub async fn risk_inputs(
+    bus: &Bus,
+    ledger: &Ledger,
+    market: &MarketData<'_>,
+    book: &Book,
+    date: TradingDay,
+    params: &ExecutorParams,
+) -> anyhow::Result<RiskInputs> {
+    let days = (params.breakers.var_days.max(params.risk.correlation_days)) as usize;
+    let sessions = market.last_sessions(days + 1);
+    let series: Vec<(Ticker, Vec<f64>)> =
+        book.holdings.iter().map(|h| (h.ticker.clone(), market.aligned_returns(&h.ticker, &sessions))).collect();
+    let (tail, correlation) =
+        ae_rules::breakers::book_risk(book, |t| series.iter().find(|(s, _)| s == t).map(|(_, r)| r.as_slice()), params);
+    Ok(RiskInputs {
+        window_start_nav: window_start_nav(ledger, date, params.breakers.loss_window_days)?,
+        sessions_since_clear: sessions_since_breaker_clear(bus, date).await?,
+        tail,
+        correlation,
+    })
+}
+
+/// NAV at the close before the loss window of `n` sessions ending with `date`: the close `n`
+/// sessions back, or the starting cash when the account began inside the window; `None` before
+/// the account exists.
+pub fn window_start_nav(ledger: &Ledger, date: TradingDay, n: u32) -> anyhow::Result<Option<f64>> {
+    let closes: Vec<_> = ledger.eod_history()?.into_iter().filter(|r| r.date < date).collect();
+    let n = n as usize;
+    if closes.len() >= n {
+        return Ok(Some(closes[closes.len() - n].nav));
+    }
+    Ok(ledger.inception()?.map(|i| i.starting_cash))
+}
+
+/// Sessions from the first session after the last clearing of a kill switch a breaker had set, up
+/// to `date` (0 on that first session); `None` when the last clearing was of an operator's switch,
+/// or there is none, or it comes after `date`.
+pub async fn sessions_since_breaker_clear(bus: &Bus, date: TradingDay) -> anyhow::Result<Option<u32>> {
+    let probe = keys::kill_switch_history("x");
+    let prefix = probe.as_str().trim_end_matches("x.json");
+    let mut archived = bus.list(prefix).await?;
+    archived.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+    let Some(last) = archived.last() else { return Ok(None) };
+    let Some(obj) = bus.get(&last.key).await? else { return Ok(None) };
+    let Ok(cleared) = serde_json::from_slice::<KillSwitchCleared>(&obj.bytes) else { return Ok(None) };
+    if cleared.previous["set_by"]["kind"] != "breaker" {
+        return Ok(None);
+    }
+    // The first session that opens after the clearing.
+    let Some(mut first) = TradingDay::on_or_after(cleared.cleared_at.date_naive()) else { return Ok(None) };
+    if first.open() < cleared.cleared_at {
+        first = first.next();
+    }
+    let k = first.days_until(date);
+    Ok((k >= 0).then_some(k as u32))
+}
