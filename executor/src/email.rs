@@ -77,6 +77,31 @@ pub fn build(r: &EodReport, history: &[EodRow], png: Vec<u8>) -> Email {
         ("Turnover", format!("{:.1}%", r.turnover * 100.0)),
         ("Slippage (mean)", r.slippage_bps_mean.map(|b| format!("{:+.1} bp", b.get())).unwrap_or_else(|| "—".into())),
     ];
+    if let Some(h) = &r.risk_headline {
+        rows.push(("Risk this morning", h.clone()));
+    }
+    if let Some(a) = &r.attribution {
+        rows.push((
+            "Today by the risk model",
+            format!(
+                "market {}, sectors {}, styles {}, specific {}, trading {}",
+                pct(a.market),
+                pct(a.sector),
+                pct(a.style),
+                pct(a.specific),
+                pct(a.trading)
+            ),
+        ));
+    }
+    let breakers: Vec<&str> = r
+        .risk_events
+        .iter()
+        .filter(|e| ae_rules::Reason::from_code(&e.rule).is_some_and(ae_rules::Reason::is_breaker))
+        .map(|e| e.rule.as_str())
+        .collect();
+    if !breakers.is_empty() {
+        rows.push(("Circuit breakers fired", breakers.join(", ")));
+    }
     if let Some(rec) = r.dividends_receivable {
         rows.push(("Dividends receivable", usd(rec.get())));
     }

@@ -11,10 +11,14 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::{
+    AttributionLine,
     BenchmarkDay, Cumulative, DividendLine, EodReport, FillReport, IntegrityCheck, PositionMark, RiskEvent,
 };
 use ae_shared::contracts::lineage::sha256_hex;
 use ae_shared::contracts::order_book::OrderBook;
+use ae_shared::contracts::risk_state::RiskState;
+use ae_shared::risk_model;
+use ae_shared::store::risk_panel::RiskPanel;
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::mail::{self, Delivery};
 use ae_shared::store::PriceStore;
@@ -282,8 +286,53 @@ pub async fn report<B: Broker>(
                 paid: d.paid_on.is_some(),
             })
             .collect(),
+        risk_headline: bus
+            .get_doc::<RiskState>(&keys::risk_state(date))
+            .await
+            .ok()
+            .flatten()
+            .map(|d| d.doc.headline()),
+        attribution: None,
     };
+    let mut report = report;
+    report.attribution = attribution(bus, cfg, ledger, store, date, report.daily_return.get()).await;
     Ok(report)
+}
+
+/// Today's return attributed by the risk model: the start-of-day book is the last report's
+/// positions (their weights at that close), the model is estimated on the bars up to today's
+/// close, and today's session is its last cross-section. `None` on the first day, or when the
+/// model cannot be estimated (too little history) or today is not in its sessions.
+async fn attribution(
+    bus: &Bus,
+    cfg: &Config,
+    ledger: &Ledger,
+    store: &PriceStore,
+    date: TradingDay,
+    actual: f64,
+) -> Option<AttributionLine> {
+    let prev = ledger.eod_before(date).ok()??;
+    let start: EodReport = bus.get_doc(&keys::eod(prev.date)).await.ok()??.doc;
+    let market = crate::market::MarketData::as_of(store, date, &cfg.data);
+    let panel = RiskPanel::build(&market.bars, store.benchmark_series(), &store.sectors);
+    let model = risk_model::estimate(&panel.panel(), &risk_model::ModelParams::default()).ok()?;
+    let day = model.days.last().filter(|d| panel.dates.get(d.session) == Some(&date))?;
+    let weights: Vec<(usize, f64)> = start
+        .positions
+        .iter()
+        .filter_map(|p| panel.tickers.iter().position(|t| t == &p.ticker).map(|i| (i, p.weight.get())))
+        .collect();
+    let a = risk_model::attribute(day, &weights, actual);
+    Some(AttributionLine {
+        market: a.market,
+        sector: a.sector,
+        style: a.style,
+        specific: a.specific,
+        trading: a.trading,
+        compounding: a.compounding,
+        total: a.total,
+        days: a.days,
+    })
 }
 
 /// Runs end of day: the report, the ledger row and CSV backups, the email.

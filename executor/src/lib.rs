@@ -34,6 +34,7 @@ pub mod notify;
 pub mod oms;
 pub mod paper;
 pub mod planner;
+pub mod risk_state;
 pub mod session;
 
 /// Failures of the order path.

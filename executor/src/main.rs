@@ -127,6 +127,16 @@ enum Cmd {
         #[arg(long, value_enum)]
         expect: Expect,
     },
+    /// Prints DATE's risk state (`risk/{date}/risk_state.json`, written by the planner): exposures,
+    /// the factor model's decomposition and MCTR, VaR/CVaR three ways, stress, breakers.
+    Risk {
+        /// Trading day (default: today in New York).
+        #[arg(long, value_parser = parse_day)]
+        date: Option<TradingDay>,
+        /// The document as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// The kill switch: while set, no new entries anywhere; exits still run.
     KillSwitch {
         #[command(subcommand)]
@@ -389,6 +399,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             ae_shared::alerts::Alerter::from_config(&bus, &cfg).deliver(alert).await;
             anyhow::bail!("{key} is missing: the operator was alerted")
+        }
+        Cmd::Risk { date, json } => {
+            let date = date.map(Ok).unwrap_or_else(today)?;
+            let key = ae_shared::bus::keys::risk_state(date);
+            let Some(doc) = bus.get_doc::<ae_shared::contracts::risk_state::RiskState>(&key).await? else {
+                anyhow::bail!(
+                    "no risk state for {date} at {key}: the planner writes it each morning (`executor plan --date {date}`)"
+                );
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&doc.doc)?);
+            } else {
+                print!("{}", ae_executor::risk_state::text(&doc.doc));
+            }
+            Ok(())
         }
         Cmd::KillSwitch { action } => {
             use ae_executor::kill_switch;

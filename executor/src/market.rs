@@ -56,6 +56,11 @@ impl<'a> MarketData<'a> {
         self.bars.get(t.as_str())
     }
 
+    /// The store's sector map.
+    pub fn sectors_map(&self) -> &ae_shared::store::SectorMap {
+        &self.store.sectors
+    }
+
     /// The GICS sector of `t`.
     pub fn sector(&self, t: &Ticker) -> Option<Sector> {
         self.store.sectors.sector(t.as_str())

@@ -52,6 +52,8 @@ pub struct PlanReport {
     pub predictions: Option<(TradingDay, String)>,
     /// Regime in force.
     pub regime: Regime,
+    /// The risk state's headline.
+    pub risk: String,
     /// Kill switch set.
     pub kill_switch: bool,
     /// NAV at planning.
@@ -301,6 +303,16 @@ pub async fn plan<B: Broker>(
         }
     }
     let lineage = Lineage::new(Job::Executor, VERSION, Some(date), inputs);
+    // The book's risk this morning, from the same inputs.
+    let risk_state = crate::risk_state::build(
+        date,
+        &book,
+        &market,
+        env.store.benchmark_series(),
+        &plan.breakers,
+        &params,
+        lineage.clone(),
+    );
     let doc = OrderBook {
         schema_version: 1,
         produced_by: lineage.clone(),
@@ -332,6 +344,11 @@ pub async fn plan<B: Broker>(
         if outcome != Published::Unchanged {
             record(ledger, &plan, &cands, date, &cycle_id, env.clock, &signals, &preds)?;
         }
+        let risk_key = keys::risk_state(date);
+        env.bus
+            .publish_doc(&risk_key, None, &risk_state, opts.force, env.clock)
+            .await
+            .with_context(|| format!("writing {risk_key}"))?;
         outcome.to_string()
     };
     let report = PlanReport {
@@ -347,6 +364,7 @@ pub async fn plan<B: Broker>(
         exits: plan.exits.len(),
         blocked: plan.blocked.len(),
         events: plan.events.iter().map(|e| format!("{}: {}", e.rule, e.detail)).collect(),
+        risk: risk_state.headline(),
         notes,
         key: key.to_string(),
         published,

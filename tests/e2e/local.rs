@@ -51,6 +51,7 @@ fn kind_of(key: &str) -> Option<DocKind> {
         k if k.starts_with("predictor/metrics/") => DocKind::PredictorMetrics,
         k if k.starts_with("executor/order_books/") => DocKind::OrderBook,
         k if k.starts_with("executor/eod/") => DocKind::Eod,
+        k if k.starts_with("risk/") && k.ends_with("risk_state.json") => DocKind::RiskState,
         k if k.contains("executor_params") => DocKind::ExecutorParams,
         k if k.contains("scoring_weights") => DocKind::ScoringWeights,
         k if k.contains("predictor_params") => DocKind::PredictorParams,

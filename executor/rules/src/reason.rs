@@ -201,6 +201,24 @@ reasons! {
     StaleOrder => "STALE_ORDER",
 }
 
+impl Reason {
+    /// A circuit breaker's rule ([`crate::breakers`]).
+    pub fn is_breaker(self) -> bool {
+        matches!(
+            self,
+            Reason::DailyLossSizeDown
+                | Reason::DailyLossHalt
+                | Reason::WindowLossSizeDown
+                | Reason::DrawdownKill
+                | Reason::PositionTrim
+                | Reason::VarLimit
+                | Reason::CvarLimit
+                | Reason::CorrelationAlert
+                | Reason::RecoveryRamp
+        )
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

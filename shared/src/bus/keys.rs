@@ -194,6 +194,10 @@ pub fn alert_state(id: &str) -> Key {
 pub fn kill_switch() -> Key {
     Key::of("executor/kill_switch.json".into())
 }
+/// `risk/{date}/risk_state.json`
+pub fn risk_state(date: TradingDay) -> Key {
+    Key::of(format!("risk/{date}/risk_state.json"))
+}
 /// `executor/eod/{date}.json`
 pub fn eod(date: TradingDay) -> Key {
     Key::of(format!("executor/eod/{date}.json"))
@@ -302,7 +306,8 @@ pub fn date_of(key: &Key) -> Option<TradingDay> {
         | ["executor", "snapshots", day, _]
         | ["alerts", day, _]
         | ["config", "history", day, _]
-        | ["backtest", day, _] => *day,
+        | ["backtest", day, _]
+        | ["risk", day, "risk_state.json"] => *day,
         ["predictor", "predictions" | "metrics", file] | ["executor", "order_books" | "eod", file] => {
             file.strip_suffix(".json")?
         }
@@ -381,6 +386,7 @@ mod tests {
             ("order_book", order_book(d)),
             ("daemon_snapshot", daemon_snapshot(d, "101500")),
             ("eod", eod(d)),
+            ("risk_state", risk_state(d)),
             ("alert", alert(&text, "101500", "kill-switch")),
             ("config_history", config_history(d, "research_params")),
             ("backtest", backtest(d, "report.json")),

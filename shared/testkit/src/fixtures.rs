@@ -272,6 +272,17 @@ pub fn eod() -> EodReport {
         }],
         dividends_receivable: None,
         dividends: vec![],
+        risk_headline: Some("gross 5%, σ 1.10%/day, 1-day 99% VaR 0.20% (250 sessions), worst stress 2008 crisis -2.3%; no breaker fired".into()),
+        attribution: Some(ae_shared::contracts::eod::AttributionLine {
+            market: 0.0010,
+            sector: -0.0002,
+            style: 0.0001,
+            specific: 0.0004,
+            trading: -0.0001,
+            compounding: 0.0,
+            total: 0.0012,
+            days: 1,
+        }),
     }
 }
 

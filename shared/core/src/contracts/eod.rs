@@ -159,6 +159,34 @@ pub struct EodReport {
     /// Cash dividends that went ex or were paid today.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dividends: Vec<DividendLine>,
+    /// The morning's risk state headline (`risk/{date}/risk_state.json`), when the planner wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_headline: Option<String>,
+    /// Today's return attributed to the risk model's factors, from the start-of-day book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<AttributionLine>,
+}
+
+/// A return split by the risk model: the parts sum to `total`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionLine {
+    /// Σ w β × the benchmark's return.
+    pub market: f64,
+    /// The sector factors.
+    pub sector: f64,
+    /// The style factors (momentum, reversal, volatility, liquidity).
+    pub style: f64,
+    /// The names' specific returns.
+    pub specific: f64,
+    /// What the start-of-day book does not explain: trades, costs, dividends, unmodelled names.
+    pub trading: f64,
+    /// Over a period, the compounded return minus the summed daily parts (0 for a day).
+    pub compounding: f64,
+    /// The return.
+    pub total: f64,
+    /// Sessions.
+    pub days: usize,
 }
 
 /// A cash dividend in the day's report.
@@ -222,6 +250,12 @@ impl Document for EodReport {
                     format!("positions[{i}].market_value"),
                     format!("{} is not shares × mark = {mv:.2}", p.market_value),
                 );
+            }
+        }
+        if let Some(a) = &self.attribution {
+            let parts = a.market + a.sector + a.style + a.specific + a.trading + a.compounding;
+            if (parts - a.total).abs() > 1e-9 {
+                c.push("attribution", format!("the parts sum to {parts}, not the total {}", a.total));
             }
         }
         if self.peak_nav.get() + 1e-6 < self.nav.get() {

@@ -20,6 +20,7 @@ pub mod order_book;
 pub mod params;
 pub mod predictions;
 pub mod predictor_metrics;
+pub mod risk_state;
 mod problem;
 pub mod signals;
 
@@ -77,11 +78,13 @@ pub enum DocKind {
     Eod,
     /// `executor/kill_switch.json`
     KillSwitch,
+    /// `risk/{date}/risk_state.json`
+    RiskState,
 }
 
 impl DocKind {
     /// All kinds.
-    pub const ALL: [DocKind; 10] = [
+    pub const ALL: [DocKind; 11] = [
         DocKind::Signals,
         DocKind::Predictions,
         DocKind::PredictorMetrics,
@@ -92,6 +95,7 @@ impl DocKind {
         DocKind::ResearchParams,
         DocKind::Eod,
         DocKind::KillSwitch,
+        DocKind::RiskState,
     ];
 
     /// The command-line name (`order-book`).
@@ -107,6 +111,7 @@ impl DocKind {
             DocKind::ResearchParams => "research-params",
             DocKind::Eod => "eod",
             DocKind::KillSwitch => "kill-switch",
+            DocKind::RiskState => "risk-state",
         }
     }
 
@@ -123,6 +128,7 @@ impl DocKind {
             DocKind::ResearchParams => parse::<params::ResearchParamsDoc>(bytes).map(drop),
             DocKind::Eod => parse::<eod::EodReport>(bytes).map(drop),
             DocKind::KillSwitch => parse::<kill_switch::KillSwitch>(bytes).map(drop),
+            DocKind::RiskState => parse::<risk_state::RiskState>(bytes).map(drop),
         }
     }
 
@@ -139,6 +145,7 @@ impl DocKind {
             DocKind::ResearchParams => schema_value::<params::ResearchParamsDoc>(),
             DocKind::Eod => schema_value::<eod::EodReport>(),
             DocKind::KillSwitch => schema_value::<kill_switch::KillSwitch>(),
+            DocKind::RiskState => schema_value::<risk_state::RiskState>(),
         }
     }
 }

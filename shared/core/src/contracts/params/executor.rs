@@ -260,6 +260,24 @@ pub struct BreakerParams {
     pub backtest_review_days: u32,
 }
 
+/// The morning's risk state (`risk/{date}/risk_state.json`): how much history the book is revalued
+/// over and how the Monte Carlo draws its paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskStateParams {
+    /// Sessions of history today's book is revalued over (fewer where the store has fewer).
+    #[schemars(range(min = 60, max = 5000))]
+    pub history_days: u32,
+    /// Monte Carlo paths.
+    #[schemars(range(min = 1000, max = 1000000))]
+    pub mc_paths: u32,
+    /// Monte Carlo block length, sessions.
+    #[schemars(range(min = 1, max = 60))]
+    pub mc_block_days: u32,
+    /// Monte Carlo seed (the same book, history and seed give the same paths).
+    pub mc_seed: u64,
+}
+
 /// Everything the executor decides with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -274,6 +292,8 @@ pub struct ExecutorParams {
     pub intraday: IntradayParams,
     /// Circuit breakers.
     pub breakers: BreakerParams,
+    /// The morning's risk state.
+    pub risk_state: RiskStateParams,
 }
 
 impl Params for ExecutorParams {
