@@ -3,8 +3,10 @@
 //! Owns: the value types ([`types`]), the NYSE calendar and [`TradingDay`](calendar::TradingDay)
 //! ([`calendar`]), the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts, the
 //! tunable parameter sets and their validation ([`contracts`]), the indicator library
-//! ([`indicators`]), performance and forecast metrics ([`metrics`]) and a book's tail risk
-//! ([`tail_risk`]: VaR and CVaR by historical revaluation and by a seeded block bootstrap).
+//! ([`indicators`]), performance and forecast metrics ([`metrics`]), a book's tail risk
+//! ([`tail_risk`]: VaR and CVaR by historical revaluation and by a seeded block bootstrap) and the
+//! daily factor risk model ([`risk_model`]: point-in-time exposures, cross-sectional factor
+//! returns, factor covariance and specific variances, Euler risk decomposition, attribution).
 //!
 //! Must never: depend on anything that does I/O (no async runtime, network, database or cloud
 //! crates — the executor's pure rules build on this crate alone), read the wall clock outside
@@ -18,6 +20,7 @@ pub mod clock;
 pub mod contracts;
 pub mod indicators;
 pub mod metrics;
+pub mod risk_model;
 pub mod tail_risk;
 pub mod types;
 
