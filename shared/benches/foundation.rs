@@ -1,5 +1,6 @@
-//! Foundation benchmarks: importing the embedded dataset, loading the price store back, and the
-//! indicator library over the whole embedded universe. Numbers go in the README.
+//! Foundation benchmarks: importing the embedded dataset, loading the price store back, the
+//! indicator library over the whole embedded universe, tail risk and the factor risk model.
+//! Numbers go in the README.
 
 use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
@@ -94,6 +95,26 @@ fn bench(c: &mut Criterion) {
     g.bench_function("revalue a 60-name book over 500 sessions (elements = name-sessions)", |b| {
         b.iter(|| ae_shared::tail_risk::book_returns(&book))
     });
+    g.finish();
+
+    // Risk model: estimated over the embedded year (524 symbols, ~480 with a sector and the
+    // history, 120 sessions of regressions), then a 60-name long/short book decomposed.
+    use ae_shared::risk_model::{ModelParams, decompose, estimate};
+    let mut g = c.benchmark_group("risk model");
+    g.sample_size(10);
+    let panel = ae_shared::store::risk_panel::RiskPanel::build(&s.adjusted, s.benchmark_series(), &s.sectors);
+    let params = ModelParams::default();
+    let model = estimate(&panel.panel(), &params).unwrap();
+    let book: Vec<(usize, f64)> = (0..model.exposures.len())
+        .filter(|i| model.complete[*i])
+        .take(60)
+        .enumerate()
+        .map(|(j, i)| (i, if j % 2 == 0 { 1.0 / 60.0 } else { -1.0 / 60.0 }))
+        .collect();
+    g.bench_function("estimate over the embedded year and decompose a 60-name book", |b| {
+        b.iter(|| decompose(&estimate(&panel.panel(), &params).unwrap(), &book).unwrap().sigma)
+    });
+    g.bench_function("decompose a 60-name book", |b| b.iter(|| decompose(&model, &book).unwrap().sigma));
     g.finish();
 }
 

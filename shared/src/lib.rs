@@ -9,8 +9,8 @@
 //! injection that lets tests kill a writer between any two steps.
 //! Re-exports the pure core (`ae-core`): value types ([`types`]), the NYSE calendar ([`calendar`]),
 //! the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts ([`contracts`]), the
-//! indicator library ([`indicators`]), metrics ([`metrics`]), tail risk ([`tail_risk`]) and stress
-//! scenarios ([`stress`]).
+//! indicator library ([`indicators`]), metrics ([`metrics`]), tail risk ([`tail_risk`]), stress
+//! scenarios ([`stress`]) and the factor risk model ([`risk_model`]).
 //!
 //! Must never: read the wall clock outside [`clock::SystemClock`], use unseeded randomness, format
 //! a bus key outside [`bus::keys`], hold a job's decision logic (that belongs to the job crates), or
@@ -18,7 +18,7 @@
 
 #![deny(missing_docs)]
 
-pub use ae_core::{calendar, clock, contracts, indicators, metrics, stress, tail_risk, types};
+pub use ae_core::{calendar, clock, contracts, indicators, metrics, risk_model, stress, tail_risk, types};
 
 pub mod alerts;
 pub mod bus;

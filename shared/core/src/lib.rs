@@ -4,8 +4,10 @@
 //! ([`calendar`]), the [`Clock`](clock::Clock) seam ([`clock`]), the document contracts, the
 //! tunable parameter sets and their validation ([`contracts`]), the indicator library
 //! ([`indicators`]), performance and forecast metrics ([`metrics`]), a book's tail risk
-//! ([`tail_risk`]: VaR and CVaR by historical revaluation and by a seeded block bootstrap) and its
-//! stress scenarios ([`stress`]: historical index windows through beta, documented shocks).
+//! ([`tail_risk`]: VaR and CVaR by historical revaluation and by a seeded block bootstrap), its
+//! stress scenarios ([`stress`]: historical index windows through beta, documented shocks) and the
+//! daily factor risk model ([`risk_model`]: point-in-time exposures, cross-sectional factor
+//! returns, factor covariance and specific variances, Euler risk decomposition, attribution).
 //!
 //! Must never: depend on anything that does I/O (no async runtime, network, database or cloud
 //! crates — the executor's pure rules build on this crate alone), read the wall clock outside
@@ -19,6 +21,7 @@ pub mod clock;
 pub mod contracts;
 pub mod indicators;
 pub mod metrics;
+pub mod risk_model;
 pub mod stress;
 pub mod tail_risk;
 pub mod types;

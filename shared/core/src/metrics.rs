@@ -12,7 +12,8 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// Trading days per year.
 pub const PERIODS_PER_YEAR: f64 = 252.0;
 
-fn mean(x: &[f64]) -> f64 {
+/// Arithmetic mean (NaN for an empty slice).
+pub fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
@@ -122,17 +123,26 @@ pub fn alpha_beta(r: &[f64], bench: &[f64], risk_free: f64) -> (f64, f64) {
     (alpha, beta)
 }
 
-/// Historical value at risk: the `cutoff` quantile of returns (linear interpolation).
-pub fn value_at_risk(r: &[f64], cutoff: f64) -> f64 {
-    if r.is_empty() {
+/// The `q` quantile of `x` (`q` in [0, 1]), interpolating linearly between order statistics
+/// (numpy's default); NaN for an empty slice. `quantile(x, 0.5)` is the median.
+pub fn quantile(x: &[f64], q: f64) -> f64 {
+    if x.is_empty() {
         return f64::NAN;
     }
-    let mut s = r.to_vec();
-    s.sort_by(f64::total_cmp);
-    let pos = cutoff * (s.len() - 1) as f64;
+    let mut s = x.to_vec();
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    // The two order statistics by selection (linear time) rather than a full sort: the one at
+    // `lo`, and the next, the smallest of what selection left above it.
+    let (_, at, above) = s.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *at;
+    let b = if pos > lo as f64 { above.iter().copied().min_by(f64::total_cmp).unwrap_or(a) } else { a };
+    a + (b - a) * (pos - lo as f64)
+}
+
+/// Historical value at risk: the `cutoff` quantile of returns (linear interpolation).
+pub fn value_at_risk(r: &[f64], cutoff: f64) -> f64 {
+    quantile(r, cutoff)
 }
 
 /// Conditional value at risk: mean of the worst `⌊(n−1)·cutoff⌋ + 1` returns (empyrical's definition).
@@ -379,6 +389,9 @@ mod tests {
         let (b_alpha, beta) = alpha_beta(&[0.02, 0.04, -0.02], &[0.01, 0.02, -0.01], 0.0);
         assert!((beta - 2.0).abs() < 1e-12 && b_alpha.abs() < 1e-12);
         assert_eq!(hit_rate(&[true, false, true, true]), (0.75, 4));
+        let q = [3.0, 1.0, 4.0, 2.0, 2.0];
+        assert_eq!([0.0, 0.5, 1.0, 0.625, 0.125].map(|p| quantile(&q, p)), [1.0, 2.0, 4.0, 2.5, 1.5]);
+        assert!(quantile(&[], 0.5).is_nan());
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!   merged idempotently, so a re-run converges.
 //!
 //! Loading reads the manifest, then every chunk concurrently, and applies the split adjustments;
-//! [`PriceStore::adjusted_as_of`] gives the point-in-time view a backtest needs.
+//! [`PriceStore::adjusted_as_of`] gives the point-in-time view a backtest needs, and
+//! [`risk_panel`] aligns bars, benchmark and sectors into the factor risk model's input.
 //!
 //! # Crash consistency
 //!
@@ -44,6 +45,7 @@ pub mod freshness;
 pub mod import;
 pub mod merge;
 pub mod quality;
+pub mod risk_panel;
 pub mod splits;
 pub mod universe;
 mod write;

@@ -1,7 +1,8 @@
 //! Our indicators and metrics against independent implementations on the real embedded data, to
 //! 1e-9 relative: TA-Lib, pandas and `ta` for indicators; empyrical-reloaded, scipy and statsmodels
-//! for metrics (and an independent block bootstrap for tail risk); Python `jsonschema` for the
-//! exported schemas.
+//! for metrics (and an independent block bootstrap for tail risk); statsmodels and numpy for the
+//! factor risk model's regressions, covariance and specific variances; Python `jsonschema` for
+//! the exported schemas.
 //!
 //! The oracles run in the Python venv that `.ci/setup` creates ([`ae_testkit::python`]). They are
 //! part of the suite: without the venv these tests fail and say how to create it.
@@ -214,4 +215,87 @@ fn the_block_bootstrap_and_its_tail_match_an_independent_draw_and_empyrical() {
         let (olr, opv) = (k["lr"].as_f64().unwrap(), k["pvalue"].as_f64().unwrap());
         assert!(agree(lr, olr) && agree(pv, opv), "kupiec({x}, {n}, {p}): ours ({lr}, {pv}), scipy ({olr}, {opv})");
     }
+}
+
+#[test]
+fn the_factor_regression_matches_statsmodels_on_the_embedded_year() {
+    use ae_shared::risk_model::{ModelParams, estimate};
+    use ae_shared::store::risk_panel::RiskPanel;
+    use ae_shared::store::{BENCHMARK_SYMBOL, splits};
+    use serde_json::json;
+
+    let data = embedded_data_dir();
+    let (rows, _) =
+        import::ohlcv_csv("bars", &import::read_gz_text(&data.join("sp500_2009_2010_ohlcv.csv.gz")).unwrap()).unwrap();
+    let (raw, _) = DailyBars::from_rows(rows);
+    let symbol = ae_shared::types::Ticker::new(BENCHMARK_SYMBOL).unwrap();
+    let (spx, _) =
+        import::index_csv("spx", &import::read_gz_text(&data.join("spx_index_1999_2018.csv.gz")).unwrap(), &symbol)
+            .unwrap();
+    let found = splits::detect(&raw, spx.get(BENCHMARK_SYMBOL), &ae_shared::config::Config::defaults().data.splits);
+    let bars = splits::adjust(&raw, &found, None);
+    let (sectors, _) =
+        import::sectors_csv("sectors", &std::fs::read_to_string(data.join("sp500_sectors_2014.csv")).unwrap()).unwrap();
+    let panel = RiskPanel::build(&bars, spx.series(0), &sectors);
+    let params = ModelParams::default();
+    let model = estimate(&panel.panel(), &params).unwrap();
+    assert_eq!(model.n, 120, "every session of the window is fitted: skipped {:?}", model.skipped);
+    // 442 of the 524 symbols have a sector; those with the history enter each regression.
+    let used: Vec<usize> = model.days.iter().map(|d| d.names.len()).collect();
+    assert!(used.iter().all(|n| *n > 400), "names per regression: {used:?}");
+
+    let picked: Vec<&ae_shared::risk_model::DayFit> = model
+        .days
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 8 == 0 || *i == model.days.len() - 1)
+        .map(|(_, d)| d)
+        .collect();
+    let designs: Vec<_> = picked.iter().map(|d| d.design(model.n_sectors)).collect();
+    let input = json!({
+        "half_life": params.half_life,
+        "sessions": model.sessions,
+        "min_specific_obs": params.min_specific_obs,
+        "n_names": panel.tickers.len(),
+        "cases": picked.iter().zip(&designs).map(|(d, x)| json!({"session": d.session, "y": d.y, "x": x.columns})).collect::<Vec<_>>(),
+        "days": model.days.iter().map(|d| json!({"session": d.session, "factor_returns": d.factor_returns, "names": d.names, "residuals": d.residuals})).collect::<Vec<_>>(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, out) = (dir.path().join("risk_in.json"), dir.path().join("risk_out.json"));
+    std::fs::write(&inp, serde_json::to_vec(&input).unwrap()).unwrap();
+    run("risk_model.py", &[&inp, &out]);
+    let o: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+
+    let mut checked = 0usize;
+    assert_eq!(o["cases"].as_array().unwrap().len(), picked.len());
+    for ((d, x), case) in picked.iter().zip(&designs).zip(o["cases"].as_array().unwrap()) {
+        let s = d.session;
+        assert_eq!(case["k_constant"], 1, "session {s}: statsmodels sees the dummies' implicit constant");
+        assert_eq!(nums(&case["params"]).len(), x.factors.len(), "session {s}: one coefficient per column");
+        for ((f, name), theirs) in x.factors.iter().map(|f| (f, &model.factor_names[*f])).zip(nums(&case["params"])) {
+            let ours = d.factor_returns[*f];
+            assert!(agree(ours, theirs), "session {s} {name}: ours {ours}, statsmodels {theirs}");
+            checked += 1;
+        }
+        checked += compare("resid", &format!("session {s}"), &d.residuals, &case["resid"]);
+        let r2 = case["rsquared"].as_f64().unwrap();
+        assert!(agree(d.r2, r2), "session {s} R²: ours {}, statsmodels {r2}", d.r2);
+    }
+    for (i, row) in model.covariance.iter().enumerate() {
+        checked += compare("covariance", &model.factor_names[i], row, &o["covariance"][i]);
+    }
+    let theirs = o["specific"].as_array().unwrap();
+    for (i, (ours, t)) in model.specific_variance.iter().zip(theirs).enumerate() {
+        if let Some(t) = t.as_f64() {
+            assert!(agree(*ours, t), "{} specific variance: ours {ours}, numpy {t}", panel.tickers[i]);
+            checked += 1;
+        } else {
+            assert!(model.specific_obs[i] < params.min_specific_obs);
+        }
+    }
+    println!(
+        "factor model oracle: {checked} values over {} sessions' regressions, the covariance and the specific variances agree to 1e-9 relative",
+        picked.len()
+    );
+    assert!(checked > 7_000, "{checked}");
 }

@@ -257,3 +257,50 @@ async fn a_store_left_by_a_killed_schema_1_append_loads_clean_and_its_rerun_reco
     assert_eq!(got.manifest, want.manifest);
     assert_eq!(got.quality, want.quality);
 }
+
+mod risk_panel {
+    //! The factor risk model's input aligned from bars, the benchmark and sectors.
+
+    use ae_shared::contracts::common::Sector;
+    use ae_shared::store::bars::{Bar, DailyBars};
+    use ae_shared::store::risk_panel::RiskPanel;
+    use ae_shared::store::{SectorInfo, SectorMap};
+    use ae_shared::{Ticker, TradingDay};
+
+    fn panel_bar(date: &str, close: f64) -> Bar {
+        Bar { date: TradingDay::parse(date).unwrap(), open: close, high: close, low: close, close, volume: 10.0 }
+    }
+
+    #[test]
+    fn the_risk_panel_needs_a_bar_on_the_previous_session_and_lists_present_sectors_densely() {
+        let t = |s: &str| Ticker::new(s).unwrap();
+        let rows = vec![
+            (t("AAA"), panel_bar("2010-01-04", 10.0)),
+            (t("AAA"), panel_bar("2010-01-05", 11.0)),
+            (t("AAA"), panel_bar("2010-01-06", 12.1)),
+            (t("BBB"), panel_bar("2010-01-04", 20.0)),
+            (t("BBB"), panel_bar("2010-01-06", 21.0)),
+        ];
+        let (bars, _) = DailyBars::from_rows(rows);
+        let (bench, _) = DailyBars::from_rows(vec![
+            (t("SPX"), panel_bar("2009-12-31", 90.0)),
+            (t("SPX"), panel_bar("2010-01-04", 100.0)),
+            (t("SPX"), panel_bar("2010-01-05", 101.0)),
+            (t("SPX"), panel_bar("2010-01-06", 100.0)),
+            (t("SPX"), panel_bar("2010-01-07", 90.0)),
+        ]);
+        let mut symbols = std::collections::BTreeMap::new();
+        symbols.insert(t("BBB"), SectorInfo { name: "B".into(), sector: Sector::Energy, industry: String::new() });
+        let map = SectorMap { schema_version: 1, source: String::new(), note: String::new(), symbols };
+        let p = RiskPanel::build(&bars, bench.series(0), &map);
+        assert_eq!(p.dates.len(), 3);
+        assert!(p.returns[0][0].is_nan());
+        assert!((p.returns[0][1] - 0.1).abs() < 1e-15 && (p.returns[0][2] - 0.1).abs() < 1e-15);
+        assert!(p.returns[1][1].is_nan() && p.returns[1][2].is_nan(), "no bar on 01-05: no daily return");
+        assert_eq!(p.dollar_volume[1][2], 210.0);
+        assert!(p.dollar_volume[1][1].is_nan());
+        assert!(p.benchmark[0].is_nan(), "the panel's first session has no previous one");
+        assert!((p.benchmark[1] - 0.01).abs() < 1e-15);
+        assert_eq!((p.sectors.clone(), p.sector_names.clone()), (vec![None, Some(0)], vec!["Energy".to_string()]));
+    }
+}

@@ -1,0 +1,98 @@
+//! The factor risk model's input from the price store: every symbol's daily return and dollar
+//! volume on the sessions the bars cover, the benchmark's return on the same sessions, and each
+//! symbol's sector ([`crate::risk_model::Panel`]).
+
+use crate::calendar::TradingDay;
+use crate::contracts::common::Sector;
+use crate::risk_model::Panel;
+use crate::store::SectorMap;
+use crate::store::bars::{BarSeries, DailyBars};
+use crate::types::Ticker;
+
+/// Returns, dollar volumes, the benchmark and sectors aligned on one list of sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskPanel {
+    /// The symbols, in the bars' order (name `i` of the panel is `tickers[i]`).
+    pub tickers: Vec<Ticker>,
+    /// The sessions: every date any symbol has a bar on, ascending.
+    pub dates: Vec<TradingDay>,
+    /// Per symbol per session, `close / previous session's close − 1`; NaN without a bar on
+    /// either session (a return across a gap in the symbol's bars is not a daily return) or
+    /// with a non-positive close.
+    pub returns: Vec<Vec<f64>>,
+    /// Per symbol per session, `close × volume` (NaN without a bar).
+    pub dollar_volume: Vec<Vec<f64>>,
+    /// The benchmark's return per session, on the same terms.
+    pub benchmark: Vec<f64>,
+    /// Each symbol's sector, an index into `sector_names` (None when the map does not know it).
+    pub sectors: Vec<Option<usize>>,
+    /// The sectors that occur, in [`Sector::ALL`] order.
+    pub sector_names: Vec<String>,
+}
+
+impl RiskPanel {
+    /// Aligns `bars` (split-adjusted, for returns that mean something), the `benchmark`'s bars and
+    /// the `sectors` map on the sessions the bars cover.
+    pub fn build(bars: &DailyBars, benchmark: BarSeries<'_>, sectors: &SectorMap) -> Self {
+        let mut dates = bars.dates.clone();
+        dates.sort_unstable();
+        dates.dedup();
+        let n = dates.len();
+        let mut returns = Vec::with_capacity(bars.n_tickers());
+        let mut dollar_volume = Vec::with_capacity(bars.n_tickers());
+        for s in bars.iter() {
+            let (r, v) = aligned(&s, &dates);
+            returns.push(r);
+            dollar_volume.push(v);
+        }
+        let benchmark = aligned(&benchmark, &dates).0;
+        let known: Vec<Option<Sector>> = bars.tickers.iter().map(|t| sectors.sector(t.as_str())).collect();
+        let present: Vec<Sector> = Sector::ALL.into_iter().filter(|s| known.contains(&Some(*s))).collect();
+        let sectors = known.iter().map(|k| k.and_then(|s| present.iter().position(|p| *p == s))).collect();
+        debug_assert!(returns.iter().all(|r: &Vec<f64>| r.len() == n));
+        Self {
+            tickers: bars.tickers.clone(),
+            dates,
+            returns,
+            dollar_volume,
+            benchmark,
+            sectors,
+            sector_names: present.iter().map(|s| s.name().to_string()).collect(),
+        }
+    }
+
+    /// The model's view of it.
+    pub fn panel(&self) -> Panel<'_> {
+        Panel {
+            returns: &self.returns,
+            dollar_volume: &self.dollar_volume,
+            benchmark: &self.benchmark,
+            sectors: &self.sectors,
+            sector_names: &self.sector_names,
+        }
+    }
+}
+
+/// One series' returns and dollar volumes on `dates` (NaN where it has no bar; a return needs a
+/// bar on the panel's session before too). Bars on dates outside the panel are ignored: the
+/// benchmark's return then spans the same sessions as the symbols' (the embedded year lacks a
+/// few sessions for every symbol).
+fn aligned(s: &BarSeries<'_>, dates: &[TradingDay]) -> (Vec<f64>, Vec<f64>) {
+    let mut r = vec![f64::NAN; dates.len()];
+    let mut v = vec![f64::NAN; dates.len()];
+    let mut prev: Option<(usize, f64)> = None;
+    for j in 0..s.len() {
+        let Ok(t) = dates.binary_search(&s.dates[j]) else { continue };
+        let close = s.close[j];
+        v[t] = close * s.volume[j];
+        if let Some((pt, pc)) = prev
+            && pt + 1 == t
+            && pc > 0.0
+            && close > 0.0
+        {
+            r[t] = close / pc - 1.0;
+        }
+        prev = Some((t, close));
+    }
+    (r, v)
+}
