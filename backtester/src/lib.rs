@@ -22,6 +22,7 @@ pub mod overfit;
 pub mod prepare;
 pub mod replay;
 pub mod report;
+pub mod risk_grade;
 pub mod run;
 pub mod signal_grade;
 pub mod sim;

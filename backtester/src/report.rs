@@ -79,6 +79,8 @@ pub struct Report {
     pub tear_sheet: TearSheet,
     /// The benchmark alone.
     pub benchmark: Summary,
+    /// Circuit breakers, the VaR's coverage, the period's attribution.
+    pub risk: crate::risk_grade::RiskGrade,
     /// Entries blocked by rule.
     pub blocked: BTreeMap<String, u64>,
     /// Orders refused by gates or fills; partial fills.
@@ -189,6 +191,46 @@ impl Report {
             let _ = writeln!(s, "Rolling 12-month Sharpe: needs 252 sessions (have {}).", m.n);
         } else if let Some((d, v)) = t.rolling_sharpe_12m.last() {
             let _ = writeln!(s, "Rolling 12-month Sharpe at {d}: {}.", num(*v));
+        }
+        let r = &self.risk;
+        let _ = writeln!(s, "\n### Risk\n");
+        if r.breaker_counts.is_empty() {
+            let _ = writeln!(s, "No circuit breaker fired.");
+        } else {
+            let counts: Vec<String> = r.breaker_counts.iter().map(|(k, v)| format!("{k} × {v}")).collect();
+            let _ = writeln!(s, "Circuit breakers: {}.", counts.join(", "));
+            for e in r.breakers.iter().filter(|e| e.rule == "DRAWDOWN_KILL" || e.rule == "DAILY_LOSS_HALT") {
+                let _ = writeln!(s, "- {} {}: {}", e.date, e.rule, e.detail);
+            }
+        }
+        let v = &r.var;
+        let _ = writeln!(
+            s,
+            "\nOne-day 99% VaR (historical, today's book): {} exceedances in {} days (expected {:.1}){}.",
+            v.exceedances,
+            v.days,
+            v.expected,
+            v.kupiec.map(|(lr, p)| format!("; Kupiec LR {lr:.2}, p = {p:.3}")).unwrap_or_default()
+        );
+        match (&r.attribution, &r.note) {
+            (Some(a), _) => {
+                let _ = writeln!(
+                    s,
+                    "\nAttribution over {} sessions (factor risk model, from each morning's book): market {}, sectors {}, styles {}, specific {}, trading {}, compounding {} = {}.",
+                    a.days,
+                    pct(a.market),
+                    pct(a.sector),
+                    pct(a.style),
+                    pct(a.specific),
+                    pct(a.trading),
+                    pct(a.compounding),
+                    pct(a.total)
+                );
+            }
+            (None, Some(why)) => {
+                let _ = writeln!(s, "\nNo attribution: {why}.");
+            }
+            (None, None) => {}
         }
         let _ = writeln!(s, "\n### Monthly returns\n\n| month | strategy | benchmark |\n|---|---|---|");
         for (y, mo, x, bb) in &t.monthly {

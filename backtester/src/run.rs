@@ -267,6 +267,7 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
         ),
         tear_sheet: tear,
         benchmark: Summary::of(&bench, &bench),
+        risk: crate::risk_grade::grade(&base, &store),
         blocked: base.blocked.clone(),
         refused_partial: (base.refused, base.partial),
         triggers: triggers(&base),

@@ -110,6 +110,11 @@ pub struct SimResult {
     /// Circuit breakers that fired (always kept: a handful a year), and the simulated operator's
     /// clearing of a breaker's kill switch.
     pub breakers: Vec<BreakerEvent>,
+    /// Each morning's predicted one-day 99% VaR of the book (a loss, share of NAV), when it had
+    /// enough history: graded against the day's return (Kupiec).
+    pub var_99: Vec<Option<f64>>,
+    /// Each morning's book as weights (market value / NAV), for the attribution (detailed runs).
+    pub weights: Vec<Vec<(Ticker, f64)>>,
 }
 
 /// A circuit breaker that fired in the simulation.
@@ -287,6 +292,12 @@ impl Run<'_> {
         let closes = &self.out.nav;
         let window_start_nav = Some(if closes.len() >= n { closes[closes.len() - n] } else { self.sim.start_cash });
         let (tail, correlation) = book_risk(&book, |t| day.returns.get(t).map(Vec::as_slice), self.params);
+        self.out.var_99.push(tail.map(|t| t.var_99));
+        if self.detail && book.nav > 0.0 {
+            self.out
+                .weights
+                .push(book.holdings.iter().map(|h| (h.ticker.clone(), h.market_value() / book.nav)).collect());
+        }
         let risk = RiskInputs {
             window_start_nav,
             sessions_since_clear: self.cleared.map(|c| (self.day_index - c) as u32),

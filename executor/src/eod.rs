@@ -11,17 +11,17 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::{
-    AttributionLine,
-    BenchmarkDay, Cumulative, DividendLine, EodReport, FillReport, IntegrityCheck, PositionMark, RiskEvent,
+    AttributionLine, BenchmarkDay, Cumulative, DividendLine, EodReport, FillReport, IntegrityCheck, PositionMark,
+    RiskEvent,
 };
 use ae_shared::contracts::lineage::sha256_hex;
 use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::contracts::risk_state::RiskState;
-use ae_shared::risk_model;
-use ae_shared::store::risk_panel::RiskPanel;
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::mail::{self, Delivery};
+use ae_shared::risk_model;
 use ae_shared::store::PriceStore;
+use ae_shared::store::risk_panel::RiskPanel;
 use ae_shared::types::{Bps, Fraction, Return, Ticker, Usd};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -286,12 +286,7 @@ pub async fn report<B: Broker>(
                 paid: d.paid_on.is_some(),
             })
             .collect(),
-        risk_headline: bus
-            .get_doc::<RiskState>(&keys::risk_state(date))
-            .await
-            .ok()
-            .flatten()
-            .map(|d| d.doc.headline()),
+        risk_headline: bus.get_doc::<RiskState>(&keys::risk_state(date)).await.ok().flatten().map(|d| d.doc.headline()),
         attribution: None,
     };
     let mut report = report;
@@ -322,7 +317,7 @@ async fn attribution(
         .iter()
         .filter_map(|p| panel.tickers.iter().position(|t| t == &p.ticker).map(|i| (i, p.weight.get())))
         .collect();
-    let a = risk_model::attribute(day, &weights, actual);
+    let a = risk_model::attribute(day, &weights, actual)?;
     Some(AttributionLine {
         market: a.market,
         sector: a.sector,

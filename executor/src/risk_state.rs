@@ -148,8 +148,11 @@ pub fn build(
 
     // Historical revaluation of today's book.
     let hist_sessions = market.last_sessions(params.risk_state.history_days as usize);
-    let series: Vec<(f64, Vec<f64>)> =
-        book.holdings.iter().map(|h| (weight(h.market_value()), market.aligned_returns(&h.ticker, &hist_sessions))).collect();
+    let series: Vec<(f64, Vec<f64>)> = book
+        .holdings
+        .iter()
+        .map(|h| (weight(h.market_value()), market.aligned_returns(&h.ticker, &hist_sessions)))
+        .collect();
     let refs: Vec<(f64, &[f64])> = series.iter().map(|(w, r)| (*w, r.as_slice())).collect();
     let history = book_returns(&refs);
     let mut tail = Vec::new();
@@ -185,10 +188,7 @@ pub fn build(
             }
         }
     } else if !book.holdings.is_empty() {
-        alerts.push(format!(
-            "VaR: only {} complete sessions of history for today's book (60 needed)",
-            history.len()
-        ));
+        alerts.push(format!("VaR: only {} complete sessions of history for today's book (60 needed)", history.len()));
     }
     if let Some(s) = sigma {
         let n = decomposition.as_ref().map(|d| d.sessions).unwrap_or(0);

@@ -20,8 +20,8 @@ pub mod order_book;
 pub mod params;
 pub mod predictions;
 pub mod predictor_metrics;
-pub mod risk_state;
 mod problem;
+pub mod risk_state;
 pub mod signals;
 
 use std::any::TypeId;

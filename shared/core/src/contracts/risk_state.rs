@@ -230,7 +230,10 @@ impl Document for RiskState {
         }
         for (i, t) in self.tail.iter().enumerate() {
             if t.cvar > t.var + 1e-12 {
-                c.push(format!("tail[{i}].cvar"), format!("{} is above the VaR {}: CVaR is the deeper loss", t.cvar, t.var));
+                c.push(
+                    format!("tail[{i}].cvar"),
+                    format!("{} is above the VaR {}: CVaR is the deeper loss", t.cvar, t.var),
+                );
             }
         }
     }
