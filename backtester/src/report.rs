@@ -216,8 +216,9 @@ impl Report {
             (Some(a), _) => {
                 let _ = writeln!(
                     s,
-                    "\nAttribution over {} sessions (factor risk model, from each morning's book): market {}, sectors {}, styles {}, specific {}, trading {}, compounding {} = {}.",
+                    "\nAttribution by the factor risk model over the {} of the {} sessions it fits (each from that morning's book): market {}, sectors {}, styles {}, specific {}, trading {}, compounding {} = {}.",
                     a.days,
+                    m.n,
                     pct(a.market),
                     pct(a.sector),
                     pct(a.style),

@@ -62,7 +62,8 @@ pub fn grade(res: &SimResult, store: &PriceStore) -> RiskGrade {
     RiskGrade { breaker_counts, breakers: res.breakers.clone(), var, attribution, note }
 }
 
-/// Each simulated day's return attributed from that morning's book, summed over the period.
+/// Each simulated day's return attributed from that morning's book, summed over the sessions the
+/// model fits (those before it has enough history are left out; `days` says how many count).
 fn attribute(res: &SimResult, store: &PriceStore) -> Result<Attribution, String> {
     let (Some(first), Some(last)) = (res.dates.first(), res.dates.last()) else {
         return Err("no simulated days".into());
@@ -79,11 +80,16 @@ fn attribute(res: &SimResult, store: &PriceStore) -> Result<Attribution, String>
     let index: BTreeMap<_, usize> = panel.tickers.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
     let mut days = Vec::with_capacity(res.dates.len());
     for ((date, w), r) in res.dates.iter().zip(&res.weights).zip(&res.returns) {
-        let Some(fit) = model.days.iter().find(|f| panel.dates.get(f.session) == Some(date)) else {
-            return Err(format!("the risk model has no fit for {date}"));
-        };
+        // The model fits a session once its names have the history their exposures need.
+        let Some(fit) = model.days.iter().find(|f| panel.dates.get(f.session) == Some(date)) else { continue };
         let weights: Vec<(usize, f64)> = w.iter().filter_map(|(t, x)| index.get(t).map(|i| (*i, *x))).collect();
         days.push(risk_model::attribute(fit, &weights, *r).ok_or_else(|| format!("{date}: a malformed fit"))?);
+    }
+    if days.is_empty() {
+        return Err(format!(
+            "the risk model fits none of the {} sessions (too little history before them)",
+            res.dates.len()
+        ));
     }
     Attribution::sum(&days).ok_or_else(|| "no day to sum".into())
 }

@@ -264,6 +264,21 @@ impl Run<'_> {
     }
 
     fn day(&mut self, day: &DayInput) {
+        // The simulated operator clears a breaker's kill switch after the configured review.
+        let b = &self.params.breakers;
+        if let Some(k) = self.killed
+            && self.day_index >= k + b.backtest_review_days as usize
+        {
+            self.killed = None;
+            self.cleared = Some(self.day_index);
+            // Clearing resets the high-water mark the drawdown rules measure from (as live).
+            self.peak = self.out.nav.last().copied().unwrap_or(self.sim.start_cash);
+            self.breaker_event(
+                day.date,
+                "KILL_SWITCH_CLEARED",
+                format!("the simulated operator cleared the kill switch after {} sessions", b.backtest_review_days),
+            );
+        }
         // Morning: the plan, from the book at the last close.
         let book = self.book(day);
         let lookback = self.params.risk.correlation_days as usize;
@@ -274,19 +289,6 @@ impl Run<'_> {
                 .filter_map(|t| day.returns.get(t).map(Vec::as_slice))
                 .collect();
             c.correlation = mean_correlation(own, &peers, lookback);
-        }
-        // The simulated operator clears a breaker's kill switch after the configured review.
-        let b = &self.params.breakers;
-        if let Some(k) = self.killed
-            && self.day_index >= k + b.backtest_review_days as usize
-        {
-            self.killed = None;
-            self.cleared = Some(self.day_index);
-            self.breaker_event(
-                day.date,
-                "KILL_SWITCH_CLEARED",
-                format!("the simulated operator cleared the kill switch after {} sessions", b.backtest_review_days),
-            );
         }
         let n = b.loss_window_days as usize;
         let closes = &self.out.nav;

@@ -23,6 +23,7 @@ pub async fn risk_inputs(
     date: TradingDay,
     params: &ExecutorParams,
 ) -> anyhow::Result<RiskInputs> {
+    let since = breaker_clear(bus, date).await?;
     let days = (params.breakers.var_days.max(params.risk.correlation_days)) as usize;
     let sessions = market.last_sessions(days + 1);
     let series: Vec<(Ticker, Vec<f64>)> =
@@ -31,7 +32,7 @@ pub async fn risk_inputs(
         ae_rules::breakers::book_risk(book, |t| series.iter().find(|(s, _)| s == t).map(|(_, r)| r.as_slice()), params);
     Ok(RiskInputs {
         window_start_nav: window_start_nav(ledger, date, params.breakers.loss_window_days)?,
-        sessions_since_clear: sessions_since_breaker_clear(bus, date).await?,
+        sessions_since_clear: since.map(|(_, k)| k),
         tail,
         correlation,
     })
@@ -49,10 +50,24 @@ pub fn window_start_nav(ledger: &Ledger, date: TradingDay, n: u32) -> anyhow::Re
     Ok(ledger.inception()?.map(|i| i.starting_cash))
 }
 
-/// Sessions from the first session after the last clearing of a kill switch a breaker had set, up
-/// to `date` (0 on that first session); `None` when the last clearing was of an operator's switch,
-/// or there is none, or it comes after `date`.
-pub async fn sessions_since_breaker_clear(bus: &Bus, date: TradingDay) -> anyhow::Result<Option<u32>> {
+/// The high-water mark the drawdown rules measure from: the highest close before `date`, or, after
+/// a breaker's kill switch was cleared, the highest close since the one before the first session
+/// after the clearing (clearing resets it: otherwise the same drawdown would set the switch again
+/// the next morning, and the drawdown halt would block the recovery ramp).
+pub async fn peak_nav(bus: &Bus, ledger: &Ledger, date: TradingDay, nav: f64) -> anyhow::Result<f64> {
+    let Some((first, _)) = breaker_clear(bus, date).await? else {
+        return Ok(ledger.peak_nav_before(date)?.max(nav));
+    };
+    let reset = first.prev();
+    let peak =
+        ledger.eod_history()?.iter().filter(|r| r.date >= reset && r.date < date).map(|r| r.nav).fold(nav, f64::max);
+    Ok(peak)
+}
+
+/// The first session after the last clearing of a kill switch a breaker had set, and the sessions
+/// from it to `date` (0 on that first session); `None` when the last clearing was of an
+/// operator's switch, or there is none, or it comes after `date`.
+pub async fn breaker_clear(bus: &Bus, date: TradingDay) -> anyhow::Result<Option<(TradingDay, u32)>> {
     let probe = keys::kill_switch_history("x");
     let prefix = probe.as_str().trim_end_matches("x.json");
     let mut archived = bus.list(prefix).await?;
@@ -69,5 +84,5 @@ pub async fn sessions_since_breaker_clear(bus: &Bus, date: TradingDay) -> anyhow
         first = first.next();
     }
     let k = first.days_until(date);
-    Ok((k >= 0).then_some(k as u32))
+    Ok((k >= 0).then_some((first, k as u32)))
 }

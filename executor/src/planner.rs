@@ -244,7 +244,8 @@ pub async fn plan<B: Broker>(
     }
     let mut market = MarketData::for_decision(env.store, date, &env.cfg.data);
     inputs.extend(env.store.inputs_as_of(market.as_of));
-    let (book, account_id) = book(env.broker, ledger, &mut market, date, &params, &mut notes).await?;
+    let (mut book, account_id) = book(env.broker, ledger, &mut market, date, &params, &mut notes).await?;
+    book.peak_nav = crate::breaker_inputs::peak_nav(env.bus, ledger, date, book.nav).await?;
     if ledger.inception()?.is_none() && !opts.dry_run {
         ledger.ensure_inception(date, book.nav)?;
     }
@@ -344,9 +345,11 @@ pub async fn plan<B: Broker>(
         if outcome != Published::Unchanged {
             record(ledger, &plan, &cands, date, &cycle_id, env.clock, &signals, &preds)?;
         }
+        // The risk state belongs to the order book: when the book is written anew, so is it.
         let risk_key = keys::risk_state(date);
+        let replace = opts.force || outcome != Published::Unchanged;
         env.bus
-            .publish_doc(&risk_key, None, &risk_state, opts.force, env.clock)
+            .publish_doc(&risk_key, None, &risk_state, replace, env.clock)
             .await
             .with_context(|| format!("writing {risk_key}"))?;
         outcome.to_string()

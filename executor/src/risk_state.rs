@@ -217,16 +217,10 @@ pub fn build(
     let stress = if positions.is_empty() || nav <= 0.0 {
         Vec::new()
     } else {
-        let scenarios = stress::standard(&closes).unwrap_or_else(|e| {
-            alerts.push(format!("historical stress windows left out: {e}"));
-            vec![
-                stress::Scenario::covid_2020(),
-                stress::Scenario::rate_shock_2022(),
-                stress::Scenario::largest_sector(),
-                stress::Scenario::momentum_reversal(),
-                stress::Scenario::short_squeeze(),
-            ]
-        });
+        let (scenarios, left_out) = stress::available(&closes);
+        if !left_out.is_empty() {
+            alerts.push(format!("stress windows not in the history as of {}: {}", market.as_of, left_out.len()));
+        }
         stress::run(&positions, Usd::saturating(nav), &scenarios).unwrap_or_else(|e| {
             alerts.push(format!("stress scenarios could not run: {e}"));
             Vec::new()

@@ -134,8 +134,8 @@ fn schema_export_writes_every_kind() {
     let o = alpha_engine(&["schema", "export", "schemas"], &[], dir.path());
     assert!(o.status.success());
     let n = std::fs::read_dir(dir.path().join("schemas")).unwrap().count();
-    assert_eq!(n, 10, "every kind, the kill switch included");
-    assert!(stdout(&o).contains("wrote 10 schemas"));
+    assert_eq!(n, 11, "every kind, the kill switch and the risk state included");
+    assert!(stdout(&o).contains("wrote 11 schemas"));
 }
 
 #[test]

@@ -26,6 +26,10 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
     assert_eq!(dry.tear_sheet.summary.n, 231);
     assert!(dry.write_back.iter().all(|w| !w.written && !w.why.is_empty()));
     assert!(dry.signals.buckets.iter().any(|b| b.bucket == "all" && b.horizon == 5 && b.n >= 500));
+    // The risk grade: the morning VaR graded on the days that followed, and the period attributed.
+    assert!(dry.risk.var.days >= 60 && dry.risk.var.kupiec.is_some(), "{:?}", dry.risk.var);
+    let a = dry.risk.attribution.as_ref().expect("an attribution");
+    assert!((a.explained() - a.total).abs() < 1e-12 && a.days >= 100, "{a:?}");
 
     // Real run with the default gates: a report, and every decision explained.
     let opts = RunOptions { date, dry_run: false, force: false, progress: false };
@@ -49,9 +53,15 @@ async fn the_embedded_year_gives_a_report_and_a_reasoned_write_back_decision() {
         .unwrap();
     cfg.backtest.gates.min_trades = 0;
     cfg.backtest.gates.min_improvement = 0.0;
-    cfg.backtest.gates.min_holdout_retention = 0.0;
+    cfg.backtest.gates.min_holdout_retention = -1e9; // wide open: a holdout worse than the training is accepted here
     cfg.backtest.gates.max_pbo = 1.0;
     cfg.backtest.gates.min_deflated_sharpe = 0.0;
+    // A grid whose points trade differently on this year (with the breakers, the demo grid's exit
+    // settings tie the parameters in force).
+    cfg.backtest.sweep = ae_shared::config::SweepGrid::of(&[
+        ("risk.max_position_pct", &[0.04, 0.05, 0.06]),
+        ("exits.time_decay_exit_days", &[10.0, 14.0, 20.0]),
+    ]);
     let forced = RunOptions { date, dry_run: false, force: true, progress: false };
     let r2 = run(&bus, &cfg, &forced).await.unwrap();
     let e = r2.write_back.iter().find(|w| w.name == "executor_params").unwrap();

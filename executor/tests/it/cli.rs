@@ -44,6 +44,26 @@ async fn plan_session_eod_from_the_command_line_and_dry_runs_write_nothing() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--force") || err.contains("other inputs"), "{err}");
+
+    // The next morning's plan writes the book's risk state; `executor risk` prints it.
+    run(&["plan", "--date", "2010-03-16"]);
+    let text = run(&["risk", "--date", "2010-03-16"]);
+    for part in ["Risk state 2010-03-16", "Factor model", "MCTR", "Historical", "MonteCarlo", "Parametric", "Stress"] {
+        assert!(text.contains(part), "{part} missing from:\n{text}");
+    }
+    let json: ae_shared::contracts::risk_state::RiskState =
+        serde_json::from_str(&run(&["risk", "--date", "2010-03-16", "--json"])).unwrap();
+    let d = json.decomposition.expect("a decomposition of a held book");
+    let sum: f64 = d.positions.iter().map(|p| p.contribution).sum();
+    assert!((sum - d.sigma).abs() < 1e-12, "MCTR contributions {sum} sum to σ {}", d.sigma);
+    assert_eq!(json.tail.len(), 12, "three methods × 95/99% × 1/10 days");
+    // Point in time: of the four historical windows only 2008 has happened by March 2010.
+    let names: Vec<&str> = json.stress.iter().map(|s| s.scenario.name.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names[0].contains("2008"), "{names:?}");
+    let out = exe(&desk).args(["risk", "--date", "2010-03-17"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("executor plan --date 2010-03-17"));
 }
 
 #[tokio::test]

@@ -357,14 +357,34 @@ pub fn peak_to_trough(closes: &[(NaiveDate, f64)], from: NaiveDate, to: NaiveDat
 /// does not cover a window (build the others one by one to run without it).
 pub fn standard(closes: &[(NaiveDate, f64)]) -> Result<Vec<Scenario>, StressError> {
     let mut out = Window::ALL.iter().map(|w| w.scenario(closes)).collect::<Result<Vec<_>, _>>()?;
-    out.extend([
+    out.extend(documented());
+    Ok(out)
+}
+
+/// The documented and synthetic scenarios, which need no history.
+pub fn documented() -> [Scenario; 5] {
+    [
         Scenario::covid_2020(),
         Scenario::rate_shock_2022(),
         Scenario::largest_sector(),
         Scenario::momentum_reversal(),
         Scenario::short_squeeze(),
-    ]);
-    Ok(out)
+    ]
+}
+
+/// Point in time: the historical windows `closes` covers, then [`documented`]; each window left
+/// out with why (on a 2010 morning, the 2011, 2015 and 2018 windows have not happened yet).
+pub fn available(closes: &[(NaiveDate, f64)]) -> (Vec<Scenario>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for w in Window::ALL {
+        match w.scenario(closes) {
+            Ok(s) => out.push(s),
+            Err(e) => missing.push(format!("{}: {e}", w.name())),
+        }
+    }
+    out.extend(documented());
+    (out, missing)
 }
 
 /// One position's outcome under a scenario.
