@@ -347,8 +347,16 @@ impl Bus {
             return Err(BusError::DatedExists { key: key.to_string(), detail });
         }
         let stamp = clock.now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
-        let archived_to = keys::archived(key, &stamp);
-        self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent).await?;
+        let mut archived_to = keys::archived(key, &stamp);
+        match self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent).await {
+            Ok(_) => {}
+            Err(BusError::PreconditionFailed { .. }) => {
+                // Replaced twice at the same instant (a simulated clock): keep both versions.
+                archived_to = keys::archived(key, &format!("{stamp}-{}", &existing.sha256()[..8]));
+                self.put(&archived_to, existing.bytes.clone(), PutMode::IfAbsent).await?;
+            }
+            Err(e) => return Err(e),
+        }
         let etag = existing.etag.clone().unwrap_or_default();
         self.put(key, bytes, PutMode::IfMatch(etag)).await?;
         tracing::warn!(%key, %archived_to, "forced re-run: previous object archived and replaced");
