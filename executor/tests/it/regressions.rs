@@ -237,3 +237,43 @@ async fn the_kill_switch_stops_entries_but_not_exits() {
     let s = desk.session(next).await.unwrap();
     assert!(s.sent.iter().any(|id| id == &format!("{next}:{held}:EXIT")), "{s:?}");
 }
+
+/// The flash crash of 6 May 2010 sets the kill switch (a breaker); the operator clears it the next
+/// morning; the plan then ramps entries from 20% and measures the drawdown from the NAV at the
+/// clearing, so the same drawdown does not set the switch again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_breaker_kill_is_cleared_entries_ramp_and_the_high_water_mark_resets() {
+    use ae_shared::contracts::kill_switch::{KillSwitch, SetBy};
+    let mut desk = Desk::new().await;
+    let mut d = day("2010-04-19");
+    let mut first = true;
+    while d <= day("2010-05-06") {
+        desk.trade_day(d, first).await;
+        first = false;
+        d = d.next();
+    }
+    let kill: KillSwitch = desk.bus.get_doc_required(&keys::kill_switch()).await.unwrap().doc;
+    assert_eq!(kill.set_by, SetBy::Breaker { rule: "DRAWDOWN_KILL".into() }, "{}", kill.reason);
+    let next = day("2010-05-07");
+    desk.set_time(next, 8, 0);
+    ae_executor::kill_switch::clear(&desk.bus, "ops", "reviewed the crash", desk.clock.now()).await.unwrap().unwrap();
+    let (book, plan, report) = desk.plan(next).await;
+    let rules: Vec<Reason> = plan.events.iter().map(|e| e.rule).collect();
+    assert!(rules.contains(&Reason::RecoveryRamp), "{rules:?}");
+    assert!(!rules.contains(&Reason::DrawdownKill) && !rules.contains(&Reason::DrawdownHalt), "{rules:?}");
+    let ramp = plan.breakers.fired.iter().find(|f| f.rule == Reason::RecoveryRamp).unwrap();
+    assert_eq!(ramp.effect, ae_rules::breakers::Effect::SizeDown(0.2), "{}", ramp.detail);
+    // The 5-session loss still sizes down too: the multipliers compound.
+    let product: f64 = plan
+        .breakers
+        .fired
+        .iter()
+        .filter_map(|f| if let ae_rules::breakers::Effect::SizeDown(m) = f.effect { Some(m) } else { None })
+        .product();
+    assert!((plan.breakers.multiplier - product).abs() < 1e-12 && product <= 0.2 + 1e-12);
+    assert!(desk.bus.get(&keys::kill_switch()).await.unwrap().is_none(), "not set again");
+    for e in &book.entries {
+        assert!((e.sizing.breakers - product).abs() < 1e-12, "{}: {}", e.ticker, e.sizing.breakers);
+    }
+    assert!(!report.kill_switch);
+}
