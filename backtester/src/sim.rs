@@ -12,7 +12,7 @@ use ae_executor::broker::BrokerPosition;
 use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
 use ae_rules::bar_path::{DayBar, close_time, path_of};
-use ae_rules::breakers::{Effect, Fired, book_risk, during_day};
+use ae_rules::breakers::{Effect, Fired, book_risk, during_day, window_start_nav};
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
 use ae_rules::plan::{PlanInput, RiskInputs, plan_day};
@@ -290,9 +290,7 @@ impl Run<'_> {
                 .collect();
             c.correlation = mean_correlation(own, &peers, lookback);
         }
-        let n = b.loss_window_days as usize;
-        let closes = &self.out.nav;
-        let window_start_nav = Some(if closes.len() >= n { closes[closes.len() - n] } else { self.sim.start_cash });
+        let window_start_nav = window_start_nav(&self.out.nav, b.loss_window_days as usize, Some(self.sim.start_cash));
         let (tail, correlation) = book_risk(&book, |t| day.returns.get(t).map(Vec::as_slice), self.params);
         self.out.var_99.push(tail.map(|t| t.var_99));
         if self.detail && book.nav > 0.0 {

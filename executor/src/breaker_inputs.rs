@@ -14,16 +14,15 @@ use ae_shared::types::Ticker;
 use crate::ledger::Ledger;
 use crate::market::MarketData;
 
-/// The breakers' inputs for the morning of `date`.
-pub async fn risk_inputs(
-    bus: &Bus,
+/// The breakers' inputs for the morning of `date`; `since` is [`breaker_clear`]'s answer.
+pub fn risk_inputs(
+    since: Option<(TradingDay, u32)>,
     ledger: &Ledger,
     market: &MarketData<'_>,
     book: &Book,
     date: TradingDay,
     params: &ExecutorParams,
 ) -> anyhow::Result<RiskInputs> {
-    let since = breaker_clear(bus, date).await?;
     let days = (params.breakers.var_days.max(params.risk.correlation_days)) as usize;
     let sessions = market.last_sessions(days + 1);
     let series: Vec<(Ticker, Vec<f64>)> =
@@ -42,20 +41,18 @@ pub async fn risk_inputs(
 /// sessions back, or the starting cash when the account began inside the window; `None` before
 /// the account exists.
 pub fn window_start_nav(ledger: &Ledger, date: TradingDay, n: u32) -> anyhow::Result<Option<f64>> {
-    let closes: Vec<_> = ledger.eod_history()?.into_iter().filter(|r| r.date < date).collect();
-    let n = n as usize;
-    if closes.len() >= n {
-        return Ok(Some(closes[closes.len() - n].nav));
-    }
-    Ok(ledger.inception()?.map(|i| i.starting_cash))
+    let closes: Vec<f64> = ledger.eod_history()?.into_iter().filter(|r| r.date < date).map(|r| r.nav).collect();
+    let start = ledger.inception()?.map(|i| i.starting_cash);
+    Ok(ae_rules::breakers::window_start_nav(&closes, n as usize, start))
 }
 
 /// The high-water mark the drawdown rules measure from: the highest close before `date`, or, after
 /// a breaker's kill switch was cleared, the highest close since the one before the first session
 /// after the clearing (clearing resets it: otherwise the same drawdown would set the switch again
 /// the next morning, and the drawdown halt would block the recovery ramp).
-pub async fn peak_nav(bus: &Bus, ledger: &Ledger, date: TradingDay, nav: f64) -> anyhow::Result<f64> {
-    let Some((first, _)) = breaker_clear(bus, date).await? else {
+/// `since` is [`breaker_clear`]'s answer.
+pub fn peak_nav(since: Option<(TradingDay, u32)>, ledger: &Ledger, date: TradingDay, nav: f64) -> anyhow::Result<f64> {
+    let Some((first, _)) = since else {
         return Ok(ledger.peak_nav_before(date)?.max(nav));
     };
     let reset = first.prev();

@@ -245,7 +245,8 @@ pub async fn plan<B: Broker>(
     let mut market = MarketData::for_decision(env.store, date, &env.cfg.data);
     inputs.extend(env.store.inputs_as_of(market.as_of));
     let (mut book, account_id) = book(env.broker, ledger, &mut market, date, &params, &mut notes).await?;
-    book.peak_nav = crate::breaker_inputs::peak_nav(env.bus, ledger, date, book.nav).await?;
+    let since_clear = crate::breaker_inputs::breaker_clear(env.bus, date).await?;
+    book.peak_nav = crate::breaker_inputs::peak_nav(since_clear, ledger, date, book.nav)?;
     if ledger.inception()?.is_none() && !opts.dry_run {
         ledger.ensure_inception(date, book.nav)?;
     }
@@ -294,7 +295,7 @@ pub async fn plan<B: Broker>(
         cands.retain(|c| u.contains(&c.ticker));
     }
     let ctx = Context { date, regime, kill_switch: kill, signals_stale: signals.is_none() };
-    let risk = crate::breaker_inputs::risk_inputs(env.bus, ledger, &market, &book, date, &params).await?;
+    let risk = crate::breaker_inputs::risk_inputs(since_clear, ledger, &market, &book, date, &params)?;
     let plan =
         plan_day(&PlanInput { ctx, book: &book, research: &research, candidates: &cands, params: &params, risk });
     if !opts.dry_run {

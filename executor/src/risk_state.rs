@@ -13,7 +13,8 @@ use ae_shared::contracts::risk_state::{
     BreakerFired, Decomposition, Exposures, FactorExposure, MonteCarlo, PositionRisk, RiskState, SectorExposure,
     TailFigure, TailMethod,
 };
-use ae_shared::risk_model::{self, ModelParams};
+use ae_shared::metrics::average_ranks;
+use ae_shared::risk_model::{self, ModelParams, Style};
 use ae_shared::store::bars::BarSeries;
 use ae_shared::store::risk_panel::RiskPanel;
 use ae_shared::stress;
@@ -120,8 +121,18 @@ pub fn build(
             }
             positions.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
             let share = |v: f64| if d.variance > 0.0 { v / d.variance } else { 0.0 };
-            let betas: Vec<(Ticker, f64)> =
-                weights.iter().map(|(i, _)| (u.tickers[*i].clone(), model.exposures[*i][0])).collect();
+            // Each held name's beta and momentum percentile, both from the model's exposures (the
+            // stress scenarios' inputs: one definition of each).
+            let k_mom = model.factor_names.iter().position(|f| f == Style::Momentum.name());
+            let ranked: Vec<usize> = (0..model.exposures.len()).filter(|i| model.complete[*i]).collect();
+            let ranks =
+                k_mom.map(|k| average_ranks(&ranked.iter().map(|i| model.exposures[*i][k]).collect::<Vec<_>>()));
+            let percentile = |i: usize| {
+                let (ranks, at) = (ranks.as_ref()?, ranked.iter().position(|j| *j == i)?);
+                Some(if ranked.len() > 1 { (ranks[at] - 1.0) / (ranked.len() - 1) as f64 } else { 0.5 })
+            };
+            let betas: Vec<(Ticker, f64, Option<f64>)> =
+                weights.iter().map(|(i, _)| (u.tickers[*i].clone(), model.exposures[*i][0], percentile(*i))).collect();
             let g = d.by_group;
             let dec = Decomposition {
                 sigma: d.sigma,
@@ -202,16 +213,15 @@ pub fn build(
     // Stress.
     let closes: Vec<(chrono::NaiveDate, f64)> =
         index.dates.iter().zip(index.close).filter(|(d, _)| **d <= market.as_of).map(|(d, c)| (d.date(), *c)).collect();
-    let momentum = momentum_percentiles(&u, &book.holdings.iter().map(|h| h.ticker.clone()).collect::<Vec<_>>());
     let positions: Vec<stress::Position> = book
         .holdings
         .iter()
         .map(|h| stress::Position {
             ticker: h.ticker.clone(),
             market_value: Usd::saturating(h.market_value()),
-            beta: betas.iter().find(|(t, _)| t == &h.ticker).map(|(_, b)| *b).filter(|b| b.is_finite()),
+            beta: betas.iter().find(|(t, _, _)| t == &h.ticker).map(|(_, b, _)| *b).filter(|b| b.is_finite()),
             sector: h.sector,
-            momentum: momentum.iter().find(|(t, _)| t == &h.ticker).map(|(_, p)| *p),
+            momentum: betas.iter().find(|(t, _, _)| t == &h.ticker).and_then(|(_, _, m)| *m),
         })
         .collect();
     let stress = if positions.is_empty() || nav <= 0.0 {
@@ -252,33 +262,6 @@ pub fn build(
         breakers: fired,
         alerts,
     }
-}
-
-/// Each held name's percentile in [0, 1] of the universe's momentum (the return from 120 to 5
-/// sessions back), among names with the whole window.
-fn momentum_percentiles(u: &RiskPanel, held: &[Ticker]) -> Vec<(Ticker, f64)> {
-    let mom: Vec<(usize, f64)> = u
-        .returns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let n = r.len();
-            if n < 121 {
-                return None;
-            }
-            let w = &r[n - 120..n - 5];
-            w.iter().all(|x| x.is_finite()).then(|| (i, w.iter().fold(1.0, |a, x| a * (1.0 + x)) - 1.0))
-        })
-        .collect();
-    let ranks = ae_shared::metrics::average_ranks(&mom.iter().map(|(_, m)| *m).collect::<Vec<_>>());
-    let n = mom.len();
-    held.iter()
-        .filter_map(|t| {
-            let i = u.tickers.iter().position(|x| x == t)?;
-            let k = mom.iter().position(|(j, _)| *j == i)?;
-            Some((t.clone(), if n > 1 { (ranks[k] - 1.0) / (n - 1) as f64 } else { 0.5 }))
-        })
-        .collect()
 }
 
 /// The risk state as text for a terminal (`executor risk --date D`).

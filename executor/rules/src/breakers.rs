@@ -104,6 +104,13 @@ pub fn book_risk<'a>(
     (book_tail(&held, &p.breakers), book_correlation(&series, p.risk.correlation_days as usize))
 }
 
+/// NAV at the close before the loss window of `n` sessions ending today: the close `n` sessions
+/// back among `closes` (closing NAVs before today, oldest first), or `starting_cash` when the
+/// account began inside the window. The planner (from the ledger) and the simulator call this.
+pub fn window_start_nav(closes: &[f64], n: usize, starting_cash: Option<f64>) -> Option<f64> {
+    if n > 0 && closes.len() >= n { Some(closes[closes.len() - n]) } else { starting_cash }
+}
+
 /// What the breakers read.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct BreakerInputs {
