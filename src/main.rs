@@ -1,7 +1,8 @@
-//! `alpha-engine` — the operator CLI: the demo, the local scheduler, market data in the bus,
+//! `alpha-engine` — the operator CLI: the demo, the dashboard, the local scheduler, market data in the bus,
 //! validation of any bus document, the contracts' JSON Schema, and the configuration.
 
 mod config_cmd;
+mod dashboard;
 mod data;
 mod demo;
 mod local;
@@ -37,6 +38,9 @@ enum Cmd {
     /// Run the whole system over the embedded year on a fresh local bus (no keys, no network) and
     /// print what it did.
     Demo(demo::DemoArgs),
+    /// The operator's read-only web view of the bus: overview, positions, research, predictor,
+    /// backtester, execution, risk and lineage.
+    Dashboard(dashboard::DashboardArgs),
     /// The production schedule on a simulated clock, every job talking only through the bus.
     #[command(subcommand)]
     Local(LocalCmd),
@@ -124,6 +128,7 @@ async fn main() -> ExitCode {
     cli.common.init_logging();
     let result = match cli.cmd {
         Cmd::Demo(args) => demo::run(args, &cli.common).await,
+        Cmd::Dashboard(args) => dashboard::run(args, &cli.common).await,
         Cmd::Local(cmd) => local_cmd(cmd, &cli.common).await,
         Cmd::ResetPortfolio(args) => reset::run(args, &cli.common).await,
         Cmd::Data(cmd) => data::run(cmd, &cli.common).await,

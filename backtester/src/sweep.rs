@@ -101,6 +101,8 @@ pub struct SweepOutcome {
     pub best: Option<Scored>,
     /// Top points by training objective (for the report).
     pub top: Vec<Scored>,
+    /// Every valid point's objectives, in grid order (the dashboard's heat map).
+    pub surface: Surface,
     /// Deflated Sharpe of the best point among all points tried.
     pub deflated: Option<Deflated>,
     /// Probability of backtest overfitting over all points (training days).
@@ -114,6 +116,45 @@ pub struct SweepOutcome {
     pub params: Option<ExecutorParams>,
     /// Seconds the sweep took.
     pub seconds: f64,
+}
+
+/// Every valid point of a sweep with its objectives, compact: one row per point, the values in
+/// the order of `params`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Surface {
+    /// The swept parameters (`risk.min_score`, ...).
+    pub params: Vec<String>,
+    /// One row per valid point.
+    pub rows: Vec<SurfaceRow>,
+}
+
+/// One point of a [`Surface`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurfaceRow {
+    /// The point's values, in the order of [`Surface::params`].
+    pub values: Vec<f64>,
+    /// Objective on the training days (`null` in JSON when too few days to score).
+    pub train: f64,
+    /// Objective on the holdout days.
+    pub holdout: f64,
+    /// Trades closed in the training days.
+    pub train_trades: u64,
+}
+
+impl Surface {
+    fn of(scored: &[Scored]) -> Self {
+        let params = scored.first().map(|s| s.point.0.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+        let rows = scored
+            .iter()
+            .map(|s| SurfaceRow {
+                values: s.point.0.iter().map(|(_, v)| *v).collect(),
+                train: s.train,
+                holdout: s.holdout,
+                train_trades: s.train_trades,
+            })
+            .collect();
+        Self { params, rows }
+    }
 }
 
 fn score(sim: &Simulator<'_>, params: &ExecutorParams, point: Point, train_days: usize) -> Scored {
@@ -212,6 +253,7 @@ pub fn sweep(
     let mut order: Vec<usize> = (0..scored.len()).collect();
     order.sort_by(|a, b| scored[*b].train.total_cmp(&scored[*a].train));
     let top = order.iter().take(10).map(|i| scored[*i].clone()).collect();
+    let surface = Surface::of(&scored);
     scored.clear();
     SweepOutcome {
         declared,
@@ -220,6 +262,7 @@ pub fn sweep(
         baseline,
         best,
         top,
+        surface,
         deflated,
         pbo,
         promote,

@@ -6,25 +6,11 @@ use ae_shared::contracts::common::Side;
 use ae_shared::contracts::eod::EodReport;
 // Two decimals; a value that is not finite prints as Rust prints it (as this email always did).
 use ae_shared::fmt::pct_unguarded as pct;
+use ae_shared::fmt::usd;
 use ae_shared::mail::{Email, HTML_CLOSE, badge, esc, html_open};
 
 use crate::chart::{CHART_CID, chart_image};
 use crate::ledger::EodRow;
-
-fn usd(x: f64) -> String {
-    let neg = x < 0.0;
-    let cents = (x.abs() * 100.0).round() as u128;
-    let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}${grouped}.{frac:02}", if neg { "-" } else { "" })
-}
 
 /// Builds the email.
 pub fn build(r: &EodReport, history: &[EodRow], png: Vec<u8>) -> Email {
@@ -214,17 +200,4 @@ pub fn build(r: &EodReport, history: &[EodRow], png: Vec<u8>) -> Email {
         r.produced_by.inputs.len()
     ));
     Email { subject, html: h, text: t, images: vec![chart_image(png)] }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::usd;
-
-    #[test]
-    fn dollars_read_like_dollars() {
-        assert_eq!(usd(1_234_567.891), "$1,234,567.89");
-        assert_eq!(usd(-42.5), "-$42.50");
-        assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(usd(999.999), "$1,000.00");
-    }
 }

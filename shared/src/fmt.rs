@@ -1,9 +1,29 @@
-//! Number formatting shared by the reports, briefs and emails: percentages with a sign.
+//! Number formatting shared by the reports, briefs, emails and the dashboard: percentages with a
+//! sign, dollars.
 //!
 //! The variants differ on purpose and are named for how: [`pct`] (two decimals, `n/a` for a
 //! value that is not finite) for reports; [`pct_unguarded`] (two decimals, a non-finite value
 //! printed as Rust prints it) for the executor's email; [`pct_1dp`] (one decimal) for research
 //! text.
+
+/// Dollars with cents and thousands separators (`-$1,234.50`); `n/a` when `x` is not finite.
+pub fn usd(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let neg = x < 0.0;
+    let cents = (x.abs() * 100.0).round() as u128;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}${grouped}.{frac:02}", if neg { "-" } else { "" })
+}
 
 /// A fraction as a signed percentage with two decimals (`0.0123` → `+1.23%`); `n/a` when `x` is
 /// not finite.
@@ -26,6 +46,15 @@ pub fn pct_1dp(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_read_like_dollars() {
+        assert_eq!(usd(1_234_567.891), "$1,234,567.89");
+        assert_eq!(usd(-42.5), "-$42.50");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd(999.999), "$1,000.00");
+        assert_eq!(usd(f64::NAN), "n/a");
+    }
 
     #[test]
     fn percentages() {

@@ -1,0 +1,271 @@
+//! The status strip: each job's last run on the bus against the production schedule (New York
+//! time) as of the dashboard's clock — on time, late, failed, or not run yet. Pure.
+
+use ae_shared::TradingDay;
+use ae_shared::bus::Key;
+use chrono::{DateTime, Datelike as _, NaiveTime, TimeDelta, Utc, Weekday};
+
+use super::snapshot::Snapshot;
+
+/// When a job runs, in New York time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every trading day at this time.
+    Daily(NaiveTime),
+    /// The first trading day of each week at this time.
+    Weekly(NaiveTime),
+    /// Saturdays at this time, for the coming week's first trading day.
+    Saturday(NaiveTime),
+}
+
+/// Minutes after its start a run may take before it counts as late.
+pub const GRACE_MINUTES: i64 = 45;
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("a time of day")
+}
+
+impl Schedule {
+    /// The trading day of the latest run that should have finished by `now` (start + grace).
+    pub fn due(self, now: DateTime<Utc>) -> Option<TradingDay> {
+        let et = now.with_timezone(&chrono_tz::America::New_York);
+        let grace = TimeDelta::minutes(GRACE_MINUTES);
+        let latest_daily = |t: NaiveTime| {
+            let mut d = TradingDay::on_or_before(et.date_naive())?;
+            if d.at_et(t) + grace > now {
+                d = d.prev();
+            }
+            Some(d)
+        };
+        match self {
+            Schedule::Daily(t) => latest_daily(t),
+            Schedule::Weekly(t) => {
+                let mut d = latest_daily(t)?;
+                while !d.is_first_of_week() {
+                    d = d.prev();
+                }
+                Some(d)
+            }
+            Schedule::Saturday(t) => {
+                let back = (et.weekday().num_days_from_monday() + 7 - Weekday::Sat.num_days_from_monday()) % 7;
+                let mut sat = et.date_naive() - TimeDelta::days(i64::from(back));
+                if ae_shared::calendar::et_instant(sat, t) + grace > now {
+                    sat -= TimeDelta::days(7);
+                }
+                TradingDay::on_or_after(sat)
+            }
+        }
+    }
+
+    /// In words.
+    pub fn describe(self) -> String {
+        match self {
+            Schedule::Daily(t) => format!("trading days {}", t.format("%H:%M")),
+            Schedule::Weekly(t) => format!("first trading day of the week {}", t.format("%H:%M")),
+            Schedule::Saturday(t) => format!("Saturdays {}", t.format("%H:%M")),
+        }
+    }
+}
+
+/// How a job stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// Its last run is the one the schedule expects (or later).
+    OnTime,
+    /// The schedule expected a run for this day and the bus has none.
+    Late {
+        /// The run missing.
+        expected: TradingDay,
+    },
+    /// A failure alert newer than its last output.
+    Failed {
+        /// The alert's title and detail.
+        detail: String,
+        /// The alert on the bus.
+        key: Key,
+    },
+    /// Nothing on the bus yet, and nothing due.
+    NotYet,
+    /// Not expected to run, and why.
+    Idle(String),
+}
+
+impl State {
+    /// One word for the strip.
+    pub fn label(&self) -> &'static str {
+        match self {
+            State::OnTime => "on time",
+            State::Late { .. } => "late",
+            State::Failed { .. } => "failed",
+            State::NotYet => "not run yet",
+            State::Idle(_) => "idle",
+        }
+    }
+    /// The CSS class (`ok`, `warn`, `bad`, `muted`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            State::OnTime => "ok",
+            State::Late { .. } => "warn",
+            State::Failed { .. } => "bad",
+            State::NotYet | State::Idle(_) => "muted",
+        }
+    }
+}
+
+/// One job's line in the strip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobStatus {
+    /// The job.
+    pub job: &'static str,
+    /// When it runs.
+    pub schedule: Schedule,
+    /// The day of its last output on the bus.
+    pub last: Option<TradingDay>,
+    /// That output's key.
+    pub key: Option<Key>,
+    /// How it stands.
+    pub state: State,
+}
+
+/// The pure rule: `last` output against the run `due`, with the newest failure alert for the job.
+pub fn judge(last: Option<TradingDay>, due: Option<TradingDay>, failure: Option<(TradingDay, String, Key)>) -> State {
+    if let Some((day, detail, key)) = failure
+        && last.is_none_or(|l| day >= l)
+    {
+        return State::Failed { detail, key };
+    }
+    match (last, due) {
+        (Some(l), Some(d)) if l >= d => State::OnTime,
+        (Some(_), Some(d)) => State::Late { expected: d },
+        (Some(_), None) => State::OnTime,
+        (None, _) => State::NotYet,
+    }
+}
+
+/// The strip: every job, as of `now`.
+pub fn strip(s: &Snapshot, now: DateTime<Utc>) -> Vec<JobStatus> {
+    let failure = |job: &str| {
+        s.alerts
+            .iter()
+            .rev()
+            .find(|a| a.doc.key.starts_with(&format!("job-failed:{job}")))
+            .map(|a| {
+                let day = a.doc.date.or_else(|| TradingDay::on_or_before(a.doc.at.date_naive()));
+                (day, format!("{}: {}", a.doc.title, a.doc.detail), a.key.clone())
+            })
+            .and_then(|(d, t, k)| d.map(|d| (d, t, k)))
+    };
+    let last_of = |m: Option<(&TradingDay, &Key)>| (m.map(|x| *x.0), m.map(|x| x.1.clone()));
+    let mut out = Vec::new();
+    let line = |job: &'static str, schedule: Schedule, (last, key): (Option<TradingDay>, Option<Key>), fail: &str| {
+        let state = judge(last, schedule.due(now), failure(fail));
+        JobStatus { job, schedule, last, key, state }
+    };
+    let model = s.latest_model().map(|m| (m.doc.trained_at, m.key.clone()));
+    let manifest_last = s.manifest.as_ref().and_then(|m| {
+        let d = m.doc.get("last_day")?.as_str()?;
+        Some((TradingDay::parse(d).ok()?, m.key.clone()))
+    });
+    out.push(line(
+        "research",
+        Schedule::Weekly(hm(5, 0)),
+        last_of(s.signals.iter().next_back().map(|(d, x)| (d, &x.key))),
+        "research",
+    ));
+    out.push(line(
+        "predictor training",
+        Schedule::Weekly(hm(6, 0)),
+        (model.as_ref().map(|m| m.0), model.map(|m| m.1)),
+        "predictor train",
+    ));
+    let infer = last_of(s.predictions.iter().next_back().map(|(d, x)| (d, &x.key)));
+    let no_champion = s.registry.as_ref().is_none_or(|r| r.doc.champion.is_none());
+    if no_champion {
+        out.push(JobStatus {
+            job: "predictor inference",
+            schedule: Schedule::Daily(hm(9, 15)),
+            last: infer.0,
+            key: infer.1,
+            state: State::Idle("no champion model, so nothing to infer".into()),
+        });
+    } else {
+        out.push(line("predictor inference", Schedule::Daily(hm(9, 15)), infer, "predictor infer"));
+    }
+    out.push(line(
+        "executor plan",
+        Schedule::Daily(hm(9, 20)),
+        last_of(s.books.iter().next_back().map(|(d, x)| (d, &x.key))),
+        "executor plan",
+    ));
+    out.push(line(
+        "nightly data update",
+        Schedule::Daily(hm(16, 20)),
+        (manifest_last.as_ref().map(|m| m.0), manifest_last.map(|m| m.1)),
+        "data update",
+    ));
+    out.push(line(
+        "executor EOD",
+        Schedule::Daily(hm(16, 40)),
+        last_of(s.eods.iter().next_back().map(|(d, x)| (d, &x.key))),
+        "executor eod",
+    ));
+    out.push(line(
+        "backtester",
+        Schedule::Saturday(hm(4, 0)),
+        last_of(s.backtests.iter().next_back().map(|(d, x)| (d, &x.key))),
+        "backtester",
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> TradingDay {
+        TradingDay::parse(s).unwrap()
+    }
+    fn et(d: &str, h: u32, m: u32) -> DateTime<Utc> {
+        ae_shared::calendar::et_instant(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(), hm(h, m))
+    }
+
+    #[test]
+    fn the_run_due_follows_the_new_york_schedule_with_its_grace() {
+        let cases = [
+            // (schedule, now ET, due)
+            (Schedule::Daily(hm(16, 40)), et("2010-03-10", 17, 30), "2010-03-10"),
+            (Schedule::Daily(hm(16, 40)), et("2010-03-10", 17, 0), "2010-03-09"),
+            (Schedule::Daily(hm(9, 20)), et("2010-03-13", 12, 0), "2010-03-12"), // a Saturday
+            (Schedule::Daily(hm(9, 20)), et("2010-04-02", 12, 0), "2010-04-01"), // Good Friday
+            (Schedule::Weekly(hm(5, 0)), et("2010-03-10", 12, 0), "2010-03-08"),
+            (Schedule::Weekly(hm(5, 0)), et("2010-03-08", 5, 30), "2010-03-01"),
+            (Schedule::Weekly(hm(5, 0)), et("2010-02-16", 6, 0), "2010-02-16"), // Tuesday after Presidents' Day
+            (Schedule::Saturday(hm(4, 0)), et("2010-03-10", 12, 0), "2010-03-08"),
+            (Schedule::Saturday(hm(4, 0)), et("2010-03-13", 4, 10), "2010-03-08"),
+            (Schedule::Saturday(hm(4, 0)), et("2010-03-13", 5, 0), "2010-03-15"),
+        ];
+        for (sched, now, want) in cases {
+            assert_eq!(sched.due(now), Some(day(want)), "{sched:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn a_job_is_on_time_late_failed_or_not_run_by_its_last_output() {
+        let k = Key::parse("alerts/2010-03-10/120000-x.json").unwrap();
+        let fail = |d: &str| Some((day(d), "research failed: boom".to_string(), k.clone()));
+        let cases: [(Option<&str>, Option<&str>, Option<(TradingDay, String, Key)>, &str); 7] = [
+            (Some("2010-03-10"), Some("2010-03-10"), None, "on time"),
+            (Some("2010-03-11"), Some("2010-03-10"), None, "on time"),
+            (Some("2010-03-09"), Some("2010-03-10"), None, "late"),
+            (None, Some("2010-03-10"), None, "not run yet"),
+            (Some("2010-03-09"), Some("2010-03-10"), fail("2010-03-10"), "failed"),
+            // A failure already followed by a good run does not count.
+            (Some("2010-03-11"), Some("2010-03-11"), fail("2010-03-10"), "on time"),
+            (None, Some("2010-03-10"), fail("2010-03-10"), "failed"),
+        ];
+        for (last, due, failure, want) in cases {
+            let got = judge(last.map(day), due.map(day), failure);
+            assert_eq!(got.label(), want, "last {last:?} due {due:?}");
+        }
+    }
+}
