@@ -173,5 +173,12 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
             abs.join("bus").join(format!("backtest/{}/report.md", last_bt.0)).display()
         );
     }
+    println!("  dashboard: {}", dashboard_command(&cfg.bus.url));
+    println!("             then open http://127.0.0.1:8080/ (read-only; Ctrl-C stops it)");
     Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+/// The command that opens the dashboard on the demo's bus, as of the demo's last close.
+pub fn dashboard_command(bus_url: &str) -> String {
+    format!("bash .ci/alpha-engine dashboard --bus {bus_url} --as-of latest")
 }

@@ -188,6 +188,7 @@ th{color:var(--muted);font-weight:500}
 ul.gates{list-style:none;padding:0;margin:.3rem 0}ul.gates li{margin:.2rem 0}
 figure.chart{margin:.5rem 0;background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:.4rem}
 figure.chart svg{width:100%;height:auto;display:block}
+figure.chart svg.heat{width:auto;max-width:100%}
 figcaption{color:var(--muted);font-size:.8rem;padding:.2rem .4rem}
 .grid{stroke:var(--line);stroke-width:1}
 .axis{fill:var(--muted);font-size:10px}

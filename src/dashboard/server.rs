@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use ae_shared::bus::Key;
 use ae_shared::clock::Clock;
 use ae_shared::secrets::Secret;
+use ae_shared::store::PriceStore;
 use axum::Router;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -41,6 +42,8 @@ pub struct AppState {
     settings: Settings,
     bus_url: String,
     last_error: RwLock<Option<String>>,
+    /// The price store as of a manifest (its hash), for recomputing price digests in lineage.
+    prices: Mutex<Option<(String, Arc<PriceStore>)>>,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
             settings,
             bus_url,
             last_error: RwLock::new(None),
+            prices: Mutex::new(None),
         }))
     }
 
@@ -88,6 +92,29 @@ impl AppState {
                 let mut s = self.snapshot.write().await;
                 s.0 = Instant::now();
                 s.1.clone()
+            }
+        }
+    }
+
+    /// The price store, loaded once per manifest version (`None` when there is none or it does not
+    /// load: lineage then shows price digests as unverified).
+    async fn price_store(&self, bus: &ae_shared::bus::Bus) -> Option<Arc<PriceStore>> {
+        let manifest = bus.get(&ae_shared::bus::keys::prices_manifest()).await.ok()??.sha256();
+        let mut cached = self.prices.lock().await;
+        if let Some((h, st)) = cached.as_ref()
+            && *h == manifest
+        {
+            return Some(st.clone());
+        }
+        match PriceStore::load(bus).await {
+            Ok(st) => {
+                let st = Arc::new(st);
+                *cached = Some((manifest, st.clone()));
+                Some(st)
+            }
+            Err(e) => {
+                tracing::warn!("dashboard: the price store does not load, lineage cannot recompute price digests: {e}");
+                None
             }
         }
     }
@@ -226,7 +253,8 @@ async fn lineage(State(s): State<Arc<AppState>>, Query(q): Query<KeyQuery>) -> R
         None => (Vec::new(), None),
         Some(k) => {
             let bus = s.loader.lock().await.bus().clone();
-            match pages::lineage::walk(&bus, k).await {
+            let store = s.price_store(&bus).await;
+            match pages::lineage::walk(&bus, k, store.as_deref()).await {
                 Ok(n) => (n, None),
                 Err(e) => (Vec::new(), Some(e)),
             }

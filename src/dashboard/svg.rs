@@ -147,9 +147,8 @@ pub fn heat_map(
     let h = top + ch * rows.len() as f64 + 4.0;
     html! {
         figure.chart {
-            svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) {
+            svg.heat viewBox=(format!("0 0 {w} {h}")) width=(format!("{:.0}", w * 1.5)) height=(format!("{:.0}", h * 1.5)) role="img" aria-label=(title) {
                 title { (title) }
-                text.axis x="2" y="14" { (row_label) " ↓ / " (col_label) " →" }
                 @for (j, c) in cols.iter().enumerate() {
                     text.axis x=(format!("{:.1}", left + cw * (j as f64 + 0.5))) y=(top - 6.0) text-anchor="middle" { (c) }
                 }
@@ -165,7 +164,7 @@ pub fn heat_map(
                     }
                 }
             }
-            figcaption { (title) " (low " (format!("{lo:.2}")) ", high " (format!("{hi:.2}")) ")" }
+            figcaption { (title) ": rows " strong { (row_label) } ", columns " strong { (col_label) } " (low " (format!("{lo:.2}")) ", high " (format!("{hi:.2}")) ")" }
         }
     }
 }

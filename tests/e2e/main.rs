@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod dashboard;
 mod infra;
 mod local;
 mod rehearsal;

@@ -7,7 +7,9 @@
 //! `If-Match` / `If-None-Match` and then writes, and two racing writers can both pass the check).
 //!
 //! Also: [`lambda::RuntimeApi`], the AWS Lambda Runtime API serving one invocation to a real binary;
-//! [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; and [`fixtures`], a valid instance of every bus document, for tests that need one.
+//! [`smtp::SmtpServer`], a real SMTP server (aiosmtpd) with STARTTLS and AUTH; [`chromium::Chromium`],
+//! a real headless browser driven over the DevTools protocol; and [`fixtures`], a valid instance of
+//! every bus document, for tests that need one.
 //!
 //! Must never: be a dependency of production code, or stand in for the thing a test is about.
 
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+pub mod chromium;
 pub mod embedded;
 pub mod fixtures;
 pub mod lambda;

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use ae_shared::bus::{Bus, Key};
 use ae_shared::contracts::{DocKind, Lineage};
+use ae_shared::store::PriceStore;
 use maud::{Markup, html};
 use serde_json::Value;
 
@@ -14,6 +15,17 @@ use crate::dashboard::snapshot::Snapshot;
 /// At most this many documents are walked from one root.
 pub const MAX_NODES: usize = 400;
 
+/// What an input names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An object on the bus.
+    Object,
+    /// The price store's content up to a day (its digest is recomputed from the store).
+    PriceContent,
+    /// Something off the bus (the broker account, the configuration file).
+    Outside,
+}
+
 /// One input as its reader recorded it, and what the bus holds under that key now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
@@ -21,8 +33,10 @@ pub struct Edge {
     pub key: String,
     /// The hash it was read with.
     pub recorded: String,
-    /// The hash of the object there now (`None`: gone).
+    /// The hash of what is there now (`None`: gone, or off the bus).
     pub current: Option<String>,
+    /// What the key names.
+    pub source: Source,
 }
 
 /// One document in the walk.
@@ -40,12 +54,32 @@ pub struct Node {
     pub depth: usize,
 }
 
-/// Walks the inputs of `root` breadth first (each key once, at most [`MAX_NODES`]).
-pub async fn walk(bus: &Bus, root: &Key) -> Result<Vec<Node>, String> {
+/// A lineage input that names the price store's content as of a day rather than an object:
+/// `prices/bars (sessions to 2010-03-12)`, `prices/splits.json (splits to ...)`. Its hash is a
+/// digest of that content, recomputed here from the store; its object is the manifest.
+fn price_content(key: &str) -> Option<ae_shared::TradingDay> {
+    let (_, rest) = key.split_once(" (")?;
+    let day = rest.strip_suffix(')')?.rsplit(' ').next()?;
+    key.starts_with("prices/").then(|| ae_shared::TradingDay::parse(day).ok()).flatten()
+}
+
+/// An input that is not an object on the bus: the broker account (`broker:DU0000001`, its
+/// positions' digest) or a section of the configuration in force (`configuration/executor_params`).
+fn off_the_bus(key: &str) -> bool {
+    key.starts_with("configuration/")
+        || key.split('/').next().is_some_and(|first| first.contains(':'))
+        || Key::parse(key).is_err()
+}
+
+/// Walks the inputs of `root` breadth first (each key once, at most [`MAX_NODES`]), down to the
+/// price chunks: a price-content input is checked against `store` (its digest recomputed) and
+/// leads to the manifest, whose chunks are checked against the hashes the manifest recorded.
+pub async fn walk(bus: &Bus, root: &Key, store: Option<&PriceStore>) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::from([(root.clone(), 0usize)]);
     seen.insert(root.clone());
+    let manifest = ae_shared::bus::keys::prices_manifest();
     while let Some((key, depth)) = queue.pop_front() {
         if out.len() >= MAX_NODES {
             break;
@@ -57,10 +91,30 @@ pub async fn walk(bus: &Bus, root: &Key) -> Result<Vec<Node>, String> {
             continue;
         };
         let lineage = lineage_of(&obj.bytes);
+        let mut recorded: Vec<(String, String)> =
+            lineage.iter().flat_map(|l| l.inputs.iter().map(|i| (i.key.clone(), i.sha256.clone()))).collect();
+        if key == manifest {
+            let v: Value = serde_json::from_slice(&obj.bytes).unwrap_or_default();
+            for c in v.get("chunks").and_then(Value::as_array).into_iter().flatten() {
+                if let (Some(k), Some(h)) =
+                    (c.get("key").and_then(Value::as_str), c.get("sha256").and_then(Value::as_str))
+                {
+                    recorded.push((k.to_string(), h.to_string()));
+                }
+            }
+        }
         let mut inputs = Vec::new();
-        if let Some(l) = &lineage {
-            for i in &l.inputs {
-                let current = match Key::parse(&i.key) {
+        for (ikey, sha) in recorded {
+            let outside = off_the_bus(&ikey);
+            let current = if outside {
+                None
+            } else if let Some(day) = price_content(&ikey) {
+                if seen.insert(manifest.clone()) {
+                    queue.push_back((manifest.clone(), depth + 1));
+                }
+                store.and_then(|st| st.inputs_as_of(day).into_iter().find(|i| i.key == ikey).map(|i| i.sha256))
+            } else {
+                match Key::parse(&ikey) {
                     Ok(k) => {
                         let now = bus.get(&k).await.map_err(|e| e.to_string())?.map(|o| o.sha256());
                         if now.is_some() && seen.insert(k.clone()) {
@@ -69,9 +123,16 @@ pub async fn walk(bus: &Bus, root: &Key) -> Result<Vec<Node>, String> {
                         now
                     }
                     Err(_) => None,
-                };
-                inputs.push(Edge { key: i.key.clone(), recorded: i.sha256.clone(), current });
-            }
+                }
+            };
+            let kind = if outside {
+                Source::Outside
+            } else if price_content(&ikey).is_some() {
+                Source::PriceContent
+            } else {
+                Source::Object
+            };
+            inputs.push(Edge { key: ikey, recorded: sha, current, source: kind });
         }
         out.push(Node {
             key,
@@ -163,7 +224,7 @@ pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, error: Option<&str>) 
         }
         @if let Some(e) = error { p.bad { (e) } }
         @if let Some((key, nodes)) = root {
-            @let changed = nodes.iter().flat_map(|n| &n.inputs).filter(|e| e.current.as_deref() != Some(e.recorded.as_str())).count();
+            @let changed = nodes.iter().flat_map(|n| &n.inputs).filter(|e| e.source != Source::Outside && e.current.as_deref() != Some(e.recorded.as_str())).count();
             @let chunks = nodes.iter().filter(|n| n.key.as_str().starts_with("prices/bars/")).count();
             p data-figure="lineage_nodes" data-value=(nodes.len()) {
                 (nodes.len()) " documents behind " a href=(doc_href(key)) { (key.as_str()) } ", " (chunks) " price chunk(s); "
@@ -177,11 +238,13 @@ pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, error: Option<&str>) 
                         ul.gates {
                             @for e in &n.inputs {
                                 li {
-                                    @match &e.current {
-                                        Some(c) if c == &e.recorded => span.badge.ok { "SAME" },
-                                        Some(_) => span.badge.warn { "CHANGED" },
-                                        None => span.badge.bad { "GONE" },
+                                    @match (&e.current, e.source) {
+                                        (_, Source::Outside) => span.badge.warn { "OFF THE BUS" },
+                                        (Some(c), _) if c == &e.recorded => span.badge.ok { "SAME" },
+                                        (Some(_), _) => span.badge.warn { "CHANGED" },
+                                        (None, _) => span.badge.bad { "GONE" },
                                     }
+                                    @if e.source == Source::PriceContent { " " span.muted { "(digest recomputed from the price store)" } }
                                     " " (e.key) " " code.muted { (e.recorded.get(..12).unwrap_or(&e.recorded)) }
                                 }
                             }
@@ -227,6 +290,45 @@ pub fn document(key: &Key, bytes: &[u8], sha256: &str) -> Markup {
         @match text {
             Some(t) => pre { (t.chars().take(2_000_000).collect::<String>()) },
             None => p.muted { "Binary object (Parquet, SQLite, ...): shown by its size and hash." },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_told_apart_by_what_they_name() {
+        let cases = [
+            ("executor/order_books/2010-03-31.json", false, None),
+            ("prices/bars (sessions to 2010-03-31)", false, Some("2010-03-31")),
+            ("prices/splits.json (splits to 2010-03-30)", false, Some("2010-03-30")),
+            ("prices/sectors.json", false, None),
+            ("broker:DU0000001", true, None),
+            ("configuration/executor_params", true, None),
+            ("../escape", true, None),
+        ];
+        for (key, outside, day) in cases {
+            assert_eq!(off_the_bus(key), outside, "{key}");
+            assert_eq!(price_content(key).map(|d| d.to_string()), day.map(String::from), "{key}");
+        }
+    }
+
+    #[test]
+    fn contracts_are_recognised_by_their_keys() {
+        let cases = [
+            ("executor/eod/2010-03-31.json", Some(DocKind::Eod)),
+            ("executor/order_books/2010-03-31.json", Some(DocKind::OrderBook)),
+            ("risk/2010-03-31/risk_state.json", Some(DocKind::RiskState)),
+            ("signals/latest.json", Some(DocKind::Signals)),
+            ("predictor/models/gbm-2010-03-01-825b49da/metrics.json", Some(DocKind::PredictorMetrics)),
+            ("config/history/2010-03-29/scoring_weights.json", Some(DocKind::ScoringWeights)),
+            ("config/executor_params_previous.json", Some(DocKind::ExecutorParams)),
+            ("backtest/2010-03-29/report.json", None),
+        ];
+        for (key, want) in cases {
+            assert_eq!(contract_kind(&Key::parse(key).unwrap()), want, "{key}");
         }
     }
 }
