@@ -5,6 +5,7 @@
 //! of the bus (refreshed incrementally), with compile-time templates (maud) and inline SVG charts:
 //! no script, no CDN. Loopback by default; any other address requires a credential.
 
+mod history;
 mod layout;
 mod pages;
 mod server;
@@ -52,6 +53,10 @@ pub struct DashboardArgs {
     /// latency of each (p50, p95, max), then exit.
     #[arg(long, value_name = "N")]
     pub bench: Option<usize>,
+    /// With --bench: first replicate the bus's documents back in time into a temporary bus of this
+    /// many years ending on its last day (a one-year demo bus becomes ten years), and bench that.
+    #[arg(long, value_name = "YEARS", requires = "bench")]
+    pub bench_years: Option<usize>,
 }
 
 fn clock_for(as_of: Option<&str>, last_eod: Option<TradingDay>) -> anyhow::Result<Arc<dyn Clock>> {
@@ -72,7 +77,17 @@ fn clock_for(as_of: Option<&str>, last_eod: Option<TradingDay>) -> anyhow::Resul
 /// Runs the dashboard (or its benchmark) until interrupted.
 pub async fn run(args: DashboardArgs, common: &CommonArgs) -> anyhow::Result<ExitCode> {
     let cfg = common.load_config()?;
-    let bus = common.open_bus(&cfg).await?;
+    let mut bus = common.open_bus(&cfg).await?;
+    let mut _history_dir = None;
+    if let Some(years) = args.bench_years {
+        let dir = tempfile::tempdir()?;
+        let long = ae_shared::bus::Bus::file(dir.path());
+        let t = Instant::now();
+        let n = history::replicate(&bus, &long, years).await.context("replicating the bus's history")?;
+        eprintln!("dashboard: {years} years of history: {n} objects in {} ({:.1} s)", dir.path().display(), t.elapsed().as_secs_f64());
+        bus = long;
+        _history_dir = Some(dir);
+    }
     let token = ae_shared::secrets::from_env(&args.token_env).map(Secret::new);
     if !args.listen.ip().is_loopback() && token.is_none() && args.bench.is_none() {
         anyhow::bail!(
@@ -83,6 +98,7 @@ pub async fn run(args: DashboardArgs, common: &CommonArgs) -> anyhow::Result<Exi
         );
     }
     let t0 = Instant::now();
+    let bus_url = bus.url().to_string();
     let mut loader = snapshot::Loader::new(bus);
     let first = loader.refresh().await.context("reading the bus")?;
     let clock = clock_for(args.as_of.as_deref(), first.eods.keys().next_back().copied())?;
@@ -97,7 +113,7 @@ pub async fn run(args: DashboardArgs, common: &CommonArgs) -> anyhow::Result<Exi
     let addr = listener.local_addr()?;
     eprintln!(
         "dashboard: read {documents} dated documents ({problems} unreadable) from {} in {:.2} s",
-        cfg.bus.url,
+        bus_url,
         t0.elapsed().as_secs_f64()
     );
     if let Some(n) = args.bench {
@@ -127,26 +143,33 @@ async fn bench(addr: SocketAddr, n: usize, snap: &snapshot::Snapshot) -> anyhow:
     if let Some(p) = snap.last_eod().and_then(|e| e.doc.positions.first()) {
         paths.push(format!("/research?ticker={}", p.ticker.as_str()));
     }
-    println!("{:<48} {:>9} {:>9} {:>9} {:>8}", "page", "p50 ms", "p95 ms", "max ms", "KB");
+    println!("{:<48} {:>9} {:>9} {:>9} {:>9} {:>8}", "page", "first ms", "p50 ms", "p95 ms", "max ms", "KB");
     let mut worst: f64 = 0.0;
     for path in &paths {
         let url = format!("http://{addr}{path}");
         let mut ms = Vec::with_capacity(n);
         let mut size = 0;
+        let mut first = 0.0;
         for i in 0..=n {
             let t = Instant::now();
             let r = client.get(&url).send().await?;
             anyhow::ensure!(r.status().is_success(), "{path}: HTTP {}", r.status());
             size = r.bytes().await?.len();
+            let took = t.elapsed().as_secs_f64() * 1e3;
             if i > 0 {
-                ms.push(t.elapsed().as_secs_f64() * 1e3);
+                ms.push(took);
+            } else {
+                first = took;
             }
         }
         ms.sort_by(f64::total_cmp);
         let q = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
         worst = worst.max(q(0.95));
-        println!("{path:<48} {:>9.2} {:>9.2} {:>9.2} {:>8.1}", q(0.5), q(0.95), ms[ms.len() - 1], size as f64 / 1024.0);
+        println!("{path:<48} {first:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.1}", q(0.5), q(0.95), ms[ms.len() - 1], size as f64 / 1024.0);
     }
-    println!("worst p95: {worst:.2} ms over {} pages × {n} requests", paths.len());
+    println!(
+        "worst p95: {worst:.2} ms over {} pages × {n} requests (the bus re-listed at most every --refresh-secs; `first` is each page's first request)",
+        paths.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -43,7 +43,7 @@ pub struct AppState {
     bus_url: String,
     last_error: RwLock<Option<String>>,
     /// The price store as of a manifest (its hash), for recomputing price digests in lineage.
-    prices: Mutex<Option<(String, Arc<PriceStore>)>>,
+    prices: Mutex<Option<(String, Option<pages::lineage::Prices>)>>,
 }
 
 impl AppState {
@@ -96,27 +96,26 @@ impl AppState {
         }
     }
 
-    /// The price store, loaded once per manifest version (`None` when there is none or it does not
-    /// load: lineage then shows price digests as unverified).
-    async fn price_store(&self, bus: &ae_shared::bus::Bus) -> Option<Arc<PriceStore>> {
-        let manifest = bus.get(&ae_shared::bus::keys::prices_manifest()).await.ok()??.sha256();
-        let mut cached = self.prices.lock().await;
-        if let Some((h, st)) = cached.as_ref()
-            && *h == manifest
-        {
-            return Some(st.clone());
+    /// Makes sure `cache` holds the price store of the bus's current manifest (loaded once per
+    /// manifest version); left empty when there is none or it does not load, and lineage then
+    /// shows price digests as unverified.
+    async fn load_prices(bus: &ae_shared::bus::Bus, cache: &mut Option<(String, Option<pages::lineage::Prices>)>) {
+        let Some(manifest) = bus.get(&ae_shared::bus::keys::prices_manifest()).await.ok().flatten().map(|o| o.sha256()) else {
+            *cache = None;
+            return;
+        };
+        if cache.as_ref().is_some_and(|(h, _)| *h == manifest) {
+            return;
         }
-        match PriceStore::load(bus).await {
-            Ok(st) => {
-                let st = Arc::new(st);
-                *cached = Some((manifest, st.clone()));
-                Some(st)
-            }
+        // A store that does not load is remembered too (one warning per manifest version).
+        let loaded = match PriceStore::load(bus).await {
+            Ok(store) => Some(pages::lineage::Prices { store, digests: Default::default() }),
             Err(e) => {
                 tracing::warn!("dashboard: the price store does not load, lineage cannot recompute price digests: {e}");
                 None
             }
-        }
+        };
+        *cache = Some((manifest, loaded));
     }
 
     fn ctx(&self, snap: &Snapshot) -> Ctx {
@@ -241,9 +240,11 @@ async fn risk(State(s): State<Arc<AppState>>) -> Html<String> {
 #[derive(Debug, Deserialize)]
 struct KeyQuery {
     key: Option<String>,
+    depth: Option<usize>,
 }
 
 async fn lineage(State(s): State<Arc<AppState>>, Query(q): Query<KeyQuery>) -> Response {
+    let depth = q.depth.unwrap_or(pages::lineage::DEFAULT_DEPTH).clamp(1, 12);
     let root = match q.key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(Key::parse) {
         None => None,
         Some(Ok(k)) => Some(k),
@@ -253,15 +254,16 @@ async fn lineage(State(s): State<Arc<AppState>>, Query(q): Query<KeyQuery>) -> R
         None => (Vec::new(), None),
         Some(k) => {
             let bus = s.loader.lock().await.bus().clone();
-            let store = s.price_store(&bus).await;
-            match pages::lineage::walk(&bus, k, store.as_deref()).await {
+            let mut prices = s.prices.lock().await;
+            AppState::load_prices(&bus, &mut prices).await;
+            match pages::lineage::walk(&bus, k, prices.as_mut().and_then(|p| p.1.as_mut()), depth).await {
                 Ok(n) => (n, None),
                 Err(e) => (Vec::new(), Some(e)),
             }
         }
     };
     let shown = root.as_ref().filter(|_| error.is_none()).map(|k| (k, nodes.as_slice()));
-    page(&s, "/lineage", "Lineage", |snap, _| pages::lineage::render(snap, shown, error.as_deref()))
+    page(&s, "/lineage", "Lineage", |snap, _| pages::lineage::render(snap, shown, depth, error.as_deref()))
         .await
         .into_response()
 }

@@ -15,6 +15,26 @@ use crate::dashboard::snapshot::Snapshot;
 /// At most this many documents are walked from one root.
 pub const MAX_NODES: usize = 400;
 
+/// How deep a walk goes unless asked for more (`?depth=`): the root, what it read, what those
+/// read — enough to reach the price chunks from any job's output.
+pub const DEFAULT_DEPTH: usize = 3;
+
+/// The price store and the content digests already recomputed from it, by day.
+pub struct Prices {
+    /// The store as of one manifest.
+    pub store: PriceStore,
+    /// `inputs_as_of(day)` for each day asked so far.
+    pub digests: std::collections::HashMap<ae_shared::TradingDay, Vec<ae_shared::contracts::InputRef>>,
+}
+
+impl Prices {
+    fn digest(&mut self, key: &str, day: ae_shared::TradingDay) -> Option<String> {
+        let store = &self.store;
+        let inputs = self.digests.entry(day).or_insert_with(|| store.inputs_as_of(day));
+        inputs.iter().find(|i| i.key == key).map(|i| i.sha256.clone())
+    }
+}
+
 /// What an input names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -74,7 +94,7 @@ fn off_the_bus(key: &str) -> bool {
 /// Walks the inputs of `root` breadth first (each key once, at most [`MAX_NODES`]), down to the
 /// price chunks: a price-content input is checked against `store` (its digest recomputed) and
 /// leads to the manifest, whose chunks are checked against the hashes the manifest recorded.
-pub async fn walk(bus: &Bus, root: &Key, store: Option<&PriceStore>) -> Result<Vec<Node>, String> {
+pub async fn walk(bus: &Bus, root: &Key, mut prices: Option<&mut Prices>, max_depth: usize) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::from([(root.clone(), 0usize)]);
@@ -109,15 +129,15 @@ pub async fn walk(bus: &Bus, root: &Key, store: Option<&PriceStore>) -> Result<V
             let current = if outside {
                 None
             } else if let Some(day) = price_content(&ikey) {
-                if seen.insert(manifest.clone()) {
+                if depth < max_depth && seen.insert(manifest.clone()) {
                     queue.push_back((manifest.clone(), depth + 1));
                 }
-                store.and_then(|st| st.inputs_as_of(day).into_iter().find(|i| i.key == ikey).map(|i| i.sha256))
+                prices.as_deref_mut().and_then(|p| p.digest(&ikey, day))
             } else {
                 match Key::parse(&ikey) {
                     Ok(k) => {
                         let now = bus.get(&k).await.map_err(|e| e.to_string())?.map(|o| o.sha256());
-                        if now.is_some() && seen.insert(k.clone()) {
+                        if now.is_some() && depth < max_depth && seen.insert(k.clone()) {
                             queue.push_back((k, depth + 1));
                         }
                         now
@@ -186,7 +206,7 @@ pub fn contract_kind(key: &Key) -> Option<DocKind> {
 }
 
 /// The lineage page: the picker, and the walk from `root` when one is given.
-pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, error: Option<&str>) -> Markup {
+pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, depth: usize, error: Option<&str>) -> Markup {
     let mut picks: Vec<(&str, &Key)> = Vec::new();
     if let Some(x) = s.last_eod() {
         picks.push(("last EOD report", &x.key));
@@ -220,6 +240,9 @@ pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, error: Option<&str>) 
         }
         form method="get" action="/lineage" {
             input name="key" placeholder="any key, e.g. executor/eod/2010-03-12.json" size="40" value=(root.map(|r| r.0.as_str()).unwrap_or(""));
+            select name="depth" aria-label="depth" {
+                @for d in [2, 3, 4, 6, 12] { option value=(d) selected[d == depth] { (d) " levels" } }
+            }
             button type="submit" { "Walk" }
         }
         @if let Some(e) = error { p.bad { (e) } }
@@ -227,7 +250,7 @@ pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, error: Option<&str>) 
             @let changed = nodes.iter().flat_map(|n| &n.inputs).filter(|e| e.source != Source::Outside && e.current.as_deref() != Some(e.recorded.as_str())).count();
             @let chunks = nodes.iter().filter(|n| n.key.as_str().starts_with("prices/bars/")).count();
             p data-figure="lineage_nodes" data-value=(nodes.len()) {
-                (nodes.len()) " documents behind " a href=(doc_href(key)) { (key.as_str()) } ", " (chunks) " price chunk(s); "
+                (nodes.len()) " documents within " (depth) " levels behind " a href=(doc_href(key)) { (key.as_str()) } ", " (chunks) " price chunk(s); "
                 @if changed == 0 { span.badge.ok { "ALL HASHES MATCH" } } @else { span.badge.warn { (changed) " INPUT(S) CHANGED SINCE READ" } " (a latest pointer or a rewritten object)" }
             }
             @for n in nodes {
