@@ -83,11 +83,10 @@ pub async fn replicate(src: &Bus, dst: &Bus, years: usize) -> Result<usize, BusE
             let (key, bytes) = if back == 0 {
                 (m.key.clone(), obj.bytes.to_vec())
             } else {
-                let map: HashMap<String, String> = days
-                    .iter()
-                    .filter_map(|d| Some((d.to_string(), d.offset(-back)?.to_string())))
-                    .collect();
-                let key = Key::parse(&shift_dates(m.key.as_str(), &map)).map_err(|e| BusError::Config(e.to_string()))?;
+                let map: HashMap<String, String> =
+                    days.iter().filter_map(|d| Some((d.to_string(), d.offset(-back)?.to_string()))).collect();
+                let key =
+                    Key::parse(&shift_dates(m.key.as_str(), &map)).map_err(|e| BusError::Config(e.to_string()))?;
                 let bytes = match std::str::from_utf8(&obj.bytes) {
                     Ok(t) => shift_dates(t, &map).into_bytes(),
                     Err(_) => obj.bytes.to_vec(),
@@ -107,12 +106,20 @@ mod tests {
 
     #[test]
     fn dates_move_wherever_they_appear_and_nothing_else_does() {
-        let map: HashMap<String, String> =
-            [("2010-03-01", "2006-03-02"), ("2010-03-02", "2006-03-03")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let map: HashMap<String, String> = [("2010-03-01", "2006-03-02"), ("2010-03-02", "2006-03-03")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         let cases = [
             ("executor/eod/2010-03-01.json", "executor/eod/2006-03-02.json"),
-            (r#"{"id":"2010-03-02:DRI:REDUCE","at":"2010-03-01T14:30:00Z"}"#, r#"{"id":"2006-03-03:DRI:REDUCE","at":"2006-03-02T14:30:00Z"}"#),
-            ("2010-03-05 stays, 12010-03-01 is not a date, é 2010-03-01", "2010-03-05 stays, 12010-03-01 is not a date, é 2006-03-02"),
+            (
+                r#"{"id":"2010-03-02:DRI:REDUCE","at":"2010-03-01T14:30:00Z"}"#,
+                r#"{"id":"2006-03-03:DRI:REDUCE","at":"2006-03-02T14:30:00Z"}"#,
+            ),
+            (
+                "2010-03-05 stays, 12010-03-01 is not a date, é 2010-03-01",
+                "2010-03-05 stays, 12010-03-01 is not a date, é 2006-03-02",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(shift_dates(text, &map), want);

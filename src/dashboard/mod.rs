@@ -84,7 +84,11 @@ pub async fn run(args: DashboardArgs, common: &CommonArgs) -> anyhow::Result<Exi
         let long = ae_shared::bus::Bus::file(dir.path());
         let t = Instant::now();
         let n = history::replicate(&bus, &long, years).await.context("replicating the bus's history")?;
-        eprintln!("dashboard: {years} years of history: {n} objects in {} ({:.1} s)", dir.path().display(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "dashboard: {years} years of history: {n} objects in {} ({:.1} s)",
+            dir.path().display(),
+            t.elapsed().as_secs_f64()
+        );
         bus = long;
         _history_dir = Some(dir);
     }
@@ -165,7 +169,13 @@ async fn bench(addr: SocketAddr, n: usize, snap: &snapshot::Snapshot) -> anyhow:
         ms.sort_by(f64::total_cmp);
         let q = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
         worst = worst.max(q(0.95));
-        println!("{path:<48} {first:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.1}", q(0.5), q(0.95), ms[ms.len() - 1], size as f64 / 1024.0);
+        println!(
+            "{path:<48} {first:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.1}",
+            q(0.5),
+            q(0.95),
+            ms[ms.len() - 1],
+            size as f64 / 1024.0
+        );
     }
     println!(
         "worst p95: {worst:.2} ms over {} pages × {n} requests (the bus re-listed at most every --refresh-secs; `first` is each page's first request)",

@@ -100,7 +100,8 @@ impl AppState {
     /// manifest version); left empty when there is none or it does not load, and lineage then
     /// shows price digests as unverified.
     async fn load_prices(bus: &ae_shared::bus::Bus, cache: &mut Option<(String, Option<pages::lineage::Prices>)>) {
-        let Some(manifest) = bus.get(&ae_shared::bus::keys::prices_manifest()).await.ok().flatten().map(|o| o.sha256()) else {
+        let Some(manifest) = bus.get(&ae_shared::bus::keys::prices_manifest()).await.ok().flatten().map(|o| o.sha256())
+        else {
             *cache = None;
             return;
         };

@@ -46,6 +46,16 @@ fn serve(args: &[String], env: &[(&str, &str)], dir: &Path) -> Server {
     Server { child, url }
 }
 
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -237,6 +247,11 @@ async fn the_dashboard_needs_a_credential_off_loopback_and_refuses_writes_and_es
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a loopback address") && err.contains("ALPHA_ENGINE_DASHBOARD_TOKEN"), "{err}");
 
+    // A document that fails validation is left out and named; it never stops the dashboard.
+    let bad = tmp.path().join("bus/executor/eod/2010-03-01.json");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, br#"{"nav": "lots"}"#).unwrap();
+
     // With one: every request must carry it.
     let token = "dashboard-token-7f3a9c";
     let server = serve(&args("0.0.0.0:0"), &[("ALPHA_ENGINE_DASHBOARD_TOKEN", token)], tmp.path());
@@ -252,6 +267,9 @@ async fn the_dashboard_needs_a_credential_off_loopback_and_refuses_writes_and_es
     assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     let body = r.text().await.unwrap();
     assert!(body.contains("No end-of-day report on the bus yet"), "an empty bus says what fills it: {body}");
+    assert!(body.contains("1 document(s) could not be read"), "{body}");
+    let body = http.get(format!("{base}/lineage")).bearer_auth(token).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("executor/eod/2010-03-01.json: "), "the bad document is named with its problem: {body}");
 
     // No write endpoint, no path escape.
     for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE] {
@@ -270,12 +288,11 @@ async fn the_dashboard_needs_a_credential_off_loopback_and_refuses_writes_and_es
         let r = http.get(format!("{base}/lineage?key={q}")).bearer_auth(token).send().await.unwrap();
         assert_eq!(r.status(), 400, "{key}");
     }
-    let r = http.get(format!("{base}/doc?key=executor/eod/2010-03-01.json")).bearer_auth(token).send().await.unwrap();
+    let r = http.get(format!("{base}/doc?key=executor/eod/2010-03-02.json")).bearer_auth(token).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    assert!(
-        !tmp.path().join("bus").exists() || std::fs::read_dir(tmp.path().join("bus")).unwrap().next().is_none(),
-        "nothing written"
-    );
+    let r = http.get(format!("{base}/doc?key=executor/eod/2010-03-01.json")).bearer_auth(token).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("INVALID"), "the raw view says why it was left out");
+    assert_eq!(walk(&tmp.path().join("bus")), vec![bad.clone()], "nothing written to the bus");
     drop(server);
     let logged =
         std::fs::read_to_string(tmp.path().join(format!("dashboard-{}.err", std::process::id()))).unwrap_or_default();

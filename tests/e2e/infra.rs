@@ -171,3 +171,24 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn the_dashboard_listens_on_loopback_only_and_reads_the_bus_as_a_read_only_role() {
+    let unit = std::fs::read_to_string(root().join("infrastructure/systemd/alpha-engine-dashboard.service")).unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).expect("an ExecStart");
+    assert!(exec.contains("alpha-engine dashboard") && exec.contains("--listen 127.0.0.1:"), "{exec}");
+    assert!(
+        unit.contains("AWS_PROFILE=dashboard")
+            && unit.contains("AWS_CONFIG_FILE=/etc/alpha-engine/aws-dashboard.config")
+    );
+    let template = std::fs::read_to_string(root().join("infrastructure/template.yaml")).unwrap();
+    // The role is written into the profile the unit uses, and no port is opened for the dashboard.
+    assert!(template.contains("role_arn = ${DashboardRole.Arn}") && template.contains("[profile dashboard]"));
+    let ingress = template.split("SecurityGroupIngress:").nth(1).unwrap().split("SecurityGroupEgress:").next().unwrap();
+    assert_eq!(ingress.matches("FromPort:").count(), 1, "only the operators' SSH comes in: {ingress}");
+    assert!(ingress.contains("FromPort: 22"));
+    // Read-only: the least-privilege check flags any write by a role that is not a job's.
+    let role = template.split("  DashboardRole:").nth(1).unwrap().split("\n\n").next().unwrap();
+    assert!(role.contains("s3:GetObject") && role.contains("s3:ListBucket"));
+    assert!(!role.contains("PutObject") && !role.contains("DeleteObject"), "{role}");
+}

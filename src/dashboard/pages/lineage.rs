@@ -94,7 +94,12 @@ fn off_the_bus(key: &str) -> bool {
 /// Walks the inputs of `root` breadth first (each key once, at most [`MAX_NODES`]), down to the
 /// price chunks: a price-content input is checked against `store` (its digest recomputed) and
 /// leads to the manifest, whose chunks are checked against the hashes the manifest recorded.
-pub async fn walk(bus: &Bus, root: &Key, mut prices: Option<&mut Prices>, max_depth: usize) -> Result<Vec<Node>, String> {
+pub async fn walk(
+    bus: &Bus,
+    root: &Key,
+    mut prices: Option<&mut Prices>,
+    max_depth: usize,
+) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::from([(root.clone(), 0usize)]);
