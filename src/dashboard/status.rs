@@ -253,7 +253,8 @@ mod tests {
     fn a_job_is_on_time_late_failed_or_not_run_by_its_last_output() {
         let k = Key::parse("alerts/2010-03-10/120000-x.json").unwrap();
         let fail = |d: &str| Some((day(d), "research failed: boom".to_string(), k.clone()));
-        let cases: [(Option<&str>, Option<&str>, Option<(TradingDay, String, Key)>, &str); 7] = [
+        type Failure = Option<(TradingDay, String, Key)>;
+        let cases: [(Option<&str>, Option<&str>, Failure, &str); 7] = [
             (Some("2010-03-10"), Some("2010-03-10"), None, "on time"),
             (Some("2010-03-11"), Some("2010-03-10"), None, "on time"),
             (Some("2010-03-09"), Some("2010-03-10"), None, "late"),

@@ -50,7 +50,7 @@ pub fn heat(surface: &Value) -> Option<Heat> {
     for (values, train) in &rows {
         let (Some(r), Some(c)) = (values.get(ri), values.get(ci)) else { continue };
         let (Some(i), Some(j)) = (rv.iter().position(|x| x == r), cv.iter().position(|x| x == c)) else { continue };
-        if train.is_finite() && !(cells[i][j] >= *train) {
+        if train.is_finite() && (cells[i][j].is_nan() || cells[i][j] < *train) {
             cells[i][j] = *train;
         }
     }

@@ -86,8 +86,7 @@ pub fn render(s: &Snapshot) -> Markup {
         @if let Some(d) = &r.decomposition {
             h2 { "Risk by position" }
             p.muted { "Euler contributions to σ, " (d.names) " names over " (d.sessions) " sessions; flagged when the risk share is above 1.5× the weight." }
-            @let mut rows = d.positions.clone();
-            @let _ = rows.sort_by(|a, b| b.risk_share.total_cmp(&a.risk_share));
+            @let rows = by_risk_share(&d.positions);
             div.scroll { table {
                 tr { th.l { "ticker" } th { "weight" } th { "MCTR" } th { "contribution" } th { "risk share" } }
                 @for p in rows.iter().take(20) {
@@ -112,4 +111,13 @@ pub fn render(s: &Snapshot) -> Markup {
             } }
         }
     }
+}
+
+/// Positions by their share of the book's risk, largest first.
+fn by_risk_share(
+    p: &[ae_shared::contracts::risk_state::PositionRisk],
+) -> Vec<ae_shared::contracts::risk_state::PositionRisk> {
+    let mut rows = p.to_vec();
+    rows.sort_by(|a, b| b.risk_share.total_cmp(&a.risk_share));
+    rows
 }
