@@ -40,7 +40,7 @@ pub struct AppState {
     snapshot: RwLock<(Instant, Arc<Snapshot>)>,
     clock: Arc<dyn Clock>,
     settings: Settings,
-    bus_url: String,
+    bus: ae_shared::bus::Bus,
     last_error: RwLock<Option<String>>,
     /// The price store as of a manifest (its hash), for recomputing price digests in lineage.
     prices: Mutex<Option<(String, Option<pages::lineage::Prices>)>>,
@@ -50,13 +50,13 @@ impl AppState {
     /// Reads the bus once (so the first page is fast) and returns the state.
     pub async fn new(mut loader: Loader, clock: Arc<dyn Clock>, settings: Settings) -> anyhow::Result<Arc<Self>> {
         let snap = loader.refresh().await?;
-        let bus_url = loader.bus().url().to_string();
+        let bus = loader.bus().clone();
         Ok(Arc::new(Self {
             loader: Mutex::new(loader),
             snapshot: RwLock::new((Instant::now(), Arc::new(snap))),
             clock,
             settings,
-            bus_url,
+            bus,
             last_error: RwLock::new(None),
             prices: Mutex::new(None),
         }))
@@ -121,12 +121,10 @@ impl AppState {
 
     fn ctx(&self, snap: &Snapshot) -> Ctx {
         let now = self.clock.now();
-        let open = ae_shared::TradingDay::on_or_before(layout::et_date(now))
-            .is_some_and(|d| d.date() == layout::et_date(now) && d.open() <= now && now < d.close());
         Ctx {
             now,
-            reload_s: open.then_some(self.settings.reload_s),
-            bus: self.bus_url.clone(),
+            reload_s: super::status::reload_at(now, self.settings.reload_s),
+            bus: self.bus.url().to_string(),
             problems: snap.problems.len(),
         }
     }
@@ -254,10 +252,10 @@ async fn lineage(State(s): State<Arc<AppState>>, Query(q): Query<KeyQuery>) -> R
     let (nodes, error) = match &root {
         None => (Vec::new(), None),
         Some(k) => {
-            let bus = s.loader.lock().await.bus().clone();
+            let bus = &s.bus;
             let mut prices = s.prices.lock().await;
-            AppState::load_prices(&bus, &mut prices).await;
-            match pages::lineage::walk(&bus, k, prices.as_mut().and_then(|p| p.1.as_mut()), depth).await {
+            AppState::load_prices(bus, &mut prices).await;
+            match pages::lineage::walk(bus, k, prices.as_mut().and_then(|p| p.1.as_mut()), depth).await {
                 Ok(n) => (n, None),
                 Err(e) => (Vec::new(), Some(e)),
             }
@@ -275,8 +273,7 @@ async fn doc(State(s): State<Arc<AppState>>, Query(q): Query<KeyQuery>) -> Respo
         Some(Err(e)) => return bad_request(&s, &e.to_string()).await,
         None => return bad_request(&s, "name a document: /doc?key=executor/eod/2010-03-12.json").await,
     };
-    let bus = s.loader.lock().await.bus().clone();
-    match bus.get(&key).await {
+    match s.bus.get(&key).await {
         Ok(Some(obj)) => {
             let sha = obj.sha256();
             page(&s, "/doc", key.file_name(), |_, _| pages::lineage::document(&key, &obj.bytes, &sha))

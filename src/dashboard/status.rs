@@ -142,80 +142,68 @@ pub fn judge(last: Option<TradingDay>, due: Option<TradingDay>, failure: Option<
     }
 }
 
+/// The alert keys that say a job failed: `job-failed:{job}` from the job itself, `data-update:` from
+/// the nightly update. (A watchdog's `missed-job:` alert says the output is missing, which the
+/// strip already shows as late.)
+fn failure_keys(job: &str) -> &'static [&'static str] {
+    match job {
+        "research" => &["job-failed:research"],
+        "predictor training" => &["job-failed:predictor train"],
+        "predictor inference" => &["job-failed:predictor infer"],
+        "executor plan" => &["job-failed:executor plan"],
+        "nightly data update" => &["data-update:"],
+        "executor EOD" => &["job-failed:executor eod"],
+        "backtester" => &["job-failed:backtester"],
+        _ => &[],
+    }
+}
+
 /// The strip: every job, as of `now`.
 pub fn strip(s: &Snapshot, now: DateTime<Utc>) -> Vec<JobStatus> {
     let failure = |job: &str| {
-        s.alerts
-            .iter()
-            .rev()
-            .find(|a| a.doc.key.starts_with(&format!("job-failed:{job}")))
-            .map(|a| {
-                let day = a.doc.date.or_else(|| TradingDay::on_or_before(a.doc.at.date_naive()));
-                (day, format!("{}: {}", a.doc.title, a.doc.detail), a.key.clone())
-            })
-            .and_then(|(d, t, k)| d.map(|d| (d, t, k)))
+        let prefixes = failure_keys(job);
+        let a = s.alerts.iter().rev().find(|a| prefixes.iter().any(|p| a.doc.key.starts_with(p)))?;
+        let day = a.doc.date.or_else(|| TradingDay::on_or_before(a.doc.at.date_naive()))?;
+        Some((day, format!("{}: {}", a.doc.title, a.doc.detail), a.key.clone()))
     };
-    let last_of = |m: Option<(&TradingDay, &Key)>| (m.map(|x| *x.0), m.map(|x| x.1.clone()));
-    let mut out = Vec::new();
-    let line = |job: &'static str, schedule: Schedule, (last, key): (Option<TradingDay>, Option<Key>), fail: &str| {
-        let state = judge(last, schedule.due(now), failure(fail));
-        JobStatus { job, schedule, last, key, state }
-    };
-    let model = s.latest_model().map(|m| (m.doc.trained_at, m.key.clone()));
-    let manifest_last = s.manifest.as_ref().and_then(|m| {
-        let d = m.doc.get("last_day")?.as_str()?;
-        Some((TradingDay::parse(d).ok()?, m.key.clone()))
-    });
-    out.push(line(
-        "research",
-        Schedule::Weekly(hm(5, 0)),
-        last_of(s.signals.iter().next_back().map(|(d, x)| (d, &x.key))),
-        "research",
-    ));
-    out.push(line(
-        "predictor training",
-        Schedule::Weekly(hm(6, 0)),
-        (model.as_ref().map(|m| m.0), model.map(|m| m.1)),
-        "predictor train",
-    ));
-    let infer = last_of(s.predictions.iter().next_back().map(|(d, x)| (d, &x.key)));
-    let no_champion = s.registry.as_ref().is_none_or(|r| r.doc.champion.is_none());
-    if no_champion {
-        out.push(JobStatus {
-            job: "predictor inference",
-            schedule: Schedule::Daily(hm(9, 15)),
-            last: infer.0,
-            key: infer.1,
-            state: State::Idle("no champion model, so nothing to infer".into()),
-        });
-    } else {
-        out.push(line("predictor inference", Schedule::Daily(hm(9, 15)), infer, "predictor infer"));
+    fn newest<T>(
+        m: &std::collections::BTreeMap<TradingDay, super::snapshot::Sourced<T>>,
+    ) -> (Option<TradingDay>, Option<Key>) {
+        m.iter().next_back().map(|(d, x)| (Some(*d), Some(x.key.clone()))).unwrap_or_default()
     }
-    out.push(line(
-        "executor plan",
-        Schedule::Daily(hm(9, 20)),
-        last_of(s.books.iter().next_back().map(|(d, x)| (d, &x.key))),
-        "executor plan",
-    ));
-    out.push(line(
-        "nightly data update",
-        Schedule::Daily(hm(16, 20)),
-        (manifest_last.as_ref().map(|m| m.0), manifest_last.map(|m| m.1)),
-        "data update",
-    ));
-    out.push(line(
-        "executor EOD",
-        Schedule::Daily(hm(16, 40)),
-        last_of(s.eods.iter().next_back().map(|(d, x)| (d, &x.key))),
-        "executor eod",
-    ));
-    out.push(line(
-        "backtester",
-        Schedule::Saturday(hm(4, 0)),
-        last_of(s.backtests.iter().next_back().map(|(d, x)| (d, &x.key))),
-        "backtester",
-    ));
-    out
+    let model = s.latest_model().map(|m| (Some(m.doc.trained_at), Some(m.key.clone()))).unwrap_or_default();
+    let manifest = s
+        .manifest
+        .as_ref()
+        .and_then(|m| Some((Some(TradingDay::parse(m.doc.get("last_day")?.as_str()?).ok()?), Some(m.key.clone()))))
+        .unwrap_or_default();
+    let no_champion = s.registry.as_ref().is_none_or(|r| r.doc.champion.is_none());
+    let jobs = [
+        ("research", Schedule::Weekly(hm(5, 0)), newest(&s.signals)),
+        ("predictor training", Schedule::Weekly(hm(6, 0)), model),
+        ("predictor inference", Schedule::Daily(hm(9, 15)), newest(&s.predictions)),
+        ("executor plan", Schedule::Daily(hm(9, 20)), newest(&s.books)),
+        ("nightly data update", Schedule::Daily(hm(16, 20)), manifest),
+        ("executor EOD", Schedule::Daily(hm(16, 40)), newest(&s.eods)),
+        ("backtester", Schedule::Saturday(hm(4, 0)), newest(&s.backtests)),
+    ];
+    jobs.into_iter()
+        .map(|(job, schedule, (last, key))| {
+            let state = if job == "predictor inference" && no_champion {
+                State::Idle("no champion model, so nothing to infer".into())
+            } else {
+                judge(last, schedule.due(now), failure(job))
+            };
+            JobStatus { job, schedule, last, key, state }
+        })
+        .collect()
+}
+
+/// Seconds between page reloads at `now`: `every` while the NYSE session is open, `None` otherwise.
+pub fn reload_at(now: DateTime<Utc>, every: u32) -> Option<u32> {
+    let today = ae_shared::calendar::et_date(now);
+    let open = TradingDay::on_or_before(today).is_some_and(|d| d.date() == today && d.open() <= now && now < d.close());
+    open.then_some(every)
 }
 
 #[cfg(test)]
@@ -246,6 +234,54 @@ mod tests {
         ];
         for (sched, now, want) in cases {
             assert_eq!(sched.due(now), Some(day(want)), "{sched:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn each_job_reads_its_own_failure_alerts() {
+        use ae_shared::alerts::{Alert, Severity};
+        let alert = |key: &str, day: &str| super::super::snapshot::Sourced {
+            key: Key::parse(&format!("alerts/{day}/170000-{}.json", key.len())).unwrap(),
+            doc: std::sync::Arc::new(Alert {
+                key: key.into(),
+                severity: Severity::Critical,
+                title: format!("{key} failed"),
+                detail: "boom".into(),
+                action: "fix it".into(),
+                source: "test".into(),
+                date: Some(day.parse().unwrap()),
+                at: et(day, 17, 0),
+            }),
+        };
+        let s = Snapshot {
+            alerts: vec![
+                alert("data-update:bars:2010-03-10", "2010-03-10"),
+                alert("job-failed:backtester run:2010-03-15", "2010-03-10"),
+            ],
+            ..Snapshot::default()
+        };
+        let strip = strip(&s, et("2010-03-10", 18, 0));
+        let state = |job: &str| strip.iter().find(|j| j.job == job).unwrap().state.label();
+        assert_eq!(state("nightly data update"), "failed");
+        assert_eq!(state("backtester"), "failed");
+        assert_eq!(state("executor EOD"), "not run yet", "another job's alert is not its failure");
+        assert_eq!(state("predictor inference"), "idle", "no champion, nothing to infer");
+    }
+
+    #[test]
+    fn pages_reload_only_while_the_session_is_open() {
+        let cases = [
+            (et("2010-03-10", 9, 29), None),
+            (et("2010-03-10", 9, 30), Some(60)),
+            (et("2010-03-10", 15, 59), Some(60)),
+            (et("2010-03-10", 16, 0), None),
+            (et("2010-03-13", 12, 0), None),  // Saturday
+            (et("2010-04-02", 12, 0), None),  // Good Friday
+            (et("2010-11-26", 13, 30), None), // the day after Thanksgiving closes at 13:00
+            (et("2010-11-26", 12, 30), Some(60)),
+        ];
+        for (now, want) in cases {
+            assert_eq!(reload_at(now, 60), want, "{now}");
         }
     }
 
