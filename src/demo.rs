@@ -52,6 +52,8 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(&marker, "made by `alpha-engine demo`, which empties this directory on every run\n")?;
     let abs = std::fs::canonicalize(dir)?;
+    let log = abs.join("demo.log");
+    ae_shared::cli::init_logging_to_file(&log).with_context(|| format!("creating {}", log.display()))?;
     let mut cfg = common.load_config()?;
     cfg.bus.url = format!("file://{}", abs.join("bus").display());
     cfg.trading.ledger_path = abs.join("trades.db").display().to_string();
@@ -60,8 +62,8 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         cfg.mail.outbox_dir = abs.join("outbox").display().to_string();
     }
     // No keys: the demo never calls an LLM or a data provider (emails go to the outbox unless an
-    // SMTP host is configured).
-    cfg.llm.api_key_env = "ALPHA_ENGINE_DEMO_HAS_NO_LLM_KEY".into();
+    // SMTP host is configured). An empty key variable means no LLM is configured.
+    cfg.llm.api_key_env = String::new();
     cfg.providers.sec.enabled = false;
     cfg.providers.fred.enabled = false;
     cfg.providers.polygon.enabled = false;
@@ -87,7 +89,11 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         d
     });
     let to = args.to.unwrap_or(last);
-    eprintln!("alpha-engine demo: {from} .. {to} on {} (paper broker, quant-only research, no network)", cfg.bus.url);
+    eprintln!(
+        "alpha-engine demo: {from} .. {to} on {} (paper broker; research without an LLM key, quant only; no network); logs in {}",
+        cfg.bus.url,
+        log.display()
+    );
     let profile = if args.production {
         "production schedule".to_string()
     } else {
@@ -159,6 +165,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     );
     println!("  files: bus {} (signals/, predictor/, executor/, backtest/, config/)", abs.join("bus").display());
     println!("         trade ledger {}", cfg.trading.ledger_path);
+    println!("         logs {}", log.display());
     println!(
         "         emails {}",
         if cfg.mail.smtp.host.trim().is_empty() {

@@ -125,7 +125,10 @@ async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCod
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli.common.init_logging();
+    // The demo logs into its own folder; its terminal shows a progress bar and the summary.
+    if !matches!(cli.cmd, Cmd::Demo(_)) {
+        cli.common.init_logging();
+    }
     let result = match cli.cmd {
         Cmd::Demo(args) => demo::run(args, &cli.common).await,
         Cmd::Dashboard(args) => dashboard::run(args, &cli.common).await,

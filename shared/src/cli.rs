@@ -72,6 +72,25 @@ where
     let _ = if json { builder.json().try_init() } else { builder.compact().try_init() };
 }
 
+/// Sets up logging into a file (plain text, no colours, redacted like every log writer), for a
+/// command whose terminal shows only a progress bar and a summary (`alpha-engine demo`). The level
+/// is `RUST_LOG`, else `info`.
+pub fn init_logging_to_file(path: &std::path::Path) -> std::io::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let file = std::fs::File::create(path)?;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Redacted(std::sync::Mutex::new(file)))
+        .compact()
+        .try_init();
+    Ok(())
+}
+
 /// A log writer whose every event passes through [`secrets::redact`] on its way to the inner
 /// writer (`Redacted(std::io::stderr)`; tests wrap a buffer the same way).
 #[derive(Debug, Clone, Copy)]

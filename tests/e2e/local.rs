@@ -209,7 +209,7 @@ fn the_demo_runs_the_schedule_and_says_where_everything_is() {
     let o = Command::new(env!("CARGO_BIN_EXE_alpha-engine"))
         .args(["demo", "--dir", "demo", "--from", "2010-03-01", "--to", "2010-03-05"])
         .current_dir(work.path())
-        .env("RUST_LOG", "warn")
+        .env_remove("RUST_LOG")
         .env_remove("BUS_URL")
         .env_remove("ALPHA_ENGINE_CONFIG")
         .output()
@@ -226,9 +226,19 @@ fn the_demo_runs_the_schedule_and_says_where_everything_is() {
         "backtester:",
         "files: bus",
         "emails",
+        "logs ",
+        "dashboard: bash .ci/alpha-engine dashboard --bus file://",
     ] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
+    // The terminal shows the summary, not the jobs' logs: those go to the demo's folder, and no
+    // internal name reaches the user.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().count() <= 3 && !err.contains("INFO") && !err.contains("WARN"), "{err}");
+    let log = std::fs::read_to_string(work.path().join("demo/demo.log")).unwrap();
+    assert!(log.contains("quant-only run: no LLM key is configured"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in the log file");
+    assert!(!format!("{out}{err}{log}").contains("ALPHA_ENGINE_DEMO"), "an internal name reached the user");
     let outbox = work.path().join("demo/outbox");
     let emails = std::fs::read_dir(&outbox).unwrap().count();
     assert!(emails >= 6, "research brief and 5 EOD emails in {}: {emails}", outbox.display());

@@ -49,11 +49,13 @@ pub(super) async fn start(
 ) -> Option<Agents> {
     let key = opts.llm_key.clone().filter(|k| !k.trim().is_empty()).or_else(|| secrets::from_env(&cfg.llm.api_key_env));
     let Some(key) = key else {
-        notes.push(format!(
-            "quant-only: no ${} set, so no LLM agents ran; composite scores are 100% quant",
-            cfg.llm.api_key_env
-        ));
-        tracing::info!("quant-only run: no ${} set", cfg.llm.api_key_env);
+        let why = if cfg.llm.api_key_env.trim().is_empty() {
+            "no LLM key is configured".to_string()
+        } else {
+            format!("no ${} set", cfg.llm.api_key_env)
+        };
+        notes.push(format!("quant-only: {why}, so no LLM agents ran; composite scores are 100% quant"));
+        tracing::info!("quant-only run: {why}");
         return None;
     };
     let client =
