@@ -3,7 +3,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use ae_backtester::run::{RunOptions, run};
+use ae_backtester::run::{RunOptions, SweepSource, plan_shards, run_with, shard};
+use ae_backtester::sweep::Shard;
 use ae_shared::TradingDay;
 use ae_shared::cli::{CommonArgs, finish, parse_day};
 use ae_shared::lambda;
@@ -38,12 +39,42 @@ enum Command {
         /// Print the Markdown report to stdout.
         #[arg(long)]
         print: bool,
+        /// Do not score the executor sweep here: merge the results of this many shards from the
+        /// bus (`backtester shard`), deciding exactly as one process would.
+        #[arg(long, value_name = "N")]
+        merge_shards: Option<usize>,
+    },
+    /// Write the manifest of a sweep fanned out in N shards (backtest/{date}/sweep/manifest.json),
+    /// the items a Step Functions Distributed Map runs, one Lambda invocation each.
+    PlanShards {
+        /// Run date.
+        #[arg(long, value_parser = parse_day)]
+        date: TradingDay,
+        /// How many shards.
+        #[arg(long)]
+        shards: usize,
+    },
+    /// Score one shard of the executor sweep and write it to the bus
+    /// (backtest/{date}/sweep/shard-{index}-of-{of}.json).
+    Shard {
+        /// Run date.
+        #[arg(long, value_parser = parse_day)]
+        date: TradingDay,
+        /// This shard, from 0.
+        #[arg(long)]
+        index: usize,
+        /// How many shards.
+        #[arg(long)]
+        of: usize,
     },
 }
 
 /// The Lambda event: `{"date": "YYYY-MM-DD"?, "dry_run": bool?, "force": bool?}`. Without a date
 /// the run is for the next trading day on or after today (the Saturday job grades for Monday).
+/// A sweep fanned out by Step Functions adds one of: `"plan_shards": N` (write the manifest),
+/// `"shard": {"index": i, "of": N}` (score one shard), `"merge_shards": N` (the run, merging them).
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Event {
     #[serde(default)]
     date: Option<String>,
@@ -51,6 +82,12 @@ struct Event {
     dry_run: bool,
     #[serde(default)]
     force: bool,
+    #[serde(default)]
+    plan_shards: Option<usize>,
+    #[serde(default)]
+    shard: Option<Shard>,
+    #[serde(default)]
+    merge_shards: Option<usize>,
 }
 
 /// One Lambda invocation.
@@ -65,8 +102,20 @@ async fn handle(common: CommonArgs, e: Event) -> anyhow::Result<serde_json::Valu
     };
     let cfg = common.load_config()?;
     let bus = common.open_bus(&cfg).await?;
+    if let Some(of) = e.plan_shards {
+        let key = plan_shards(&bus, date, of).await?;
+        return Ok(serde_json::json!({"date": date.to_string(), "manifest": key.to_string(), "shards": of}));
+    }
+    if let Some(sh) = e.shard {
+        let which = Shard::new(sh.index, sh.of).map_err(|e| anyhow::anyhow!(e))?;
+        let r = shard(&bus, &cfg, date, which, false).await?;
+        return Ok(
+            serde_json::json!({"date": date.to_string(), "shard": r.shard, "points": r.points.len(), "seconds": r.seconds}),
+        );
+    }
+    let source = e.merge_shards.map_or(SweepSource::Local, SweepSource::Shards);
     let opts = RunOptions { date, dry_run: e.dry_run, force: e.force, progress: false };
-    let r = match run(&bus, &cfg, &opts).await {
+    let r = match run_with(&bus, &cfg, &opts, source).await {
         Ok(r) => r,
         Err(err) => {
             if !e.dry_run {
@@ -98,9 +147,21 @@ async fn go(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.common.load_config()?;
     let bus = cli.common.open_bus(&cfg).await?;
     match cli.command {
-        Command::Run { date, dry_run, force, print } => {
+        Command::PlanShards { date, shards } => {
+            let key = plan_shards(&bus, date, shards).await?;
+            println!("backtest {date}: {shards} shard(s) planned in {key}");
+            Ok(())
+        }
+        Command::Shard { date, index, of } => {
+            let which = Shard::new(index, of).map_err(|e| anyhow::anyhow!(e))?;
+            let r = shard(&bus, &cfg, date, which, std::io::stderr().is_terminal()).await?;
+            println!("backtest {date}: shard {index} of {of} scored {} points in {:.2} s", r.points.len(), r.seconds);
+            Ok(())
+        }
+        Command::Run { date, dry_run, force, print, merge_shards } => {
             let opts = RunOptions { date, dry_run, force, progress: std::io::stderr().is_terminal() };
-            let r = match run(&bus, &cfg, &opts).await {
+            let source = merge_shards.map_or(SweepSource::Local, SweepSource::Shards);
+            let r = match run_with(&bus, &cfg, &opts, source).await {
                 Ok(r) => r,
                 Err(e) => {
                     if !dry_run {

@@ -90,25 +90,25 @@ async fn documents<D: DatedDocument, T>(
     Ok(out)
 }
 
-/// Runs the backtester.
-pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<Report> {
-    let t0 = Instant::now();
-    let date = opts.date;
-    let report_key = keys::backtest(date, "report.json");
-    if !opts.dry_run && bus.head(&report_key).await?.is_some() {
-        if !opts.force {
-            anyhow::bail!(
-                "{report_key} already exists: the backtest for {date} ran (use --force to re-run; the old report is archived)"
-            );
-        }
-        for f in ["report.json", "report.md"] {
-            let k = keys::backtest(date, f);
-            if let Some(o) = bus.get(&k).await? {
-                let stamp = o.sha256().to_string();
-                bus.put(&keys::archived(&k, &stamp[..12]), o.bytes, PutMode::Overwrite).await?;
-            }
-        }
-    }
+/// What every run and every shard of a sweep starts from: the parameters in force, the price
+/// store, the simulated days, the replay bus and the prepared inputs.
+struct Setup {
+    exec: ExecutorParams,
+    scoring: ScoringWeights,
+    predictor: PredictorParams,
+    store: PriceStore,
+    days: Vec<TradingDay>,
+    first: TradingDay,
+    last: TradingDay,
+    rep: replay::Replay,
+    prep: Prepared,
+    notes: Vec<String>,
+    inputs: Vec<ae_shared::contracts::InputRef>,
+    replay_s: f64,
+    prepare_s: f64,
+}
+
+async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool) -> anyhow::Result<Setup> {
     let mut notes = Vec::new();
     let mut inputs = Vec::new();
     let exec: ExecutorParams = in_force::params(bus, &cfg.executor).await.record(&mut inputs, &mut notes);
@@ -132,7 +132,7 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
 
     // Replay bus: inputs copied, missing research weeks replayed.
     let t_replay = Instant::now();
-    let pb = bar(opts.progress, 0, "research");
+    let pb = bar(progress, 0, "research");
     let rep = replay::build(bus, cfg, &days, &|k, n| {
         pb.set_length(n as u64);
         pb.set_position(k as u64);
@@ -143,11 +143,79 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
 
     // Prepared inputs.
     let t_prep = Instant::now();
-    let pb = bar(opts.progress, days.len(), "prepare");
+    let pb = bar(progress, days.len(), "prepare");
     let prep = prepare::prepare(&rep.bus, &store, cfg, &exec, &days, &|k, _| pb.set_position(k as u64)).await?;
     pb.finish_and_clear();
     let prepare_s = t_prep.elapsed().as_secs_f64();
     notes.extend(prep.notes.iter().cloned());
+
+    Ok(Setup { exec, scoring, predictor, store, days, first, last, rep, prep, notes, inputs, replay_s, prepare_s })
+}
+
+/// Where the sweep's points are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepSource {
+    /// In this process.
+    Local,
+    /// By this many shards (`backtester shard`), whose results are on the bus; this run merges
+    /// them and decides exactly as one process would.
+    Shards(usize),
+}
+
+/// Writes the shard manifest a Step Functions Distributed Map reads
+/// (`backtest/{date}/sweep/manifest.json`): one Lambda event per shard.
+pub async fn plan_shards(bus: &Bus, date: TradingDay, of: usize) -> anyhow::Result<ae_shared::bus::Key> {
+    anyhow::ensure!(of >= 1, "a sweep needs at least one shard");
+    let items: Vec<serde_json::Value> =
+        (0..of).map(|i| serde_json::json!({"date": date.to_string(), "shard": {"index": i, "of": of}})).collect();
+    let key = keys::sweep_manifest(date);
+    bus.put_json(&key, &items, PutMode::Overwrite).await?;
+    Ok(key)
+}
+
+/// One shard of the executor sweep: the same inputs as a run, this shard's grid points simulated,
+/// the result written to `backtest/{date}/sweep/shard-{i}-of-{n}.json`.
+pub async fn shard(
+    bus: &Bus,
+    cfg: &Config,
+    date: TradingDay,
+    which: sweep::Shard,
+    progress: bool,
+) -> anyhow::Result<sweep::ShardResult> {
+    let s = setup(bus, cfg, date, progress).await?;
+    let fill = FillModel::from_config(cfg);
+    let sim = Simulator::new(&s.prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
+    let r = sweep::score_shard(&sim, &s.exec, &cfg.backtest.sweep, which, cfg.backtest.threads as usize, &|| {});
+    bus.put_json(&keys::sweep_shard(date, which.index, which.of), &r, PutMode::Overwrite).await?;
+    Ok(r)
+}
+
+/// Runs the backtester.
+pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<Report> {
+    run_with(bus, cfg, opts, SweepSource::Local).await
+}
+
+/// Runs the backtester, its sweep scored here or merged from shards.
+pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepSource) -> anyhow::Result<Report> {
+    let t0 = Instant::now();
+    let date = opts.date;
+    let report_key = keys::backtest(date, "report.json");
+    if !opts.dry_run && bus.head(&report_key).await?.is_some() {
+        if !opts.force {
+            anyhow::bail!(
+                "{report_key} already exists: the backtest for {date} ran (use --force to re-run; the old report is archived)"
+            );
+        }
+        for f in ["report.json", "report.md"] {
+            let k = keys::backtest(date, f);
+            if let Some(o) = bus.get(&k).await? {
+                let stamp = o.sha256().to_string();
+                bus.put(&keys::archived(&k, &stamp[..12]), o.bytes, PutMode::Overwrite).await?;
+            }
+        }
+    }
+    let Setup { exec, scoring, predictor, store, days, first, last, rep, prep, mut notes, inputs, replay_s, prepare_s } =
+        setup(bus, cfg, date, opts.progress).await?;
 
     // The parameters in force, in detail.
     let fill = FillModel::from_config(cfg);
@@ -201,18 +269,32 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
     let grid_n = cfg.backtest.sweep.len();
     let pb = bar(opts.progress, grid_n, "sweep");
     let done = AtomicUsize::new(0);
-    let sw = sweep::sweep(
-        &sim,
-        &exec,
-        &cfg.backtest.sweep,
-        &cfg.backtest.gates,
-        cfg.backtest.holdout_fraction,
-        cfg.backtest.threads as usize,
-        &|| {
-            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-            pb.set_position(k as u64);
-        },
-    );
+    let sw = match source {
+        SweepSource::Local => sweep::sweep(
+            &sim,
+            &exec,
+            &cfg.backtest.sweep,
+            &cfg.backtest.gates,
+            cfg.backtest.holdout_fraction,
+            cfg.backtest.threads as usize,
+            &|| {
+                let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+                pb.set_position(k as u64);
+            },
+        ),
+        SweepSource::Shards(of) => {
+            let mut shards = Vec::with_capacity(of);
+            for i in 0..of {
+                let k = keys::sweep_shard(date, i, of);
+                let (r, _) = bus.get_json::<sweep::ShardResult>(&k).await?.with_context(|| {
+                    format!("{k} is missing: run `backtester shard --date {date} --index {i} --of {of}` first")
+                })?;
+                shards.push(r);
+            }
+            sweep::decide(&sim, &exec, &cfg.backtest.sweep, &cfg.backtest.gates, cfg.backtest.holdout_fraction, shards)
+                .map_err(|e| anyhow::anyhow!("merging the sweep's {of} shards: {e}"))?
+        }
+    };
     pb.finish_and_clear();
 
     // Write-back.

@@ -9,7 +9,7 @@ use ae_shared::config::{PromotionGates, SweepGrid};
 use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::grade::objective;
 use crate::overfit::{self, Deflated, Pbo};
@@ -157,19 +157,109 @@ impl Surface {
     }
 }
 
-fn score(sim: &Simulator<'_>, params: &ExecutorParams, point: Point, train_days: usize) -> Scored {
-    let r = sim.run(params, false);
-    let (tr, ho) = r.returns.split_at(train_days.min(r.returns.len()));
-    let (ttr, tho) = r.trades_closed.split_at(train_days.min(r.trades_closed.len()));
+fn scored(point: Point, returns: Vec<f64>, trades_closed: &[u32], train_days: usize) -> Scored {
+    let (tr, ho) = returns.split_at(train_days.min(returns.len()));
+    let (ttr, tho) = trades_closed.split_at(train_days.min(trades_closed.len()));
     Scored {
         point,
         train: objective(tr),
         holdout: objective(ho),
-        train_trades: ttr.iter().map(|x| *x as u64).sum(),
-        holdout_trades: tho.iter().map(|x| *x as u64).sum(),
-        total_return: ae_shared::metrics::total_return(&r.returns),
-        returns: r.returns,
+        train_trades: ttr.iter().map(|x| u64::from(*x)).sum(),
+        holdout_trades: tho.iter().map(|x| u64::from(*x)).sum(),
+        total_return: ae_shared::metrics::total_return(&returns),
+        returns,
     }
+}
+
+fn score(sim: &Simulator<'_>, params: &ExecutorParams, point: Point, train_days: usize) -> Scored {
+    let r = sim.run(params, false);
+    scored(point, r.returns, &r.trades_closed, train_days)
+}
+
+/// Which points of the grid one process scores: every `of`-th valid point from `index`. A sweep
+/// too large for one machine runs as `of` shards (AWS Step Functions fans them out as Lambda
+/// invocations of this binary) and one merge decides over every point, exactly as one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: usize,
+    /// How many shards.
+    pub of: usize,
+}
+
+impl Shard {
+    /// The whole grid in one process.
+    pub const ALL: Shard = Shard { index: 0, of: 1 };
+
+    /// Checks `index < of` and `of >= 1`.
+    pub fn new(index: usize, of: usize) -> Result<Self, String> {
+        if of == 0 || index >= of {
+            return Err(format!("shard {index} of {of}: the index must be below the count, and the count at least 1"));
+        }
+        Ok(Self { index, of })
+    }
+}
+
+/// One grid point's simulation as a shard reports it: the point's index in the grid and what the
+/// decision needs (the daily returns and trades closed per day).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// Index of the point in [`points`] of the grid.
+    pub i: usize,
+    /// Daily returns over the simulated days.
+    pub returns: Vec<f64>,
+    /// Trades closed each day.
+    pub trades_closed: Vec<u32>,
+}
+
+/// What one shard scored (`backtest/{date}/sweep/shard-{i}-of-{n}.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardResult {
+    /// Which shard.
+    pub shard: Shard,
+    /// Grid size declared.
+    pub declared: usize,
+    /// Simulated days.
+    pub days: usize,
+    /// Its points, in grid order.
+    pub points: Vec<PointResult>,
+    /// Seconds it took to score them.
+    pub seconds: f64,
+}
+
+/// The valid points of `grid` around `base`: (index in the grid, point, parameters).
+fn valid_points(base: &ExecutorParams, grid: &SweepGrid) -> (usize, Vec<(usize, Point, ExecutorParams)>) {
+    let all = points(grid);
+    let declared = all.len();
+    let valid = all.into_iter().enumerate().filter_map(|(i, p)| p.apply(base).map(|x| (i, p, x))).collect();
+    (declared, valid)
+}
+
+/// Scores this shard's points of the grid around `base` (the parameters in force) on `threads`
+/// threads (0: all cores).
+pub fn score_shard(
+    sim: &Simulator<'_>,
+    base: &ExecutorParams,
+    grid: &SweepGrid,
+    shard: Shard,
+    threads: usize,
+    progress: &(dyn Fn() + Sync),
+) -> ShardResult {
+    let t0 = std::time::Instant::now();
+    let (declared, valid) = valid_points(base, grid);
+    let mine: Vec<_> =
+        valid.into_iter().enumerate().filter(|(k, _)| k % shard.of == shard.index).map(|(_, v)| v).collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let points = pool.install(|| {
+        mine.par_iter()
+            .map(|(i, _, params)| {
+                let r = sim.run(params, false);
+                progress();
+                PointResult { i: *i, returns: r.returns, trades_closed: r.trades_closed }
+            })
+            .collect()
+    });
+    ShardResult { shard, declared, days: sim.prepared().days.len(), points, seconds: t0.elapsed().as_secs_f64() }
 }
 
 /// Runs the sweep around `base` (the parameters in force) on `threads` threads (0: all cores).
@@ -183,23 +273,58 @@ pub fn sweep(
     progress: &(dyn Fn() + Sync),
 ) -> SweepOutcome {
     let t0 = std::time::Instant::now();
+    let one = score_shard(sim, base, grid, Shard::ALL, threads, progress);
+    let out = decide(sim, base, grid, gates, holdout_fraction, vec![one]);
+    SweepOutcome { seconds: t0.elapsed().as_secs_f64(), ..out.expect("one process scores every valid point") }
+}
+
+/// The decision over every point the shards scored, exactly as one process decides: the same
+/// points in the same order, the same deflated Sharpe and PBO over all of them. An error names
+/// a shard or a point that is missing, doubled or from another grid.
+pub fn decide(
+    sim: &Simulator<'_>,
+    base: &ExecutorParams,
+    grid: &SweepGrid,
+    gates: &PromotionGates,
+    holdout_fraction: f64,
+    shards: Vec<ShardResult>,
+) -> Result<SweepOutcome, String> {
+    let t0 = std::time::Instant::now();
     let days = sim.prepared().days.len();
     let train_days = crate::gate::train_len(days, holdout_fraction);
-    let all = points(grid);
-    let declared = all.len();
-    let valid: Vec<(Point, ExecutorParams)> = all.into_iter().filter_map(|p| p.apply(base).map(|x| (p, x))).collect();
+    let (declared, valid) = valid_points(base, grid);
     let invalid = declared - valid.len();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    let mut scored: Vec<Scored> = pool.install(|| {
-        valid
-            .par_iter()
-            .map(|(pt, params)| {
-                let s = score(sim, params, pt.clone(), train_days);
-                progress();
-                s
-            })
-            .collect()
-    });
+    let of = shards.first().map(|s| s.shard.of).unwrap_or(1);
+    let mut seen = vec![false; of];
+    let mut by_index: std::collections::BTreeMap<usize, PointResult> = std::collections::BTreeMap::new();
+    for s in shards {
+        if s.shard.of != of || s.shard.index >= of || s.declared != declared || s.days != days {
+            return Err(format!(
+                "shard {} of {} scored {} points over {} days; this merge expects {of} shards of {declared} points over {days} days",
+                s.shard.index, s.shard.of, s.declared, s.days
+            ));
+        }
+        if std::mem::replace(&mut seen[s.shard.index], true) {
+            return Err(format!("shard {} of {of} is given twice", s.shard.index));
+        }
+        for p in s.points {
+            let i = p.i;
+            if p.returns.len() != days || by_index.insert(i, p).is_some() {
+                return Err(format!("grid point {i} is doubled or has the wrong number of days"));
+            }
+        }
+    }
+    if let Some(k) = seen.iter().position(|x| !x) {
+        return Err(format!("shard {k} of {of} is missing"));
+    }
+    let mut scored: Vec<Scored> = Vec::with_capacity(valid.len());
+    for (i, point, _) in valid {
+        let r = by_index.remove(&i).ok_or_else(|| format!("grid point {i} was scored by no shard"))?;
+        scored.push(self::scored(point, r.returns, &r.trades_closed, train_days));
+    }
+    if let Some(i) = by_index.keys().next() {
+        return Err(format!("grid point {i} is not a valid point of this grid"));
+    }
     let baseline = score(sim, base, Point::of(grid, base), train_days);
     let train_returns: Vec<Vec<f64>> =
         scored.iter().map(|s| s.returns[..train_days.min(s.returns.len())].to_vec()).collect();
@@ -255,7 +380,7 @@ pub fn sweep(
     let top = order.iter().take(10).map(|i| scored[*i].clone()).collect();
     let surface = Surface::of(&scored);
     scored.clear();
-    SweepOutcome {
+    Ok(SweepOutcome {
         declared,
         invalid,
         split: (train_days, days - train_days.min(days)),
@@ -269,7 +394,7 @@ pub fn sweep(
         gates: gates_out,
         params,
         seconds: t0.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 impl SweepOutcome {

@@ -192,3 +192,23 @@ fn the_dashboard_listens_on_loopback_only_and_reads_the_bus_as_a_read_only_role(
     assert!(role.contains("s3:GetObject") && role.contains("s3:ListBucket"));
     assert!(!role.contains("PutObject") && !role.contains("DeleteObject"), "{role}");
 }
+
+#[test]
+fn the_sweep_fans_out_through_step_functions_to_the_backtester_alone() {
+    let template = std::fs::read_to_string(root().join("infrastructure/template.yaml")).unwrap();
+    let sm = template.split("  SweepFanOut:\n").nth(1).unwrap().split("\n\n").next().unwrap();
+    // Plan → Distributed Map over the manifest on the bus → merge, every step the same function,
+    // with the events the backtester binary reads (plan_shards, an item of the manifest, merge_shards).
+    for needle in [
+        "Backtester: !GetAtt BacktesterFunction.Arn",
+        "plan_shards.$: $.shards",
+        "Mode: DISTRIBUTED",
+        "Resource: arn:aws:states:::s3:getObject",
+        "Payload.$: $",
+        "merge_shards.$: $.shards",
+    ] {
+        assert!(sm.contains(needle), "{needle:?} missing from the state machine:\n{sm}");
+    }
+    let role = template.split("  SweepFanOutRole:\n").nth(1).unwrap().split("\n\n").next().unwrap();
+    assert!(role.contains("[!GetAtt BacktesterFunction.Arn]") && !role.contains("PutObject"), "{role}");
+}

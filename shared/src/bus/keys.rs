@@ -17,6 +17,7 @@
 //! | `trades/trades_full.csv`, `trades/eod_pnl.csv` | executor eod | ledger backups |
 //! | `config/{kind}.json`, `config/{kind}_previous.json`, `config/history/{date}/{kind}.json` | backtester | tuned params |
 //! | `backtest/{date}/report.md`, `backtest/{date}/report.json` | backtester | weekly report |
+//! | `backtest/{date}/sweep/manifest.json`, `.../sweep/shard-{i}-of-{n}.json` | backtester | a sweep fanned out in shards |
 //! | `prices/manifest.json`, `prices/bars/{first}_{last}.parquet` | data import | daily bars (see `store`) |
 //! | `prices/benchmark.parquet`, `prices/sectors.json`, `prices/earnings.parquet`, `prices/quality.json`, `prices/splits.json` | data import | reference data |
 //! | `archive/{key}@{stamp}` | any writer with `--force` | the object a forced re-run replaced |
@@ -229,6 +230,14 @@ pub fn config_history(date: TradingDay, name: &str) -> Key {
 /// `backtest/{date}/{file}`
 pub fn backtest(date: TradingDay, file: &str) -> Key {
     Key::of(format!("backtest/{date}/{file}"))
+}
+/// `backtest/{date}/sweep/manifest.json` — the shards of a sweep fanned out (one event each).
+pub fn sweep_manifest(date: TradingDay) -> Key {
+    Key::of(format!("backtest/{date}/sweep/manifest.json"))
+}
+/// `backtest/{date}/sweep/shard-{index}-of-{of}.json` — one shard's scored grid points.
+pub fn sweep_shard(date: TradingDay, index: usize, of: usize) -> Key {
+    Key::of(format!("backtest/{date}/sweep/shard-{index}-of-{of}.json"))
 }
 /// `prices/manifest.json` — the price store's table of contents, written after its chunks.
 pub fn prices_manifest() -> Key {
