@@ -19,6 +19,7 @@
 //! the bus (imported or embedded) for the whole run; in production the trading host appends each
 //! session after the close.
 
+use crate::schedule;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -77,10 +78,6 @@ pub struct LocalReport {
     pub last_backtest: Vec<(String, bool, String)>,
     /// Total seconds.
     pub total_s: f64,
-}
-
-fn at(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).expect("time")
 }
 
 /// The trading days from `from` to `to`.
@@ -174,7 +171,7 @@ pub async fn run(
     );
     let mut store =
         PriceStore::load(bus).await.context("loading the price store (run `alpha-engine data import` first)")?;
-    let clock = Arc::new(SimulatedClock::at_et(from, at(4, 0)));
+    let clock = Arc::new(SimulatedClock::at_et(from, schedule::backtester()));
     let ledger_path = Path::new(&cfg.trading.ledger_path);
     if let Some(dir) = ledger_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -213,7 +210,7 @@ pub async fn run(
         if weekly && d != from && week.is_multiple_of(cadence.backtest_every_weeks.max(1)) {
             // Saturday 04:00 before this week.
             let sat = d.date() - TimeDelta::days((d.date().weekday().num_days_from_monday() as i64) + 2);
-            r.set(sat, at(4, 0));
+            r.set(sat, schedule::backtester());
             let t0 = Instant::now();
             let opts = BacktestOptions { date: d, dry_run: false, force: false, progress: false };
             match backtest(bus, cfg, &opts).await {
@@ -236,7 +233,7 @@ pub async fn run(
             r.timed("backtester", t0);
         }
         if weekly {
-            r.set(d.date(), at(5, 0));
+            r.set(d.date(), schedule::research());
             let t0 = Instant::now();
             if let Err(e) = research(bus, cfg, clock.clone(), &ResearchOptions::new(d)).await {
                 r.fail(d, "research", &e);
@@ -244,7 +241,7 @@ pub async fn run(
             r.timed("research", t0);
         }
         if weekly && week.is_multiple_of(cadence.train_every_weeks.max(1)) {
-            r.set(d.date(), at(6, 0));
+            r.set(d.date(), schedule::training());
             let t0 = Instant::now();
             match train(bus, cfg, clock.clone(), &TrainOptions { date: d, dry_run: false }).await {
                 Ok(t) if t.promoted => {
@@ -258,7 +255,7 @@ pub async fn run(
             }
             r.timed("predictor train", t0);
         }
-        r.set(d.date(), at(9, 15));
+        r.set(d.date(), schedule::inference());
         let t0 = Instant::now();
         if let Err(e) = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await
             && !format!("{e:#}").contains("no champion")
@@ -268,7 +265,7 @@ pub async fn run(
         r.timed("predictor infer", t0);
         match venue {
             Venue::Paper => {
-                r.set(d.date(), at(9, 20));
+                r.set(d.date(), schedule::plan());
                 let t0 = Instant::now();
                 let env = PlanEnv { bus, cfg, clock: clock.as_ref(), broker: &broker, store: &store };
                 planner::plan(&env, &mut ledger, &PlanOptions { date: d, dry_run: false, force: false })
@@ -280,7 +277,7 @@ pub async fn run(
                     .await
                     .with_context(|| format!("executor session {d}"))?;
                 r.timed("executor session", t0);
-                r.set(d.date(), at(16, 40));
+                r.set(d.date(), schedule::eod());
                 let t0 = Instant::now();
                 let opts = EodOptions { date: d, dry_run: false, force: false };
                 eod::run(bus, cfg, clock.as_ref(), &broker, &ledger, &store, &opts)
@@ -348,7 +345,7 @@ async fn gateway_day(
         IbConnector { address: address.clone(), client_id: ib.client_id, cfg: ib.clone(), live_confirmed: false };
     // The planner and EOD read the account on their own API client id, as separate processes would.
     let reader = IbConnector { address, client_id: ib.client_id + 10, cfg: ib.clone(), live_confirmed: false };
-    r.set(d.date(), at(9, 20));
+    r.set(d.date(), schedule::plan());
     let t0 = Instant::now();
     {
         let account = reader.connect().await.with_context(|| format!("connecting to the gateway for {d}"))?;
@@ -382,7 +379,7 @@ async fn gateway_day(
     .with_context(|| format!("executor daemon {d}"))?;
     r.timed("executor daemon", t0);
     if let Some(l) = live {
-        r.set(d.date(), at(16, 20));
+        r.set(d.date(), schedule::data_update());
         let t0 = Instant::now();
         match nightly::run(bus, cfg, l.vendors, d, r.clock.as_ref()).await {
             Ok(rep) => {
@@ -395,7 +392,7 @@ async fn gateway_day(
         r.timed("data update", t0);
         *store = PriceStore::load(bus).await.context("reloading the price store after the update")?;
     }
-    r.set(d.date(), at(16, 40));
+    r.set(d.date(), schedule::eod());
     let t0 = Instant::now();
     let account = reader.connect().await.with_context(|| format!("connecting to the gateway for {d}"))?;
     eod::run(

@@ -7,6 +7,7 @@ mod data;
 mod demo;
 mod local;
 mod reset;
+mod schedule;
 mod schema;
 mod validate;
 

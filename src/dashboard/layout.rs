@@ -204,8 +204,3 @@ input,select,button{background:var(--panel);color:var(--text);border:1px solid v
 footer{color:var(--muted);font-size:.8rem;padding:1rem;border-top:1px solid var(--line);margin-top:2rem}
 @media (max-width:600px){main{padding:.6rem}.card .value{font-size:1.1rem}h1{font-size:1.2rem}}
 "#;
-
-/// The New York date of an instant.
-pub fn et_date(t: DateTime<Utc>) -> chrono::NaiveDate {
-    ae_shared::calendar::et_date(t)
-}

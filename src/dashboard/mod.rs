@@ -104,13 +104,13 @@ pub async fn run(args: DashboardArgs, common: &CommonArgs) -> anyhow::Result<Exi
     let t0 = Instant::now();
     let bus_url = bus.url().to_string();
     let mut loader = snapshot::Loader::new(bus);
-    let first = loader.refresh().await.context("reading the bus")?;
+    let first = Arc::new(loader.refresh().await.context("reading the bus")?);
     let clock = clock_for(args.as_of.as_deref(), first.eods.keys().next_back().copied())?;
     let documents = first.eods.len() + first.books.len() + first.risk.len() + first.signals.len();
     let problems = first.problems.len();
     let settings =
         Settings { refresh: Duration::from_secs(args.refresh_secs), reload_s: args.reload_secs.max(10), token };
-    let state = server::AppState::new(loader, clock, settings).await?;
+    let state = server::AppState::new(loader, first.clone(), clock, settings);
     let app = server::router(state);
     let listen = if args.bench.is_some() { SocketAddr::from(([127, 0, 0, 1], 0)) } else { args.listen };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;

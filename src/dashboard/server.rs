@@ -47,19 +47,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Reads the bus once (so the first page is fast) and returns the state.
-    pub async fn new(mut loader: Loader, clock: Arc<dyn Clock>, settings: Settings) -> anyhow::Result<Arc<Self>> {
-        let snap = loader.refresh().await?;
+    /// The state, starting from the snapshot the loader just read (so the first page is fast).
+    pub fn new(loader: Loader, first: Arc<Snapshot>, clock: Arc<dyn Clock>, settings: Settings) -> Arc<Self> {
         let bus = loader.bus().clone();
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             loader: Mutex::new(loader),
-            snapshot: RwLock::new((Instant::now(), Arc::new(snap))),
+            snapshot: RwLock::new((Instant::now(), first)),
             clock,
             settings,
             bus,
             last_error: RwLock::new(None),
             prices: Mutex::new(None),
-        }))
+        })
     }
 
     /// The current snapshot, re-read from the bus when older than the refresh interval. A bus

@@ -17,7 +17,7 @@ use ae_shared::contracts::predictions::Predictions;
 use ae_shared::contracts::predictor_metrics::PredictorMetrics;
 use ae_shared::contracts::risk_state::RiskState;
 use ae_shared::contracts::signals::Signals;
-use ae_shared::contracts::{self, Document};
+use ae_shared::contracts::{self, DocKind, Document};
 use ae_shared::store::freshness::Freshness;
 use serde_json::Value;
 
@@ -151,49 +151,56 @@ pub struct Loader {
     seen: HashMap<Key, (u64, Option<String>, Parsed)>,
 }
 
-/// What a key holds, by its place on the bus (`None`: not shown).
-fn kind_of(key: &Key) -> Option<&'static str> {
-    let k = key.as_str();
-    let dated = keys::date_of(key).is_some();
-    let kind = if k.starts_with(keys::prefix::EOD) && dated {
-        "eod"
-    } else if k.starts_with(keys::prefix::ORDER_BOOKS) && dated {
-        "book"
-    } else if k.starts_with("risk/") && k.ends_with("/risk_state.json") {
-        "risk"
-    } else if k.starts_with(keys::prefix::SIGNALS) && k.ends_with("/signals.json") {
-        "signals"
-    } else if k.starts_with(keys::prefix::PREDICTIONS) && dated {
-        "predictions"
-    } else if k.starts_with("predictor/metrics/") && dated {
-        "metrics"
-    } else if k.starts_with(keys::prefix::MODELS) && k.ends_with("/metrics.json") {
-        "model_metrics"
-    } else if k.starts_with(keys::prefix::BACKTEST) && k.ends_with("/report.json") {
-        "backtest"
-    } else if k.starts_with("research/archive/") && k.ends_with("/run.json") {
-        "research_run"
-    } else if k.starts_with("config/history/") && k.ends_with(".json") {
-        "written_back"
-    } else if k.starts_with("alerts/") && !k.starts_with("alerts/state/") && k.ends_with(".json") {
-        "alert"
-    } else {
-        return None;
-    };
-    Some(kind)
+/// What a key holds, for the dashboard (`None`: not shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Eod,
+    Book,
+    Risk,
+    Signals,
+    Predictions,
+    /// `predictor/metrics/{date}.json`
+    Metrics,
+    /// `predictor/models/{version}/metrics.json`
+    ModelMetrics,
+    Backtest,
+    ResearchRun,
+    WrittenBack,
+    Alert,
 }
 
-fn parse_as(kind: &str, bytes: &[u8]) -> Result<Parsed, String> {
+/// The contracts by [`keys::contract_kind`]; the reports, runs and alerts by their names.
+fn kind_of(key: &Key) -> Option<Kind> {
+    let k = key.as_str();
+    let dated = keys::date_of(key).is_some();
+    Some(match keys::contract_kind(key) {
+        Some(_) if k.starts_with("config/history/") && dated => Kind::WrittenBack,
+        Some(DocKind::Eod) if dated => Kind::Eod,
+        Some(DocKind::OrderBook) if dated => Kind::Book,
+        Some(DocKind::RiskState) if dated => Kind::Risk,
+        Some(DocKind::Signals) if dated => Kind::Signals,
+        Some(DocKind::Predictions) if dated => Kind::Predictions,
+        Some(DocKind::PredictorMetrics) if k.starts_with(keys::prefix::MODELS) => Kind::ModelMetrics,
+        Some(DocKind::PredictorMetrics) if dated => Kind::Metrics,
+        Some(_) => return None,
+        None if k.starts_with(keys::prefix::BACKTEST) && k.ends_with("/report.json") && dated => Kind::Backtest,
+        None if k.starts_with("research/archive/") && k.ends_with("/run.json") && dated => Kind::ResearchRun,
+        None if k.starts_with("alerts/") && !k.starts_with("alerts/state/") && k.ends_with(".json") => Kind::Alert,
+        None => return None,
+    })
+}
+
+fn parse_as(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
     fn doc<T: Document>(bytes: &[u8]) -> Result<Arc<T>, String> {
         contracts::parse::<T>(bytes).map(Arc::new).map_err(|p| p.to_string())
     }
     Ok(match kind {
-        "eod" => Parsed::Eod(doc(bytes)?),
-        "book" => Parsed::Book(doc(bytes)?),
-        "risk" => Parsed::Risk(doc(bytes)?),
-        "signals" => Parsed::Signals(doc(bytes)?),
-        "predictions" => Parsed::Predictions(doc(bytes)?),
-        "metrics" | "model_metrics" => Parsed::Metrics(doc(bytes)?),
+        Kind::Eod => Parsed::Eod(doc(bytes)?),
+        Kind::Book => Parsed::Book(doc(bytes)?),
+        Kind::Risk => Parsed::Risk(doc(bytes)?),
+        Kind::Signals => Parsed::Signals(doc(bytes)?),
+        Kind::Predictions => Parsed::Predictions(doc(bytes)?),
+        Kind::Metrics | Kind::ModelMetrics => Parsed::Metrics(doc(bytes)?),
         _ => Parsed::Json(Arc::new(serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?)),
     })
 }
@@ -217,9 +224,9 @@ impl Loader {
             listing.extend(self.bus.list(p).await?);
         }
         let mut problems = Vec::new();
-        let wanted: Vec<(ObjectMeta, &'static str)> =
+        let wanted: Vec<(ObjectMeta, Kind)> =
             listing.iter().filter_map(|m| kind_of(&m.key).map(|k| (m.clone(), k))).collect();
-        let stale: Vec<(ObjectMeta, &'static str)> = wanted
+        let stale: Vec<(ObjectMeta, Kind)> = wanted
             .iter()
             .filter(|(m, _)| {
                 !matches!(self.seen.get(&m.key), Some((size, etag, _)) if *size == m.size && (etag == &m.etag || m.etag.is_none()))
@@ -265,7 +272,7 @@ impl Loader {
         let mut s = Snapshot { problems, ..Snapshot::default() };
         for (key, (_, _, parsed)) in &self.seen {
             let day = keys::date_of(key);
-            let kind = kind_of(key).unwrap_or_default();
+            let Some(kind) = kind_of(key) else { continue };
             match (parsed, day) {
                 (Parsed::Eod(d), Some(day)) => {
                     s.eods.insert(day, Sourced { key: key.clone(), doc: d.clone() });
@@ -282,23 +289,23 @@ impl Loader {
                 (Parsed::Predictions(d), Some(day)) => {
                     s.predictions.insert(day, Sourced { key: key.clone(), doc: d.clone() });
                 }
-                (Parsed::Metrics(d), _) if kind == "model_metrics" => {
+                (Parsed::Metrics(d), _) if kind == Kind::ModelMetrics => {
                     s.model_metrics.insert(d.model_version.clone(), Sourced { key: key.clone(), doc: d.clone() });
                 }
                 (Parsed::Metrics(d), Some(day)) => {
                     s.metrics.insert(day, Sourced { key: key.clone(), doc: d.clone() });
                 }
-                (Parsed::Json(v), Some(day)) if kind == "backtest" => {
+                (Parsed::Json(v), Some(day)) if kind == Kind::Backtest => {
                     s.backtests.insert(day, Sourced { key: key.clone(), doc: v.clone() });
                 }
-                (Parsed::Json(v), Some(day)) if kind == "research_run" => {
+                (Parsed::Json(v), Some(day)) if kind == Kind::ResearchRun => {
                     s.research_runs.insert(day, Sourced { key: key.clone(), doc: v.clone() });
                 }
-                (Parsed::Json(v), Some(day)) if kind == "written_back" => {
+                (Parsed::Json(v), Some(day)) if kind == Kind::WrittenBack => {
                     let name = key.file_name().trim_end_matches(".json").to_string();
                     s.written_back.push(WrittenBack { date: day, name, key: key.clone(), doc: v.clone() });
                 }
-                (Parsed::Json(v), _) if kind == "alert" => match serde_json::from_value::<Alert>((**v).clone()) {
+                (Parsed::Json(v), _) if kind == Kind::Alert => match serde_json::from_value::<Alert>((**v).clone()) {
                     Ok(a) => s.alerts.push(Sourced { key: key.clone(), doc: Arc::new(a) }),
                     Err(e) => s.problems.push(format!("{key}: not an alert: {e}")),
                 },

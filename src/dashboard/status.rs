@@ -6,6 +6,7 @@ use ae_shared::bus::Key;
 use chrono::{DateTime, Datelike as _, NaiveTime, TimeDelta, Utc, Weekday};
 
 use super::snapshot::Snapshot;
+use crate::schedule;
 
 /// When a job runs, in New York time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +21,6 @@ pub enum Schedule {
 
 /// Minutes after its start a run may take before it counts as late.
 pub const GRACE_MINUTES: i64 = 45;
-
-fn hm(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).expect("a time of day")
-}
 
 impl Schedule {
     /// The trading day of the latest run that should have finished by `now` (start + grace).
@@ -179,13 +176,13 @@ pub fn strip(s: &Snapshot, now: DateTime<Utc>) -> Vec<JobStatus> {
         .unwrap_or_default();
     let no_champion = s.registry.as_ref().is_none_or(|r| r.doc.champion.is_none());
     let jobs = [
-        ("research", Schedule::Weekly(hm(5, 0)), newest(&s.signals)),
-        ("predictor training", Schedule::Weekly(hm(6, 0)), model),
-        ("predictor inference", Schedule::Daily(hm(9, 15)), newest(&s.predictions)),
-        ("executor plan", Schedule::Daily(hm(9, 20)), newest(&s.books)),
-        ("nightly data update", Schedule::Daily(hm(16, 20)), manifest),
-        ("executor EOD", Schedule::Daily(hm(16, 40)), newest(&s.eods)),
-        ("backtester", Schedule::Saturday(hm(4, 0)), newest(&s.backtests)),
+        ("research", Schedule::Weekly(schedule::research()), newest(&s.signals)),
+        ("predictor training", Schedule::Weekly(schedule::training()), model),
+        ("predictor inference", Schedule::Daily(schedule::inference()), newest(&s.predictions)),
+        ("executor plan", Schedule::Daily(schedule::plan()), newest(&s.books)),
+        ("nightly data update", Schedule::Daily(schedule::data_update()), manifest),
+        ("executor EOD", Schedule::Daily(schedule::eod()), newest(&s.eods)),
+        ("backtester", Schedule::Saturday(schedule::backtester()), newest(&s.backtests)),
     ];
     jobs.into_iter()
         .map(|(job, schedule, (last, key))| {
@@ -210,6 +207,10 @@ pub fn reload_at(now: DateTime<Utc>, every: u32) -> Option<u32> {
 mod tests {
     use super::*;
 
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).expect("a time of day")
+    }
+
     fn day(s: &str) -> TradingDay {
         TradingDay::parse(s).unwrap()
     }
@@ -221,16 +222,16 @@ mod tests {
     fn the_run_due_follows_the_new_york_schedule_with_its_grace() {
         let cases = [
             // (schedule, now ET, due)
-            (Schedule::Daily(hm(16, 40)), et("2010-03-10", 17, 30), "2010-03-10"),
-            (Schedule::Daily(hm(16, 40)), et("2010-03-10", 17, 0), "2010-03-09"),
-            (Schedule::Daily(hm(9, 20)), et("2010-03-13", 12, 0), "2010-03-12"), // a Saturday
-            (Schedule::Daily(hm(9, 20)), et("2010-04-02", 12, 0), "2010-04-01"), // Good Friday
-            (Schedule::Weekly(hm(5, 0)), et("2010-03-10", 12, 0), "2010-03-08"),
-            (Schedule::Weekly(hm(5, 0)), et("2010-03-08", 5, 30), "2010-03-01"),
-            (Schedule::Weekly(hm(5, 0)), et("2010-02-16", 6, 0), "2010-02-16"), // Tuesday after Presidents' Day
-            (Schedule::Saturday(hm(4, 0)), et("2010-03-10", 12, 0), "2010-03-08"),
-            (Schedule::Saturday(hm(4, 0)), et("2010-03-13", 4, 10), "2010-03-08"),
-            (Schedule::Saturday(hm(4, 0)), et("2010-03-13", 5, 0), "2010-03-15"),
+            (Schedule::Daily(schedule::eod()), et("2010-03-10", 17, 30), "2010-03-10"),
+            (Schedule::Daily(schedule::eod()), et("2010-03-10", 17, 0), "2010-03-09"),
+            (Schedule::Daily(schedule::plan()), et("2010-03-13", 12, 0), "2010-03-12"), // a Saturday
+            (Schedule::Daily(schedule::plan()), et("2010-04-02", 12, 0), "2010-04-01"), // Good Friday
+            (Schedule::Weekly(schedule::research()), et("2010-03-10", 12, 0), "2010-03-08"),
+            (Schedule::Weekly(schedule::research()), et("2010-03-08", 5, 30), "2010-03-01"),
+            (Schedule::Weekly(schedule::research()), et("2010-02-16", 6, 0), "2010-02-16"), // Tuesday after Presidents' Day
+            (Schedule::Saturday(schedule::backtester()), et("2010-03-10", 12, 0), "2010-03-08"),
+            (Schedule::Saturday(schedule::backtester()), et("2010-03-13", 4, 10), "2010-03-08"),
+            (Schedule::Saturday(schedule::backtester()), et("2010-03-13", 5, 0), "2010-03-15"),
         ];
         for (sched, now, want) in cases {
             assert_eq!(sched.due(now), Some(day(want)), "{sched:?} at {now}");

@@ -45,18 +45,7 @@ min_deflated_sharpe = 0.0
 "#;
 
 fn kind_of(key: &str) -> Option<DocKind> {
-    Some(match key {
-        k if k.starts_with("signals/") && k.ends_with("signals.json") => DocKind::Signals,
-        k if k.starts_with("predictor/predictions/") => DocKind::Predictions,
-        k if k.starts_with("predictor/metrics/") => DocKind::PredictorMetrics,
-        k if k.starts_with("executor/order_books/") => DocKind::OrderBook,
-        k if k.starts_with("executor/eod/") => DocKind::Eod,
-        k if k.starts_with("risk/") && k.ends_with("risk_state.json") => DocKind::RiskState,
-        k if k.contains("executor_params") => DocKind::ExecutorParams,
-        k if k.contains("scoring_weights") => DocKind::ScoringWeights,
-        k if k.contains("predictor_params") => DocKind::PredictorParams,
-        _ => return None,
-    })
+    ae_shared::bus::keys::contract_kind(&ae_shared::bus::Key::parse(key).ok()?)
 }
 
 /// The document without wall-clock timings (the backtest report's speed section).

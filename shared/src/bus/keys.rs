@@ -31,6 +31,7 @@
 use std::fmt;
 
 use crate::calendar::TradingDay;
+use crate::contracts::DocKind;
 
 /// A validated, prefix-relative object key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -326,9 +327,59 @@ pub fn date_of(key: &Key) -> Option<TradingDay> {
     TradingDay::parse(day).ok()
 }
 
+/// The contract a key holds, by its place on the bus (`None`: not a contract document — a report,
+/// a price chunk, an alert). The inverse of the contract documents' builders above.
+pub fn contract_kind(key: &Key) -> Option<DocKind> {
+    let segments: Vec<&str> = key.as_str().split('/').collect();
+    Some(match segments.as_slice() {
+        ["signals", _, "signals.json"] | ["signals", "latest.json"] => DocKind::Signals,
+        ["predictor", "predictions", _] => DocKind::Predictions,
+        ["predictor", "metrics", _] | ["predictor", "models", _, "metrics.json"] => DocKind::PredictorMetrics,
+        ["executor", "order_books", _] => DocKind::OrderBook,
+        ["executor", "eod", _] => DocKind::Eod,
+        ["executor", "kill_switch.json"] => DocKind::KillSwitch,
+        ["risk", _, "risk_state.json"] => DocKind::RiskState,
+        ["config", file] | ["config", "history", _, file] => {
+            match file.strip_suffix(".json")?.trim_end_matches("_previous") {
+                "scoring_weights" => DocKind::ScoringWeights,
+                "executor_params" => DocKind::ExecutorParams,
+                "predictor_params" => DocKind::PredictorParams,
+                "research_params" => DocKind::ResearchParams,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contracts_are_recognised_by_their_keys() {
+        let d = TradingDay::parse("2010-03-31").unwrap();
+        let cases = [
+            (eod(d).to_string(), Some(DocKind::Eod)),
+            (order_book(d).to_string(), Some(DocKind::OrderBook)),
+            (risk_state(d).to_string(), Some(DocKind::RiskState)),
+            (signals(d).to_string(), Some(DocKind::Signals)),
+            (signals_latest().to_string(), Some(DocKind::Signals)),
+            (predictions(d).to_string(), Some(DocKind::Predictions)),
+            (predictor_metrics_latest().to_string(), Some(DocKind::PredictorMetrics)),
+            ("predictor/models/gbm-2010-03-01-825b49da/metrics.json".into(), Some(DocKind::PredictorMetrics)),
+            (kill_switch().to_string(), Some(DocKind::KillSwitch)),
+            (config_history(d, "scoring_weights").to_string(), Some(DocKind::ScoringWeights)),
+            (config_previous("executor_params").to_string(), Some(DocKind::ExecutorParams)),
+            (config("research_params").to_string(), Some(DocKind::ResearchParams)),
+            (backtest(d, "report.json").to_string(), None),
+            (predictor_model("gbm-x", "metadata.json").unwrap().to_string(), None),
+            ("signals/2010-03-31/brief.html".into(), None),
+        ];
+        for (key, want) in cases {
+            assert_eq!(contract_kind(&Key::parse(&key).unwrap()), want, "{key}");
+        }
+    }
 
     #[test]
     fn builds_dated_keys() {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use ae_shared::bus::{Bus, Key};
-use ae_shared::contracts::{DocKind, Lineage};
+use ae_shared::contracts::Lineage;
 use ae_shared::store::PriceStore;
 use maud::{Markup, html};
 use serde_json::Value;
@@ -176,40 +176,6 @@ pub fn lineage_of(bytes: &[u8]) -> Option<Lineage> {
     serde_json::from_value(v.get("produced_by")?.clone()).ok()
 }
 
-/// The document kind a key holds, when it is a contract.
-pub fn contract_kind(key: &Key) -> Option<DocKind> {
-    let k = key.as_str();
-    let dated = ae_shared::bus::keys::date_of(key).is_some() || k.ends_with("/latest.json");
-    Some(if k.starts_with("signals/") && k.ends_with(".json") {
-        DocKind::Signals
-    } else if k.starts_with("predictor/predictions/") {
-        DocKind::Predictions
-    } else if k.starts_with("predictor/metrics/")
-        || (k.starts_with("predictor/models/") && k.ends_with("/metrics.json"))
-    {
-        DocKind::PredictorMetrics
-    } else if k.starts_with("executor/order_books/") && dated {
-        DocKind::OrderBook
-    } else if k.starts_with("executor/eod/") && dated {
-        DocKind::Eod
-    } else if k == "executor/kill_switch.json" {
-        DocKind::KillSwitch
-    } else if k.starts_with("risk/") && k.ends_with("/risk_state.json") {
-        DocKind::RiskState
-    } else if k.starts_with("config/") && k.ends_with(".json") {
-        let name = key.file_name().trim_end_matches(".json").trim_end_matches("_previous");
-        match name {
-            "scoring_weights" => DocKind::ScoringWeights,
-            "executor_params" => DocKind::ExecutorParams,
-            "predictor_params" => DocKind::PredictorParams,
-            "research_params" => DocKind::ResearchParams,
-            _ => return None,
-        }
-    } else {
-        return None;
-    })
-}
-
 /// The lineage page: the picker, and the walk from `root` when one is given.
 pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, depth: usize, error: Option<&str>) -> Markup {
     let mut picks: Vec<(&str, &Key)> = Vec::new();
@@ -292,7 +258,7 @@ pub fn render(s: &Snapshot, root: Option<(&Key, &[Node])>, depth: usize, error: 
 /// anything else by its size and hash.
 pub fn document(key: &Key, bytes: &[u8], sha256: &str) -> Markup {
     let name = key.file_name();
-    let kind = contract_kind(key);
+    let kind = ae_shared::bus::keys::contract_kind(key);
     let verdict = kind.map(|k| (k, k.validate(bytes)));
     let text = if name.ends_with(".json") {
         serde_json::from_slice::<Value>(bytes).ok().map(|mut v| {
@@ -340,23 +306,6 @@ mod tests {
         for (key, outside, day) in cases {
             assert_eq!(off_the_bus(key), outside, "{key}");
             assert_eq!(price_content(key).map(|d| d.to_string()), day.map(String::from), "{key}");
-        }
-    }
-
-    #[test]
-    fn contracts_are_recognised_by_their_keys() {
-        let cases = [
-            ("executor/eod/2010-03-31.json", Some(DocKind::Eod)),
-            ("executor/order_books/2010-03-31.json", Some(DocKind::OrderBook)),
-            ("risk/2010-03-31/risk_state.json", Some(DocKind::RiskState)),
-            ("signals/latest.json", Some(DocKind::Signals)),
-            ("predictor/models/gbm-2010-03-01-825b49da/metrics.json", Some(DocKind::PredictorMetrics)),
-            ("config/history/2010-03-29/scoring_weights.json", Some(DocKind::ScoringWeights)),
-            ("config/executor_params_previous.json", Some(DocKind::ExecutorParams)),
-            ("backtest/2010-03-29/report.json", None),
-        ];
-        for (key, want) in cases {
-            assert_eq!(contract_kind(&Key::parse(key).unwrap()), want, "{key}");
         }
     }
 }

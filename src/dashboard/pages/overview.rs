@@ -100,7 +100,7 @@ pub fn render(s: &Snapshot, now: chrono::DateTime<chrono::Utc>) -> Markup {
             }
         }
         @if let Some(f) = &s.freshness {
-            @let today = ae_shared::TradingDay::on_or_before(crate::dashboard::layout::et_date(now));
+            @let today = ae_shared::TradingDay::on_or_before(ae_shared::calendar::et_date(now));
             div.scroll { table {
                 tr { th { "datum" } th { "last" } th { "bound (sessions)" } th.l { "source" } th.l { "status" } }
                 @for (name, d) in &f.doc.data {
