@@ -57,7 +57,8 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
     let t = Instant::now();
-    let s = sweep::sweep(&sim, &cfg.executor, &cfg.backtest.sweep, &cfg.backtest.gates, 0.33, 0, &|| {});
+    cfg.backtest.threads = 0;
+    let (s, _) = sweep::sweep(&sim, &cfg.executor, &cfg.backtest, None, &|| {});
     eprintln!(
         "sweep: {} points ({} invalid) over the embedded year in {:.1} s on {} threads",
         s.declared,

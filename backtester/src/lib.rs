@@ -5,7 +5,7 @@
 //! the executor's own functions ([`sim`]) and fills through a fill model ([`fill`]), realised
 //! outcomes for grading ([`outcomes`]), the tear sheet ([`grade`]), signal quality
 //! ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto calibration ([`veto`]), the
-//! executor parameter sweep ([`sweep`]) with its overfitting statistics ([`overfit`]), their
+//! executor parameter sweep ([`sweep`]) resumed across weekly runs ([`checkpoint`]) with its overfitting statistics ([`overfit`]), their
 //! promotion gates ([`gate`]), config
 //! write-back ([`writeback`]), the report ([`report`]) and the run ([`run`]).
 //!
@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod fill;
 pub mod gate;
 pub mod grade;

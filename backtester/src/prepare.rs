@@ -16,10 +16,11 @@ use ae_rules::view::{Candidate, MarketView};
 use ae_shared::TradingDay;
 use ae_shared::bus::Bus;
 use ae_shared::config::Config;
-use ae_shared::contracts::common::{Regime, SignalAction};
+use ae_shared::contracts::common::{Regime, Sector, SignalAction};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::store::PriceStore;
 use ae_shared::types::Ticker;
+use sha2::{Digest as _, Sha256};
 
 /// One day's raw bar (what orders fill against).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,11 +78,86 @@ pub struct Prepared {
     /// Bars of the whole universe over the simulated days (the work a bar-by-bar engine would see).
     pub universe_bars: u64,
     /// Sector of every ticker.
-    pub sectors: HashMap<Ticker, ae_shared::contracts::common::Sector>,
+    pub sectors: HashMap<Ticker, Sector>,
     /// Days with signals in force, with predictions in force.
     pub coverage: Coverage,
     /// What was passed over while reading.
     pub notes: Vec<String>,
+    /// A digest chain over the days: `digests[k]` covers everything the simulator reads from days
+    /// `0..=k`, so two preparations that agree at `k` simulate those days identically.
+    pub digests: Vec<Digest>,
+}
+
+/// A SHA-256 digest.
+pub type Digest = [u8; 32];
+
+/// Feeds formatted text straight into a hasher.
+struct HashText(Sha256);
+
+impl std::fmt::Write for HashText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl DayInput {
+    /// The digest of this day after `prev` (the previous day's, zeros for the first): every field
+    /// the simulator reads, maps in key order, prices to the bit.
+    pub fn digest(&self, prev: &Digest) -> Digest {
+        use std::fmt::Write as _;
+        let mut h = HashText(Sha256::new());
+        h.0.update(prev);
+        let mut views: Vec<_> = self.views.iter().collect();
+        views.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Formatting to a hasher cannot fail.
+        let _ = write!(
+            h,
+            "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.date,
+            self.regime,
+            self.signals_stale,
+            self.signals_date,
+            self.research,
+            self.candidates,
+            views,
+            self.splits,
+            self.dividends,
+            self.benchmark.map(f64::to_bits)
+        );
+        let mut returns: Vec<_> = self.returns.iter().collect();
+        returns.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (t, r) in returns {
+            h.0.update(t.as_str().as_bytes());
+            h.0.update((r.len() as u64).to_le_bytes());
+            for x in r {
+                h.0.update(x.to_bits().to_le_bytes());
+            }
+        }
+        let mut bars: Vec<_> = self.bars.iter().collect();
+        bars.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (t, b) in bars {
+            h.0.update(t.as_str().as_bytes());
+            for x in [b.open, b.high, b.low, b.close, b.volume] {
+                h.0.update(x.to_bits().to_le_bytes());
+            }
+        }
+        h.0.finalize().into()
+    }
+}
+
+/// The digest chain of `days` ([`Prepared::digests`]), started from the sectors (a new
+/// position takes its sector from them).
+pub fn digests(sectors: &HashMap<Ticker, Sector>, days: &[DayInput]) -> Vec<Digest> {
+    let mut sorted: Vec<_> = sectors.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut prev: Digest = Sha256::digest(format!("{sorted:?}").as_bytes()).into();
+    days.iter()
+        .map(|d| {
+            prev = d.digest(&prev);
+            prev
+        })
+        .collect()
 }
 
 /// How much of the period had inputs.
@@ -209,7 +285,8 @@ pub async fn prepare(
         .filter_map(|s| store.sectors.sector(s.ticker.as_str()).map(|sec| (s.ticker.clone(), sec)))
         .collect();
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
-    Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes })
+    let digests = digests(&sectors, &out);
+    Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
 }
 
 /// The benchmark's close on `date`.

@@ -299,8 +299,8 @@ impl Report {
         let sw = &self.sweep;
         let _ = writeln!(
             s,
-            "\n## Executor sweep\n\n{} points declared, {} skipped as invalid, {} training / {} holdout sessions, {:.1} s.\n",
-            sw.declared, sw.invalid, sw.split.0, sw.split.1, sw.seconds
+            "\n## Executor sweep\n\n{} points declared, {} skipped as invalid, {} training / {} holdout sessions, {:.1} s ({} resumed from the previous run's states).\n",
+            sw.declared, sw.invalid, sw.split.0, sw.split.1, sw.seconds, sw.resumed
         );
         for g in &sw.gates {
             let _ = writeln!(s, "- {g}");

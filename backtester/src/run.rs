@@ -18,6 +18,7 @@ use ae_shared::store::PriceStore;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::checkpoint::Checkpoint;
 use crate::fill::FillModel;
 use crate::outcomes::Outcomes;
 use crate::prepare::{self, Prepared};
@@ -152,6 +153,14 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool) -> any
     Ok(Setup { exec, scoring, predictor, store, days, first, last, rep, prep, notes, inputs, replay_s, prepare_s })
 }
 
+/// Keeps the sweep's states for next week's run; a failure to write them costs only time next
+/// week, so it is logged, not fatal.
+async fn save_cache(bus: &Bus, key: &ae_shared::bus::Key, c: &Checkpoint) {
+    if let Err(e) = c.save(bus, key).await {
+        tracing::warn!(%key, error = %e, "the sweep's states were not kept: next week's sweep starts every point from the first day");
+    }
+}
+
 /// Where the sweep's points are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SweepSource {
@@ -182,11 +191,15 @@ pub async fn shard(
     which: sweep::Shard,
     progress: bool,
 ) -> anyhow::Result<sweep::ShardResult> {
-    let s = setup(bus, cfg, date, progress).await?;
+    let mut s = setup(bus, cfg, date, progress).await?;
     let fill = FillModel::from_config(cfg);
     let sim = Simulator::new(&s.prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
-    let r = sweep::score_shard(&sim, &s.exec, &cfg.backtest.sweep, which, cfg.backtest.threads as usize, &|| {});
+    let cache = keys::sweep_cache(which.index, which.of);
+    let prior = Checkpoint::load(bus, &cache, &sim, &mut s.notes).await;
+    let threads = cfg.backtest.threads as usize;
+    let (r, next) = sweep::score_shard(&sim, &s.exec, &cfg.backtest.sweep, which, threads, prior, &|| {});
     bus.put_json(&keys::sweep_shard(date, which.index, which.of), &r, PutMode::Overwrite).await?;
+    save_cache(bus, &cache, &next).await;
     Ok(r)
 }
 
@@ -270,18 +283,18 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     let pb = bar(opts.progress, grid_n, "sweep");
     let done = AtomicUsize::new(0);
     let sw = match source {
-        SweepSource::Local => sweep::sweep(
-            &sim,
-            &exec,
-            &cfg.backtest.sweep,
-            &cfg.backtest.gates,
-            cfg.backtest.holdout_fraction,
-            cfg.backtest.threads as usize,
-            &|| {
+        SweepSource::Local => {
+            let cache = keys::sweep_cache(0, 1);
+            let prior = Checkpoint::load(bus, &cache, &sim, &mut notes).await;
+            let (sw, next) = sweep::sweep(&sim, &exec, &cfg.backtest, prior, &|| {
                 let k = done.fetch_add(1, Ordering::Relaxed) + 1;
                 pb.set_position(k as u64);
-            },
-        ),
+            });
+            if !opts.dry_run {
+                save_cache(bus, &cache, &next).await;
+            }
+            sw
+        }
         SweepSource::Shards(of) => {
             let mut shards = Vec::with_capacity(of);
             for i in 0..of {

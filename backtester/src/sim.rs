@@ -27,13 +27,13 @@ use ae_shared::contracts::order_book::{BreakerLevels, OrderBook};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::contracts::{Job, Lineage};
 use ae_shared::types::{Ticker, Usd};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fill::FillModel;
 use crate::prepare::{DayInput, Prepared};
 
 /// One fill.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fill {
     /// Day.
     pub date: TradingDay,
@@ -56,7 +56,7 @@ pub struct Fill {
 }
 
 /// A closed round trip (FIFO lots).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trade {
     /// Symbol.
     pub ticker: Ticker,
@@ -85,7 +85,7 @@ pub struct Trade {
 }
 
 /// What one run produced.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SimResult {
     /// Days.
     pub dates: Vec<TradingDay>,
@@ -118,7 +118,7 @@ pub struct SimResult {
 }
 
 /// A circuit breaker that fired in the simulation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakerEvent {
     /// Day.
     pub date: TradingDay,
@@ -128,7 +128,7 @@ pub struct BreakerEvent {
     pub detail: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Lot {
     date: TradingDay,
     shares: u32,
@@ -137,7 +137,7 @@ struct Lot {
     reason: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Position {
     sector: Option<Sector>,
     shares: u32,
@@ -159,6 +159,34 @@ pub struct Simulator<'a> {
     lineage: Lineage,
 }
 
+/// Where a run stands after its last simulated day: everything the next day needs, and what it
+/// produced so far. A weekly backtest resumes each grid point from the state last week's run
+/// left, when the days it covered were prepared from the same inputs ([`crate::checkpoint`]):
+/// resumed or not, the result is the same to the bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    detail: bool,
+    cash: f64,
+    peak: f64,
+    positions: BTreeMap<Ticker, Position>,
+    last_close: BTreeMap<Ticker, f64>,
+    /// Dividends accrued and not yet paid.
+    accrued: Vec<ae_rules::dividends::Accrual>,
+    /// The day index a breaker set the kill switch on, while it is set.
+    killed: Option<usize>,
+    /// The day index of the first session after the simulated operator cleared it.
+    cleared: Option<usize>,
+    /// What the days so far produced.
+    pub out: SimResult,
+}
+
+impl SimState {
+    /// Days simulated.
+    pub fn days(&self) -> usize {
+        self.out.dates.len()
+    }
+}
+
 struct Run<'a> {
     sim: &'a Simulator<'a>,
     params: &'a ExecutorParams,
@@ -166,7 +194,7 @@ struct Run<'a> {
     cash: f64,
     peak: f64,
     positions: BTreeMap<Ticker, Position>,
-    last_close: HashMap<Ticker, f64>,
+    last_close: BTreeMap<Ticker, f64>,
     /// Dividends accrued and not yet paid.
     accrued: Vec<ae_rules::dividends::Accrual>,
     out: SimResult,
@@ -190,24 +218,55 @@ impl<'a> Simulator<'a> {
         self.prep
     }
 
+    /// What decides a run besides the prepared days and the parameters (this build, the fill
+    /// model, the starting cash, the pre-trade limits) as a digest; `None` when the build
+    /// cannot be identified.
+    pub fn key(&self) -> Option<String> {
+        let build = crate::checkpoint::build_id()?;
+        let text = format!("{build}|{}|{:?}|{:?}|{}", crate::VERSION, self.fill, self.gate, self.start_cash.to_bits());
+        Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())))
+    }
+
     /// Runs the whole period with `params`. `detail` keeps every fill and trade.
     pub fn run(&self, params: &ExecutorParams, detail: bool) -> SimResult {
-        let mut r = Run {
-            sim: self,
-            params,
+        self.resume(params, detail, None).out
+    }
+
+    /// Runs `params` to the last prepared day from `from`, the state an earlier run of the same
+    /// parameters left after its last day (the caller has checked that its days were prepared
+    /// from the same inputs: [`crate::checkpoint::Checkpoint`]), or from the start. A state
+    /// with other details than asked for, or past the prepared days, is not used.
+    pub fn resume(&self, params: &ExecutorParams, detail: bool, from: Option<SimState>) -> SimState {
+        let from = from.filter(|s| s.detail == detail && s.days() <= self.prep.days.len());
+        let start = from.unwrap_or(SimState {
             detail,
             cash: self.start_cash,
             peak: self.start_cash,
             positions: BTreeMap::new(),
-            last_close: HashMap::new(),
+            last_close: BTreeMap::new(),
             accrued: Vec::new(),
-            out: SimResult::default(),
-            day_index: 0,
             killed: None,
             cleared: None,
+            out: SimResult::default(),
+        });
+        let done = start.days();
+        let SimState { detail, cash, peak, positions, last_close, accrued, killed, cleared, out } = start;
+        let mut r = Run {
+            sim: self,
+            params,
+            detail,
+            cash,
+            peak,
+            positions,
+            last_close,
+            accrued,
+            out,
+            day_index: done,
+            killed,
+            cleared,
         };
-        let mut prev_nav = self.start_cash;
-        for (i, day) in self.prep.days.iter().enumerate() {
+        let mut prev_nav = r.out.nav.last().copied().unwrap_or(self.start_cash);
+        for (i, day) in self.prep.days.iter().enumerate().skip(done) {
             r.day_index = i;
             r.out.trades_closed.push(0);
             r.out.traded.push(0.0);
@@ -219,7 +278,8 @@ impl<'a> Simulator<'a> {
             prev_nav = nav;
             r.peak = r.peak.max(nav);
         }
-        r.out
+        let Run { detail, cash, peak, positions, last_close, accrued, killed, cleared, out, .. } = r;
+        SimState { detail, cash, peak, positions, last_close, accrued, killed, cleared, out }
     }
 }
 

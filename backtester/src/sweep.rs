@@ -5,15 +5,16 @@
 //! holdout, and passes both overfitting checks (deflated Sharpe and CSCV probability of backtest
 //! overfitting, over every point tried).
 
-use ae_shared::config::{PromotionGates, SweepGrid};
+use ae_shared::config::{BacktestConfig, PromotionGates, SweepGrid};
 use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::grade::objective;
 use crate::overfit::{self, Deflated, Pbo};
-use crate::sim::Simulator;
+use crate::sim::{SimState, Simulator};
 
 /// One grid point: a value for each swept path, in the grid's order.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +115,8 @@ pub struct SweepOutcome {
     /// The parameters to write when promoted.
     #[serde(skip)]
     pub params: Option<ExecutorParams>,
+    /// Points resumed from the previous run's states (only the days after them simulated).
+    pub resumed: usize,
     /// Seconds the sweep took.
     pub seconds: f64,
 }
@@ -223,6 +226,9 @@ pub struct ShardResult {
     pub days: usize,
     /// Its points, in grid order.
     pub points: Vec<PointResult>,
+    /// How many of them resumed from the previous run's states.
+    #[serde(default)]
+    pub resumed: usize,
     /// Seconds it took to score them.
     pub seconds: f64,
 }
@@ -236,46 +242,74 @@ fn valid_points(base: &ExecutorParams, grid: &SweepGrid) -> (usize, Vec<(usize, 
 }
 
 /// Scores this shard's points of the grid around `base` (the parameters in force) on `threads`
-/// threads (0: all cores).
+/// threads (0: all cores). A point whose state `prior` holds resumes from it (only the days after
+/// it are simulated); the states every point reached are returned for the next run.
 pub fn score_shard(
     sim: &Simulator<'_>,
     base: &ExecutorParams,
     grid: &SweepGrid,
     shard: Shard,
     threads: usize,
+    prior: Option<Checkpoint>,
     progress: &(dyn Fn() + Sync),
-) -> ShardResult {
+) -> (ShardResult, Checkpoint) {
     let t0 = std::time::Instant::now();
     let (declared, valid) = valid_points(base, grid);
-    let mine: Vec<_> =
-        valid.into_iter().enumerate().filter(|(k, _)| k % shard.of == shard.index).map(|(_, v)| v).collect();
+    let mut prior = prior.filter(|c| c.fits(sim)).unwrap_or_default();
+    let mine: Vec<_> = valid
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| k % shard.of == shard.index)
+        .map(|(_, (i, _, params))| {
+            let from = prior.take(&params);
+            (i, params, from)
+        })
+        .collect();
+    let resumed = mine.iter().filter(|m| m.2.is_some()).count();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    let points = pool.install(|| {
-        mine.par_iter()
-            .map(|(i, _, params)| {
-                let r = sim.run(params, false);
+    let states: Vec<(usize, ExecutorParams, SimState)> = pool.install(|| {
+        mine.into_par_iter()
+            .map(|(i, params, from)| {
+                let st = sim.resume(&params, false, from);
                 progress();
-                PointResult { i: *i, returns: r.returns, trades_closed: r.trades_closed }
+                (i, params, st)
             })
             .collect()
     });
-    ShardResult { shard, declared, days: sim.prepared().days.len(), points, seconds: t0.elapsed().as_secs_f64() }
+    let points = states
+        .iter()
+        .map(|(i, _, st)| PointResult {
+            i: *i,
+            returns: st.out.returns.clone(),
+            trades_closed: st.out.trades_closed.clone(),
+        })
+        .collect();
+    let next = Checkpoint::of(sim, states.into_iter().map(|(_, p, st)| (checkpoint::params_key(&p), st)));
+    let result = ShardResult {
+        shard,
+        declared,
+        days: sim.prepared().days.len(),
+        points,
+        resumed,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    (result, next)
 }
 
-/// Runs the sweep around `base` (the parameters in force) on `threads` threads (0: all cores).
+/// Runs `bt`'s sweep around `base` (the parameters in force) on its threads (0: all cores),
+/// resuming the points `prior` holds, and decides with its gates; returns the states for the
+/// next run too.
 pub fn sweep(
     sim: &Simulator<'_>,
     base: &ExecutorParams,
-    grid: &SweepGrid,
-    gates: &PromotionGates,
-    holdout_fraction: f64,
-    threads: usize,
+    bt: &BacktestConfig,
+    prior: Option<Checkpoint>,
     progress: &(dyn Fn() + Sync),
-) -> SweepOutcome {
+) -> (SweepOutcome, Checkpoint) {
     let t0 = std::time::Instant::now();
-    let one = score_shard(sim, base, grid, Shard::ALL, threads, progress);
-    let out = decide(sim, base, grid, gates, holdout_fraction, vec![one]);
-    SweepOutcome { seconds: t0.elapsed().as_secs_f64(), ..out.expect("one process scores every valid point") }
+    let (one, next) = score_shard(sim, base, &bt.sweep, Shard::ALL, bt.threads as usize, prior, progress);
+    let out = decide(sim, base, &bt.sweep, &bt.gates, bt.holdout_fraction, vec![one]);
+    (SweepOutcome { seconds: t0.elapsed().as_secs_f64(), ..out.expect("one process scores every valid point") }, next)
 }
 
 /// The decision over every point the shards scored, exactly as one process decides: the same
@@ -296,6 +330,7 @@ pub fn decide(
     let invalid = declared - valid.len();
     let of = shards.first().map(|s| s.shard.of).unwrap_or(1);
     let mut seen = vec![false; of];
+    let resumed = shards.iter().map(|s| s.resumed).sum();
     let mut by_index: std::collections::BTreeMap<usize, PointResult> = std::collections::BTreeMap::new();
     for s in shards {
         if s.shard.of != of || s.shard.index >= of || s.declared != declared || s.days != days {
@@ -393,6 +428,7 @@ pub fn decide(
         promote,
         gates: gates_out,
         params,
+        resumed,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }

@@ -16,6 +16,7 @@ use ae_shared::contracts::predictor_metrics::{FoldMetrics, WalkForwardSummary};
 use ae_shared::metrics::{pearson, spearman};
 use ae_shared::types::Fraction;
 use lightgbm3::{Booster, Dataset};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureSet, NF};
@@ -237,6 +238,37 @@ fn hit(rows: &[(usize, usize, f64, f64)]) -> (usize, usize) {
     (decided.iter().filter(|r| (r.2 > 0.0) == (r.3 > 0.0)).count(), decided.len())
 }
 
+/// One fold: fit with inner validation on its training sessions, score its test sessions.
+fn score_fold(
+    fs: &FeatureSet,
+    labels: &[f32],
+    j: usize,
+    f: &Fold,
+    p: &GbmParams,
+    purge: usize,
+) -> Result<(FoldMetrics, Oof, usize), TrainError> {
+    let (booster, b) = fit_with_inner_validation(fs, labels, &f.train, p, purge)?;
+    let (x, y, at) = gather(fs, labels, &f.test);
+    let pred = predict(&booster, &x)?;
+    let rows: Oof = at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
+    let (ic, ric, _) = daily_ics(&rows);
+    let (h, n) = hit(&rows);
+    let n_train = gather(fs, labels, &f.train).1.len();
+    let m = FoldMetrics {
+        fold: j as u32,
+        train_start: fs.dates[f.train[0]],
+        train_end: fs.dates[*f.train.last().expect("non-empty")],
+        test_start: fs.dates[f.test[0]],
+        test_end: fs.dates[*f.test.last().expect("non-empty")],
+        n_train: n_train as u64,
+        n_test: rows.len() as u64,
+        ic: if ic.is_finite() { ic } else { 0.0 },
+        rank_ic: if ric.is_finite() { ric } else { 0.0 },
+        hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
+    };
+    Ok((m, rows, b))
+}
+
 /// Runs walk-forward validation.
 pub fn walk_forward(
     fs: &FeatureSet,
@@ -245,33 +277,19 @@ pub fn walk_forward(
     p: &GbmParams,
     purge: usize,
 ) -> Result<WalkForwardResult, TrainError> {
+    // The folds are independent fits (one LightGBM thread each, deterministic): they run side by
+    // side and are gathered in fold order, so the result does not depend on the core count.
+    let scored: Vec<Result<(FoldMetrics, Oof, usize), TrainError>> =
+        folds.par_iter().enumerate().map(|(j, f)| score_fold(fs, labels, j, f, p, purge)).collect();
     let mut out = Vec::new();
     let mut oof = Vec::new();
     let mut best = Vec::new();
-    for (j, f) in folds.iter().enumerate() {
-        let (booster, b) = fit_with_inner_validation(fs, labels, &f.train, p, purge)?;
-        best.push(b);
-        let (x, y, at) = gather(fs, labels, &f.test);
-        let pred = predict(&booster, &x)?;
-        let rows: Vec<(usize, usize, f64, f64)> =
-            at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
-        let (ic, ric, _) = daily_ics(&rows);
-        let (h, n) = hit(&rows);
-        let n_train = gather(fs, labels, &f.train).1.len();
-        out.push(FoldMetrics {
-            fold: j as u32,
-            train_start: fs.dates[f.train[0]],
-            train_end: fs.dates[*f.train.last().expect("non-empty")],
-            test_start: fs.dates[f.test[0]],
-            test_end: fs.dates[*f.test.last().expect("non-empty")],
-            n_train: n_train as u64,
-            n_test: rows.len() as u64,
-            ic: if ic.is_finite() { ic } else { 0.0 },
-            rank_ic: if ric.is_finite() { ric } else { 0.0 },
-            hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
-        });
-        tracing::info!(fold = j, test = %format!("{}..{}", out[j].test_start, out[j].test_end), ic = out[j].ic, rank_ic = out[j].rank_ic, best_iteration = b, "fold scored out of sample");
+    for r in scored {
+        let (m, rows, b) = r?;
+        tracing::info!(fold = m.fold, test = %format!("{}..{}", m.test_start, m.test_end), ic = m.ic, rank_ic = m.rank_ic, best_iteration = b, "fold scored out of sample");
+        out.push(m);
         oof.extend(rows);
+        best.push(b);
     }
     let ics: Vec<f64> = out.iter().map(|f| f.ic).collect();
     let mut sorted = ics.clone();

@@ -8,3 +8,4 @@ mod embedded;
 mod null_market;
 mod oracle;
 mod parity;
+mod resume;

@@ -207,15 +207,25 @@ impl DailyBars {
 
     /// Only rows with `first <= date <= last` (symbols with none are dropped).
     pub fn between(&self, first: TradingDay, last: TradingDay) -> DailyBars {
-        let mut rows = Vec::new();
+        // Already in (ticker, date) order: copy each symbol's slice, no sort, no row copies.
+        let mut out = DailyBars::default();
         for s in self.iter() {
             let lo = s.dates.partition_point(|d| *d < first);
             let hi = s.dates.partition_point(|d| *d <= last);
-            for i in lo..hi {
-                rows.push((s.ticker.clone(), s.bar(i)));
+            if lo >= hi {
+                continue;
             }
+            out.tickers.push(s.ticker.clone());
+            out.offsets.push(out.dates.len());
+            out.dates.extend_from_slice(&s.dates[lo..hi]);
+            out.open.extend_from_slice(&s.open[lo..hi]);
+            out.high.extend_from_slice(&s.high[lo..hi]);
+            out.low.extend_from_slice(&s.low[lo..hi]);
+            out.close.extend_from_slice(&s.close[lo..hi]);
+            out.volume.extend_from_slice(&s.volume[lo..hi]);
         }
-        DailyBars::from_rows(rows).0
+        out.offsets.push(out.dates.len());
+        out
     }
 
     /// Concatenates blocks (e.g. date-range chunks); duplicate (ticker, date) rows keep the first block's.
@@ -389,5 +399,36 @@ mod tests {
         let s = b.get("A").unwrap();
         assert_eq!(s.index_on_or_before(TradingDay::parse("2010-01-06").unwrap()), Some(1));
         assert_eq!(s.index_on_or_before(TradingDay::parse("2009-12-31").unwrap()), None);
+    }
+
+    #[test]
+    fn a_date_window_keeps_each_symbols_bars_inside_it_and_drops_symbols_without_any() {
+        let t = |s: &str| Ticker::new(s).unwrap();
+        let (b, _) = DailyBars::from_rows(vec![
+            (t("A"), bar("2010-01-04", 1.0)),
+            (t("A"), bar("2010-01-05", 2.0)),
+            (t("A"), bar("2010-01-06", 3.0)),
+            (t("B"), bar("2010-01-04", 4.0)),
+            (t("C"), bar("2010-01-06", 5.0)),
+            (t("C"), bar("2010-01-07", 6.0)),
+        ]);
+        let d = |s: &str| TradingDay::parse(s).unwrap();
+        let cases = [
+            ("2010-01-05", "2010-01-06", vec![("A", vec![2.0, 3.0]), ("C", vec![5.0])]),
+            ("2010-01-04", "2010-01-04", vec![("A", vec![1.0]), ("B", vec![4.0])]),
+            ("2010-01-08", "2010-01-11", vec![]),
+        ];
+        for (first, last, want) in cases {
+            let w = b.between(d(first), d(last));
+            let got: Vec<(&str, Vec<f64>)> = w.iter().map(|s| (s.ticker.as_str(), s.close.to_vec())).collect();
+            assert_eq!(got, want, "{first}..{last}");
+            // The same block as building it from the rows inside the window.
+            let rows = b
+                .iter()
+                .flat_map(|s| (0..s.len()).map(move |i| (s.ticker.clone(), s.bar(i))))
+                .filter(|(_, r)| r.date >= d(first) && r.date <= d(last))
+                .collect();
+            assert_eq!(w, DailyBars::from_rows(rows).0, "{first}..{last}");
+        }
     }
 }

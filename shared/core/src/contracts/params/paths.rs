@@ -3,7 +3,9 @@
 //! vocabulary for the sweep grid, the tuned paths of a params document and `config show
 //! --in-force`.
 
-use std::collections::BTreeMap;
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use schemars::JsonSchema;
 use serde_json::Value;
@@ -12,7 +14,21 @@ use super::{Bound, Params};
 use crate::contracts::Checker;
 
 /// Hard bounds of every numeric parameter of `P`, read from its JSON Schema.
-pub fn param_bounds<P: JsonSchema>() -> BTreeMap<String, Bound> {
+pub fn param_bounds<P: JsonSchema + 'static>() -> BTreeMap<String, Bound> {
+    cached_bounds::<P>().as_ref().clone()
+}
+
+/// Bounds by parameter path.
+type Bounds = BTreeMap<String, Bound>;
+
+/// The bounds of `P`, read from its schema once per process (a sweep checks thousands of points).
+fn cached_bounds<P: JsonSchema + 'static>() -> Arc<Bounds> {
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, Arc<Bounds>>>> = OnceLock::new();
+    let mut map = CACHE.get_or_init(Default::default).lock().expect("bounds cache lock");
+    map.entry(TypeId::of::<P>()).or_insert_with(|| Arc::new(bounds_of::<P>())).clone()
+}
+
+fn bounds_of<P: JsonSchema>() -> BTreeMap<String, Bound> {
     let schema = crate::contracts::schema_value::<P>();
     let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
     let mut out = BTreeMap::new();
@@ -86,7 +102,7 @@ pub fn copy_path(into: &mut Value, from: &Value, path: &str) -> bool {
 /// bounded numeric parameter, the value inside its bounds, and whole for a whole-number one.
 pub fn numeric_problem<P: Params>(base: &P, path: &str, v: f64) -> Option<String> {
     let json = serde_json::to_value(base).unwrap_or(Value::Null);
-    problem_at::<P>(&param_bounds::<P>(), &json, path, v)
+    problem_at::<P>(&cached_bounds::<P>(), &json, path, v)
 }
 
 /// [`numeric_problem`] against bounds and a serialized set already at hand.
@@ -107,7 +123,7 @@ fn problem_at<P: Params>(bounds: &BTreeMap<String, Bound>, json: &Value, path: &
 /// `base` with each `(path, value)` set (whole numbers stay whole), or why not: a path that is not
 /// a numeric parameter, a value out of bounds, or a result the set's own cross-field rules refuse.
 pub fn with_values<P: Params>(base: &P, values: &[(&str, f64)]) -> Result<P, String> {
-    let bounds = param_bounds::<P>();
+    let bounds = cached_bounds::<P>();
     let mut json = serde_json::to_value(base).map_err(|e| e.to_string())?;
     for (path, v) in values {
         if let Some(p) = problem_at::<P>(&bounds, &json, path, *v) {

@@ -1,0 +1,86 @@
+//! The sweep resumed across weekly runs: each point resumed from last week's state gives the
+//! result a cold sweep gives, to the bit, and a revised day before the resume point makes the
+//! states unusable (every point starts again from the first day).
+
+use ae_backtester::checkpoint::Checkpoint;
+use ae_backtester::fill::FillModel;
+use ae_backtester::run::{RunOptions, run};
+use ae_backtester::sim::Simulator;
+use ae_backtester::sweep::{self, SweepOutcome};
+use ae_backtester::{prepare, replay};
+use ae_shared::bus::{Bus, keys};
+use ae_shared::sim::{SimConfig, generate};
+use ae_shared::store::PriceStore;
+
+use crate::common::{clock, config};
+
+/// The outcome without what differs between a resumed and a cold sweep: the time and the count.
+fn decided(s: &SweepOutcome) -> serde_json::Value {
+    let mut v = serde_json::to_value(s).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("seconds");
+    o.remove("resumed");
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_resumed_from_last_weeks_states_equals_a_cold_sweep_and_a_revised_day_restarts_it() {
+    let m = generate(&SimConfig::new(30, 140, 0.05, 23));
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path().join("bus"));
+    let last = *m.sessions.last().unwrap();
+    m.write_to(&bus, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
+    let mut cfg = config(dir.path());
+    cfg.backtest.warmup_days = 60;
+
+    // Two weekly runs on one bus: the second resumes every point from the first's states.
+    let week1 = m.sessions[m.sessions.len() - 6];
+    let week2 = last.next();
+    let opts = |date| RunOptions { date, dry_run: false, force: false, progress: false };
+    let r1 = run(&bus, &cfg, &opts(week1)).await.unwrap();
+    assert_eq!(r1.sweep.resumed, 0, "nothing to resume on a fresh bus");
+    assert!(bus.head(&keys::sweep_cache(0, 1)).await.unwrap().is_some(), "the states are kept on the bus");
+    let r2 = run(&bus, &cfg, &opts(week2)).await.unwrap();
+    let valid = r2.sweep.declared - r2.sweep.invalid;
+    assert!(valid >= 20, "{valid}");
+    assert_eq!(r2.sweep.resumed, valid, "every point resumed: {:?}", r2.notes);
+
+    // The same week cold, on a bus without the states.
+    let cold_dir = tempfile::tempdir().unwrap();
+    let cold = Bus::file(cold_dir.path().join("bus"));
+    m.write_to(&cold, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
+    let mut cold_cfg = config(cold_dir.path());
+    cold_cfg.backtest.warmup_days = 60;
+    let r3 = run(&cold, &cold_cfg, &opts(week2)).await.unwrap();
+    assert_eq!(r3.sweep.resumed, 0);
+    assert_eq!(decided(&r2.sweep), decided(&r3.sweep), "resumed and cold sweeps decide the same to the bit");
+
+    // A day before the resume point revised (one bar's close): the states no longer fit.
+    let store = PriceStore::load(&bus).await.unwrap();
+    let days = prepare::period(&store, week2, cfg.backtest.warmup_days);
+    let rep = replay::build(&bus, &cfg, &days, &|_, _| {}).await.unwrap();
+    let head =
+        prepare::prepare(&rep.bus, &store, &cfg, &cfg.executor, &days[..days.len() - 5], &|_, _| {}).await.unwrap();
+    let mut all = prepare::prepare(&rep.bus, &store, &cfg, &cfg.executor, &days, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        head.digests[..],
+        all.digests[..head.digests.len()],
+        "a week later, the earlier days are prepared alike"
+    );
+    let fill = FillModel::from_config(&cfg);
+    let cash = cfg.trading.paper_starting_cash_usd;
+    let sim_head = Simulator::new(&head, fill, cash, cfg.trading.max_order_usd);
+    let (_, states) = sweep::sweep(&sim_head, &cfg.executor, &cfg.backtest, None, &|| {});
+    let d = all.days.iter_mut().find(|d| !d.bars.is_empty()).expect("a day with bars");
+    let bar = d.bars.values_mut().next().unwrap();
+    bar.close *= 1.0001;
+    all.digests = prepare::digests(&all.sectors, &all.days);
+    let sim_all = Simulator::new(&all, fill, cash, cfg.trading.max_order_usd);
+    assert!(!states.fits(&sim_all), "a revised day makes last week's states unusable");
+    let (revised, _) = sweep::sweep(&sim_all, &cfg.executor, &cfg.backtest, Some(states.clone()), &|| {});
+    assert_eq!(revised.resumed, 0, "every point simulated from the first day");
+
+    // The states survive their encoding.
+    assert_eq!(Checkpoint::decode(&states.encode()).unwrap(), states);
+    assert!(Checkpoint::decode(b"not cbor").is_err());
+}
