@@ -1,5 +1,6 @@
-//! Market views for the rules, point in time: split-adjusted bars up to the session before the
-//! decision (splits known by then only), data-quality governance assessed on the same window, and
+//! Market views for the rules, point in time: split-adjusted bars of the last
+//! `data.governance.history_sessions` sessions up to the session before the decision (splits known
+//! by then only), data-quality governance assessed on the same window, and
 //! the indicators from the shared library.
 
 use std::collections::{BTreeMap, HashMap};
@@ -42,9 +43,12 @@ impl<'a> MarketData<'a> {
         Self::as_of(store, decision_day.prev(), data)
     }
 
-    /// Market data as of the close of `as_of`.
+    /// Market data as of the close of `as_of`: its last `data.governance.history_sessions`
+    /// sessions.
     pub fn as_of(store: &'a PriceStore, as_of: TradingDay, data: &DataConfig) -> Self {
-        let raw = store.raw.between(store.manifest.first_day.min(as_of), as_of);
+        let window = as_of.offset(1 - i64::from(data.governance.history_sessions.max(1)));
+        let first = window.map_or(store.manifest.first_day, |w| w.max(store.manifest.first_day)).min(as_of);
+        let raw = store.raw.between(first, as_of);
         let bars = splits::adjust(&raw, &store.splits, Some(as_of));
         let quality =
             quality::assess(&raw, &bars, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);

@@ -8,6 +8,7 @@ mod daemon;
 mod kills;
 mod ledger;
 mod ledger_properties;
+mod market;
 mod money_safety;
 mod notify;
 mod regressions;

@@ -68,6 +68,19 @@ impl Config {
                 format!("{} is above min_rows_active {}", g.min_rows_degraded, g.min_rows_active),
             );
         }
+        let needs = [
+            ("data.governance.min_rows_active", g.min_rows_active),
+            ("executor.breakers.var_days + 1", self.executor.breakers.var_days + 1),
+            ("executor.risk.correlation_days + 1", self.executor.risk.correlation_days + 1),
+        ];
+        for (what, n) in needs {
+            if g.history_sessions < n {
+                c.push(
+                    "data.governance.history_sessions",
+                    format!("{} sessions are fewer than {what} ({n}): raise it", g.history_sessions),
+                );
+            }
+        }
         for m in [&self.llm.strategic_model, &self.llm.ticker_model] {
             if !self.llm.prices.contains_key(m) {
                 c.push(
@@ -164,6 +177,21 @@ mod tests {
         );
         assert!(text.contains("research: unknown field(s): typo_key"), "{text}");
         assert!(problems.len() >= 4, "{text}");
+    }
+
+    #[test]
+    fn a_history_window_shorter_than_what_the_rules_look_back_is_refused() {
+        let err = Config::load_from(None, env(&[("ALPHA_ENGINE__DATA__GOVERNANCE__HISTORY_SESSIONS", "150")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "data.governance.history_sessions: 150 sessions are fewer than data.governance.min_rows_active (200)"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("fewer than executor.breakers.var_days + 1 (251)"), "{err}");
+        assert!(!err.contains("correlation_days"), "61 sessions fit: {err}");
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub struct GovernanceConfig {
     /// More OHLC-inconsistent rows than this: not ACTIVE.
     #[schemars(range(min = 0, max = 1000))]
     pub max_ohlc_bad_rows_active: u32,
+    /// Sessions of history a decision reads: the executor's market views, governance and the
+    /// risk panel see only the last this many sessions, so a day costs the same in year ten as in
+    /// year one. At least `min_rows_active` and every executor look-back.
+    #[schemars(range(min = 20, max = 10000))]
+    pub history_sessions: u32,
 }
 
 /// Split detection on unadjusted prices.

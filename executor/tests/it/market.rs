@@ -1,0 +1,64 @@
+//! The decision's market views read a window of history: a day in year three costs what a day in
+//! year one costs, and the views are those of the whole history (the smoothed indicators to
+//! within rounding, everything else exactly).
+
+use ae_executor::market::MarketData;
+use ae_shared::bus::Bus;
+use ae_shared::config::Config;
+use ae_shared::sim::{SimConfig, generate};
+use ae_shared::store::PriceStore;
+
+#[tokio::test]
+async fn views_over_the_history_window_match_the_whole_history() {
+    let m = generate(&SimConfig::new(30, 700, 0.0, 5));
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path().join("bus"));
+    let last = *m.sessions.last().unwrap();
+    let clock = ae_shared::clock::SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap());
+    let cfg = Config::defaults();
+    m.write_to(&bus, &cfg.data, &clock).await.unwrap();
+    let store = PriceStore::load(&bus).await.unwrap();
+    let decision = last.next();
+    let windowed = MarketData::for_decision(&store, decision, &cfg.data);
+    let mut whole_cfg = cfg.data.clone();
+    whole_cfg.governance.history_sessions = 10_000;
+    let whole = MarketData::for_decision(&store, decision, &whole_cfg);
+    let window = cfg.data.governance.history_sessions as usize;
+    assert!(whole.bars.iter().any(|s| s.len() > window), "the market is longer than the window");
+    assert!(windowed.bars.iter().all(|s| s.len() <= window), "no name reads past the window");
+    assert_eq!(windowed.quality.symbols.len(), whole.quality.symbols.len());
+
+    let params = cfg.executor.clone();
+    let sessions = windowed.last_sessions(params.breakers.var_days as usize + 1);
+    let (mut windowed, mut whole) = (windowed, whole);
+    let tickers: Vec<_> = whole.bars.tickers.clone();
+    for t in &tickers {
+        let (a, b) = (windowed.view(t, decision, &params), whole.view(t, decision, &params));
+        let (Some(a), Some(b)) = (a, b) else {
+            assert_eq!(
+                windowed.view(t, decision, &params).is_some(),
+                whole.view(t, decision, &params).is_some(),
+                "{t}"
+            );
+            continue;
+        };
+        assert_eq!(
+            (a.close, a.prev_close, a.ret_20d, a.sector_relative, a.adv_usd, a.support, a.quality),
+            (b.close, b.prev_close, b.ret_20d, b.sector_relative, b.adv_usd, b.support, b.quality),
+            "{t}"
+        );
+        let near = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+            (x, y) => x.is_none() && y.is_none(),
+        };
+        assert!(
+            near(a.atr, b.atr) && near(a.rsi_14, b.rsi_14),
+            "{t}: {:?} {:?} vs {:?} {:?}",
+            a.atr,
+            a.rsi_14,
+            b.atr,
+            b.rsi_14
+        );
+        assert_eq!(windowed.aligned_returns(t, &sessions), whole.aligned_returns(t, &sessions), "{t}");
+    }
+}
