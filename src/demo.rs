@@ -31,7 +31,7 @@ pub struct DemoArgs {
     #[arg(long, value_parser = ae_shared::cli::parse_day)]
     pub to: Option<TradingDay>,
     /// Run the production schedule (training and backtester every week, the declared 1,728-point
-    /// sweep) instead of the demo profile (every 4 weeks, a 24-point sweep). About 7 minutes.
+    /// sweep) instead of the demo profile (every 4 weeks, a 24-point sweep). About 2 minutes.
     #[arg(long)]
     pub production: bool,
 }

@@ -1,7 +1,7 @@
 //! Simulator speed on the embedded year: one run with the parameters in force (bar-events/s,
 //! a bar-event being one symbol-session of the universe over the simulated days), the prepare
 //! step that precedes every sweep, and the full declared sweep (1,728 points by default) once.
-//! Also one run over a simulated market of 200 names x 4 years.
+//! Also one run over a simulated market of 200 names x 10 years, with its prepare step.
 
 use std::path::Path;
 use std::time::Instant;
@@ -68,8 +68,8 @@ fn bench(c: &mut Criterion) {
     );
     drop(dir);
 
-    // A simulated market, 200 names x 4 years.
-    let m = ae_shared::sim::generate(&ae_shared::sim::SimConfig::new(200, 1008, 0.0, 3));
+    // A simulated market, 200 names x 10 years.
+    let m = ae_shared::sim::generate(&ae_shared::sim::SimConfig::new(200, 2520, 0.0, 3));
     let sbus = Bus::file(tmp.path().join("sim"));
     let last = *m.sessions.last().unwrap();
     rt.block_on(m.write_to(
@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulator");
     g.sample_size(10);
     g.throughput(criterion::Throughput::Elements(sprep.universe_bars));
-    g.bench_function("simulated market 200 x 1008, parameters in force", |b| b.iter(|| ssim.run(&cfg.executor, false)));
+    g.bench_function("simulated market 200 x 2520, parameters in force", |b| b.iter(|| ssim.run(&cfg.executor, false)));
     g.finish();
 }
 

@@ -169,7 +169,7 @@ pub struct SimState {
     cash: f64,
     peak: f64,
     positions: BTreeMap<Ticker, Position>,
-    last_close: BTreeMap<Ticker, f64>,
+    last_close: HashMap<Ticker, f64>,
     /// Dividends accrued and not yet paid.
     accrued: Vec<ae_rules::dividends::Accrual>,
     /// The day index a breaker set the kill switch on, while it is set.
@@ -194,7 +194,7 @@ struct Run<'a> {
     cash: f64,
     peak: f64,
     positions: BTreeMap<Ticker, Position>,
-    last_close: BTreeMap<Ticker, f64>,
+    last_close: HashMap<Ticker, f64>,
     /// Dividends accrued and not yet paid.
     accrued: Vec<ae_rules::dividends::Accrual>,
     out: SimResult,
@@ -243,7 +243,7 @@ impl<'a> Simulator<'a> {
             cash: self.start_cash,
             peak: self.start_cash,
             positions: BTreeMap::new(),
-            last_close: BTreeMap::new(),
+            last_close: HashMap::new(),
             accrued: Vec::new(),
             killed: None,
             cleared: None,

@@ -138,13 +138,25 @@ impl<'a> MarketData<'a> {
         let Some(s) = self.series(t) else {
             return vec![f64::NAN; sessions.len()];
         };
+        // One walk along the series for ascending sessions (a step back starts the walk again).
+        let mut j = 0;
+        let mut prev: Option<TradingDay> = None;
         sessions
             .iter()
-            .map(|d| match s.dates.binary_search(d) {
-                Ok(i) if i > 0 && s.dates[i - 1] == d.prev() && s.close[i - 1] > 0.0 => {
-                    s.close[i] / s.close[i - 1] - 1.0
+            .map(|d| {
+                if prev.is_some_and(|p| *d < p) {
+                    j = 0;
                 }
-                _ => f64::NAN,
+                prev = Some(*d);
+                while j < s.dates.len() && s.dates[j] < *d {
+                    j += 1;
+                }
+                match s.dates.get(j) {
+                    Some(x) if x == d && j > 0 && s.dates[j - 1] == d.prev() && s.close[j - 1] > 0.0 => {
+                        s.close[j] / s.close[j - 1] - 1.0
+                    }
+                    _ => f64::NAN,
+                }
             })
             .collect()
     }

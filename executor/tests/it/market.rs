@@ -59,6 +59,12 @@ async fn views_over_the_history_window_match_the_whole_history() {
             b.atr,
             b.rsi_14
         );
-        assert_eq!(windowed.aligned_returns(t, &sessions), whole.aligned_returns(t, &sessions), "{t}");
+        let aligned = windowed.aligned_returns(t, &sessions);
+        assert_eq!(aligned, whole.aligned_returns(t, &sessions), "{t}");
+        // Sessions in any order give the same return for each session.
+        let backwards: Vec<_> = sessions.iter().rev().copied().collect();
+        let mut back = windowed.aligned_returns(t, &backwards);
+        back.reverse();
+        assert_eq!(format!("{back:?}"), format!("{aligned:?}"), "{t}");
     }
 }
