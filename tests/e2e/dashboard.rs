@@ -61,9 +61,13 @@ fn json(path: &Path) -> Value {
 }
 
 /// The newest file (by name, i.e. by date) in a directory.
+/// The newest dated entry of `dir` (`latest.json` and the backtester's `cache/` are not dated).
 fn newest(dir: &Path) -> PathBuf {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("latest.json")).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())))
+        .collect();
     v.sort();
     v.pop().unwrap_or_else(|| panic!("{} is empty", dir.display()))
 }
