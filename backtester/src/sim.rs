@@ -190,19 +190,8 @@ impl SimState {
 struct Run<'a> {
     sim: &'a Simulator<'a>,
     params: &'a ExecutorParams,
-    detail: bool,
-    cash: f64,
-    peak: f64,
-    positions: BTreeMap<Ticker, Position>,
-    last_close: HashMap<Ticker, f64>,
-    /// Dividends accrued and not yet paid.
-    accrued: Vec<ae_rules::dividends::Accrual>,
-    out: SimResult,
     day_index: usize,
-    /// The day index a breaker set the kill switch on, while it is set.
-    killed: Option<usize>,
-    /// The day index of the first session after the simulated operator cleared it.
-    cleared: Option<usize>,
+    st: SimState,
 }
 
 impl<'a> Simulator<'a> {
@@ -250,56 +239,42 @@ impl<'a> Simulator<'a> {
             out: SimResult::default(),
         });
         let done = start.days();
-        let SimState { detail, cash, peak, positions, last_close, accrued, killed, cleared, out } = start;
-        let mut r = Run {
-            sim: self,
-            params,
-            detail,
-            cash,
-            peak,
-            positions,
-            last_close,
-            accrued,
-            out,
-            day_index: done,
-            killed,
-            cleared,
-        };
-        let mut prev_nav = r.out.nav.last().copied().unwrap_or(self.start_cash);
+        let mut r = Run { sim: self, params, day_index: done, st: start };
+        let mut prev_nav = r.st.out.nav.last().copied().unwrap_or(self.start_cash);
         for (i, day) in self.prep.days.iter().enumerate().skip(done) {
             r.day_index = i;
-            r.out.trades_closed.push(0);
-            r.out.traded.push(0.0);
+            r.st.out.trades_closed.push(0);
+            r.st.out.traded.push(0.0);
             r.day(day);
             let nav = r.nav();
-            r.out.dates.push(day.date);
-            r.out.nav.push(nav);
-            r.out.returns.push(if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 });
+            r.st.out.dates.push(day.date);
+            r.st.out.nav.push(nav);
+            r.st.out.returns.push(if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 });
             prev_nav = nav;
-            r.peak = r.peak.max(nav);
+            r.st.peak = r.st.peak.max(nav);
         }
-        let Run { detail, cash, peak, positions, last_close, accrued, killed, cleared, out, .. } = r;
-        SimState { detail, cash, peak, positions, last_close, accrued, killed, cleared, out }
+        r.st
     }
 }
 
 impl Run<'_> {
     fn nav(&self) -> f64 {
-        self.cash
-            + self.accrued.iter().map(|a| a.amount).sum::<f64>()
+        self.st.cash
+            + self.st.accrued.iter().map(|a| a.amount).sum::<f64>()
             + self
+                .st
                 .positions
                 .iter()
-                .map(|(t, p)| p.shares as f64 * self.last_close.get(t).copied().unwrap_or(p.avg_cost))
+                .map(|(t, p)| p.shares as f64 * self.st.last_close.get(t).copied().unwrap_or(p.avg_cost))
                 .sum::<f64>()
     }
 
     /// The book as the planner sees it: positions marked at the last close (names without a view
     /// are left out of the holdings but kept in NAV at cost, as the planner does).
     fn book(&self, day: &DayInput) -> Book {
-        let mut holdings = Vec::with_capacity(self.positions.len());
+        let mut holdings = Vec::with_capacity(self.st.positions.len());
         let mut unpriced = 0.0;
-        for (t, p) in &self.positions {
+        for (t, p) in &self.st.positions {
             let Some(view) = day.views.get(t) else {
                 unpriced += p.shares as f64 * p.avg_cost;
                 continue;
@@ -318,21 +293,21 @@ impl Run<'_> {
                 market: view.clone(),
             });
         }
-        let receivable: f64 = self.accrued.iter().map(|a| a.amount).sum();
-        let nav = self.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced + receivable;
-        Book { nav, cash: self.cash, peak_nav: self.peak.max(nav), holdings }
+        let receivable: f64 = self.st.accrued.iter().map(|a| a.amount).sum();
+        let nav = self.st.cash + holdings.iter().map(Holding::market_value).sum::<f64>() + unpriced + receivable;
+        Book { nav, cash: self.st.cash, peak_nav: self.st.peak.max(nav), holdings }
     }
 
     fn day(&mut self, day: &DayInput) {
         // The simulated operator clears a breaker's kill switch after the configured review.
         let b = &self.params.breakers;
-        if let Some(k) = self.killed
+        if let Some(k) = self.st.killed
             && self.day_index >= k + b.backtest_review_days as usize
         {
-            self.killed = None;
-            self.cleared = Some(self.day_index);
+            self.st.killed = None;
+            self.st.cleared = Some(self.day_index);
             // Clearing resets the high-water mark the drawdown rules measure from (as live).
-            self.peak = self.out.nav.last().copied().unwrap_or(self.sim.start_cash);
+            self.st.peak = self.st.out.nav.last().copied().unwrap_or(self.sim.start_cash);
             self.breaker_event(
                 day.date,
                 "KILL_SWITCH_CLEARED",
@@ -350,24 +325,26 @@ impl Run<'_> {
                 .collect();
             c.correlation = mean_correlation(own, &peers, lookback);
         }
-        let window_start_nav = window_start_nav(&self.out.nav, b.loss_window_days as usize, Some(self.sim.start_cash));
+        let window_start_nav =
+            window_start_nav(&self.st.out.nav, b.loss_window_days as usize, Some(self.sim.start_cash));
         let (tail, correlation) = book_risk(&book, |t| day.returns.get(t).map(Vec::as_slice), self.params);
-        self.out.var_99.push(tail.map(|t| t.var_99));
-        if self.detail && book.nav > 0.0 {
-            self.out
+        self.st.out.var_99.push(tail.map(|t| t.var_99));
+        if self.st.detail && book.nav > 0.0 {
+            self.st
+                .out
                 .weights
                 .push(book.holdings.iter().map(|h| (h.ticker.clone(), h.market_value() / book.nav)).collect());
         }
         let risk = RiskInputs {
             window_start_nav,
-            sessions_since_clear: self.cleared.map(|c| (self.day_index - c) as u32),
+            sessions_since_clear: self.st.cleared.map(|c| (self.day_index - c) as u32),
             tail,
             correlation,
         };
         let ctx = Context {
             date: day.date,
             regime: day.regime,
-            kill_switch: self.killed.is_some(),
+            kill_switch: self.st.killed.is_some(),
             signals_stale: day.signals_stale,
         };
         let plan = plan_day(&PlanInput {
@@ -385,11 +362,11 @@ impl Run<'_> {
             planned_multiplier: plan.breakers.loss_multiplier(),
         };
         for b in &plan.blocked {
-            *self.out.blocked.entry(b.rule.clone()).or_default() += 1;
+            *self.st.out.blocked.entry(b.rule.clone()).or_default() += 1;
         }
         // Splits effective today.
         for (t, ratio) in &day.splits {
-            if let Some(p) = self.positions.get_mut(t) {
+            if let Some(p) = self.st.positions.get_mut(t) {
                 p.shares = (p.shares as f64 * ratio).round() as u32;
                 p.avg_cost /= ratio;
                 p.high_water /= ratio;
@@ -398,15 +375,15 @@ impl Run<'_> {
                     l.price /= ratio;
                 }
             }
-            if let Some(c) = self.last_close.get_mut(t) {
+            if let Some(c) = self.st.last_close.get_mut(t) {
                 *c /= ratio;
             }
         }
         // Dividends: those going ex today accrue on the shares held at the open; those due are paid.
         let today = day.date.date();
-        let positions = &self.positions;
+        let positions = &self.st.positions;
         let held = |t: &Ticker| positions.get(t).map(|p| p.shares).unwrap_or(0);
-        self.cash += ae_rules::dividends::settle(today, held, &day.dividends, &mut self.accrued);
+        self.st.cash += ae_rules::dividends::settle(today, held, &day.dividends, &mut self.st.accrued);
         let order_book = OrderBook {
             schema_version: 1,
             produced_by: self.sim.lineage.clone(),
@@ -429,15 +406,15 @@ impl Run<'_> {
         }
         // Close: marks and high water.
         for (t, b) in &day.bars {
-            if let Some(p) = self.positions.get_mut(t) {
+            if let Some(p) = self.st.positions.get_mut(t) {
                 p.high_water = p.high_water.max(b.close);
             }
-            self.last_close.insert(t.clone(), b.close);
+            self.st.last_close.insert(t.clone(), b.close);
         }
     }
 
     fn breaker_event(&mut self, date: TradingDay, rule: &str, detail: String) {
-        self.out.breakers.push(BreakerEvent { date, rule: rule.to_string(), detail });
+        self.st.out.breakers.push(BreakerEvent { date, rule: rule.to_string(), detail });
     }
 
     /// Records breakers that fired (once a day per rule: the morning plan and the day's steps
@@ -445,10 +422,11 @@ impl Run<'_> {
     fn breakers_fired(&mut self, date: TradingDay, fired: &[Fired]) {
         for f in fired {
             if f.effect == Effect::Kill {
-                self.killed = Some(self.day_index);
-                self.cleared = None;
+                self.st.killed = Some(self.day_index);
+                self.st.cleared = None;
             }
-            let seen = self.out.breakers.iter().rev().take_while(|e| e.date == date).any(|e| e.rule == f.rule.code());
+            let seen =
+                self.st.out.breakers.iter().rev().take_while(|e| e.date == date).any(|e| e.rule == f.rule.code());
             if !seen {
                 self.breaker_event(date, f.rule.code(), f.detail.clone());
             }
@@ -457,13 +435,15 @@ impl Run<'_> {
 
     fn account(&self, placed: &BTreeSet<String>) -> AccountView {
         AccountView {
-            cash: self.cash,
+            cash: self.st.cash,
             positions: self
+                .st
                 .positions
                 .iter()
                 .map(|(t, p)| BrokerPosition { ticker: t.clone(), shares: p.shares, avg_cost: p.avg_cost })
                 .collect(),
             memory: self
+                .st
                 .positions
                 .iter()
                 .map(|(t, p)| {
@@ -490,14 +470,14 @@ impl Run<'_> {
     /// The daemon's engine over each bar's four-tick session path.
     fn intraday(&mut self, day: &DayInput, book: OrderBook) {
         let close = close_time(day.date);
-        let kill = self.killed.map(|_| KillMode::Entries);
+        let kill = self.st.killed.map(|_| KillMode::Entries);
         let Ok(mut engine) =
             DayEngine::new(day.date, book, self.params.clone(), kill, self.sim.gate, day.splits.clone(), close)
         else {
-            self.out.refused += 1;
+            self.st.out.refused += 1;
             return;
         };
-        let held: Vec<Ticker> = self.positions.keys().cloned().collect();
+        let held: Vec<Ticker> = self.st.positions.keys().cloned().collect();
         let paths: Vec<(Ticker, [ae_rules::intraday::Tick; 4], f64)> = engine
             .watch_list(&held)
             .into_iter()
@@ -518,7 +498,7 @@ impl Run<'_> {
             let view = self.account(&placed);
             let decided = engine.decide(&ticks, &view);
             self.breakers_fired(day.date, &decided.breakers);
-            self.out.refused += decided.refused.len() as u64;
+            self.st.out.refused += decided.refused.len() as u64;
             for o in decided.orders {
                 placed.insert(o.id().to_string());
                 let Some((_, p, volume)) = paths.iter().find(|(t, _, _)| t == o.ticker()) else { continue };
@@ -537,14 +517,14 @@ impl Run<'_> {
         let ratio = |t: &Ticker| day.splits.get(t).copied().unwrap_or(1.0);
         for x in &book.urgent_exits {
             let Some(bar) = day.bars.get(&x.ticker) else { continue };
-            let held = self.positions.get(&x.ticker).map(|p| p.shares).unwrap_or(0);
+            let held = self.st.positions.get(&x.ticker).map(|p| p.shares).unwrap_or(0);
             let want = (x.shares as f64 * ratio(&x.ticker)).round() as u32;
             let reasons: Vec<Reason> = x.reasons.iter().filter_map(|c| Reason::from_code(c)).collect();
             match approve_sell(&x.id, &x.ticker, want, held, 0, x.action, &reasons) {
                 Ok(o) => {
                     self.execute(day.date, &o, price_of(bar), self.sim.fill.capacity(bar.volume));
                 }
-                Err(_) => self.out.refused += 1,
+                Err(_) => self.st.out.refused += 1,
             }
         }
         let max_pos = max_position(&self.params.risk, book.market_regime);
@@ -553,11 +533,12 @@ impl Run<'_> {
         let (scale, allowed) = match &book.breakers {
             Some(levels) => {
                 let nav = self.nav_at(day, &price_of);
-                let (b, scale) = during_day(nav, book.nav.get(), levels, self.killed.is_some(), &self.params.breakers);
+                let (b, scale) =
+                    during_day(nav, book.nav.get(), levels, self.st.killed.is_some(), &self.params.breakers);
                 self.breakers_fired(day.date, &b.fired);
-                (scale, b.entries_allowed() && self.killed.is_none())
+                (scale, b.entries_allowed() && self.st.killed.is_none())
             }
-            None => (1.0, self.killed.is_none()),
+            None => (1.0, self.st.killed.is_none()),
         };
         for e in book.entries.iter().filter(|_| allowed) {
             let Some(bar) = day.bars.get(&e.ticker) else { continue };
@@ -566,10 +547,10 @@ impl Run<'_> {
             let gate = EntryGate {
                 today: day.date,
                 book_date: book.date,
-                kill_switch: self.killed.is_some(),
+                kill_switch: self.st.killed.is_some(),
                 nav,
-                cash_available: self.cash / slip - self.sim.gate.costs.commission_min_usd,
-                held: self.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
+                cash_available: self.st.cash / slip - self.sim.gate.costs.commission_min_usd,
+                held: self.st.positions.get(&e.ticker).map(|p| p.shares).unwrap_or(0),
                 working_buys: 0,
                 max_order_usd: self.sim.gate.max_order_usd,
                 max_position: max_pos * 1.10,
@@ -590,19 +571,24 @@ impl Run<'_> {
                 Ok(o) => {
                     self.execute(day.date, &o, px, self.sim.fill.capacity(bar.volume));
                 }
-                Err(_) => self.out.refused += 1,
+                Err(_) => self.st.out.refused += 1,
             }
         }
     }
 
     fn nav_at(&self, day: &DayInput, price_of: &impl Fn(&crate::prepare::Bar) -> f64) -> f64 {
-        self.cash
+        self.st.cash
             + self
+                .st
                 .positions
                 .iter()
                 .map(|(t, p)| {
-                    let px =
-                        day.bars.get(t).map(price_of).or_else(|| self.last_close.get(t).copied()).unwrap_or(p.avg_cost);
+                    let px = day
+                        .bars
+                        .get(t)
+                        .map(price_of)
+                        .or_else(|| self.st.last_close.get(t).copied())
+                        .unwrap_or(p.avg_cost);
                     p.shares as f64 * px
                 })
                 .sum::<f64>()
@@ -610,20 +596,20 @@ impl Run<'_> {
 
     /// Fills `o` at `quote` for at most `capacity` shares; returns the shares filled.
     fn execute(&mut self, date: TradingDay, o: &ApprovedOrder, quote: f64, capacity: f64) -> Option<u32> {
-        let Some(f) = self.sim.fill.fill(o, quote, capacity, self.cash) else {
-            self.out.refused += 1;
+        let Some(f) = self.sim.fill.fill(o, quote, capacity, self.st.cash) else {
+            self.st.out.refused += 1;
             return None;
         };
         if f.shares < o.shares() {
-            self.out.partial += 1;
+            self.st.out.partial += 1;
         }
         let notional = f.shares as f64 * f.price;
-        self.out.traded[self.day_index] += notional;
+        self.st.out.traded[self.day_index] += notional;
         let reasons: Vec<String> = o.reasons().iter().map(|r| r.code().to_string()).collect();
         let t = o.ticker().clone();
         match o.side() {
             Side::Buy => {
-                self.cash -= notional + f.commission;
+                self.st.cash -= notional + f.commission;
                 let sector = self.sim.prep.sectors.get(&t).copied();
                 let lot = Lot {
                     date,
@@ -632,7 +618,7 @@ impl Run<'_> {
                     commission_per_share: f.commission / f.shares as f64,
                     reason: reasons.first().cloned().unwrap_or_default(),
                 };
-                match self.positions.get_mut(&t) {
+                match self.st.positions.get_mut(&t) {
                     Some(p) => {
                         let n = p.shares + f.shares;
                         p.avg_cost = (p.shares as f64 * p.avg_cost + notional) / n as f64;
@@ -640,7 +626,7 @@ impl Run<'_> {
                         p.lots.push(lot);
                     }
                     None => {
-                        self.positions.insert(
+                        self.st.positions.insert(
                             t.clone(),
                             Position {
                                 sector,
@@ -657,9 +643,9 @@ impl Run<'_> {
                 }
             }
             Side::Sell => {
-                self.cash += notional - f.commission;
+                self.st.cash += notional - f.commission;
                 let exit_reason = reasons.first().cloned().unwrap_or_default();
-                let Some(p) = self.positions.get_mut(&t) else { return Some(f.shares) };
+                let Some(p) = self.st.positions.get_mut(&t) else { return Some(f.shares) };
                 let sold = f.shares.min(p.shares);
                 p.shares -= sold;
                 if o.reasons().iter().any(|r| matches!(r, Reason::ProfitTake | Reason::IntradayProfitHalf)) {
@@ -674,9 +660,9 @@ impl Run<'_> {
                     let lot = &mut p.lots[0];
                     let n = lot.shares.min(left);
                     let pnl = (f.price - lot.price) * n as f64 - (lot.commission_per_share + sell_comm) * n as f64;
-                    self.out.trades_closed[self.day_index] += 1;
-                    if self.detail {
-                        self.out.trades.push(Trade {
+                    self.st.out.trades_closed[self.day_index] += 1;
+                    if self.st.detail {
+                        self.st.out.trades.push(Trade {
                             ticker: t.clone(),
                             sector: p.sector,
                             entry_date: lot.date,
@@ -698,12 +684,12 @@ impl Run<'_> {
                     }
                 }
                 if p.shares == 0 {
-                    self.positions.remove(&t);
+                    self.st.positions.remove(&t);
                 }
             }
         }
-        if self.detail {
-            self.out.fills.push(Fill {
+        if self.st.detail {
+            self.st.out.fills.push(Fill {
                 date,
                 order_id: o.id().to_string(),
                 ticker: t,

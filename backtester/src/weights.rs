@@ -17,6 +17,7 @@ use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, FactorWeights, HoldoutResult, OverfittingCheck, ScoringWeights};
 use ae_shared::metrics::{group_demean, rank_ic};
 use ae_shared::store::PriceStore;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::outcomes::Outcomes;
@@ -144,24 +145,28 @@ pub fn tune(
     min_retention: f64,
 ) -> WeightsOutcome {
     let h = t.horizon_days as usize;
-    let mut weeks = Vec::new();
-    for &d in dates {
-        let as_of = d.prev();
-        if out.bench(as_of, h).is_none() {
-            continue; // immature
-        }
-        let snap = Snapshot::build(store, d, data);
-        let eligible: Vec<&NameView> = snap.eligible().collect();
-        let table = factors::compute(&eligible, &BTreeMap::new(), &current.factors);
-        let rets: Vec<f64> = eligible.iter().map(|n| out.ret(&n.ticker, as_of, h).unwrap_or(f64::NAN)).collect();
-        let sectors: Vec<_> = eligible.iter().map(|n| n.sector).collect();
-        let outcome = group_demean(&rets, &sectors);
-        let pct = eligible
-            .iter()
-            .map(|n| table.scores.get(&n.ticker).map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default())
-            .collect();
-        weeks.push(Week { pct, outcome });
-    }
+    // Each week's table is rebuilt point in time on its own: the weeks are built side by side
+    // and kept in date order.
+    let weeks: Vec<Week> = dates
+        .par_iter()
+        .filter_map(|&d| {
+            let as_of = d.prev();
+            out.bench(as_of, h)?; // immature otherwise
+            let snap = Snapshot::build(store, d, data);
+            let eligible: Vec<&NameView> = snap.eligible().collect();
+            let table = factors::compute(&eligible, &BTreeMap::new(), &current.factors);
+            let rets: Vec<f64> = eligible.iter().map(|n| out.ret(&n.ticker, as_of, h).unwrap_or(f64::NAN)).collect();
+            let sectors: Vec<_> = eligible.iter().map(|n| n.sector).collect();
+            let outcome = group_demean(&rets, &sectors);
+            let pct = eligible
+                .iter()
+                .map(|n| {
+                    table.scores.get(&n.ticker).map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
+                })
+                .collect();
+            Some(Week { pct, outcome })
+        })
+        .collect();
     let (train, holdout) = weeks.split_at(crate::gate::train_len(weeks.len(), holdout_fraction));
     let train_samples: u64 = train.iter().map(|w| w.outcome.iter().filter(|y| y.is_finite()).count() as u64).sum();
     let before = weight_map(&current.factors);
