@@ -65,7 +65,7 @@ impl Checkpoint {
             simulator: sim.key().unwrap_or_default(),
             days: prep.days.len(),
             chain: prep.digests.last().map(hex::encode).unwrap_or_default(),
-            points: points.into_iter().collect(),
+            points: points.into_iter().map(|(k, st)| (k, st.without_dates())).collect(),
         }
     }
 
