@@ -8,8 +8,9 @@
 //! before it, and today's bar is only used by the fill model, after the decision.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ae_executor::inputs::{predictions_in_force, signals_in_force};
+use ae_executor::inputs::{PredictionsInForce, SignalsInForce, predictions_in_force, signals_in_force};
 use ae_executor::market::MarketData;
 use ae_executor::planner::candidate_of;
 use ae_rules::view::{Candidate, MarketView};
@@ -20,6 +21,7 @@ use ae_shared::contracts::common::{Regime, Sector, SignalAction};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::store::PriceStore;
 use ae_shared::types::Ticker;
+use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 /// One day's raw bar (what orders fill against).
@@ -191,24 +193,32 @@ pub fn period(store: &PriceStore, run_date: TradingDay, warmup: u32) -> Vec<Trad
     out
 }
 
+/// What a day reads from the bus, in date order (the names of interest accumulate).
+struct Read {
+    date: TradingDay,
+    signals: Option<SignalsInForce>,
+    preds: PredictionsInForce,
+    /// Every name research ever wanted to enter, up to this day.
+    interest: Vec<Ticker>,
+}
+
 /// Reads and computes every day's inputs. `params` fixes the view windows (ATR period, ADV and
-/// support windows, correlation window): the sweep never varies those.
+/// support windows, correlation window): the sweep never varies those. The bus is read day by day
+/// in order; the market views, which depend only on the price store, are computed for the days
+/// side by side.
 pub async fn prepare(
     bus: &Bus,
     store: &PriceStore,
     cfg: &Config,
     params: &ExecutorParams,
     days: &[TradingDay],
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Prepared> {
-    let mut out = Vec::with_capacity(days.len());
     let mut notes = Vec::new();
     let mut interest: BTreeSet<Ticker> = BTreeSet::new();
     let mut coverage = Coverage { days: days.len(), ..Default::default() };
-    // The correlation rule's window, or the breakers' VaR window when longer.
-    let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
+    let mut reads = Vec::with_capacity(days.len());
     for (k, &date) in days.iter().enumerate() {
-        progress(k, days.len());
         let mut day_notes = Vec::new();
         let signals = signals_in_force(bus, date, params.risk.max_signal_age_days, &mut day_notes).await?;
         let preds = predictions_in_force(bus, date, &mut day_notes).await?;
@@ -218,60 +228,24 @@ pub async fn prepare(
         if preds.source.is_some() {
             coverage.with_predictions += 1;
         }
-        let mut market = MarketData::for_decision(store, date, &cfg.data);
-        let mut research = BTreeMap::new();
-        let mut candidates = Vec::new();
-        let mut regime = Regime::Neutral;
         if let Some(s) = &signals {
-            regime = s.doc.market_regime;
-            for e in &s.doc.universe {
-                research.insert(e.ticker.clone(), e.signal);
-                if e.signal == SignalAction::Enter {
-                    interest.insert(e.ticker.clone());
-                }
-            }
+            let enter = s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter);
+            interest.extend(enter.map(|e| e.ticker.clone()));
         }
-        let sessions = market.last_sessions(lookback + 1);
-        let mut views = HashMap::new();
-        let mut returns = HashMap::new();
-        let mut bars = HashMap::new();
-        for t in &interest {
-            if let Some(v) = market.view(t, date, params) {
-                views.insert(t.clone(), v);
-            }
-            returns.insert(t.clone(), market.aligned_returns(t, &sessions));
-            if let Some(b) = bar_on(store, t, date) {
-                bars.insert(t.clone(), b);
-            }
-        }
-        if let Some(s) = &signals {
-            for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
-                let Some(view) = views.get(&e.ticker) else { continue };
-                let prediction = preds.by_ticker.get(&e.ticker).copied();
-                candidates.push(candidate_of(e, s.age_days, prediction, view.clone()));
-            }
-        }
-        let splits = ae_executor::session::split_ratios(store, date);
-        let dividends = ae_executor::session::dividend_events(store, date);
-        let benchmark = bench_close(store, date);
         if k == 0 || day_notes.iter().any(|n| n.contains("refused")) {
             notes.extend(day_notes.into_iter().filter(|n| n.contains("refused")).map(|n| format!("{date}: {n}")));
         }
-        out.push(DayInput {
-            date,
-            regime,
-            signals_stale: signals.is_none(),
-            signals_date: signals.as_ref().map(|s| s.doc.date),
-            research,
-            candidates,
-            views,
-            returns,
-            bars,
-            splits,
-            dividends,
-            benchmark,
-        });
+        reads.push(Read { date, signals, preds, interest: interest.iter().cloned().collect() });
     }
+    let done = AtomicUsize::new(0);
+    let out: Vec<DayInput> = reads
+        .par_iter()
+        .map(|r| {
+            let d = day_input(store, cfg, params, r);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
+            d
+        })
+        .collect();
     progress(days.len(), days.len());
     let universe_bars = match (days.first(), days.last()) {
         (Some(a), Some(b)) => {
@@ -287,6 +261,56 @@ pub async fn prepare(
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
     let digests = digests(&sectors, &out);
     Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
+}
+
+/// One day's inputs from what it read: the point-in-time views, returns and bars of the names of
+/// interest, the candidates, and the day's corporate actions and benchmark close.
+fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read) -> DayInput {
+    let date = r.date;
+    // The correlation rule's window, or the breakers' VaR window when longer.
+    let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
+    let mut market = MarketData::for_decision(store, date, &cfg.data);
+    let mut research = BTreeMap::new();
+    let mut regime = Regime::Neutral;
+    if let Some(s) = &r.signals {
+        regime = s.doc.market_regime;
+        research.extend(s.doc.universe.iter().map(|e| (e.ticker.clone(), e.signal)));
+    }
+    let sessions = market.last_sessions(lookback + 1);
+    let mut views = HashMap::new();
+    let mut returns = HashMap::new();
+    let mut bars = HashMap::new();
+    for t in &r.interest {
+        if let Some(v) = market.view(t, date, params) {
+            views.insert(t.clone(), v);
+        }
+        returns.insert(t.clone(), market.aligned_returns(t, &sessions));
+        if let Some(b) = bar_on(store, t, date) {
+            bars.insert(t.clone(), b);
+        }
+    }
+    let mut candidates = Vec::new();
+    if let Some(s) = &r.signals {
+        for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
+            let Some(view) = views.get(&e.ticker) else { continue };
+            let prediction = r.preds.by_ticker.get(&e.ticker).copied();
+            candidates.push(candidate_of(e, s.age_days, prediction, view.clone()));
+        }
+    }
+    DayInput {
+        date,
+        regime,
+        signals_stale: r.signals.is_none(),
+        signals_date: r.signals.as_ref().map(|s| s.doc.date),
+        research,
+        candidates,
+        views,
+        returns,
+        bars,
+        splits: ae_executor::session::split_ratios(store, date),
+        dividends: ae_executor::session::dividend_events(store, date),
+        benchmark: bench_close(store, date),
+    }
 }
 
 /// The benchmark's close on `date`.
