@@ -7,7 +7,7 @@
 //! Nothing here looks past the decision day: views and returns come from bars up to the session
 //! before it, and today's bar is only used by the fill model, after the decision.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ae_executor::inputs::{PredictionsInForce, SignalsInForce, predictions_in_force, signals_in_force};
@@ -198,8 +198,9 @@ struct Read {
     date: TradingDay,
     signals: Option<SignalsInForce>,
     preds: PredictionsInForce,
-    /// Every name research ever wanted to enter, up to this day.
-    interest: Vec<Ticker>,
+    /// How many of the names of interest (in the order research first wanted to enter them)
+    /// this day knows.
+    interest: usize,
 }
 
 /// Reads and computes every day's inputs. `params` fixes the view windows (ATR period, ADV and
@@ -215,7 +216,10 @@ pub async fn prepare(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Prepared> {
     let mut notes = Vec::new();
-    let mut interest: BTreeSet<Ticker> = BTreeSet::new();
+    // Every name research ever wanted to enter, in the order it first did (the set only grows, so
+    // a day's names are a prefix).
+    let mut interest: Vec<Ticker> = Vec::new();
+    let mut seen: HashSet<Ticker> = HashSet::new();
     let mut coverage = Coverage { days: days.len(), ..Default::default() };
     let mut reads = Vec::with_capacity(days.len());
     for (k, &date) in days.iter().enumerate() {
@@ -229,19 +233,22 @@ pub async fn prepare(
             coverage.with_predictions += 1;
         }
         if let Some(s) = &signals {
-            let enter = s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter);
-            interest.extend(enter.map(|e| e.ticker.clone()));
+            for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
+                if seen.insert(e.ticker.clone()) {
+                    interest.push(e.ticker.clone());
+                }
+            }
         }
         if k == 0 || day_notes.iter().any(|n| n.contains("refused")) {
             notes.extend(day_notes.into_iter().filter(|n| n.contains("refused")).map(|n| format!("{date}: {n}")));
         }
-        reads.push(Read { date, signals, preds, interest: interest.iter().cloned().collect() });
+        reads.push(Read { date, signals, preds, interest: interest.len() });
     }
     let done = AtomicUsize::new(0);
     let out: Vec<DayInput> = reads
         .par_iter()
         .map(|r| {
-            let d = day_input(store, cfg, params, r);
+            let d = day_input(store, cfg, params, r, &interest[..r.interest]);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
             d
         })
@@ -265,7 +272,7 @@ pub async fn prepare(
 
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of
 /// interest, the candidates, and the day's corporate actions and benchmark close.
-fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read) -> DayInput {
+fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read, interest: &[Ticker]) -> DayInput {
     let date = r.date;
     // The correlation rule's window, or the breakers' VaR window when longer.
     let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
@@ -280,7 +287,7 @@ fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read
     let mut views = HashMap::new();
     let mut returns = HashMap::new();
     let mut bars = HashMap::new();
-    for t in &r.interest {
+    for t in interest {
         if let Some(v) = market.view(t, date, params) {
             views.insert(t.clone(), v);
         }
