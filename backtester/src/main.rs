@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use ae_backtester::bench::{BenchMarket, bench};
 use ae_backtester::run::{RunOptions, SweepSource, plan_shards, run_with, shard};
 use ae_backtester::sweep::Shard;
 use ae_shared::TradingDay;
@@ -44,6 +45,32 @@ enum Command {
         #[arg(long, value_name = "N")]
         merge_shards: Option<usize>,
     },
+    /// Measure the simulator on a fresh temporary bus: prepare, one run with the parameters in
+    /// force (best of --repeats), and a cold sweep of the declared grid. Writes nothing to the
+    /// configured bus. `bench/peers/run.sh` compares the figures with backtrader and vectorbt.
+    Bench {
+        /// The embedded year (default), or a simulated market of --names x --years.
+        #[arg(long, value_enum, default_value = "embedded")]
+        market: MarketArg,
+        /// Names of the simulated market.
+        #[arg(long, default_value_t = 200)]
+        names: usize,
+        /// Years of the simulated market (252 sessions each).
+        #[arg(long, default_value_t = 10)]
+        years: usize,
+        /// Seed of the simulated market.
+        #[arg(long, default_value_t = 3)]
+        seed: u64,
+        /// Single runs to time (the best is reported).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// Skip the sweep of the declared grid.
+        #[arg(long)]
+        no_grid: bool,
+        /// Print one JSON line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the manifest of a sweep fanned out in N shards (backtest/{date}/sweep/manifest.json),
     /// the items a Step Functions Distributed Map runs, one Lambda invocation each.
     PlanShards {
@@ -67,6 +94,15 @@ enum Command {
         #[arg(long)]
         of: usize,
     },
+}
+
+/// The bench's market.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MarketArg {
+    /// The embedded year of real data.
+    Embedded,
+    /// A simulated market.
+    Simulated,
 }
 
 /// The Lambda event: `{"date": "YYYY-MM-DD"?, "dry_run": bool?, "force": bool?}`. Without a date
@@ -145,8 +181,35 @@ fn main() -> ExitCode {
 
 async fn go(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.common.load_config()?;
+    if let Command::Bench { market, names, years, seed, repeats, no_grid, json } = cli.command {
+        let market = match market {
+            MarketArg::Embedded => BenchMarket::Embedded,
+            MarketArg::Simulated => BenchMarket::Simulated { names, sessions: years * 252, seed },
+        };
+        let r = bench(&cfg, market, repeats, !no_grid, &|step| tracing::info!(step, "bench")).await?;
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!(
+                "bench {}: {} names, {} sessions, {} bar-events; prepare {:.2} s; one run {:.4} s ({:.2}M bar-events/s, {} trades); grid {} points {}; peak {} MB",
+                r.market,
+                r.names,
+                r.sessions,
+                r.bar_events,
+                r.prepare_s,
+                r.one_run_s,
+                r.bar_events_per_s / 1e6,
+                r.trades,
+                r.grid_points,
+                r.grid_s.map_or("skipped".to_string(), |s| format!("in {s:.1} s on {} threads", r.threads)),
+                r.peak_rss_mb.map_or("?".to_string(), |m| format!("{m:.0}")),
+            );
+        }
+        return Ok(());
+    }
     let bus = cli.common.open_bus(&cfg).await?;
     match cli.command {
+        Command::Bench { .. } => unreachable!("handled above"),
         Command::PlanShards { date, shards } => {
             let key = plan_shards(&bus, date, shards).await?;
             println!("backtest {date}: {shards} shard(s) planned in {key}");

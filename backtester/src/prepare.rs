@@ -24,6 +24,13 @@ use ae_shared::types::Ticker;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
+pub use crate::shared_returns::SharedReturns;
+use crate::shared_returns::Sharer;
+
+/// Days whose views are computed side by side before their returns are shared (bounds the copies
+/// held at once).
+const DAYS_PER_CHUNK: usize = 64;
+
 /// One day's raw bar (what orders fill against).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bar {
@@ -57,8 +64,9 @@ pub struct DayInput {
     /// Views of every name of interest (candidates so far), as of the session before.
     pub views: HashMap<Ticker, MarketView>,
     /// Daily returns of every name of interest over the correlation window or the breakers' VaR
-    /// window (the longer), aligned by session.
-    pub returns: HashMap<Ticker, Vec<f64>>,
+    /// window (the longer), aligned by session; each name's windows share one series across days
+    /// ([`SharedReturns`]).
+    pub returns: HashMap<Ticker, SharedReturns>,
     /// Today's raw bars of every name of interest.
     pub bars: HashMap<Ticker, Bar>,
     /// Splits effective today (ratio new shares per old share).
@@ -131,6 +139,7 @@ impl DayInput {
         returns.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (t, r) in returns {
             h.0.update(t.as_str().as_bytes());
+            let r = r.as_slice();
             h.0.update((r.len() as u64).to_le_bytes());
             for x in r {
                 h.0.update(x.to_bits().to_le_bytes());
@@ -244,15 +253,28 @@ pub async fn prepare(
         }
         reads.push(Read { date, signals, preds, interest: interest.len() });
     }
+    // The days' views side by side, a chunk at a time; each chunk's returns are then folded into
+    // shared series in date order, so no more than a chunk of days holds its own copies.
     let done = AtomicUsize::new(0);
-    let out: Vec<DayInput> = reads
-        .par_iter()
-        .map(|r| {
-            let d = day_input(store, cfg, params, r, &interest[..r.interest]);
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
-            d
-        })
-        .collect();
+    let mut out: Vec<DayInput> = Vec::with_capacity(days.len());
+    let mut sharer = Sharer::default();
+    for chunk in reads.chunks(DAYS_PER_CHUNK) {
+        let computed: Vec<(DayInput, HashMap<Ticker, Vec<f64>>)> = chunk
+            .par_iter()
+            .map(|r| {
+                let d = day_input(store, cfg, params, r, &interest[..r.interest]);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
+                d
+            })
+            .collect();
+        for (d, returns) in computed {
+            sharer.push(returns);
+            out.push(d);
+        }
+    }
+    for (d, returns) in out.iter_mut().zip(sharer.finish()) {
+        d.returns = returns;
+    }
     progress(days.len(), days.len());
     let universe_bars = match (days.first(), days.last()) {
         (Some(a), Some(b)) => {
@@ -272,7 +294,14 @@ pub async fn prepare(
 
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of
 /// interest, the candidates, and the day's corporate actions and benchmark close.
-fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read, interest: &[Ticker]) -> DayInput {
+/// The returns come apart from the day, for [`Sharer`].
+fn day_input(
+    store: &PriceStore,
+    cfg: &Config,
+    params: &ExecutorParams,
+    r: &Read,
+    interest: &[Ticker],
+) -> (DayInput, HashMap<Ticker, Vec<f64>>) {
     let date = r.date;
     // The correlation rule's window, or the breakers' VaR window when longer.
     let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
@@ -304,7 +333,7 @@ fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read
             candidates.push(candidate_of(e, s.age_days, prediction, view.clone()));
         }
     }
-    DayInput {
+    let day = DayInput {
         date,
         regime,
         signals_stale: r.signals.is_none(),
@@ -312,12 +341,13 @@ fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read
         research,
         candidates,
         views,
-        returns,
+        returns: HashMap::new(),
         bars,
         splits: ae_executor::session::split_ratios(store, date),
         dividends: ae_executor::session::dividend_events(store, date),
         benchmark: bench_close(store, date),
-    }
+    };
+    (day, returns)
 }
 
 /// The benchmark's close on `date`.

@@ -12,8 +12,8 @@ use ae_executor::broker::BrokerPosition;
 use ae_executor::engine::{AccountView, DayEngine, GateSettings};
 use ae_executor::ledger::PositionRow;
 use ae_rules::bar_path::{DayBar, close_time, path_of};
-use ae_rules::breakers::{Effect, Fired, book_risk, during_day, window_start_nav};
-use ae_rules::correlation::{mean_correlation, sector_peers};
+use ae_rules::breakers::{Effect, Fired, book_risk_with, during_day, window_start_nav};
+use ae_rules::correlation::sector_peers;
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
 use ae_rules::plan::{PlanInput, RiskInputs, plan_day};
 use ae_rules::risk::max_position;
@@ -30,7 +30,8 @@ use ae_shared::types::{Ticker, Usd};
 use serde::{Deserialize, Serialize};
 
 use crate::fill::FillModel;
-use crate::prepare::{DayInput, Prepared};
+use crate::memo::CorrelationMemo;
+use crate::prepare::{DayInput, Prepared, SharedReturns};
 
 /// One fill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,13 +151,14 @@ struct Position {
 }
 
 /// The simulator over prepared inputs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Simulator<'a> {
     prep: &'a Prepared,
     fill: FillModel,
     gate: GateSettings,
     start_cash: f64,
     lineage: Lineage,
+    memo: CorrelationMemo,
 }
 
 /// Where a run stands after its last simulated day: everything the next day needs, and what it
@@ -206,7 +208,7 @@ impl<'a> Simulator<'a> {
     pub fn new(prep: &'a Prepared, fill: FillModel, start_cash: f64, max_order_usd: f64) -> Self {
         let gate = GateSettings { max_order_usd, costs: fill.costs };
         let lineage = Lineage::new(Job::Backtester, crate::VERSION, None, Vec::new());
-        Self { prep, fill, gate, start_cash, lineage }
+        Self { prep, fill, gate, start_cash, lineage, memo: CorrelationMemo::new(prep.days.len()) }
     }
 
     /// The prepared inputs.
@@ -329,15 +331,20 @@ impl Run<'_> {
         let lookback = self.params.risk.correlation_days as usize;
         let mut cands = day.candidates.clone();
         for c in &mut cands {
-            let Some(own) = day.returns.get(&c.ticker) else { continue };
+            let Some(own) = day.returns.get(&c.ticker).map(SharedReturns::as_slice) else { continue };
             let peers: Vec<&[f64]> = sector_peers(&book, &c.ticker, c.sector)
-                .filter_map(|t| day.returns.get(t).map(Vec::as_slice))
+                .filter_map(|t| day.returns.get(t).map(SharedReturns::as_slice))
                 .collect();
-            c.correlation = mean_correlation(own, &peers, lookback);
+            c.correlation = self.sim.memo.mean(self.day_index, own, &peers, lookback);
         }
         let window_start_nav =
             window_start_nav(&self.st.out.nav, b.loss_window_days as usize, Some(self.sim.start_cash));
-        let (tail, correlation) = book_risk(&book, |t| day.returns.get(t).map(Vec::as_slice), self.params);
+        let (tail, correlation) = book_risk_with(
+            &book,
+            |t| day.returns.get(t).map(SharedReturns::as_slice),
+            self.params,
+            |series, lookback| self.sim.memo.book(self.day_index, series, lookback),
+        );
         self.st.out.var_99.push(tail.map(|t| t.var_99));
         if self.st.detail && book.nav > 0.0 {
             self.st

@@ -45,14 +45,15 @@ pub struct Fold {
     pub test: Vec<usize>,
 }
 
+/// Whether the row of session `t`, symbol `n` trains: it has a label and its features.
+fn usable(fs: &FeatureSet, labels: &[f32], t: usize, n: usize) -> bool {
+    labels[t * fs.tickers.len() + n].is_finite() && fs.row(t, n)[1].is_finite()
+}
+
 /// Sessions with at least `min_rows` labelled rows, ascending.
 pub fn labelled_sessions(fs: &FeatureSet, labels: &[f32], min_rows: usize) -> Vec<usize> {
     let nn = fs.tickers.len();
-    (0..fs.dates.len())
-        .filter(|t| {
-            (0..nn).filter(|n| labels[t * nn + n].is_finite() && fs.row(*t, *n)[1].is_finite()).count() >= min_rows
-        })
-        .collect()
+    (0..fs.dates.len()).filter(|t| (0..nn).filter(|&n| usable(fs, labels, *t, n)).count() >= min_rows).collect()
 }
 
 /// Lays out the folds over labelled sessions `l`.
@@ -97,19 +98,24 @@ pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
 /// Rows of `sessions` with a label: features (row-major), labels, (session, symbol) of each row.
 pub fn gather(fs: &FeatureSet, labels: &[f32], sessions: &[usize]) -> (Vec<f32>, Vec<f32>, Vec<(usize, usize)>) {
     let nn = fs.tickers.len();
-    let (mut x, mut y, mut at) = (Vec::new(), Vec::new(), Vec::new());
+    let rows = labelled_rows(fs, labels, sessions);
+    let (mut x, mut y, mut at) = (Vec::with_capacity(rows * NF), Vec::with_capacity(rows), Vec::with_capacity(rows));
     for &t in sessions {
         for n in 0..nn {
-            let lab = labels[t * nn + n];
-            let row = fs.row(t, n);
-            if lab.is_finite() && row[1].is_finite() {
-                x.extend_from_slice(row);
-                y.push(lab);
+            if usable(fs, labels, t, n) {
+                x.extend_from_slice(fs.row(t, n));
+                y.push(labels[t * nn + n]);
                 at.push((t, n));
             }
         }
     }
     (x, y, at)
+}
+
+/// How many rows [`gather`] would return for `sessions`, without copying them.
+pub fn labelled_rows(fs: &FeatureSet, labels: &[f32], sessions: &[usize]) -> usize {
+    let nn = fs.tickers.len();
+    sessions.iter().map(|&t| (0..nn).filter(|&n| usable(fs, labels, t, n)).count()).sum()
 }
 
 /// LightGBM parameters as the JSON lightgbm3 passes through.
@@ -253,7 +259,7 @@ fn score_fold(
     let rows: Oof = at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
     let (ic, ric, _) = daily_ics(&rows);
     let (h, n) = hit(&rows);
-    let n_train = gather(fs, labels, &f.train).1.len();
+    let n_train = labelled_rows(fs, labels, &f.train);
     let m = FoldMetrics {
         fold: j as u32,
         train_start: fs.dates[f.train[0]],

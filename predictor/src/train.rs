@@ -134,7 +134,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let t2 = Instant::now();
     let booster = model::fit_final(&fs, &labels, &labelled, &p.gbm, iterations)?;
     let t_final = t2.elapsed().as_secs_f64();
-    let training_rows = model::gather(&fs, &labels, &labelled).1.len() as u64;
+    let training_rows = model::labelled_rows(&fs, &labels, &labelled) as u64;
     let text = booster.save_string().map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
     let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
     let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
@@ -145,7 +145,17 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         .collect::<Vec<_>>()
         .join("; ");
     let reason = if promoted { "all gates passed".to_string() } else { format!("refused: {reason}") };
-    tracing::info!(%version, promoted, median_ic = wf.summary.median_ic, icir = wf.summary.icir, %reason, "trained");
+    tracing::info!(
+        %version,
+        promoted,
+        median_ic = wf.summary.median_ic,
+        icir = wf.summary.icir,
+        %reason,
+        features_s = t_features,
+        walk_forward_s = t_wf,
+        final_s = t_final,
+        "trained"
+    );
     let meta = ModelMeta {
         schema_version: 1,
         version: version.clone(),

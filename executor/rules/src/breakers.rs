@@ -95,13 +95,25 @@ pub fn book_risk<'a>(
     returns: impl Fn(&Ticker) -> Option<&'a [f64]>,
     p: &ExecutorParams,
 ) -> (Option<BookTail>, Option<BookCorrelation>) {
+    book_risk_with(book, returns, p, book_correlation)
+}
+
+/// [`book_risk`] with the correlation computed by `correlate` (the held names' series and the
+/// lookback), which must equal [`crate::correlation::book_correlation`]: the simulator passes a
+/// memo of it shared by the grid points of a sweep.
+pub fn book_risk_with<'a>(
+    book: &Book,
+    returns: impl Fn(&Ticker) -> Option<&'a [f64]>,
+    p: &ExecutorParams,
+    correlate: impl FnOnce(&[&'a [f64]], usize) -> Option<BookCorrelation>,
+) -> (Option<BookTail>, Option<BookCorrelation>) {
     if book.nav <= 0.0 {
         return (None, None);
     }
-    let held: Vec<(f64, &[f64])> =
+    let held: Vec<(f64, &'a [f64])> =
         book.holdings.iter().filter_map(|h| returns(&h.ticker).map(|r| (h.market_value() / book.nav, r))).collect();
-    let series: Vec<&[f64]> = held.iter().map(|(_, r)| *r).collect();
-    (book_tail(&held, &p.breakers), book_correlation(&series, p.risk.correlation_days as usize))
+    let series: Vec<&'a [f64]> = held.iter().map(|(_, r)| *r).collect();
+    (book_tail(&held, &p.breakers), correlate(&series, p.risk.correlation_days as usize))
 }
 
 /// NAV at the close before the loss window of `n` sessions ending today: the close `n` sessions

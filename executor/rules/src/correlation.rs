@@ -2,7 +2,7 @@
 //! between a candidate and each held name of its sector over the lookback.
 
 use ae_core::contracts::common::Sector;
-use ae_core::metrics::pearson;
+use ae_core::metrics::pearson_finite_pairs;
 use ae_core::types::Ticker;
 use serde::{Deserialize, Serialize};
 
@@ -35,12 +35,10 @@ pub fn mean_correlation(candidate: &[f64], held: &[&[f64]], lookback: usize) -> 
         if h.len() != n {
             continue;
         }
-        let (a, b): (Vec<f64>, Vec<f64>) =
-            (start..n).filter(|&i| candidate[i].is_finite() && h[i].is_finite()).map(|i| (candidate[i], h[i])).unzip();
-        if a.len() < MIN_OVERLAP {
+        let (r, pairs) = pearson_finite_pairs(&candidate[start..n], &h[start..n]);
+        if pairs < MIN_OVERLAP {
             continue;
         }
-        let r = pearson(&a, &b);
         if r.is_finite() {
             sum += r;
             count += 1;
@@ -73,16 +71,11 @@ pub fn book_correlation(series: &[&[f64]], lookback: usize) -> Option<BookCorrel
         r[i][i] = 1.0;
         for j in i + 1..n {
             let len = window[i].len().min(window[j].len());
-            let (a, b): (Vec<f64>, Vec<f64>) = (0..len)
-                .map(|k| (window[i][window[i].len() - len + k], window[j][window[j].len() - len + k]))
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .unzip();
-            if a.len() >= MIN_OVERLAP {
-                let c = pearson(&a, &b);
-                if c.is_finite() {
-                    r[i][j] = c;
-                    r[j][i] = c;
-                }
+            let (c, pairs) =
+                pearson_finite_pairs(&window[i][window[i].len() - len..], &window[j][window[j].len() - len..]);
+            if pairs >= MIN_OVERLAP && c.is_finite() {
+                r[i][j] = c;
+                r[j][i] = c;
             }
         }
     }

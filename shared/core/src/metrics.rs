@@ -195,6 +195,28 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     if sxx == 0.0 || syy == 0.0 { f64::NAN } else { sxy / (sxx * syy).sqrt() }
 }
 
+/// Pearson correlation over the pairs of two aligned series where both values are finite, with the
+/// number of such pairs; the same figure, to the bit, as [`pearson`] of the filtered pairs, without
+/// copying them.
+pub fn pearson_finite_pairs(x: &[f64], y: &[f64]) -> (f64, usize) {
+    assert_eq!(x.len(), y.len(), "pearson needs aligned series");
+    let pairs = || x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite());
+    let n = pairs().count();
+    if n < 2 {
+        return (f64::NAN, n);
+    }
+    let mx = pairs().map(|(a, _)| *a).sum::<f64>() / n as f64;
+    let my = pairs().map(|(_, b)| *b).sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in pairs() {
+        let (dx, dy) = (a - mx, b - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    (if sxx == 0.0 || syy == 0.0 { f64::NAN } else { sxy / (sxx * syy).sqrt() }, n)
+}
+
 /// Ranks 1..=n with ties given their average rank.
 pub fn average_ranks(x: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..x.len()).collect();
@@ -392,6 +414,23 @@ mod tests {
         let q = [3.0, 1.0, 4.0, 2.0, 2.0];
         assert_eq!([0.0, 0.5, 1.0, 0.625, 0.125].map(|p| quantile(&q, p)), [1.0, 2.0, 4.0, 2.5, 1.5]);
         assert!(quantile(&[], 0.5).is_nan());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pearson_over_finite_pairs_equals_pearson_of_the_filtered_copies_to_the_bit(
+            v in proptest::collection::vec((-1.0f64..1.0, -1.0f64..1.0, 0u8..6), 0..80)
+        ) {
+            // Every sixth value of each side is missing (NaN) or infinite, at independent places.
+            let hole = |x: f64, k: u8, at: u8| match (k == at, k % 2) { (true, 0) => f64::NAN, (true, _) => f64::INFINITY, _ => x };
+            let x: Vec<f64> = v.iter().map(|&(a, _, k)| hole(a, k, 0)).collect();
+            let y: Vec<f64> = v.iter().map(|&(_, b, k)| hole(b, k, 1)).collect();
+            let (a, b): (Vec<f64>, Vec<f64>) =
+                x.iter().zip(&y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).unzip();
+            let (r, n) = pearson_finite_pairs(&x, &y);
+            proptest::prop_assert_eq!(n, a.len());
+            proptest::prop_assert_eq!(r.to_bits(), pearson(&a, &b).to_bits());
+        }
     }
 
     #[test]

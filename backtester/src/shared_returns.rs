@@ -1,0 +1,138 @@
+//! Aligned daily returns held once. Each prepared day carries, for every name of interest, the
+//! returns over the correlation or VaR window (251 sessions by default). Consecutive days' windows
+//! overlap in all but one return, so storing each day's own copy costs the window length times
+//! the days times the names (about 1 GB for 200 names over 10 years). Here a name's windows share
+//! one series while each new day's window is the previous one moved on by a session, to the bit;
+//! anything else (a split adjusting earlier prices, a revised bar) starts a new series. A day's
+//! window reads exactly the values it was computed with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ae_shared::types::Ticker;
+
+/// One name's aligned returns on one day: a window onto a series shared with the days around it.
+#[derive(Clone)]
+pub struct SharedReturns {
+    series: Arc<[f64]>,
+    start: usize,
+    len: usize,
+}
+
+impl SharedReturns {
+    /// The returns, oldest first.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.series[self.start..self.start + self.len]
+    }
+}
+
+impl std::fmt::Debug for SharedReturns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl PartialEq for SharedReturns {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice().iter().map(|x| x.to_bits()).eq(other.as_slice().iter().map(|x| x.to_bits()))
+    }
+}
+
+/// A name's series under construction and where its last window ends.
+struct Open {
+    series: usize,
+    window: usize,
+}
+
+/// Turns days' own windows, fed in date order, into shared ones.
+#[derive(Default)]
+pub struct Sharer {
+    /// Series under construction (a finished one is never extended again).
+    series: Vec<Vec<f64>>,
+    open: HashMap<Ticker, Open>,
+    /// Per day fed: (name, series, end, len) of each window.
+    days: Vec<Vec<(Ticker, usize, usize, usize)>>,
+}
+
+impl Sharer {
+    /// Takes the next day's windows (the day after the last one fed).
+    pub fn push(&mut self, day: HashMap<Ticker, Vec<f64>>) {
+        let mut placed = Vec::with_capacity(day.len());
+        for (t, w) in day {
+            let len = w.len();
+            let extends = self.open.get(&t).filter(|o| {
+                let s = &self.series[o.series];
+                o.window == len && len > 0 && s.len() >= len - 1 && {
+                    let tail = &s[s.len() - (len - 1)..];
+                    tail.iter().zip(&w[..len - 1]).all(|(a, b)| a.to_bits() == b.to_bits())
+                }
+            });
+            let series = if let Some(o) = extends {
+                let k = o.series;
+                self.series[k].push(w[len - 1]);
+                k
+            } else {
+                self.series.push(w);
+                let k = self.series.len() - 1;
+                self.open.insert(t.clone(), Open { series: k, window: len });
+                k
+            };
+            placed.push((t, series, self.series[series].len(), len));
+        }
+        self.days.push(placed);
+    }
+
+    /// Every day's windows, in the order the days were fed.
+    pub fn finish(self) -> Vec<HashMap<Ticker, SharedReturns>> {
+        let series: Vec<Arc<[f64]>> = self.series.into_iter().map(Arc::from).collect();
+        self.days
+            .into_iter()
+            .map(|day| {
+                day.into_iter()
+                    .map(|(t, k, end, len)| (t, SharedReturns { series: series[k].clone(), start: end - len, len }))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Ticker {
+        Ticker::new(s).unwrap()
+    }
+
+    #[test]
+    fn windows_that_move_on_by_a_session_share_one_series_and_read_back_exactly() {
+        let a: Vec<f64> = (0..10).map(|i| i as f64 * 0.01).collect();
+        let mut s = Sharer::default();
+        // Three days of a 4-session window moving on by one, then a revision (a split adjusting
+        // earlier prices) and another move, and a name that comes in on day 2.
+        let days: Vec<HashMap<Ticker, Vec<f64>>> = vec![
+            HashMap::from([(t("A"), a[0..4].to_vec())]),
+            HashMap::from([(t("A"), a[1..5].to_vec()), (t("B"), vec![f64::NAN, 0.5, 0.25, -0.1])]),
+            HashMap::from([(t("A"), a[2..6].to_vec()), (t("B"), vec![0.5, 0.25, -0.1, 0.2])]),
+            HashMap::from([(t("A"), vec![0.0201, 0.0301, 0.0401, 0.06])]),
+            HashMap::from([(t("A"), vec![0.0301, 0.0401, 0.06, 0.07])]),
+        ];
+        for d in days.clone() {
+            s.push(d);
+        }
+        let series = s.series.len();
+        let out = s.finish();
+        assert_eq!(series, 3, "A before the revision, A after it, and B");
+        for (want, got) in days.iter().zip(&out) {
+            assert_eq!(want.len(), got.len());
+            for (name, w) in want {
+                let g = got[name].as_slice();
+                assert_eq!(g.len(), w.len());
+                assert!(g.iter().zip(w).all(|(x, y)| x.to_bits() == y.to_bits()), "{name:?}: {g:?} vs {w:?}");
+            }
+        }
+        assert!(Arc::ptr_eq(&out[0][&t("A")].series, &out[2][&t("A")].series));
+        assert!(!Arc::ptr_eq(&out[2][&t("A")].series, &out[3][&t("A")].series));
+        assert_eq!(format!("{:?}", out[1][&t("B")]), format!("{:?}", days[1][&t("B")]));
+    }
+}
