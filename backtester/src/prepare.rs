@@ -15,7 +15,7 @@ use ae_executor::market::MarketData;
 use ae_executor::planner::candidate_of;
 use ae_rules::view::{Candidate, MarketView};
 use ae_shared::TradingDay;
-use ae_shared::bus::Bus;
+use ae_shared::bus::{Bus, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Regime, Sector, SignalAction};
 use ae_shared::contracts::params::ExecutorParams;
@@ -231,9 +231,15 @@ pub async fn prepare(
     let mut seen: HashSet<Ticker> = HashSet::new();
     let mut coverage = Coverage { days: days.len(), ..Default::default() };
     let mut reads = Vec::with_capacity(days.len());
+    // Whether the day before read its signals without a note (nothing refused or repaired).
+    let mut clean_before = false;
     for (k, &date) in days.iter().enumerate() {
+        let before = reads.last().filter(|r: &&Read| clean_before && r.date == date.prev());
         let mut day_notes = Vec::new();
-        let signals = signals_in_force(bus, date, params.risk.max_signal_age_days, &mut day_notes).await?;
+        let max_age = params.risk.max_signal_age_days;
+        let signals =
+            signals_after(bus, date, max_age, before.and_then(|r| r.signals.as_ref()), &mut day_notes).await?;
+        clean_before = day_notes.is_empty();
         let preds = predictions_in_force(bus, date, &mut day_notes).await?;
         if signals.is_some() {
             coverage.with_signals += 1;
@@ -290,6 +296,25 @@ pub async fn prepare(
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
     let digests = digests(&sectors, &out);
     Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
+}
+
+/// The signals in force on `date`, `before` being those in force the session before, read
+/// without a note: the same document a day older when none is stored under `date` and it is still
+/// within `max_age`, which is what [`signals_in_force`] would find by walking back the same way;
+/// otherwise what it reads. A weekly document is parsed once, not once per day.
+pub async fn signals_after(
+    bus: &Bus,
+    date: TradingDay,
+    max_age: u32,
+    before: Option<&SignalsInForce>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<SignalsInForce>> {
+    if let Some(b) = before.filter(|b| b.age_days < max_age && b.repairs.is_empty())
+        && bus.head(&keys::signals(date)).await?.is_none()
+    {
+        return Ok(Some(SignalsInForce { age_days: b.age_days + 1, ..b.clone() }));
+    }
+    signals_in_force(bus, date, max_age, notes).await
 }
 
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of

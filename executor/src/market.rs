@@ -138,14 +138,16 @@ impl<'a> MarketData<'a> {
         let Some(s) = self.series(t) else {
             return vec![f64::NAN; sessions.len()];
         };
-        // One walk along the series for ascending sessions (a step back starts the walk again).
-        let mut j = 0;
+        // One walk along the series for ascending sessions, from the first session's place (a step
+        // back starts the walk again).
+        let from = |d: &TradingDay| s.dates.partition_point(|x| x < d);
+        let mut j = sessions.first().map_or(0, from);
         let mut prev: Option<TradingDay> = None;
         sessions
             .iter()
             .map(|d| {
                 if prev.is_some_and(|p| *d < p) {
-                    j = 0;
+                    j = from(d);
                 }
                 prev = Some(*d);
                 while j < s.dates.len() && s.dates[j] < *d {

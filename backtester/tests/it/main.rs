@@ -9,3 +9,4 @@ mod null_market;
 mod oracle;
 mod parity;
 mod resume;
+mod signals_read;

@@ -172,9 +172,7 @@ pub fn assess(
     q: &QualityConfig,
     g: &GovernanceConfig,
 ) -> QualityReport {
-    let mut sessions: Vec<TradingDay> = raw.dates.iter().copied().filter(|d| *d <= as_of).collect();
-    sessions.sort_unstable();
-    sessions.dedup();
+    let sessions = sessions_up_to(&raw.dates, as_of);
     let calendar_gaps = match sessions.first() {
         Some(first) => crate::calendar::trading_days_between(first.date(), as_of.date())
             .filter(|d| sessions.binary_search(d).is_err())
@@ -202,6 +200,21 @@ pub fn assess(
         symbols.push(assess_one(&s, &adj, n, held, as_of, q, g));
     }
     QualityReport { schema_version: 1, as_of, calendar_gaps, symbols }
+}
+
+/// The distinct sessions among `dates` up to `as_of`, ascending: marked on a day-by-day span
+/// instead of sorted, since a window holds hundreds of sessions and up to millions of bars.
+fn sessions_up_to(dates: &[TradingDay], as_of: TradingDay) -> Vec<TradingDay> {
+    let ordinal = |d: &TradingDay| i64::from(chrono::Datelike::num_days_from_ce(&d.date()));
+    let held = dates.iter().filter(|d| **d <= as_of);
+    let Some(first) = held.clone().min() else { return Vec::new() };
+    let last = held.clone().max().unwrap_or(first);
+    let base = ordinal(first);
+    let mut seen: Vec<Option<TradingDay>> = vec![None; (ordinal(last) - base + 1) as usize];
+    for d in held {
+        seen[(ordinal(d) - base) as usize] = Some(*d);
+    }
+    seen.into_iter().flatten().collect()
 }
 
 /// What the store knows beyond one symbol's bars.
@@ -337,5 +350,25 @@ fn assess_one(
         score,
         status,
         reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn distinct_sessions_equal_the_sorted_and_deduplicated_dates(
+            offsets in proptest::collection::vec(0i64..600, 0..400), cut in 0i64..600
+        ) {
+            let start = TradingDay::parse("2009-01-02").unwrap();
+            let dates: Vec<TradingDay> = offsets.iter().map(|k| start.offset(*k).unwrap()).collect();
+            let as_of = start.offset(cut).unwrap();
+            let mut want: Vec<TradingDay> = dates.iter().copied().filter(|d| *d <= as_of).collect();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(sessions_up_to(&dates, as_of), want);
+        }
     }
 }

@@ -1,0 +1,53 @@
+//! Prepare reads a weekly signals document once: carrying the day before's signals forward (a
+//! day older) gives, day by day, what the executor's own `signals_in_force` finds by walking back,
+//! including the days a document is refused or too old.
+
+use ae_backtester::prepare::{self, signals_after};
+use ae_backtester::replay;
+use ae_executor::inputs::signals_in_force;
+use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::sim::{SimConfig, generate};
+use ae_shared::store::PriceStore;
+
+use crate::common::{clock, config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrying_the_signals_forward_finds_what_walking_back_finds_every_day() {
+    let m = generate(&SimConfig::new(30, 140, 0.0, 5));
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path().join("bus"));
+    let last = *m.sessions.last().unwrap();
+    m.write_to(&bus, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
+    let mut cfg = config(dir.path());
+    cfg.backtest.warmup_days = 60;
+    let store = PriceStore::load(&bus).await.unwrap();
+    let days = prepare::period(&store, last.next(), cfg.backtest.warmup_days);
+    let rep = replay::build(&bus, &cfg, &days, &|_, _| {}).await.unwrap();
+    // One week's document is garbage (refused), and a short maximum age leaves some days without.
+    let weeks: Vec<_> = days.iter().copied().filter(week_start).collect();
+    let broken = weeks[weeks.len() / 2];
+    rep.bus.put(&keys::signals(broken), b"{not json".to_vec(), PutMode::Overwrite).await.unwrap();
+    for max_age in [3, cfg.executor.risk.max_signal_age_days] {
+        let (mut before, mut clean) = (None, false);
+        let (mut carried, mut with) = (0, 0);
+        for (k, &d) in days.iter().enumerate() {
+            let mut want_notes = Vec::new();
+            let want = signals_in_force(&rep.bus, d, max_age, &mut want_notes).await.unwrap();
+            let mut notes = Vec::new();
+            let prev = if clean && k > 0 { before.as_ref() } else { None };
+            let got = signals_after(&rep.bus, d, max_age, prev, &mut notes).await.unwrap();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{d} (max age {max_age})");
+            carried += usize::from(notes.is_empty() && !want_notes.is_empty());
+            with += usize::from(got.is_some());
+            clean = notes.is_empty();
+            before = got;
+        }
+        assert!(with > 20 && carried == 0, "{with} days with signals; {carried} notes lost");
+    }
+}
+
+/// Research runs on the first trading day of each week.
+fn week_start(d: &ae_shared::TradingDay) -> bool {
+    use chrono::Datelike;
+    d.prev().date().iso_week() != d.date().iso_week()
+}
