@@ -1,15 +1,15 @@
 //! # ae-backtester — the weekly learning loop
 //!
 //! Owns: the replay bus with point-in-time research replays for weeks without signals
-//! ([`replay`]), the prepared per-day inputs ([`prepare`], each name's returns held once: [`shared_returns`]), the simulator that decides only through
-//! the executor's own functions ([`sim`], with a memo of its correlation rules shared by a sweep's
-//! points: [`memo`]) and fills through a fill model ([`fill`]), realised
-//! outcomes for grading ([`outcomes`]), the tear sheet ([`grade`]), signal quality
-//! ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto calibration ([`veto`]), the
-//! executor parameter sweep ([`sweep`]) resumed across weekly runs ([`checkpoint`]) with its overfitting statistics ([`overfit`]), their
-//! promotion gates ([`gate`]), config
-//! write-back ([`writeback`]), the report ([`report`]), the run ([`run`]) and its speed
-//! measurement ([`bench`]).
+//! ([`replay`]), the prepared per-day inputs ([`prepare`], each name's returns held once:
+//! [`shared_returns`]), the simulator that decides only through the executor's own functions
+//! ([`sim`], with a memo of its correlation rules shared by a sweep's points: [`memo`]) and fills
+//! through a fill model ([`fill`]), realised outcomes for grading ([`outcomes`]), the tear sheet
+//! ([`grade`]), signal quality ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto
+//! calibration ([`veto`]), the executor parameter sweep ([`sweep`]) resumed across weekly runs
+//! ([`checkpoint`]) with its overfitting statistics ([`overfit`]), their promotion gates
+//! ([`gate`]), config write-back ([`writeback`]), the report ([`report`]), the run ([`run`]) and
+//! its speed measurement ([`bench`]).
 //!
 //! Must never: re-implement an executor rule, use a price after the decision it informs, or write
 //! a parameter whose evidence did not clear every gate.
