@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
 use ae_shared::TradingDay;
+use ae_shared::bus::Bus;
 use ae_shared::clock::SimulatedClock;
 use ae_shared::config::{Config, SweepGrid};
+use ae_shared::sim::SimMarket;
 use chrono::NaiveTime;
 
 pub fn day(s: &str) -> TradingDay {
@@ -24,4 +26,16 @@ pub fn config(dir: &std::path::Path) -> Config {
     cfg.backtest.sweep = SweepGrid::demo();
     cfg.backtest.threads = 2;
     cfg
+}
+
+/// `m` written to a fresh file bus in its own temporary directory (as of 18:00 on its last
+/// session), with the test configuration and 60 warm-up sessions.
+pub async fn simulated_bus(m: &SimMarket) -> (tempfile::TempDir, Bus, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path().join("bus"));
+    let last = *m.sessions.last().unwrap();
+    m.write_to(&bus, &Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
+    let mut cfg = config(dir.path());
+    cfg.backtest.warmup_days = 60;
+    (dir, bus, cfg)
 }

@@ -8,11 +8,11 @@ use ae_backtester::run::{RunOptions, run};
 use ae_backtester::sim::Simulator;
 use ae_backtester::sweep::{self, SweepOutcome};
 use ae_backtester::{prepare, replay};
-use ae_shared::bus::{Bus, keys};
+use ae_shared::bus::keys;
 use ae_shared::sim::{SimConfig, generate};
 use ae_shared::store::PriceStore;
 
-use crate::common::{clock, config};
+use crate::common::simulated_bus;
 
 /// The outcome without what differs between a resumed and a cold sweep: the time and the count.
 fn decided(s: &SweepOutcome) -> serde_json::Value {
@@ -26,12 +26,8 @@ fn decided(s: &SweepOutcome) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_resumed_from_last_weeks_states_equals_a_cold_sweep_and_a_revised_day_restarts_it() {
     let m = generate(&SimConfig::new(30, 140, 0.05, 23));
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(dir.path().join("bus"));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
     let last = *m.sessions.last().unwrap();
-    m.write_to(&bus, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
-    let mut cfg = config(dir.path());
-    cfg.backtest.warmup_days = 60;
 
     // Two weekly runs on one bus: the second resumes every point from the first's states.
     let week1 = m.sessions[m.sessions.len() - 6];
@@ -46,11 +42,7 @@ async fn a_sweep_resumed_from_last_weeks_states_equals_a_cold_sweep_and_a_revise
     assert_eq!(r2.sweep.resumed, valid, "every point resumed: {:?}", r2.notes);
 
     // The same week cold, on a bus without the states.
-    let cold_dir = tempfile::tempdir().unwrap();
-    let cold = Bus::file(cold_dir.path().join("bus"));
-    m.write_to(&cold, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
-    let mut cold_cfg = config(cold_dir.path());
-    cold_cfg.backtest.warmup_days = 60;
+    let (_cold_dir, cold, cold_cfg) = simulated_bus(&m).await;
     let r3 = run(&cold, &cold_cfg, &opts(week2)).await.unwrap();
     assert_eq!(r3.sweep.resumed, 0);
     assert_eq!(decided(&r2.sweep), decided(&r3.sweep), "resumed and cold sweeps decide the same to the bit");

@@ -5,21 +5,17 @@
 use ae_backtester::prepare::{self, signals_after};
 use ae_backtester::replay;
 use ae_executor::inputs::signals_in_force;
-use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::bus::{PutMode, keys};
 use ae_shared::sim::{SimConfig, generate};
 use ae_shared::store::PriceStore;
 
-use crate::common::{clock, config};
+use crate::common::simulated_bus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrying_the_signals_forward_finds_what_walking_back_finds_every_day() {
     let m = generate(&SimConfig::new(30, 140, 0.0, 5));
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(dir.path().join("bus"));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
     let last = *m.sessions.last().unwrap();
-    m.write_to(&bus, &ae_shared::config::Config::defaults().data, clock(last, 18, 0).as_ref()).await.unwrap();
-    let mut cfg = config(dir.path());
-    cfg.backtest.warmup_days = 60;
     let store = PriceStore::load(&bus).await.unwrap();
     let days = prepare::period(&store, last.next(), cfg.backtest.warmup_days);
     let rep = replay::build(&bus, &cfg, &days, &|_, _| {}).await.unwrap();
