@@ -71,14 +71,6 @@ pub struct BenchReport {
     pub peak_rss_mb: Option<f64>,
 }
 
-/// Peak resident set size of this process in MB, where the OS says.
-pub fn peak_rss_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// Runs the bench: `repeats` single runs and, when `grid` is set, one cold sweep of
 /// `cfg.backtest.sweep`. `progress` is told each step's name.
 pub async fn bench(
@@ -154,6 +146,6 @@ pub async fn bench(
         grid_points,
         grid_s,
         threads: if cfg.backtest.threads == 0 { rayon::current_num_threads() } else { cfg.backtest.threads as usize },
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: ae_shared::cli::peak_memory_mb(),
     })
 }

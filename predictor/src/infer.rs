@@ -75,14 +75,6 @@ pub struct InferReport {
     pub peak_memory_mb: Option<f64>,
 }
 
-/// Peak resident set size of this process in MB, from /proc/self/status (Linux).
-pub fn peak_memory_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// The veto threshold for a regime: base + shift, clamped.
 pub fn veto_threshold(p: &PredictorParams, regime: Regime) -> f64 {
     let shift = match regime {
@@ -355,6 +347,6 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
         freshness,
         published,
         seconds: t0.elapsed().as_secs_f64(),
-        peak_memory_mb: peak_memory_mb(),
+        peak_memory_mb: ae_shared::cli::peak_memory_mb(),
     })
 }

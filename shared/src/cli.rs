@@ -138,6 +138,15 @@ pub fn weekly_skip(date: Option<TradingDay>, clock: &dyn crate::clock::Clock) ->
     }
 }
 
+/// Peak resident set size of this process in MB, from /proc/self/status (Linux; `None`
+/// elsewhere). Jobs and benches report it beside their timings.
+pub fn peak_memory_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
