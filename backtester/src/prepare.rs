@@ -21,6 +21,7 @@ use ae_shared::contracts::common::{Regime, Sector, SignalAction};
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::store::PriceStore;
 use ae_shared::types::Ticker;
+use futures::StreamExt as _;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
@@ -30,6 +31,10 @@ use crate::shared_returns::Sharer;
 /// Days whose views are computed side by side before their returns are shared (bounds the copies
 /// held at once).
 const DAYS_PER_CHUNK: usize = 64;
+
+/// Days whose predictions are read ahead of the day being read (the reads wait on the bus, not
+/// on a core).
+const PREDICTION_READS_AHEAD: usize = 16;
 
 /// One day's raw bar (what orders fill against).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -101,71 +106,93 @@ pub struct Prepared {
 /// A SHA-256 digest.
 pub type Digest = [u8; 32];
 
-/// Feeds formatted text straight into a hasher.
-struct HashText(Sha256);
+/// Feeds serialized bytes straight into a hasher.
+struct HashWrite<'a>(&'a mut Sha256);
 
-impl std::fmt::Write for HashText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.update(s.as_bytes());
+impl std::io::Write for HashWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
 
 impl DayInput {
-    /// The digest of this day after `prev` (the previous day's, zeros for the first): every field
-    /// the simulator reads, maps in key order, prices to the bit.
-    pub fn digest(&self, prev: &Digest) -> Digest {
-        use std::fmt::Write as _;
-        let mut h = HashText(Sha256::new());
-        h.0.update(prev);
+    /// What this day adds to the digest chain ([`digests`]), given the day before it: every field
+    /// the simulator reads, maps in key order, prices to the bit. The fields are hashed as their
+    /// CBOR serialization (floats exactly, every field a type gains included). A name's returns
+    /// that are the day before's window moved on by a session add only their new return (the
+    /// chain already holds the rest); any other window adds all its values.
+    pub fn content_digest(&self, before: Option<&DayInput>) -> Digest {
+        let mut h = Sha256::new();
         let mut views: Vec<_> = self.views.iter().collect();
         views.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        // Formatting to a hasher cannot fail.
-        let _ = write!(
-            h,
-            "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        let fields = (
             self.date,
             self.regime,
             self.signals_stale,
             self.signals_date,
-            self.research,
-            self.candidates,
+            &self.research,
+            &self.candidates,
             views,
-            self.splits,
-            self.dividends,
-            self.benchmark.map(f64::to_bits)
+            &self.splits,
+            &self.dividends,
+            self.benchmark.map(f64::to_bits),
         );
+        // Serializing plain data to a hasher cannot fail.
+        ciborium::into_writer(&fields, HashWrite(&mut h)).expect("hashing serializable day inputs");
         let mut returns: Vec<_> = self.returns.iter().collect();
         returns.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (t, r) in returns {
-            h.0.update(t.as_str().as_bytes());
-            let r = r.as_slice();
-            h.0.update((r.len() as u64).to_le_bytes());
-            for x in r {
-                h.0.update(x.to_bits().to_le_bytes());
+            h.update((t.as_str().len() as u64).to_le_bytes());
+            h.update(t.as_str().as_bytes());
+            let values = r.as_slice();
+            match before.and_then(|b| b.returns.get(t)) {
+                Some(y) if r.continues(y) => {
+                    h.update([1]);
+                    h.update(values.last().map_or(0, |x| x.to_bits()).to_le_bytes());
+                }
+                _ => {
+                    h.update([0]);
+                    h.update((values.len() as u64).to_le_bytes());
+                    for x in values {
+                        h.update(x.to_bits().to_le_bytes());
+                    }
+                }
             }
         }
         let mut bars: Vec<_> = self.bars.iter().collect();
         bars.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (t, b) in bars {
-            h.0.update(t.as_str().as_bytes());
+            h.update((t.as_str().len() as u64).to_le_bytes());
+            h.update(t.as_str().as_bytes());
             for x in [b.open, b.high, b.low, b.close, b.volume] {
-                h.0.update(x.to_bits().to_le_bytes());
+                h.update(x.to_bits().to_le_bytes());
             }
         }
-        h.0.finalize().into()
+        h.finalize().into()
     }
 }
 
 /// The digest chain of `days` ([`Prepared::digests`]), started from the sectors (a new
-/// position takes its sector from them).
+/// position takes its sector from them): each link hashes the link before and the day's
+/// [`DayInput::content_digest`], which the days compute side by side.
 pub fn digests(sectors: &HashMap<Ticker, Sector>, days: &[DayInput]) -> Vec<Digest> {
     let mut sorted: Vec<_> = sectors.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut prev: Digest = Sha256::digest(format!("{sorted:?}").as_bytes()).into();
-    days.iter()
-        .map(|d| {
-            prev = d.digest(&prev);
+    let contents: Vec<Digest> =
+        (0..days.len()).into_par_iter().map(|k| days[k].content_digest(k.checked_sub(1).map(|j| &days[j]))).collect();
+    contents
+        .iter()
+        .map(|c| {
+            let mut h = Sha256::new();
+            h.update(prev);
+            h.update(c);
+            prev = h.finalize().into();
             prev
         })
         .collect()
@@ -233,6 +260,13 @@ pub async fn prepare(
     let mut reads = Vec::with_capacity(days.len());
     // Whether the day before read its signals without a note (nothing refused or repaired).
     let mut clean_before = false;
+    // Each day's predictions are read ahead, a few days at a time, in date order.
+    let mut predictions = futures::stream::iter(days.iter().copied())
+        .map(|date| async move {
+            let mut notes = Vec::new();
+            predictions_in_force(bus, date, &mut notes).await.map(|p| (p, notes))
+        })
+        .buffered(PREDICTION_READS_AHEAD);
     for (k, &date) in days.iter().enumerate() {
         let before = reads.last().filter(|r: &&Read| clean_before && r.date == date.prev());
         let mut day_notes = Vec::new();
@@ -240,7 +274,8 @@ pub async fn prepare(
         let signals =
             signals_after(bus, date, max_age, before.and_then(|r| r.signals.as_ref()), &mut day_notes).await?;
         clean_before = day_notes.is_empty();
-        let preds = predictions_in_force(bus, date, &mut day_notes).await?;
+        let (preds, pred_notes) = predictions.next().await.expect("one read per day")?;
+        day_notes.extend(pred_notes);
         if signals.is_some() {
             coverage.with_signals += 1;
         }

@@ -24,6 +24,12 @@ impl SharedReturns {
     pub fn as_slice(&self) -> &[f64] {
         &self.series[self.start..self.start + self.len]
     }
+
+    /// Whether this window is `before` moved on by one session (same series, same length): its
+    /// values are then `before`'s without the first, plus the last of this one.
+    pub fn continues(&self, before: &SharedReturns) -> bool {
+        Arc::ptr_eq(&self.series, &before.series) && self.start == before.start + 1 && self.len == before.len
+    }
 }
 
 impl std::fmt::Debug for SharedReturns {
@@ -133,6 +139,10 @@ mod tests {
         }
         assert!(Arc::ptr_eq(&out[0][&t("A")].series, &out[2][&t("A")].series));
         assert!(!Arc::ptr_eq(&out[2][&t("A")].series, &out[3][&t("A")].series));
+        // Moving on by one session is told apart from a revision or a skipped day.
+        let a = |d: usize| &out[d][&t("A")];
+        assert!(a(1).continues(a(0)) && a(2).continues(a(1)) && a(4).continues(a(3)));
+        assert!(!a(3).continues(a(2)) && !a(2).continues(a(0)) && !a(0).continues(a(0)));
         assert_eq!(format!("{:?}", out[1][&t("B")]), format!("{:?}", days[1][&t("B")]));
     }
 }

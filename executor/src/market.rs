@@ -49,10 +49,12 @@ impl<'a> MarketData<'a> {
         let window = as_of.offset(1 - i64::from(data.governance.history_sessions.max(1)));
         let first = window.map_or(store.manifest.first_day, |w| w.max(store.manifest.first_day)).min(as_of);
         let raw = store.raw.between(first, as_of);
-        let bars = splits::adjust(&raw, &store.splits, Some(as_of));
+        // Without a split inside the window the raw bars are their own adjustment (no second copy).
+        let adjusted = splits::adjusted(&raw, &store.splits, Some(as_of));
+        let bars = adjusted.as_ref().unwrap_or(&raw);
         let quality =
-            quality::assess(&raw, &bars, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);
-        Self { store, as_of, bars, quality, sector_returns: HashMap::new() }
+            quality::assess(&raw, bars, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);
+        Self { store, as_of, bars: adjusted.unwrap_or(raw), quality, sector_returns: HashMap::new() }
     }
 
     /// The series of `t`, if it has bars.

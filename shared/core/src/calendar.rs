@@ -51,6 +51,17 @@ struct Nyse {
     days: Vec<NaiveDate>,
     /// Early-close days, ascending.
     early: Vec<NaiveDate>,
+    /// Day number (from the common era) of the first calendar day covered.
+    first_ordinal: i32,
+    /// For each calendar day from the first covered one: how many trading days fall on or before
+    /// it. A trading day's index into `days` is one less, found without a search (the rules and
+    /// the backtester move by sessions millions of times a run).
+    through: Vec<u32>,
+}
+
+/// The day number of `d` counted from the common era (consecutive days differ by one).
+fn ordinal(d: NaiveDate) -> i32 {
+    d.num_days_from_ce()
 }
 
 fn nyse() -> &'static Nyse {
@@ -66,8 +77,10 @@ fn nyse() -> &'static Nyse {
         let cal = rules.get_cal();
         let mut days = Vec::with_capacity(((LAST_YEAR - FIRST_YEAR + 1) * 253) as usize);
         let mut early = Vec::new();
-        let mut d = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap();
+        let mut through = Vec::with_capacity(((LAST_YEAR - FIRST_YEAR + 1) * 366) as usize);
+        let first = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap();
         let end = NaiveDate::from_ymd_opt(LAST_YEAR, 12, 31).unwrap();
+        let mut d = first;
         while d <= end {
             if cal.is_business_day(d) {
                 days.push(d);
@@ -75,9 +88,10 @@ fn nyse() -> &'static Nyse {
                     early.push(d);
                 }
             }
+            through.push(days.len() as u32);
             d = d.succ_opt().unwrap();
         }
-        Nyse { days, early }
+        Nyse { days, early, first_ordinal: ordinal(first), through }
     })
 }
 
@@ -149,7 +163,9 @@ impl TradingDay {
     }
 
     fn index(self) -> usize {
-        nyse().days.binary_search(&self.0).expect("a TradingDay is always in the calendar")
+        let cal = nyse();
+        // A TradingDay is always a covered trading day, so the count through it is at least one.
+        cal.through[(ordinal(self.0) - cal.first_ordinal) as usize] as usize - 1
     }
 
     /// Moves `n` trading days (negative: back). None when that leaves the calendar.
@@ -319,6 +335,18 @@ mod tests {
         assert!(!TradingDay::parse("2010-04-06").unwrap().is_first_of_week());
         assert_eq!(TradingDay::on_or_before(d("2010-01-03")).unwrap().to_string(), "2009-12-31");
         assert_eq!(TradingDay::on_or_after(d("2010-01-02")).unwrap().to_string(), "2010-01-04");
+    }
+
+    #[test]
+    fn every_session_finds_its_place_without_a_search() {
+        let days = &nyse().days;
+        for (i, day) in days.iter().enumerate() {
+            assert_eq!(TradingDay(*day).index(), i, "{day}");
+        }
+        let (first, last) = (TradingDay(days[0]), TradingDay(*days.last().unwrap()));
+        assert_eq!(first.offset(-1), None);
+        assert_eq!(last.offset(1), None);
+        assert_eq!(first.days_until(last), days.len() as i64 - 1);
     }
 
     #[test]

@@ -207,14 +207,25 @@ impl DailyBars {
 
     /// Only rows with `first <= date <= last` (symbols with none are dropped).
     pub fn between(&self, first: TradingDay, last: TradingDay) -> DailyBars {
-        // Already in (ticker, date) order: copy each symbol's slice, no sort, no row copies.
-        let mut out = DailyBars::default();
-        for s in self.iter() {
-            let lo = s.dates.partition_point(|d| *d < first);
-            let hi = s.dates.partition_point(|d| *d <= last);
-            if lo >= hi {
-                continue;
-            }
+        // Already in (ticker, date) order: copy each symbol's slice, no sort, no row copies. The
+        // slices are found first so every column is allocated once, at its final size.
+        let spans: Vec<(BarSeries<'_>, usize, usize)> = self
+            .iter()
+            .map(|s| (s, s.dates.partition_point(|d| *d < first), s.dates.partition_point(|d| *d <= last)))
+            .filter(|(_, lo, hi)| lo < hi)
+            .collect();
+        let rows: usize = spans.iter().map(|(_, lo, hi)| hi - lo).sum();
+        let mut out = DailyBars {
+            tickers: Vec::with_capacity(spans.len()),
+            offsets: Vec::with_capacity(spans.len() + 1),
+            dates: Vec::with_capacity(rows),
+            open: Vec::with_capacity(rows),
+            high: Vec::with_capacity(rows),
+            low: Vec::with_capacity(rows),
+            close: Vec::with_capacity(rows),
+            volume: Vec::with_capacity(rows),
+        };
+        for (s, lo, hi) in spans {
             out.tickers.push(s.ticker.clone());
             out.offsets.push(out.dates.len());
             out.dates.extend_from_slice(&s.dates[lo..hi]);

@@ -112,8 +112,23 @@ pub fn detect(bars: &DailyBars, benchmark: Option<BarSeries<'_>>, cfg: &SplitCon
 
 /// Back-adjusts prices and volumes for the splits on or before `as_of` (all of them when `None`).
 pub fn adjust(bars: &DailyBars, splits: &[Split], as_of: Option<TradingDay>) -> DailyBars {
+    adjusted(bars, splits, as_of).unwrap_or_else(|| bars.clone())
+}
+
+/// [`adjust`], or `None` when no split changes a row of `bars` (every split in force falls on or
+/// before its symbol's first row, or names a symbol without rows): the bars are then their own
+/// adjustment and need no copy.
+pub fn adjusted(bars: &DailyBars, splits: &[Split], as_of: Option<TradingDay>) -> Option<DailyBars> {
+    let in_force = || splits.iter().filter(|s| as_of.is_none_or(|a| s.date <= a));
+    let changes = |sp: &Split| {
+        bars.find(sp.ticker.as_str())
+            .is_some_and(|i| bars.dates[bars.offsets[i]..bars.offsets[i + 1]].first().is_some_and(|d| *d < sp.date))
+    };
+    if !in_force().any(changes) {
+        return None;
+    }
     let mut out = bars.clone();
-    for sp in splits.iter().filter(|s| as_of.is_none_or(|a| s.date <= a)) {
+    for sp in in_force() {
         let Some(i) = out.find(sp.ticker.as_str()) else {
             continue;
         };
@@ -129,7 +144,7 @@ pub fn adjust(bars: &DailyBars, splits: &[Split], as_of: Option<TradingDay>) -> 
             out.volume[r] *= sp.ratio;
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -175,6 +190,27 @@ mod tests {
         assert_eq!(adj.get("X").unwrap().volume[0], 2000.0);
         let before = adjust(&b, &s, Some(TradingDay::parse("2010-06-11").unwrap()));
         assert_eq!(before.get("X").unwrap().close[0], 100.0, "a split after as_of is not known yet");
+    }
+
+    #[test]
+    fn a_window_that_starts_on_or_after_every_split_needs_no_copy() {
+        let b = series(&[("2010-06-10", 100.0), ("2010-06-11", 102.0), ("2010-06-14", 50.5), ("2010-06-15", 51.0)]);
+        let s = detect(&b, None, &cfg());
+        let d = |x: &str| TradingDay::parse(x).unwrap();
+        // (window start, as of) -> the adjusted closes, and whether that needed a copy
+        for (from, as_of, closes, copied) in [
+            ("2010-06-10", "2010-06-15", vec![50.0, 51.0, 50.5, 51.0], true),
+            ("2010-06-11", "2010-06-14", vec![51.0, 50.5], true),
+            ("2010-06-14", "2010-06-15", vec![50.5, 51.0], false),
+            ("2010-06-15", "2010-06-15", vec![51.0], false),
+            ("2010-06-10", "2010-06-11", vec![100.0, 102.0], false),
+        ] {
+            let window = b.between(d(from), d(as_of));
+            let a = adjusted(&window, &s, Some(d(as_of)));
+            assert_eq!(a.is_some(), copied, "{from}..{as_of}");
+            assert_eq!(a.as_ref().unwrap_or(&window).close, closes, "{from}..{as_of}");
+            assert_eq!(adjust(&window, &s, Some(d(as_of))).close, closes, "{from}..{as_of}");
+        }
     }
 
     #[test]
