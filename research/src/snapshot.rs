@@ -198,11 +198,12 @@ impl Snapshot {
     pub fn build(store: &PriceStore, run_date: TradingDay, data: &DataConfig) -> Self {
         let as_of = run_date.prev();
         let raw = store.raw.between(store.manifest.first_day.min(as_of), as_of);
-        let adjusted: DailyBars = ae_shared::store::splits::adjust(&raw, &store.splits, Some(as_of));
-        let q =
-            quality::assess(&raw, &adjusted, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);
+        // Without a split inside the history the raw bars are their own adjustment (no copy).
+        let adjusted: Option<DailyBars> = ae_shared::store::splits::adjusted(&raw, &store.splits, Some(as_of));
+        let bars = adjusted.as_ref().unwrap_or(&raw);
+        let q = quality::assess(&raw, bars, &BTreeMap::new(), &store.splits, as_of, &data.quality, &data.governance);
         let mut names = BTreeMap::new();
-        for s in adjusted.iter() {
+        for s in bars.iter() {
             let defects = q
                 .get(s.ticker.as_str())
                 .map(|x| x.defects().into_iter().map(str::to_string).collect())
