@@ -163,14 +163,33 @@ fn cross_flag(hist: &[f64], k: usize) -> f64 {
     0.0
 }
 
-/// Computes the panel over every session the bars cover.
-pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
-    let mut dates: Vec<TradingDay> = inp.bars.dates.clone();
+/// The panel's frame: every session the bars cover (ascending) and each symbol's sector, in the
+/// bars' symbol order. Labels are aligned with it.
+pub fn frame(bars: &DailyBars, sectors: &SectorMap) -> (Vec<TradingDay>, Vec<Option<Sector>>) {
+    let mut dates: Vec<TradingDay> = bars.dates.clone();
     dates.sort_unstable();
     dates.dedup();
+    (dates, bars.tickers.iter().map(|t| sectors.sector(t.as_str())).collect())
+}
+
+/// Computes the panel over every session the bars cover.
+pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
+    build(inp, None)
+}
+
+/// The panel with rows only for the sessions on or after `from` (earlier rows are missing):
+/// what inference needs of a window whose earlier sessions only warm the indicators up. The rows
+/// it has are [`compute`]'s, to the bit (every feature reads only its own session and earlier).
+pub fn compute_from(inp: &Inputs<'_>, from: TradingDay) -> FeatureSet {
+    build(inp, Some(from))
+}
+
+fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
+    let before = |d: &TradingDay| from.is_some_and(|f| *d < f);
+    let (dates, sectors) = frame(inp.bars, inp.sectors);
     let tickers = inp.bars.tickers.clone();
-    let sectors: Vec<Option<Sector>> = tickers.iter().map(|t| inp.sectors.sector(t.as_str())).collect();
     let (nt, nn) = (dates.len(), tickers.len());
+    let first = dates.partition_point(before);
     let mut fs = FeatureSet { dates, tickers, sectors, values: vec![f32::NAN; nt * nn * NF] };
     // Benchmark returns by session.
     let b = &inp.benchmark;
@@ -203,7 +222,7 @@ pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
         let lo = ind::dist_from_low(l, c, 252, 60);
         let earn = inp.earnings.dates.get(s.ticker);
         let research = inp.research.and_then(|r| r.get(s.ticker));
-        for k in 0..len {
+        for k in s.dates.partition_point(before)..len {
             let t = fs.date_index(s.dates[k]).expect("session of these bars");
             let day = s.dates[k];
             let back = |x: &[f64], by: usize| if k >= by { x[k - by] } else { f64::NAN };
@@ -251,14 +270,14 @@ pub fn compute(inp: &Inputs<'_>) -> FeatureSet {
             }
         }
     }
-    cross_sectional(&mut fs);
+    cross_sectional(&mut fs, first);
     fs
 }
 
-/// Sector-relative returns and cross-sectional ranks, session by session.
-fn cross_sectional(fs: &mut FeatureSet) {
+/// Sector-relative returns and cross-sectional ranks, session by session from session `first`.
+fn cross_sectional(fs: &mut FeatureSet, first: usize) {
     let nn = fs.tickers.len();
-    for t in 0..fs.dates.len() {
+    for t in first..fs.dates.len() {
         for (src, dst) in [(0usize, 25usize), (1, 26)] {
             let mut sums: BTreeMap<Sector, (f64, usize)> = BTreeMap::new();
             for n in 0..nn {
@@ -339,6 +358,38 @@ mod tests {
         }
         // The poisoning reached later rows.
         assert!(base.row(t + 10, 0)[1] != other.row(t + 10, 0)[1]);
+    }
+
+    #[test]
+    fn a_panel_from_a_session_has_the_full_panels_rows_from_it_and_none_before() {
+        let m = generate(&SimConfig::new(30, 300, 0.2, 8));
+        let full = panel(&m.bars, &m);
+        let t = 250;
+        let from = compute_from(
+            &Inputs {
+                bars: &m.bars,
+                benchmark: m.benchmark.series(0),
+                sectors: &m.sectors,
+                earnings: &m.earnings,
+                research: None,
+            },
+            m.sessions[t],
+        );
+        assert_eq!((&from.dates, &from.tickers), (&full.dates, &full.tickers));
+        for day in 0..full.dates.len() {
+            for n in 0..full.tickers.len() {
+                let (a, b) = (full.row(day, n), from.row(day, n));
+                if day < t {
+                    assert!(b.iter().all(|x| x.is_nan()), "no row before the first session asked for");
+                } else {
+                    assert!(
+                        a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "session {day}, {}",
+                        full.tickers[n]
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -100,20 +100,14 @@ async fn live_ic(
         return Ok(None);
     }
     let bars = store.adjusted_as_of(as_of);
-    let fs = features::compute(&Inputs {
-        bars: &bars,
-        benchmark: store.benchmark_series(),
-        sectors: &store.sectors,
-        earnings: &store.earnings,
-        research: None,
-    });
-    let lab = labels::compute(&fs, &bars, horizon, f64::INFINITY);
-    let nn = fs.tickers.len();
-    let index: BTreeMap<&str, usize> = fs.tickers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+    let (dates, sectors) = features::frame(&bars, &store.sectors);
+    let lab = labels::compute(&dates, &sectors, &bars, horizon, f64::INFINITY);
+    let nn = bars.tickers.len();
+    let index: BTreeMap<&str, usize> = bars.tickers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
     let (mut ics, mut rics, mut hits, mut n) = (Vec::new(), Vec::new(), 0usize, 0usize);
     for dated in bus.dated_on::<Predictions, _>(&days, parse::<Predictions>).await {
         let (d, doc) = (dated.day, dated.doc?);
-        let Some(t) = fs.date_index(d.prev()) else { continue };
+        let Ok(t) = dates.binary_search(&d.prev()) else { continue };
         let (mut p, mut y) = (Vec::new(), Vec::new());
         for e in &doc.doc.entries {
             if let Some(&i) = index.get(e.ticker.as_str()) {
@@ -178,16 +172,20 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     inputs.extend(research.inputs.iter().cloned());
     let regime = research.regime.unwrap_or(Regime::Neutral);
 
-    // Features over a recent window only: the longest feature window plus warm-up.
+    // Features over a recent window only: the longest feature window plus warm-up, with a row for
+    // the last session only (the one predicted from).
     let first = as_of.offset(-LOOKBACK).unwrap_or(store.manifest.first_day).max(store.manifest.first_day);
     let bars = ae_shared::store::splits::adjust(&store.raw.between(first, as_of), &store.splits, Some(as_of));
-    let fs = features::compute(&Inputs {
-        bars: &bars,
-        benchmark: store.benchmark_series(),
-        sectors: &store.sectors,
-        earnings: &store.earnings,
-        research: Some(&research.scores),
-    });
+    let fs = features::compute_from(
+        &Inputs {
+            bars: &bars,
+            benchmark: store.benchmark_series(),
+            sectors: &store.sectors,
+            earnings: &store.earnings,
+            research: Some(&research.scores),
+        },
+        as_of,
+    );
     let t = fs.date_index(as_of).with_context(|| format!("the price store has no session {as_of}; append it first"))?;
 
     // Point-in-time governance over the features' window (defects, spikes, stopped trading).

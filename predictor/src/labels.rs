@@ -6,7 +6,8 @@
 use ae_shared::metrics::group_demean;
 use ae_shared::store::bars::DailyBars;
 
-use crate::features::FeatureSet;
+use ae_shared::TradingDay;
+use ae_shared::contracts::common::Sector;
 
 /// Written into every artefact.
 pub fn describe(horizon: u32, clip: f64) -> String {
@@ -18,15 +19,22 @@ pub fn describe(horizon: u32, clip: f64) -> String {
 /// The benchmark the label is relative to.
 pub const BENCHMARK: &str = "equal-weight GICS sector";
 
-/// Labels `[t][n]` aligned with `fs` (NaN when t + h is beyond the data or a close is missing).
-pub fn compute(fs: &FeatureSet, bars: &DailyBars, horizon: usize, clip: f64) -> Vec<f32> {
-    let (nt, nn) = (fs.dates.len(), fs.tickers.len());
+/// Labels `[t][n]` aligned with the panel's frame (`dates`, and `sectors` in `bars`' symbol
+/// order: [`crate::features::frame`]); NaN when t + h is beyond the data or a close is missing.
+pub fn compute(
+    dates: &[TradingDay],
+    sectors: &[Option<Sector>],
+    bars: &DailyBars,
+    horizon: usize,
+    clip: f64,
+) -> Vec<f32> {
+    let (nt, nn) = (dates.len(), bars.tickers.len());
     // Close by (t, n).
     let mut close = vec![f64::NAN; nt * nn];
     for n in 0..nn {
         let s = bars.series(n);
         for k in 0..s.len() {
-            if let Some(t) = fs.date_index(s.dates[k]) {
+            if let Ok(t) = dates.binary_search(&s.dates[k]) {
                 close[t * nn + n] = s.close[k];
             }
         }
@@ -39,7 +47,7 @@ pub fn compute(fs: &FeatureSet, bars: &DailyBars, horizon: usize, clip: f64) -> 
                 if a > 0.0 && b > 0.0 { (b / a).ln() } else { f64::NAN }
             })
             .collect();
-        for (n, v) in group_demean(&fwd, &fs.sectors).into_iter().enumerate() {
+        for (n, v) in group_demean(&fwd, sectors).into_iter().enumerate() {
             if v.is_finite() {
                 out[t * nn + n] = v.clamp(-clip, clip) as f32;
             }

@@ -1,7 +1,8 @@
 //! # ae-predictor — the predictor job
 //!
 //! Owns: the feature panel ([`features`]), labels ([`labels`]), training with walk-forward
-//! validation and calibration ([`model`]), the model registry ([`registry`]), what both jobs read
+//! validation and calibration ([`model`]), the walk-forward fits kept between trainings
+//! ([`fits`]), the model registry ([`registry`]), what both jobs read
 //! from the bus besides prices — the parameters in force and the research history ([`context`]) —,
 //! the weekly training job ([`train`]) and daily inference with the veto ([`infer`]).
 //!
@@ -12,6 +13,7 @@
 
 pub mod context;
 pub mod features;
+pub mod fits;
 pub mod infer;
 pub mod labels;
 pub mod model;

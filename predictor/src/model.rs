@@ -1,15 +1,25 @@
 //! Training: walk-forward validation with an expanding window, purge and embargo; LightGBM;
 //! out-of-sample fold statistics; Platt calibration of `p_up` on the out-of-fold predictions.
 //!
-//! Fold layout over the `m` sessions that have labels (sizes scale with the history):
-//! the first `min_train_fraction × m` sessions only train; then `folds` test windows of
-//! `min(max_test_days, (rest − (folds − 1)·embargo) / folds)` sessions (at least 5; fewer folds
-//! when history is short). Fold *j* trains on every labelled session up to `purge` sessions before
-//! its test window (so no training label's horizon reaches into the test window) and is scored only
-//! on that window; consecutive test windows are `embargo` sessions apart so their labels do not
-//! overlap. Inside each fold the last 15% of the training sessions (after another purge gap) are an
-//! inner validation set for early stopping; the final model trains on everything with the median
-//! best iteration. Deterministic given the seed.
+//! Fold layout over the `m` sessions that have labels (sizes scale with the history): the first
+//! `min_train_fraction × m` sessions only train; the test windows are blocks of `len` sessions
+//! laid end to end from the first labelled session, `embargo` sessions apart, and the last
+//! `folds` blocks that start after the first training window are the folds (the newest block may
+//! still be filling: it tests the sessions it has, at least 5). `len` is what the history allows
+//! — `min(max_test_days, (rest − (folds − 1)·embargo) / folds)`, at least 5, fewer folds when
+//! history is short — taken down to 5·2^k (or `max_test_days` when that caps it), so it changes
+//! only when the history doubles. Fold *j* trains on every labelled session up to `purge` sessions
+//! before its test window (so no training label's horizon reaches into the test window) and is
+//! scored only on that window. Inside each fold the last 15% of the training sessions (after
+//! another purge gap) are an inner validation set for early stopping; the final model trains on
+//! everything with the median best iteration. Deterministic given the seed.
+//!
+//! Because a block's place does not move as weeks are added, a fold's training sessions stay the
+//! same from one week to the next; its fitted model is the same too, and is kept on the bus by
+//! the digest of its inputs ([`fit_digest`]; `train` loads and saves them). Only the scoring of
+//! the test windows, which is cheap, is redone every week. A fit loaded or made here is scored
+//! the same way (through LightGBM's model text), so a run that reuses fits gives the figures of
+//! a run that fits everything to the bit.
 
 use ae_shared::contracts::params::{GbmParams, WalkForward};
 use ae_shared::contracts::predictor_metrics::{FoldMetrics, WalkForwardSummary};
@@ -18,6 +28,7 @@ use ae_shared::types::Fraction;
 use lightgbm3::{Booster, Dataset};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::features::{FeatureSet, NF};
 
@@ -56,43 +67,68 @@ pub fn labelled_sessions(fs: &FeatureSet, labels: &[f32], min_rows: usize) -> Ve
     (0..fs.dates.len()).filter(|t| (0..nn).filter(|&n| usable(fs, labels, *t, n)).count() >= min_rows).collect()
 }
 
-/// Lays out the folds over labelled sessions `l`.
+/// Lays out the folds over labelled sessions `l` (see the module's documentation).
 pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
     // Every field named (no `..`): a layout setting added and not used here fails to build.
     let WalkForward { folds, min_train_fraction, max_test_days, purge_days, embargo_days } = wf;
     let m = l.len();
     let min_train = ((min_train_fraction.get() * m as f64).ceil() as usize).max(20);
     let embargo = *embargo_days as usize;
+    let purge = *purge_days as usize;
+    let max_test = *max_test_days as usize;
     let mut folds = *folds as usize;
-    let test_len = loop {
-        let room = m.saturating_sub(min_train + *purge_days as usize);
+    let room_len = loop {
+        let room = m.saturating_sub(min_train + purge);
         let len = room.saturating_sub(folds.saturating_sub(1) * embargo) / folds.max(1);
-        let len = len.min(*max_test_days as usize);
+        let len = len.min(max_test);
         if len >= 5 || folds <= 2 {
             break len;
         }
         folds -= 1;
     };
-    if test_len < 5 {
+    if room_len < 5 {
         return Err(TrainError::History(format!(
-            "{m} labelled sessions leave test windows of {test_len} (need 5) after a {min_train}-session first training window"
+            "{m} labelled sessions leave test windows of {room_len} (need 5) after a {min_train}-session first training window"
         )));
     }
-    let purge = *purge_days as usize;
+    let len = block_len(room_len, max_test);
+    let period = len + embargo;
+    // Blocks k = 0, 1, ... start at k·period; the newest one with at least 5 sessions is the last
+    // fold, and the folds go back from it while their training window is long enough.
     let mut out = Vec::new();
-    let mut start = min_train + purge;
-    for _ in 0..folds {
-        let end = start + test_len;
-        if end > m {
+    let mut k = (m - 5) / period;
+    loop {
+        let start = k * period;
+        if out.len() == folds || start < min_train + purge {
             break;
         }
-        out.push(Fold { train: l[..start - purge].to_vec(), test: l[start..end].to_vec() });
-        start = end + embargo; // the next window starts `embargo` sessions after this one ends
+        out.push(Fold { train: l[..start - purge].to_vec(), test: l[start..(start + len).min(m)].to_vec() });
+        if k == 0 {
+            break;
+        }
+        k -= 1;
     }
+    out.reverse();
     if out.len() < 2 {
-        return Err(TrainError::History(format!("{m} labelled sessions allow only {} fold(s)", out.len())));
+        return Err(TrainError::History(format!(
+            "{m} labelled sessions allow only {} fold(s) of {len} sessions",
+            out.len()
+        )));
     }
     Ok(out)
+}
+
+/// The test block length for a history that allows `room_len` sessions: `max_test` when it caps
+/// them, else the largest 5·2^k not above them.
+fn block_len(room_len: usize, max_test: usize) -> usize {
+    if room_len >= max_test {
+        return max_test;
+    }
+    let mut len = 5;
+    while len * 2 <= room_len {
+        len *= 2;
+    }
+    len
 }
 
 /// Rows of `sessions` with a label: features (row-major), labels, (session, symbol) of each row.
@@ -157,29 +193,75 @@ pub fn gbm_params(p: &GbmParams, iterations: u32, early_stopping: bool) -> serde
     v
 }
 
+/// A fold's training sessions split for early stopping: the inner training sessions, and the last
+/// 15% of `train` (at least 5) after a `purge` gap as the inner validation set.
+fn inner_split(train: &[usize], purge: usize) -> Result<(&[usize], &[usize]), TrainError> {
+    let k = train.len();
+    let valid_len = (k * 15 / 100).max(5);
+    if k < valid_len + purge + 10 {
+        return Err(TrainError::History(format!("{k} training sessions are too few for an inner validation split")));
+    }
+    Ok((&train[..k - valid_len - purge], &train[k - valid_len..]))
+}
+
 /// Trains on `train` sessions with early stopping on the last 15% of them (after a purge gap);
-/// returns the booster and its best iteration.
+/// returns the booster, cut back to its best iteration.
 pub fn fit_with_inner_validation(
     fs: &FeatureSet,
     labels: &[f32],
     train: &[usize],
     p: &GbmParams,
     purge: usize,
-) -> Result<(Booster, usize), TrainError> {
-    let k = train.len();
-    let valid_len = (k * 15 / 100).max(5);
-    if k < valid_len + purge + 10 {
-        return Err(TrainError::History(format!("{k} training sessions are too few for an inner validation split")));
-    }
-    let inner_train = &train[..k - valid_len - purge];
-    let inner_valid = &train[k - valid_len..];
+) -> Result<Booster, TrainError> {
+    let (inner_train, inner_valid) = inner_split(train, purge)?;
     let (x, y, _) = gather(fs, labels, inner_train);
     let (vx, vy, _) = gather(fs, labels, inner_valid);
     let ds = Dataset::from_slice(&x, &y, NF as i32, true).map_err(gbm)?;
     let vs = Dataset::from_slice_with_reference(&vx, &vy, NF as i32, true, Some(&ds)).map_err(gbm)?;
-    let booster = Booster::train_with_valid(ds, Some(vs), &gbm_params(p, p.num_iterations, true)).map_err(gbm)?;
-    let best = booster.num_iterations().max(1) as usize;
-    Ok((booster, best))
+    Booster::train_with_valid(ds, Some(vs), &gbm_params(p, p.num_iterations, true)).map_err(gbm)
+}
+
+/// Bumped when what a fold's fit depends on changes other than through its rows and parameters
+/// (how they are hashed, the inner split, the LightGBM that fits): kept fits stop matching.
+/// [`tests::a_fit_digest_names_the_lightgbm_that_made_it`] fails when LightGBM's output moves.
+pub const FIT_FORMAT: u32 = 1;
+
+/// Digest of each session's training rows (features and label, in [`gather`]'s order): what a
+/// fit sees of that session.
+pub fn session_digests(fs: &FeatureSet, labels: &[f32]) -> Vec<[u8; 32]> {
+    let nn = fs.tickers.len();
+    (0..fs.dates.len())
+        .into_par_iter()
+        .map(|t| {
+            let mut h = Sha256::new();
+            for n in (0..nn).filter(|&n| usable(fs, labels, t, n)) {
+                for v in fs.row(t, n) {
+                    h.update(v.to_le_bytes());
+                }
+                h.update(labels[t * nn + n].to_le_bytes());
+            }
+            h.finalize().into()
+        })
+        .collect()
+}
+
+/// Digest of everything that decides [`fit_with_inner_validation`] on `train`: [`FIT_FORMAT`],
+/// the feature names, the LightGBM parameters, the purge gap, and the inner training and
+/// validation sessions' rows (by [`session_digests`]).
+pub fn fit_digest(sessions: &[[u8; 32]], train: &[usize], p: &GbmParams, purge: usize) -> Result<[u8; 32], TrainError> {
+    let (inner_train, inner_valid) = inner_split(train, purge)?;
+    let mut h = Sha256::new();
+    h.update(FIT_FORMAT.to_le_bytes());
+    h.update(crate::features::NAMES.join(",").as_bytes());
+    h.update(gbm_params(p, p.num_iterations, true).to_string().as_bytes());
+    h.update((purge as u64).to_le_bytes());
+    for part in [inner_train, inner_valid] {
+        h.update((part.len() as u64).to_le_bytes());
+        for &t in part {
+            h.update(sessions[t]);
+        }
+    }
+    Ok(h.finalize().into())
 }
 
 /// Trains on all rows of `sessions` for exactly `iterations` rounds.
@@ -217,6 +299,8 @@ pub struct WalkForwardResult {
     pub oof: Oof,
     /// Best iteration per fold.
     pub best_iterations: Vec<usize>,
+    /// Per fold, the model text fitted by this run (`None` where a kept fit was used).
+    pub fitted: Vec<Option<String>>,
 }
 
 /// Daily cross-sectional IC and rank IC averaged over the sessions of `rows` (≥ 10 names a day).
@@ -244,7 +328,17 @@ fn hit(rows: &[(usize, usize, f64, f64)]) -> (usize, usize) {
     (decided.iter().filter(|r| (r.2 > 0.0) == (r.3 > 0.0)).count(), decided.len())
 }
 
-/// One fold: fit with inner validation on its training sessions, score its test sessions.
+/// One fold scored.
+struct ScoredFold {
+    metrics: FoldMetrics,
+    oof: Oof,
+    best_iteration: usize,
+    /// The model text when this run fitted it.
+    fitted: Option<String>,
+}
+
+/// One fold: its model (the kept one, or fitted with inner validation), scored on its test
+/// sessions. Either way the model goes through LightGBM's text, so both score the same.
 fn score_fold(
     fs: &FeatureSet,
     labels: &[f32],
@@ -252,8 +346,14 @@ fn score_fold(
     f: &Fold,
     p: &GbmParams,
     purge: usize,
-) -> Result<(FoldMetrics, Oof, usize), TrainError> {
-    let (booster, b) = fit_with_inner_validation(fs, labels, &f.train, p, purge)?;
+    kept: Option<&str>,
+) -> Result<ScoredFold, TrainError> {
+    let (text, fitted) = match kept {
+        Some(t) => (t.to_string(), false),
+        None => (fit_with_inner_validation(fs, labels, &f.train, p, purge)?.save_string().map_err(gbm)?, true),
+    };
+    let booster = Booster::from_string(&text).map_err(gbm)?;
+    let b = booster.num_iterations().max(1) as usize;
     let (x, y, at) = gather(fs, labels, &f.test);
     let pred = predict(&booster, &x)?;
     let rows: Oof = at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
@@ -272,30 +372,38 @@ fn score_fold(
         rank_ic: if ric.is_finite() { ric } else { 0.0 },
         hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
     };
-    Ok((m, rows, b))
+    Ok(ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted: fitted.then_some(text) })
 }
 
-/// Runs walk-forward validation.
+/// Runs walk-forward validation. `kept[j]` is fold *j*'s model text when an earlier run fitted
+/// it (see [`fit_digest`]); the others are fitted here, and their texts come back in
+/// [`WalkForwardResult::fitted`] to be kept.
 pub fn walk_forward(
     fs: &FeatureSet,
     labels: &[f32],
     folds: &[Fold],
     p: &GbmParams,
     purge: usize,
+    kept: &[Option<String>],
 ) -> Result<WalkForwardResult, TrainError> {
     // The folds are independent fits (one LightGBM thread each, deterministic): they run side by
     // side and are gathered in fold order, so the result does not depend on the core count.
-    let scored: Vec<Result<(FoldMetrics, Oof, usize), TrainError>> =
-        folds.par_iter().enumerate().map(|(j, f)| score_fold(fs, labels, j, f, p, purge)).collect();
+    let scored: Vec<Result<ScoredFold, TrainError>> = folds
+        .par_iter()
+        .enumerate()
+        .map(|(j, f)| score_fold(fs, labels, j, f, p, purge, kept.get(j).and_then(|k| k.as_deref())))
+        .collect();
     let mut out = Vec::new();
     let mut oof = Vec::new();
     let mut best = Vec::new();
+    let mut fitted = Vec::new();
     for r in scored {
-        let (m, rows, b) = r?;
-        tracing::info!(fold = m.fold, test = %format!("{}..{}", m.test_start, m.test_end), ic = m.ic, rank_ic = m.rank_ic, best_iteration = b, "fold scored out of sample");
+        let ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted: text } = r?;
+        tracing::info!(fold = m.fold, test = %format!("{}..{}", m.test_start, m.test_end), ic = m.ic, rank_ic = m.rank_ic, best_iteration = b, kept = text.is_none(), "fold scored out of sample");
         out.push(m);
         oof.extend(rows);
         best.push(b);
+        fitted.push(text);
     }
     let ics: Vec<f64> = out.iter().map(|f| f.ic).collect();
     let mut sorted = ics.clone();
@@ -313,7 +421,7 @@ pub fn walk_forward(
         icir: if sd > 0.0 { mean / sd } else { 0.0 },
         hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
     };
-    Ok(WalkForwardResult { folds: out, summary, oof, best_iterations: best })
+    Ok(WalkForwardResult { folds: out, summary, oof, best_iterations: best, fitted })
 }
 
 /// Platt scaling `p_up = σ(a·x + b)` of a prediction `x`, fitted on out-of-fold predictions.
@@ -401,8 +509,82 @@ mod tests {
                 );
                 assert!(w[1].train.len() > w[0].train.len(), "expanding window");
             }
+            let untested = m - 1 - *folds.last().unwrap().test.last().unwrap();
+            assert!(
+                untested < wf.embargo_days as usize + 5,
+                "m = {m}: the newest sessions are tested ({untested} not)"
+            );
         }
         assert!(plan(&(0..30).collect::<Vec<_>>(), &wf).is_err());
+    }
+
+    #[test]
+    fn a_fold_keeps_its_training_sessions_as_weeks_are_added() {
+        // Week after week (5 more labelled sessions each), every fold that is still in the plan
+        // trains on the sessions it trained on the week before, unless the block length stepped
+        // up because the history doubled: that is what lets its fit be kept.
+        let wf = Config::defaults().predictor.walk_forward;
+        let (mut same, mut steps) = (0, 0);
+        let mut before: Option<Vec<Fold>> = None;
+        for m in (60..=2600).step_by(5) {
+            let l: Vec<usize> = (0..m).collect();
+            let folds = plan(&l, &wf).unwrap();
+            let len = folds[0].test.len();
+            if let Some(b) = &before {
+                if b[0].test.len() != len {
+                    steps += 1;
+                } else {
+                    for f in &folds {
+                        if let Some(old) = b.iter().find(|o| o.test[0] == f.test[0]) {
+                            assert_eq!(old.train, f.train, "m = {m}");
+                            assert!(f.test.starts_with(&old.test), "m = {m}: a block only grows");
+                            same += 1;
+                        }
+                    }
+                }
+            }
+            before = Some(folds);
+        }
+        assert!(steps <= 6, "the block length steps only as the history doubles: {steps}");
+        assert!(same > 1500, "{same}");
+    }
+
+    #[test]
+    fn a_fit_digest_names_the_lightgbm_that_made_it() {
+        // Kept fits are found by the digest of their inputs, so a LightGBM that fits the same
+        // inputs differently must not find them: when this fails after a LightGBM upgrade, bump
+        // FIT_FORMAT and write the new digest here.
+        let p = Config::defaults().predictor.gbm;
+        let (n, nf) = (2000usize, 4usize);
+        let x: Vec<f32> = (0..n * nf).map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5).collect();
+        let y: Vec<f32> = (0..n)
+            .map(|r| x[r * nf] * 0.3 + x[r * nf + 1] * x[r * nf + 2] + ((r * 31 % 17) as f32 - 8.0) * 0.01)
+            .collect();
+        let ds = Dataset::from_slice(&x, &y, nf as i32, true).unwrap();
+        let b = Booster::train(ds, &gbm_params(&p, 20, false)).unwrap();
+        let text = b.save_string().unwrap();
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        assert_eq!(
+            (FIT_FORMAT, digest.as_str()),
+            (1, "1f0bb340fec770ffb7d648e8d7a08e1d5321252d5fad42f86989774452f8eff4"),
+            "LightGBM's output moved"
+        );
+    }
+
+    #[test]
+    fn block_lengths_are_five_times_a_power_of_two_or_the_cap() {
+        for (room, cap, want) in [
+            (5, 126, 5),
+            (9, 126, 5),
+            (10, 126, 10),
+            (39, 126, 20),
+            (125, 126, 80),
+            (126, 126, 126),
+            (500, 126, 126),
+            (30, 21, 21),
+        ] {
+            assert_eq!(block_len(room, cap), want, "room {room}, cap {cap}");
+        }
     }
 
     #[test]

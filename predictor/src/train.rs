@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::features::{self, Inputs, NAMES};
 use crate::model::{self, Platt, WalkForwardResult, ece};
 use crate::registry::{self, Entry, ModelMeta, Registry};
-use crate::{context, labels};
+use crate::{context, fits, labels};
 
 /// Version written into lineage.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -53,6 +53,8 @@ pub struct TrainReport {
     pub training_rows: u64,
     /// Boosting rounds of the final model.
     pub iterations: u32,
+    /// Folds whose model an earlier training had fitted on the same inputs (loaded, not fitted).
+    pub folds_kept: u32,
     /// Calibration error, naive vs Platt.
     pub ece: (f64, f64),
     /// The champion before this run.
@@ -103,13 +105,22 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         earnings: &store.earnings,
         research: Some(&research.scores),
     });
-    let labels = labels::compute(&fs, &bars, p.horizon_days as usize, p.label_clip);
+    let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
     let t_features = t0.elapsed().as_secs_f64();
     let labelled = model::labelled_sessions(&fs, &labels, 20);
     let folds = model::plan(&labelled, &p.walk_forward)
         .with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
     let t1 = Instant::now();
-    let wf: WalkForwardResult = model::walk_forward(&fs, &labels, &folds, &p.gbm, p.walk_forward.purge_days as usize)?;
+    let purge = p.walk_forward.purge_days as usize;
+    let sessions = model::session_digests(&fs, &labels);
+    let digests =
+        folds.iter().map(|f| model::fit_digest(&sessions, &f.train, &p.gbm, purge)).collect::<Result<Vec<_>, _>>()?;
+    let kept = fits::load(bus, &digests).await;
+    let wf: WalkForwardResult = model::walk_forward(&fs, &labels, &folds, &p.gbm, purge, &kept)?;
+    let folds_kept = wf.fitted.iter().filter(|t| t.is_none()).count() as u32;
+    if !opts.dry_run {
+        fits::save(bus, &digests, &wf.fitted).await;
+    }
     let t_wf = t1.elapsed().as_secs_f64();
     let calibration = Platt::fit(&wf.oof);
     let naive: Vec<(f64, bool)> = wf
@@ -153,6 +164,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         %reason,
         features_s = t_features,
         walk_forward_s = t_wf,
+        folds_kept,
         final_s = t_final,
         "trained"
     );
@@ -231,6 +243,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         summary: wf.summary,
         training_rows,
         iterations: iterations as u32,
+        folds_kept,
         ece: (ece_naive, ece_cal),
         previous_champion: reg.champion,
         seconds: (t_features, t_wf, t_final),

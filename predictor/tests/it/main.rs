@@ -64,9 +64,43 @@ async fn a_planted_signal_is_learned_to_at_least_80_percent_of_its_oracle_ic() {
         .unwrap()
         .doc;
     assert!(doc.promoted && doc.walk_forward.len() == r.walk_forward.len());
-    // Deterministic given the seed: a second run gives the same model text.
+    // Deterministic given the seed: a second run gives the same figures, now from the fits the
+    // first one kept on the bus.
+    assert_eq!(r.folds_kept, 0);
     let again = train(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }).await.unwrap();
-    assert_eq!(again.summary, r.summary);
+    assert_eq!(again.folds_kept as usize, r.walk_forward.len());
+    assert_eq!((again.summary, again.walk_forward, again.iterations), (r.summary, r.walk_forward, r.iterations));
+}
+
+#[tokio::test]
+async fn a_week_later_only_new_folds_are_fitted_and_the_figures_equal_a_cold_run() {
+    let m = generate(&SimConfig::new(100, 500, 0.4, 7));
+    let cfg = Config::defaults();
+    let n = m.sessions.len();
+    let (_d, bus) = sim_bus(&m).await;
+    let (week1, week2) = (m.sessions[n - 6], m.sessions[n - 1]);
+    let first = train_on(&bus, &cfg, week1).await;
+    assert_eq!(first.folds_kept, 0, "nothing was kept before");
+    let warm = train_on(&bus, &cfg, week2).await;
+    let (_d2, cold_bus) = sim_bus(&m).await;
+    let cold = train(&cold_bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
+    println!("kept {} of {} folds a week later", warm.folds_kept, warm.walk_forward.len());
+    assert!(warm.folds_kept as usize >= warm.walk_forward.len() - 1 && warm.folds_kept > 0, "{}", warm.folds_kept);
+    assert_eq!(cold.folds_kept, 0);
+    assert_eq!(
+        (&warm.summary, &warm.walk_forward, warm.iterations, warm.training_rows, warm.ece),
+        (&cold.summary, &cold.walk_forward, cold.iterations, cold.training_rows, cold.ece),
+        "a run that keeps fits reports what a cold run reports"
+    );
+    // A kept fit that is not a model is fitted again, with the same figures.
+    let fits = bus.list("predictor/cache/fits/").await.unwrap();
+    assert!(!fits.is_empty());
+    for f in &fits {
+        bus.put(&f.key, b"not a model".to_vec(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    }
+    let refit = train(&bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
+    assert_eq!(refit.folds_kept, 0);
+    assert_eq!((&refit.summary, &refit.walk_forward), (&cold.summary, &cold.walk_forward));
 }
 
 #[tokio::test]

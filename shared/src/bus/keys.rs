@@ -9,6 +9,7 @@
 //! | `research/research.db` | research | the agents' answer cache |
 //! | `predictor/models/{version}/model.txt`, `.../metadata.json` | predictor train | a trained model |
 //! | `predictor/registry.json` | predictor train | champion pointer, written last |
+//! | `predictor/cache/fits/{digest}.txt` | predictor train | a walk-forward fold's fitted model, by its inputs |
 //! | `predictor/predictions/{date}.json`, `.../latest.json` | predictor infer | daily predictions |
 //! | `predictor/metrics/{date}.json`, `.../latest.json` | predictor | model and freshness metrics |
 //! | `executor/order_books/{date}.json` | executor plan | the day's order book |
@@ -151,6 +152,12 @@ pub fn research_db() -> Key {
 /// checked: a version that is not one key segment is refused.
 pub fn predictor_model(version: &str, file: &'static str) -> Result<Key, BadKey> {
     Ok(Key::of(format!("predictor/models/{}/{file}", segment(version)?)))
+}
+/// `predictor/cache/fits/{digest}.txt` — a walk-forward fold's model (LightGBM's text), kept
+/// under the digest of everything that decided it, so a later training with the same fold
+/// inputs loads it instead of fitting it again. The digest is 32 bytes this process computed.
+pub fn predictor_fit(digest: &[u8; 32]) -> Key {
+    Key::of(format!("predictor/cache/fits/{}.txt", hex::encode(digest)))
 }
 /// `predictor/registry.json`
 pub fn predictor_registry() -> Key {
