@@ -145,6 +145,8 @@ struct Position {
     avg_cost: f64,
     entry_date: TradingDay,
     high_water: f64,
+    /// The last close (the entry fill's price until the entry day closes).
+    mark: f64,
     profit_taken: bool,
     decay_reduced: bool,
     lots: Vec<Lot>,
@@ -171,7 +173,6 @@ pub struct SimState {
     cash: f64,
     peak: f64,
     positions: BTreeMap<Ticker, Position>,
-    last_close: HashMap<Ticker, f64>,
     /// Dividends accrued and not yet paid.
     accrued: Vec<ae_rules::dividends::Accrual>,
     /// The day index a breaker set the kill switch on, while it is set.
@@ -241,7 +242,6 @@ impl<'a> Simulator<'a> {
             cash: self.start_cash,
             peak: self.start_cash,
             positions: BTreeMap::new(),
-            last_close: HashMap::new(),
             accrued: Vec::new(),
             killed: None,
             cleared: None,
@@ -276,8 +276,8 @@ impl Run<'_> {
             + self
                 .st
                 .positions
-                .iter()
-                .map(|(t, p)| p.shares as f64 * self.st.last_close.get(t).copied().unwrap_or(p.avg_cost))
+                .values()
+                .map(|p| p.shares as f64 * p.mark)
                 .sum::<f64>()
     }
 
@@ -387,13 +387,11 @@ impl Run<'_> {
                 p.shares = (p.shares as f64 * ratio).round() as u32;
                 p.avg_cost /= ratio;
                 p.high_water /= ratio;
+                p.mark /= ratio;
                 for l in &mut p.lots {
                     l.shares = (l.shares as f64 * ratio).round() as u32;
                     l.price /= ratio;
                 }
-            }
-            if let Some(c) = self.st.last_close.get_mut(t) {
-                *c /= ratio;
             }
         }
         // Dividends: those going ex today accrue on the shares held at the open; those due are paid.
@@ -422,11 +420,11 @@ impl Run<'_> {
             FillAt::Close => self.at_price(day, order_book, |b| b.close),
         }
         // Close: marks and high water.
-        for (t, b) in &day.bars {
-            if let Some(p) = self.st.positions.get_mut(t) {
+        for (t, p) in &mut self.st.positions {
+            if let Some(b) = day.bars.get(t) {
                 p.high_water = p.high_water.max(b.close);
+                p.mark = b.close;
             }
-            self.st.last_close.insert(t.clone(), b.close);
         }
     }
 
@@ -600,12 +598,7 @@ impl Run<'_> {
                 .positions
                 .iter()
                 .map(|(t, p)| {
-                    let px = day
-                        .bars
-                        .get(t)
-                        .map(price_of)
-                        .or_else(|| self.st.last_close.get(t).copied())
-                        .unwrap_or(p.avg_cost);
+                    let px = day.bars.get(t).map(price_of).unwrap_or(p.mark);
                     p.shares as f64 * px
                 })
                 .sum::<f64>()
@@ -651,6 +644,7 @@ impl Run<'_> {
                                 avg_cost: f.price,
                                 entry_date: date,
                                 high_water: f.price,
+                                mark: f.price,
                                 profit_taken: false,
                                 decay_reduced: false,
                                 lots: vec![lot],

@@ -74,5 +74,5 @@ async fn a_sweep_resumed_from_last_weeks_states_equals_a_cold_sweep_and_a_revise
 
     // The states survive their encoding.
     assert_eq!(Checkpoint::decode(&states.encode()).unwrap(), states);
-    assert!(Checkpoint::decode(b"not cbor").is_err());
+    assert!(Checkpoint::decode(b"not a checkpoint").is_err());
 }

@@ -247,10 +247,10 @@ pub fn sweep_manifest(date: TradingDay) -> Key {
 pub fn sweep_shard(date: TradingDay, index: usize, of: usize) -> Key {
     Key::of(format!("backtest/{date}/sweep/shard-{index}-of-{of}.json"))
 }
-/// `backtest/cache/sweep-{index}-of-{of}.cbor` — a sweep shard's simulation states after its
+/// `backtest/cache/sweep-{index}-of-{of}.bin` — a sweep shard's simulation states after its
 /// last run's last day, resumed by the next run when its first days are the same.
 pub fn sweep_cache(index: usize, of: usize) -> Key {
-    Key::of(format!("backtest/cache/sweep-{index}-of-{of}.cbor"))
+    Key::of(format!("backtest/cache/sweep-{index}-of-{of}.bin"))
 }
 /// `prices/manifest.json` — the price store's table of contents, written after its chunks.
 pub fn prices_manifest() -> Key {
