@@ -273,12 +273,7 @@ impl Run<'_> {
     fn nav(&self) -> f64 {
         self.st.cash
             + self.st.accrued.iter().map(|a| a.amount).sum::<f64>()
-            + self
-                .st
-                .positions
-                .values()
-                .map(|p| p.shares as f64 * p.mark)
-                .sum::<f64>()
+            + self.st.positions.values().map(|p| p.shares as f64 * p.mark).sum::<f64>()
     }
 
     /// The book as the planner sees it: positions marked at the last close (names without a view

@@ -264,17 +264,30 @@ pub fn fit_digest(sessions: &[[u8; 32]], train: &[usize], p: &GbmParams, purge: 
     Ok(h.finalize().into())
 }
 
-/// Trains on all rows of `sessions` for exactly `iterations` rounds.
+/// The final model's boosting rounds: the median of the folds' best iterations, at least 10.
+pub fn final_iterations(best: &[usize]) -> usize {
+    let mut best = best.to_vec();
+    best.sort_unstable();
+    best.get(best.len() / 2).copied().unwrap_or(0).max(10)
+}
+
+/// The final model's text: all rows of `sessions`, trained for the rounds `rounds` yields
+/// ([`final_iterations`]). Building its dataset (LightGBM's binning, most of a final fit) does
+/// not wait for the rounds, so this runs on its own thread while the caller validates; `None`
+/// when the rounds never come (the validation failed).
 pub fn fit_final(
     fs: &FeatureSet,
     labels: &[f32],
     sessions: &[usize],
     p: &GbmParams,
-    iterations: usize,
-) -> Result<Booster, TrainError> {
+    rounds: std::sync::mpsc::Receiver<usize>,
+) -> Result<Option<String>, TrainError> {
     let (x, y, _) = gather(fs, labels, sessions);
     let ds = Dataset::from_slice(&x, &y, NF as i32, true).map_err(gbm)?;
-    Booster::train(ds, &gbm_params(p, iterations as u32, false)).map_err(gbm)
+    drop((x, y));
+    let Ok(iterations) = rounds.recv() else { return Ok(None) };
+    let booster = Booster::train(ds, &gbm_params(p, iterations as u32, false)).map_err(gbm)?;
+    booster.save_string().map(Some).map_err(gbm)
 }
 
 /// Predictions for row-major features.

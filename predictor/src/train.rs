@@ -59,7 +59,8 @@ pub struct TrainReport {
     pub ece: (f64, f64),
     /// The champion before this run.
     pub previous_champion: Option<String>,
-    /// Seconds: features, walk-forward, final model.
+    /// Seconds: features, walk-forward, and the final model after the walk-forward (its dataset
+    /// is built alongside).
     pub seconds: (f64, f64, f64),
     /// What was written.
     pub published: String,
@@ -116,12 +117,27 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let digests =
         folds.iter().map(|f| model::fit_digest(&sessions, &f.train, &p.gbm, purge)).collect::<Result<Vec<_>, _>>()?;
     let kept = fits::load(bus, &digests).await;
-    let wf: WalkForwardResult = model::walk_forward(&fs, &labels, &folds, &p.gbm, purge, &kept)?;
+    // The final model's dataset is built on its own thread while the folds are scored; it trains
+    // once their median best iteration is known.
+    let (wf, t_wf, text) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (fs, labels, labelled, gbm) = (&fs, &labels, &labelled, &p.gbm);
+        let fin = s.spawn(move || model::fit_final(fs, labels, labelled, gbm, rx));
+        let wf = model::walk_forward(fs, labels, &folds, gbm, purge, &kept);
+        let t_wf = t1.elapsed().as_secs_f64();
+        if let Ok(w) = &wf {
+            let _ = tx.send(model::final_iterations(&w.best_iterations));
+        }
+        drop(tx);
+        (wf, t_wf, fin.join().expect("the final fit's thread does not panic"))
+    });
+    let wf: WalkForwardResult = wf?;
+    let text = text?.expect("the walk-forward validation passed, so the final fit ran");
+    let t_final = t1.elapsed().as_secs_f64() - t_wf;
     let folds_kept = wf.fitted.iter().filter(|t| t.is_none()).count() as u32;
     if !opts.dry_run {
         fits::save(bus, &digests, &wf.fitted).await;
     }
-    let t_wf = t1.elapsed().as_secs_f64();
     let calibration = Platt::fit(&wf.oof);
     let naive: Vec<(f64, bool)> = wf
         .oof
@@ -139,14 +155,8 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     }
     let gates = gates(&wf.summary, &p, reg.champion_entry());
     let promoted = gates.iter().all(|g| g.passed);
-    let mut best = wf.best_iterations.clone();
-    best.sort_unstable();
-    let iterations = best[best.len() / 2].max(10);
-    let t2 = Instant::now();
-    let booster = model::fit_final(&fs, &labels, &labelled, &p.gbm, iterations)?;
-    let t_final = t2.elapsed().as_secs_f64();
+    let iterations = model::final_iterations(&wf.best_iterations);
     let training_rows = model::labelled_rows(&fs, &labels, &labelled) as u64;
-    let text = booster.save_string().map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
     let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
     let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
     let reason = gates
