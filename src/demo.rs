@@ -160,7 +160,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         println!("  job failure {} {}: {}", f.date, f.job, f.error);
     }
     println!(
-        "  time by job: {}",
+        "  time by job: {} (a day's inference runs beside the day before's executor jobs, so these add up to more than the total)",
         rep.seconds.iter().map(|(k, v)| format!("{k} {v:.1}s")).collect::<Vec<_>>().join(", ")
     );
     println!("  files: bus {} (signals/, predictor/, executor/, backtest/, config/)", abs.join("bus").display());

@@ -37,7 +37,7 @@ use ae_research::run::{RunOptions as ResearchOptions, run as research};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::calendar::et_instant;
-use ae_shared::clock::SimulatedClock;
+use ae_shared::clock::{Clock, SimulatedClock};
 use ae_shared::config::Config;
 use ae_shared::contracts::eod::EodReport;
 use ae_shared::store::PriceStore;
@@ -131,11 +131,37 @@ impl Runner {
         *self.report.seconds.entry(job).or_default() += t0.elapsed().as_secs_f64();
     }
 
+    /// Books a day's inference: the time it took, and a failure unless it only found no champion.
+    fn inferred(&mut self, date: TradingDay, done: anyhow::Result<()>, took: std::time::Duration) {
+        *self.report.jobs.entry("predictor infer").or_default() += 1;
+        *self.report.seconds.entry("predictor infer").or_default() += took.as_secs_f64();
+        if let Err(e) = done
+            && !format!("{e:#}").contains("no champion")
+        {
+            self.fail(date, "predictor infer", &e);
+        }
+    }
+
     fn fail(&mut self, date: TradingDay, job: &'static str, e: &anyhow::Error) {
         tracing::warn!(%date, job, "{e:#}");
         let error = ae_shared::secrets::redact(&format!("{e:#}")).into_owned();
         self.report.failures.push(JobFailure { date, job, error });
     }
+}
+
+/// Day `n`'s inference started now on its own task, with its own clock at `n`'s 09:15.
+fn infer_ahead(
+    bus: &Bus,
+    cfg: &Config,
+    n: TradingDay,
+) -> tokio::task::JoinHandle<(anyhow::Result<()>, std::time::Duration)> {
+    let (bus, cfg) = (bus.clone(), cfg.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SimulatedClock::at_et(n, schedule::inference()));
+    tokio::spawn(async move {
+        let t0 = Instant::now();
+        let done = infer(&bus, &cfg, clock, &InferOptions { date: n, dry_run: false, force: false }).await;
+        (done.map(drop), t0.elapsed())
+    })
 }
 
 /// The live data path of a run: the bus's price store starts at a cutoff and grows only through
@@ -191,7 +217,9 @@ pub async fn run(
     } else {
         ProgressBar::hidden()
     };
-    for &d in &days {
+    // A day whose inference already ran beside the day before's executor jobs.
+    let mut inferred: Option<TradingDay> = None;
+    for (i, &d) in days.iter().enumerate() {
         pb.set_message(d.to_string());
         if live.is_some() {
             // The store as last night's update left it; a store that already holds today would
@@ -255,16 +283,23 @@ pub async fn run(
             }
             r.timed("predictor train", t0);
         }
-        r.set(d.date(), schedule::inference());
-        let t0 = Instant::now();
-        if let Err(e) = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await
-            && !format!("{e:#}").contains("no champion")
-        {
-            r.fail(d, "predictor infer", &e);
+        if inferred != Some(d) {
+            r.set(d.date(), schedule::inference());
+            let t0 = Instant::now();
+            let done = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await;
+            r.inferred(d, done.map(drop), t0.elapsed());
         }
-        r.timed("predictor infer", t0);
         match venue {
             Venue::Paper => {
+                // On a replay, tomorrow's inference reads nothing today's executor jobs write (the
+                // store already holds the night's bars, and predictions are read by date): unless
+                // tomorrow opens a week (the backtester, research and training come first), it
+                // runs beside them, at its own 09:15, as the two run on their own machines.
+                let ahead = days
+                    .get(i + 1)
+                    .filter(|n| live.is_none() && !n.is_first_of_week())
+                    .map(|&n| (n, infer_ahead(bus, cfg, n)));
+
                 r.set(d.date(), schedule::plan());
                 let t0 = Instant::now();
                 let env = PlanEnv { bus, cfg, clock: clock.as_ref(), broker: &broker, store: &store };
@@ -284,6 +319,11 @@ pub async fn run(
                     .await
                     .with_context(|| format!("executor eod {d}"))?;
                 r.timed("executor eod", t0);
+                if let Some((n, ahead)) = ahead {
+                    let (done, took) = ahead.await.context("tomorrow's inference stopped")?;
+                    r.inferred(n, done, took);
+                    inferred = Some(n);
+                }
             }
             Venue::IbGateway => gateway_day(&mut r, bus, cfg, &mut store, live.as_ref(), &mut ledger, d).await?,
         }

@@ -237,7 +237,7 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     }
     let x: Vec<f32> = rows.iter().flat_map(|(n, _, _)| fs.row(t, *n).iter().copied()).collect();
     debug_assert_eq!(x.len(), rows.len() * NF);
-    let raw = model::predict(&loaded.booster, &x)?;
+    let raw = model::predict(&loaded.booster()?, &x)?;
     let threshold = veto_threshold(&p, regime);
     let mut preds: Vec<(Ticker, f64, f64, i64, f64)> = rows
         .iter()

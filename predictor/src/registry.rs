@@ -130,10 +130,12 @@ pub async fn save(bus: &Bus, r: &Registry, etag: Option<String>) -> Result<(), B
     bus.put_json(&keys::predictor_registry(), r, mode).await.map(drop)
 }
 
-/// A model loaded back: booster, metadata, and what was read.
+/// A model loaded back: its text (checked to load into LightGBM), metadata, and what was read.
+/// It holds the text, not a booster, so a job can keep it across awaits on any thread (a LightGBM
+/// handle cannot move between threads); [`Loaded::booster`] makes the booster where it predicts.
 pub struct Loaded {
-    /// The booster.
-    pub booster: Booster,
+    /// LightGBM's model text.
+    pub text: String,
     /// Its metadata.
     pub meta: ModelMeta,
     /// The objects read (model text and metadata).
@@ -150,8 +152,16 @@ pub async fn load_model(bus: &Bus, version: &str) -> anyhow::Result<Loaded> {
         .get_json(&meta_key)
         .await?
         .ok_or_else(|| anyhow::anyhow!("{meta_key} is missing: the registry points at an incomplete model"))?;
-    let s = std::str::from_utf8(&text.bytes).map_err(|e| anyhow::anyhow!("{text_key}: {e}"))?;
-    let booster = Booster::from_string(s).map_err(|e| anyhow::anyhow!("{text_key}: LightGBM cannot load it: {e}"))?;
+    let s = std::str::from_utf8(&text.bytes).map_err(|e| anyhow::anyhow!("{text_key}: {e}"))?.to_string();
+    Booster::from_string(&s).map_err(|e| anyhow::anyhow!("{text_key}: LightGBM cannot load it: {e}"))?;
     let text_ref = InputRef { key: text_key.to_string(), sha256: text.sha256(), etag: text.etag };
-    Ok(Loaded { booster, meta, inputs: vec![text_ref, meta_ref] })
+    Ok(Loaded { text: s, meta, inputs: vec![text_ref, meta_ref] })
+}
+
+impl Loaded {
+    /// The booster (the text was checked to load when it was read).
+    pub fn booster(&self) -> anyhow::Result<Booster> {
+        Booster::from_string(&self.text)
+            .map_err(|e| anyhow::anyhow!("model {}: LightGBM cannot load it: {e}", self.meta.version))
+    }
 }

@@ -296,9 +296,9 @@ async fn python_lightgbm_loads_the_model_text_and_predicts_the_same() {
     let rows: Vec<(usize, usize)> =
         (100..400).step_by(37).flat_map(|t| (0..80).step_by(7).map(move |n| (t, n))).collect();
     let x: Vec<f32> = rows.iter().flat_map(|(t, n)| fs.row(*t, *n).iter().copied()).collect();
-    let ours = ae_predictor::model::predict(&loaded.booster, &x).unwrap();
+    let ours = ae_predictor::model::predict(&loaded.booster().unwrap(), &x).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("model.txt"), loaded.booster.save_string().unwrap()).unwrap();
+    std::fs::write(tmp.path().join("model.txt"), &loaded.text).unwrap();
     let csv: String = x
         .chunks(NF)
         .map(|r| {
