@@ -1,11 +1,13 @@
 //! The replay bus: a private copy of what the backtester reads (prices, signals, predictions) in a
 //! temporary `file://` directory. Weeks without signals on the bus are filled by running the
-//! research job itself on the copy, quant-only, one week at a time. Each run sees only the prices
+//! research job itself on the copy, quant-only, one week at a time. When every week has its
+//! signals, nothing would be written to the copy, so the bus is read in place instead. Each run sees only the prices
 //! before its date, the signals before it, and the tuned research parameters and scoring weights
 //! that were in force on that date (from `config/history/`; defaults before the first write-back)
 //! — never future data, and never weights tuned on outcomes after the week. The shared bus is never
 //! written by the replay; it only ever receives `backtest/` and `config/`.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ae_research::run::{RunOptions, run as research_run};
@@ -13,6 +15,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::clock::SimulatedClock;
 use ae_shared::config::Config;
+use ae_shared::contracts::signals::Signals;
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveTime};
 
@@ -24,7 +27,8 @@ pub struct Replay {
     pub copied: usize,
     /// Weeks whose signals research produced here (none were on the bus).
     pub backfilled: Vec<TradingDay>,
-    _dir: tempfile::TempDir,
+    /// The copy's directory (none when the bus is read in place).
+    _dir: Option<tempfile::TempDir>,
 }
 
 const PREFIXES: [&str; 3] = ["prices/", keys::prefix::SIGNALS, keys::prefix::PREDICTIONS];
@@ -82,13 +86,24 @@ pub fn week_starts(days: &[TradingDay]) -> Vec<TradingDay> {
     out
 }
 
-/// Copies the inputs and fills signal gaps.
+/// Whether the calendar week of `w` has signals dated on or after `w`.
+fn has_signals(signal_days: &BTreeSet<TradingDay>, w: TradingDay) -> bool {
+    signal_days.range(w..).next().is_some_and(|d| d.date().iso_week() == w.date().iso_week())
+}
+
+/// Copies the inputs and fills signal gaps; reads `bus` in place when there is no gap.
 pub async fn build(
     bus: &Bus,
     cfg: &Config,
     days: &[TradingDay],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Replay> {
+    let weeks = week_starts(days);
+    let signal_days: BTreeSet<TradingDay> = bus.dated_days::<Signals>(..).await?.into_iter().collect();
+    if weeks.iter().all(|w| has_signals(&signal_days, *w)) {
+        progress(weeks.len(), weeks.len());
+        return Ok(Replay { bus: bus.clone(), copied: 0, backfilled: Vec::new(), _dir: None });
+    }
     let dir = tempfile::tempdir().context("creating the replay directory")?;
     let replay = Bus::file(dir.path().join("bus"));
     let mut copied = 0;
@@ -106,7 +121,6 @@ pub async fn build(
     rcfg.llm.cache_path = dir.path().join("research.db").display().to_string();
     let history = config_history(bus).await?;
     let mut backfilled = Vec::new();
-    let weeks = week_starts(days);
     for (k, w) in weeks.iter().enumerate() {
         progress(k, weeks.len());
         let mut has = false;
@@ -131,5 +145,5 @@ pub async fn build(
         backfilled.push(*w);
     }
     progress(weeks.len(), weeks.len());
-    Ok(Replay { bus: replay, copied, backfilled, _dir: dir })
+    Ok(Replay { bus: replay, copied, backfilled, _dir: Some(dir) })
 }
