@@ -127,14 +127,17 @@ impl Runner {
     }
 
     fn timed(&mut self, job: &'static str, t0: Instant) {
+        self.took(job, t0.elapsed());
+    }
+
+    fn took(&mut self, job: &'static str, took: std::time::Duration) {
         *self.report.jobs.entry(job).or_default() += 1;
-        *self.report.seconds.entry(job).or_default() += t0.elapsed().as_secs_f64();
+        *self.report.seconds.entry(job).or_default() += took.as_secs_f64();
     }
 
     /// Books a day's inference: the time it took, and a failure unless it only found no champion.
     fn inferred(&mut self, date: TradingDay, done: anyhow::Result<()>, took: std::time::Duration) {
-        *self.report.jobs.entry("predictor infer").or_default() += 1;
-        *self.report.seconds.entry("predictor infer").or_default() += took.as_secs_f64();
+        self.took("predictor infer", took);
         if let Err(e) = done
             && !format!("{e:#}").contains("no champion")
         {
