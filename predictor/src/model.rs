@@ -361,11 +361,20 @@ fn score_fold(
     purge: usize,
     kept: Option<&str>,
 ) -> Result<ScoredFold, TrainError> {
-    let (text, fitted) = match kept {
-        Some(t) => (t.to_string(), false),
-        None => (fit_with_inner_validation(fs, labels, &f.train, p, purge)?.save_string().map_err(gbm)?, true),
+    let kept = kept.and_then(|t| {
+        Booster::from_string(t)
+            .inspect_err(|e| {
+                tracing::warn!(fold = j, "kept walk-forward fit is not a LightGBM model ({e}): fitted again")
+            })
+            .ok()
+    });
+    let (booster, fitted) = match kept {
+        Some(b) => (b, None),
+        None => {
+            let text = fit_with_inner_validation(fs, labels, &f.train, p, purge)?.save_string().map_err(gbm)?;
+            (Booster::from_string(&text).map_err(gbm)?, Some(text))
+        }
     };
-    let booster = Booster::from_string(&text).map_err(gbm)?;
     let b = booster.num_iterations().max(1) as usize;
     let (x, y, at) = gather(fs, labels, &f.test);
     let pred = predict(&booster, &x)?;
@@ -385,7 +394,7 @@ fn score_fold(
         rank_ic: if ric.is_finite() { ric } else { 0.0 },
         hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
     };
-    Ok(ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted: fitted.then_some(text) })
+    Ok(ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted })
 }
 
 /// Runs walk-forward validation. `kept[j]` is fold *j*'s model text when an earlier run fitted

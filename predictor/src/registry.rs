@@ -130,7 +130,7 @@ pub async fn save(bus: &Bus, r: &Registry, etag: Option<String>) -> Result<(), B
     bus.put_json(&keys::predictor_registry(), r, mode).await.map(drop)
 }
 
-/// A model loaded back: its text (checked to load into LightGBM), metadata, and what was read.
+/// A model loaded back: its text, metadata, and what was read.
 /// It holds the text, not a booster, so a job can keep it across awaits on any thread (a LightGBM
 /// handle cannot move between threads); [`Loaded::booster`] makes the booster where it predicts.
 pub struct Loaded {
@@ -153,15 +153,16 @@ pub async fn load_model(bus: &Bus, version: &str) -> anyhow::Result<Loaded> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("{meta_key} is missing: the registry points at an incomplete model"))?;
     let s = std::str::from_utf8(&text.bytes).map_err(|e| anyhow::anyhow!("{text_key}: {e}"))?.to_string();
-    Booster::from_string(&s).map_err(|e| anyhow::anyhow!("{text_key}: LightGBM cannot load it: {e}"))?;
     let text_ref = InputRef { key: text_key.to_string(), sha256: text.sha256(), etag: text.etag };
     Ok(Loaded { text: s, meta, inputs: vec![text_ref, meta_ref] })
 }
 
 impl Loaded {
-    /// The booster (the text was checked to load when it was read).
+    /// The booster (LightGBM parses the text here, once, where it predicts).
     pub fn booster(&self) -> anyhow::Result<Booster> {
-        Booster::from_string(&self.text)
-            .map_err(|e| anyhow::anyhow!("model {}: LightGBM cannot load it: {e}", self.meta.version))
+        Booster::from_string(&self.text).map_err(|e| {
+            let key = self.inputs.first().map(|i| i.key.as_str()).unwrap_or("the model text");
+            anyhow::anyhow!("{key}: LightGBM cannot load it: {e}")
+        })
     }
 }

@@ -101,6 +101,11 @@ async fn a_week_later_only_new_folds_are_fitted_and_the_figures_equal_a_cold_run
     let refit = train(&bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
     assert_eq!(refit.folds_kept, 0);
     assert_eq!((&refit.summary, &refit.walk_forward), (&cold.summary, &cold.walk_forward));
+    // A training that writes repairs them: the next one keeps every fold again.
+    train_on(&bus, &cfg, week2).await;
+    let repaired = train(&bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
+    assert_eq!(repaired.folds_kept as usize, repaired.walk_forward.len());
+    assert_eq!(repaired.summary, cold.summary);
 }
 
 #[tokio::test]
