@@ -24,7 +24,7 @@ use crate::outcomes::Outcomes;
 use crate::prepare::{self, Prepared};
 use crate::report::{Report, Speed, WriteBack, triggers};
 use crate::sim::Simulator;
-use crate::{grade, replay, signal_grade, sweep, veto, weights, writeback};
+use crate::{grade, kept_weeks, replay, signal_grade, sweep, veto, weights, writeback};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -252,13 +252,23 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     );
 
     // Scoring weights on the weekly research dates.
+    // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
     let weeks = replay::week_starts(&days);
-    let wt = weights::tune(
-        &store,
-        &cfg.data,
-        &weeks,
+    let horizon = cfg.backtest.weights.horizon_days as usize;
+    let keyer = kept_weeks::Keyer::new(&store, &cfg.data, &scoring, horizon);
+    let kept = match &keyer {
+        Some(k) => kept_weeks::load(bus, k, &weeks).await,
+        None => Default::default(),
+    };
+    let built = weights::weeks(&store, &cfg.data, &weeks, &scoring, &outcomes, horizon, &kept);
+    if let (Some(k), false) = (&keyer, opts.dry_run) {
+        let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
+        kept_weeks::save(bus, k, &fresh).await;
+    }
+    let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
+    let wt = weights::decide(
+        &built,
         &scoring,
-        &outcomes,
         &cfg.backtest.weights,
         cfg.backtest.holdout_fraction,
         cfg.backtest.gates.min_holdout_retention,

@@ -7,7 +7,7 @@
 //! old one with a one-sided t statistic of at least `min_holdout_t` and keeps the configured share
 //! of the training gain. The quant/qual split needs qualitative scores in the signals history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ae_research::factors::{self, FACTORS};
 use ae_research::snapshot::{NameView, Snapshot};
@@ -62,9 +62,14 @@ pub struct WeightsOutcome {
     pub proposed: ScoringWeights,
 }
 
-struct Week {
-    pct: Vec<BTreeMap<&'static str, f64>>,
-    outcome: Vec<f64>,
+/// One research date's table: each eligible name's factor percentiles and its forward
+/// sector-relative return (NaN where immature or missing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Week {
+    /// Percentile by factor, per eligible name.
+    pub pct: Vec<BTreeMap<&'static str, f64>>,
+    /// Forward sector-relative return, per eligible name.
+    pub outcome: Vec<f64>,
 }
 
 fn weight_map(w: &FactorWeights) -> BTreeMap<String, f64> {
@@ -132,41 +137,68 @@ pub fn step_toward(
     after
 }
 
-/// Tunes `current` on `dates` (weekly research dates, oldest first).
+/// Whether the week of research date `d` has matured: the benchmark's forward return over the
+/// `horizon` is known.
+pub fn matured(out: &Outcomes, d: TradingDay, horizon: usize) -> bool {
+    out.bench(d.prev(), horizon).is_some()
+}
+
+/// The table of research date `d`, rebuilt point in time with the research code's own snapshot
+/// and factors; `None` while its outcomes are immature.
+pub fn week(
+    store: &PriceStore,
+    data: &DataConfig,
+    d: TradingDay,
+    current: &ScoringWeights,
+    out: &Outcomes,
+    horizon: usize,
+) -> Option<Week> {
+    if !matured(out, d, horizon) {
+        return None;
+    }
+    let as_of = d.prev();
+    let snap = Snapshot::build(store, d, data);
+    let eligible: Vec<&NameView> = snap.eligible().collect();
+    let table = factors::compute(&eligible, &BTreeMap::new(), &current.factors);
+    let rets: Vec<f64> = eligible.iter().map(|n| out.ret(&n.ticker, as_of, horizon).unwrap_or(f64::NAN)).collect();
+    let sectors: Vec<_> = eligible.iter().map(|n| n.sector).collect();
+    let outcome = group_demean(&rets, &sectors);
+    let pct = eligible
+        .iter()
+        .map(|n| table.scores.get(&n.ticker).map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default())
+        .collect();
+    Some(Week { pct, outcome })
+}
+
+/// The matured weeks of `dates` in date order, each taken from `kept` when it holds it, else
+/// built by [`week`] (side by side); with whether it was built here.
 #[allow(clippy::too_many_arguments)]
-pub fn tune(
+pub fn weeks(
     store: &PriceStore,
     data: &DataConfig,
     dates: &[TradingDay],
     current: &ScoringWeights,
     out: &Outcomes,
+    horizon: usize,
+    kept: &HashMap<TradingDay, Week>,
+) -> Vec<(TradingDay, Week, bool)> {
+    dates
+        .par_iter()
+        .filter_map(|&d| match kept.get(&d) {
+            Some(w) => matured(out, d, horizon).then(|| (d, w.clone(), false)),
+            None => week(store, data, d, current, out, horizon).map(|w| (d, w, true)),
+        })
+        .collect()
+}
+
+/// Tunes `current` on the matured `weeks` (oldest first).
+pub fn decide(
+    weeks: &[Week],
+    current: &ScoringWeights,
     t: &WeightTuning,
     holdout_fraction: f64,
     min_retention: f64,
 ) -> WeightsOutcome {
-    let h = t.horizon_days as usize;
-    // Each week's table is rebuilt point in time on its own: the weeks are built side by side
-    // and kept in date order.
-    let weeks: Vec<Week> = dates
-        .par_iter()
-        .filter_map(|&d| {
-            let as_of = d.prev();
-            out.bench(as_of, h)?; // immature otherwise
-            let snap = Snapshot::build(store, d, data);
-            let eligible: Vec<&NameView> = snap.eligible().collect();
-            let table = factors::compute(&eligible, &BTreeMap::new(), &current.factors);
-            let rets: Vec<f64> = eligible.iter().map(|n| out.ret(&n.ticker, as_of, h).unwrap_or(f64::NAN)).collect();
-            let sectors: Vec<_> = eligible.iter().map(|n| n.sector).collect();
-            let outcome = group_demean(&rets, &sectors);
-            let pct = eligible
-                .iter()
-                .map(|n| {
-                    table.scores.get(&n.ticker).map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
-                })
-                .collect();
-            Some(Week { pct, outcome })
-        })
-        .collect();
     let (train, holdout) = weeks.split_at(crate::gate::train_len(weeks.len(), holdout_fraction));
     let train_samples: u64 = train.iter().map(|w| w.outcome.iter().filter(|y| y.is_finite()).count() as u64).sum();
     let before = weight_map(&current.factors);

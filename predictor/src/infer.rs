@@ -142,6 +142,23 @@ async fn live_ic(
     }))
 }
 
+/// Why the store has no row for `as_of`, the session inference predicts from, given the sessions
+/// it covers: not appended yet (the nightly update is behind), or a hole inside its range (the
+/// source has no bars for that session, and re-importing the same source will not add them).
+fn missing_session(as_of: TradingDay, first: TradingDay, last: TradingDay) -> anyhow::Error {
+    if as_of > last {
+        anyhow::anyhow!(
+            "the price store ends at {last}, before {as_of}: run the nightly update (or append {as_of}) first"
+        )
+    } else if as_of < first {
+        anyhow::anyhow!("the price store starts at {first}, after {as_of}: import the history before it first")
+    } else {
+        anyhow::anyhow!(
+            "the price store has no bars for {as_of}, a hole inside its range {first}..{last} (the source has no rows for that session): no predictions from older bars; the planner's data-quality guard blocks entries on such a day"
+        )
+    }
+}
+
 /// Runs inference for `opts.date` with the champion.
 pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferOptions) -> anyhow::Result<InferReport> {
     let t0 = Instant::now();
@@ -186,7 +203,9 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
         },
         as_of,
     );
-    let t = fs.date_index(as_of).with_context(|| format!("the price store has no session {as_of}; append it first"))?;
+    let t = fs
+        .date_index(as_of)
+        .ok_or_else(|| missing_session(as_of, store.manifest.first_day, store.manifest.last_day))?;
 
     // Point-in-time governance over the features' window (defects, spikes, stopped trading).
     let raw_window = store.raw.between(first, as_of);
@@ -347,4 +366,26 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
         seconds: t0.elapsed().as_secs_f64(),
         peak_memory_mb: ae_shared::cli::peak_memory_mb(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> TradingDay {
+        ae_shared::cli::parse_day(s).expect("a trading day")
+    }
+
+    #[test]
+    fn a_missing_session_says_whether_the_store_is_behind_or_has_a_hole() {
+        let (first, last) = (day("2009-08-21"), day("2010-08-20"));
+        for (as_of, says) in [
+            ("2010-08-23", "run the nightly update"),
+            ("2009-08-20", "import the history before it"),
+            ("2010-08-18", "a hole inside its range 2009-08-21..2010-08-20"),
+        ] {
+            let e = missing_session(day(as_of), first, last).to_string();
+            assert!(e.contains(says) && e.contains(as_of), "{as_of}: {e}");
+        }
+    }
 }

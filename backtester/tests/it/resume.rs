@@ -76,3 +76,36 @@ async fn a_sweep_resumed_from_last_weeks_states_equals_a_cold_sweep_and_a_revise
     assert_eq!(Checkpoint::decode(&states.encode()).unwrap(), states);
     assert!(Checkpoint::decode(b"not a checkpoint").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_tables_kept_by_last_weeks_run_are_reused_and_tune_the_weights_as_a_cold_run() {
+    let m = generate(&SimConfig::new(30, 160, 0.05, 29));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
+    let last = *m.sessions.last().unwrap();
+    let (week1, week2) = (m.sessions[m.sessions.len() - 6], last.next());
+    let opts = |date, force| RunOptions { date, dry_run: false, force, progress: false };
+    let kept = || async { bus.list("backtest/cache/weeks/").await.unwrap() };
+
+    run(&bus, &cfg, &opts(week1, false)).await.unwrap();
+    let first = kept().await;
+    assert!(!first.is_empty(), "the matured weeks' tables are kept");
+    let warm = run(&bus, &cfg, &opts(week2, false)).await.unwrap();
+    let second = kept().await;
+    // Last week's tables are found under the same keys: only the weeks matured since are added.
+    assert!(second.len() >= first.len() && second.len() - first.len() <= 2, "{} then {}", first.len(), second.len());
+    assert_eq!(warm.weights.weeks.0 + warm.weights.weeks.1, second.len(), "{:?}", warm.weights.weeks);
+
+    // The same week on a fresh bus: every table built here, the same tuning to the bit.
+    let (_cold_dir, cold, cold_cfg) = simulated_bus(&m).await;
+    let fresh = run(&cold, &cold_cfg, &opts(week2, false)).await.unwrap();
+    // (Debug prints every float exactly, and a NaN as itself.)
+    assert_eq!(format!("{:?}", warm.weights), format!("{:?}", fresh.weights));
+
+    // A kept table that is not one is built again, decides alike, and is repaired.
+    let broken = second[0].key.clone();
+    bus.put(&broken, b"junk".to_vec(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let again = run(&bus, &cfg, &opts(week2, true)).await.unwrap();
+    assert_eq!(format!("{:?}", again.weights), format!("{:?}", fresh.weights));
+    let repaired = bus.get(&broken).await.unwrap().unwrap();
+    assert!(ae_backtester::kept_weeks::decode(&repaired.bytes).is_ok(), "the broken table was replaced");
+}

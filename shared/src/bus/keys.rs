@@ -252,6 +252,11 @@ pub fn sweep_shard(date: TradingDay, index: usize, of: usize) -> Key {
 pub fn sweep_cache(index: usize, of: usize) -> Key {
     Key::of(format!("backtest/cache/sweep-{index}-of-{of}.bin"))
 }
+/// `backtest/cache/weeks/{digest}.bin` — a weekly table of the scoring-weight tuning, kept under
+/// the digest of what it was built from.
+pub fn weights_week(digest: &[u8; 32]) -> Key {
+    Key::of(format!("backtest/cache/weeks/{}.bin", hex::encode(digest)))
+}
 /// `prices/manifest.json` — the price store's table of contents, written after its chunks.
 pub fn prices_manifest() -> Key {
     Key::of("prices/manifest.json".into())

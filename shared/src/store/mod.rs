@@ -41,11 +41,13 @@
 pub mod bars;
 pub mod benchmark;
 pub mod corporate;
+pub mod decoded;
 pub mod freshness;
 pub mod import;
 pub mod merge;
 pub mod quality;
 pub mod risk_panel;
+pub mod sessions;
 pub mod splits;
 pub mod universe;
 mod write;
@@ -344,7 +346,10 @@ impl PriceStore {
         let mut inputs = vec![mref];
         let mut tasks = Vec::new();
         let wanted = |c: &ChunkRef| range.is_none_or(|(first, last)| c.last >= first && c.first <= last);
-        for c in manifest.chunks.iter().filter(|c| wanted(c)) {
+        let set: decoded::ChunkSet =
+            manifest.chunks.iter().filter(|c| wanted(c)).map(|c| (c.key.clone(), c.sha256.clone())).collect();
+        let kept = decoded::kept(&set);
+        for c in manifest.chunks.iter().filter(|c| kept.is_none() && wanted(c)) {
             let bus = bus.clone();
             let c = c.clone();
             tasks.push(tokio::spawn(async move {
@@ -402,11 +407,18 @@ impl PriceStore {
                 v
             })
             .unwrap_or_default();
-        let mut chunks = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            chunks.push(t.await.map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??);
-        }
-        let raw = if chunks.len() == 1 { chunks.pop().expect("one chunk") } else { DailyBars::concat(&chunks) };
+        let raw = match kept {
+            Some(bars) => DailyBars::clone(&bars),
+            None => {
+                let mut chunks = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    chunks.push(t.await.map_err(|e| StoreError::Missing(format!("chunk task failed: {e}")))??);
+                }
+                let raw = if chunks.len() == 1 { chunks.pop().expect("one chunk") } else { DailyBars::concat(&chunks) };
+                decoded::keep(set, Arc::new(raw.clone()));
+                raw
+            }
+        };
         let missing = |what: &str| StoreError::Missing(format!("{} ({what} is absent)", bus.url()));
         let (bench_batches, bref) = bench.ok_or_else(|| missing("prices/benchmark.parquet"))?;
         let benchmark = DailyBars::from_record_batches(&bench_batches)

@@ -172,6 +172,75 @@ async fn appends_a_day_then_compacts() {
     assert_eq!(listed.len(), 2, "folded chunks are deleted: {listed:?}");
 }
 
+#[tokio::test]
+async fn a_store_loaded_again_in_the_process_is_decoded_once_and_a_new_chunk_set_afresh() {
+    let (_dir, bus, _) = imported().await;
+    let cfg = Config::defaults();
+    let set = |s: &PriceStore| -> store::decoded::ChunkSet {
+        s.manifest.chunks.iter().map(|c| (c.key.clone(), c.sha256.clone())).collect()
+    };
+    let cold = PriceStore::load(&bus).await.unwrap();
+    let kept = store::decoded::kept(&set(&cold)).expect("the decoded chunks are kept");
+    assert_eq!(*kept, cold.raw);
+    let again = PriceStore::load(&bus).await.unwrap();
+    assert_eq!(again.raw, cold.raw);
+    assert_eq!(again.adjusted, cold.adjusted);
+    assert_eq!(again.inputs, cold.inputs, "the lineage names the same manifest");
+    // A new session rewrites the manifest with another chunk set: decoded afresh, with the day.
+    let day = cold.manifest.last_day.next();
+    let rows: Vec<(Ticker, Bar)> = cold
+        .raw
+        .iter()
+        .filter(|x| x.dates.last() == Some(&cold.manifest.last_day))
+        .map(|x| {
+            let mut b = x.bar(x.len() - 1);
+            b.date = day;
+            (x.ticker.clone(), b)
+        })
+        .collect();
+    let n = rows.len();
+    store::append_day(&bus, day, rows, &cfg.data, 2).await.unwrap();
+    let grown = PriceStore::load(&bus).await.unwrap();
+    assert_ne!(set(&grown), set(&cold));
+    assert_eq!(grown.raw.n_rows(), cold.raw.n_rows() + n);
+    assert_eq!(grown.raw.iter().filter(|x| x.dates.last() == Some(&day)).count(), n);
+}
+
+#[tokio::test]
+async fn a_session_link_moves_only_when_a_bar_up_to_that_session_does() {
+    use store::sessions::SessionChain;
+    let (_dir, bus, _) = imported().await;
+    let full = PriceStore::load(&bus).await.unwrap();
+    let chain = SessionChain::of(&full);
+    let (first, last) = (full.manifest.first_day, full.manifest.last_day);
+    let mid = TradingDay::parse("2010-03-01").unwrap();
+    // The store as it was at `mid`: every link up to it is the same, later sessions add links.
+    let mut then = full.clone();
+    then.raw = full.raw.between(first, mid);
+    then.benchmark = full.benchmark.between(full.benchmark.dates[0], mid);
+    let early = SessionChain::of(&then);
+    for d in [first, first.next(), mid.prev(), mid] {
+        assert_eq!(early.through(d), chain.through(d), "{d}");
+    }
+    assert_eq!(early.through(last), chain.through(mid), "nothing after mid in the early store");
+    assert_ne!(chain.through(last), chain.through(mid));
+    assert_eq!(chain.through(full.benchmark.dates[0].prev()), [0; 32], "before the first session");
+    // One close revised on `mid`: the links before it stay, it and every later one move.
+    let mut revised = full.clone();
+    let k = revised.raw.dates.iter().position(|d| *d == mid).expect("a bar on mid");
+    revised.raw.close[k] *= 1.0 + 1e-12;
+    let moved = SessionChain::of(&revised);
+    assert_eq!(moved.through(mid.prev()), chain.through(mid.prev()));
+    assert_ne!(moved.through(mid), chain.through(mid));
+    assert_ne!(moved.through(last), chain.through(last));
+    // So does a revised benchmark bar.
+    let mut bench = full.clone();
+    let k = bench.benchmark.dates.iter().position(|d| *d == mid).expect("a benchmark bar on mid");
+    bench.benchmark.close[k] += 0.01;
+    assert_ne!(SessionChain::of(&bench).through(mid), chain.through(mid));
+    assert_eq!(SessionChain::of(&bench).through(mid.prev()), chain.through(mid.prev()));
+}
+
 /// The embedded data imported up to `through` into a fresh directory bus, and the embedded bars of
 /// the session `day` (as the vendor would send them).
 async fn imported_through(through: &str, day: &str) -> (tempfile::TempDir, Bus, Vec<(Ticker, Bar)>) {

@@ -1,0 +1,173 @@
+//! The scoring-weight tuning's weekly tables kept across runs. Every week the tuning rebuilds the
+//! research snapshot of every past research date, although a past week's table changes only when
+//! the bars it read do. Each table is kept on the bus under a digest of everything it was built
+//! from (`backtest/cache/weeks/{digest}.bin`, postcard):
+//!
+//! - the store's session chain through the last session its forward returns read
+//!   ([`SessionChain`]: every raw and benchmark bar up to then), the splits, the sector map and
+//!   the earnings calendar, and the store's first day (the snapshot reads from there);
+//! - the data configuration, the factor weights in force and the horizon;
+//! - [`FORMAT`] and this build ([`crate::checkpoint::build_id`]); without a build id nothing is
+//!   kept or reused.
+//!
+//! A kept table is therefore the table this run would build, to the bit (tested), and a missing
+//! or unreadable one is built again.
+
+use std::collections::HashMap;
+
+use ae_research::factors::FACTORS;
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::config::DataConfig;
+use ae_shared::contracts::params::ScoringWeights;
+use ae_shared::store::PriceStore;
+use ae_shared::store::sessions::SessionChain;
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::weights::Week;
+
+/// Bumped when a kept table's layout or encoding changes.
+pub const FORMAT: u32 = 1;
+
+/// A SHA-256 digest.
+pub type Digest = [u8; 32];
+
+/// A table as kept: factor names as text.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    format: u32,
+    pct: Vec<Vec<(String, f64)>>,
+    outcome: Vec<f64>,
+}
+
+/// Its bytes.
+pub fn encode(w: &Week) -> Vec<u8> {
+    let pct = w.pct.iter().map(|m| m.iter().map(|(k, v)| (k.to_string(), *v)).collect()).collect();
+    postcard::to_stdvec(&Kept { format: FORMAT, pct, outcome: w.outcome.clone() }).expect("a table serializes")
+}
+
+/// From [`encode`]'s bytes; anything else (another format, a factor this build does not know,
+/// rows that do not pair up) is an error.
+pub fn decode(bytes: &[u8]) -> Result<Week, String> {
+    let k: Kept = postcard::from_bytes(bytes).map_err(|e| format!("not a kept weekly table: {e}"))?;
+    if k.format != FORMAT {
+        return Err(format!("a kept weekly table of format {} (this build reads {FORMAT})", k.format));
+    }
+    if k.pct.len() != k.outcome.len() {
+        return Err(format!("{} rows of percentiles for {} outcomes", k.pct.len(), k.outcome.len()));
+    }
+    let factor = |name: &str| FACTORS.iter().copied().find(|f| *f == name).ok_or(format!("unknown factor {name}"));
+    let pct = k
+        .pct
+        .into_iter()
+        .map(|row| row.into_iter().map(|(f, v)| Ok((factor(&f)?, v))).collect::<Result<_, String>>())
+        .collect::<Result<_, String>>()?;
+    Ok(Week { pct, outcome: k.outcome })
+}
+
+/// What names a week's table in one run: everything but the week's own date and bars.
+pub struct Keyer {
+    chain: SessionChain,
+    base: Digest,
+    horizon: usize,
+}
+
+impl Keyer {
+    /// For tables built from `store` with `data` and `current`'s factor weights over `horizon`
+    /// sessions; `None` when this build cannot be identified.
+    pub fn new(store: &PriceStore, data: &DataConfig, current: &ScoringWeights, horizon: usize) -> Option<Self> {
+        let build = crate::checkpoint::build_id()?;
+        let mut h = Sha256::new();
+        h.update(FORMAT.to_le_bytes());
+        h.update(build.as_bytes());
+        h.update(serde_json::to_vec(data).expect("the data configuration serializes"));
+        h.update(serde_json::to_vec(&current.factors).expect("weights serialize"));
+        h.update((horizon as u64).to_le_bytes());
+        h.update(store.manifest.first_day.to_string().as_bytes());
+        for sp in &store.splits {
+            h.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
+        }
+        let side = [keys::sectors(), keys::earnings()];
+        for i in store.inputs.iter().filter(|i| side.iter().any(|k| k.as_str() == i.key)) {
+            h.update(i.key.as_bytes());
+            h.update(i.sha256.as_bytes());
+        }
+        Some(Self { chain: SessionChain::of(store), base: h.finalize().into(), horizon })
+    }
+
+    /// The digest of research date `d`'s table, which reads bars up to `horizon` sessions after
+    /// the session before `d`.
+    pub fn key(&self, d: TradingDay) -> Option<Digest> {
+        let last = d.prev().offset(self.horizon as i64)?;
+        let mut h = Sha256::new();
+        h.update(self.base);
+        h.update(d.to_string().as_bytes());
+        h.update(self.chain.through(last));
+        Some(h.finalize().into())
+    }
+}
+
+/// The kept tables of `dates` found on `bus` (a missing, unreadable or foreign one is left out
+/// and built again).
+pub async fn load(bus: &Bus, keyer: &Keyer, dates: &[TradingDay]) -> HashMap<TradingDay, Week> {
+    let reads = dates.iter().filter_map(|&d| keyer.key(d).map(|k| (d, k))).map(|(d, k)| async move {
+        let key = keys::weights_week(&k);
+        match bus.get(&key).await {
+            Ok(Some(o)) => match decode(&o.bytes) {
+                Ok(w) => Some((d, w)),
+                Err(e) => {
+                    tracing::warn!(%key, "{e}: the week is built again");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "kept weekly table not read: the week is built again");
+                None
+            }
+        }
+    });
+    join_all(reads).await.into_iter().flatten().collect()
+}
+
+/// Keeps the tables built in this run; a failure to write one costs only time next week, so it
+/// is logged, not fatal.
+pub async fn save(bus: &Bus, keyer: &Keyer, built: &[(TradingDay, &Week)]) {
+    let writes = built.iter().filter_map(|(d, w)| keyer.key(*d).map(|k| (k, *w))).map(|(k, w)| async move {
+        let key = keys::weights_week(&k);
+        // The key names the table's inputs and tables are deterministic: overwriting repairs one.
+        if let Err(e) = bus.put(&key, encode(w), PutMode::Overwrite).await {
+            tracing::warn!(%key, error = %e, "the weekly table was not kept: next week builds it again");
+        }
+    });
+    join_all(writes).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_table_reads_back_to_the_bit_and_foreign_bytes_are_refused() {
+        let w = Week {
+            pct: vec![BTreeMap::from([(FACTORS[0], 0.25), (FACTORS[1], f64::NAN)]), BTreeMap::new()],
+            outcome: vec![-0.0125, f64::NAN],
+        };
+        let back = decode(&encode(&w)).unwrap();
+        assert_eq!(back.pct.len(), 2);
+        assert_eq!(back.pct[0][FACTORS[0]].to_bits(), 0.25f64.to_bits());
+        assert!(back.pct[0][FACTORS[1]].is_nan() && back.outcome[1].is_nan());
+        assert_eq!(back.outcome[0].to_bits(), (-0.0125f64).to_bits());
+        assert!(decode(b"junk").is_err());
+        let other = postcard::to_stdvec(&Kept { format: FORMAT + 1, pct: vec![], outcome: vec![] }).unwrap();
+        assert!(decode(&other).unwrap_err().contains("format"));
+        let unknown = Kept { format: FORMAT, pct: vec![vec![("no_such_factor".into(), 0.5)]], outcome: vec![0.0] };
+        assert!(decode(&postcard::to_stdvec(&unknown).unwrap()).unwrap_err().contains("unknown factor"));
+        let ragged = Kept { format: FORMAT, pct: vec![], outcome: vec![0.0] };
+        assert!(decode(&postcard::to_stdvec(&ragged).unwrap()).is_err());
+    }
+}
