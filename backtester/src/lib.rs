@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod fill;
 pub mod gate;
 pub mod grade;
+pub mod kept_days;
 pub mod kept_weeks;
 pub mod memo;
 pub mod outcomes;

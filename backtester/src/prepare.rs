@@ -25,6 +25,7 @@ use futures::StreamExt as _;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
+use crate::kept_days::{self, Keep};
 pub use crate::shared_returns::SharedReturns;
 use crate::shared_returns::Sharer;
 
@@ -37,7 +38,7 @@ const DAYS_PER_CHUNK: usize = 64;
 const PREDICTION_READS_AHEAD: usize = 16;
 
 /// One day's raw bar (what orders fill against).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bar {
     /// Open.
     pub open: f64,
@@ -51,8 +52,9 @@ pub struct Bar {
     pub volume: f64,
 }
 
-/// One simulated day's inputs.
-#[derive(Debug, Clone)]
+/// One simulated day's inputs (serialized without its returns, which
+/// [`crate::kept_days`] keeps in their own form).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DayInput {
     /// The decision day.
     pub date: TradingDay,
@@ -71,6 +73,7 @@ pub struct DayInput {
     /// Daily returns of every name of interest over the correlation window or the breakers' VaR
     /// window (the longer), aligned by session; each name's windows share one series across days
     /// ([`SharedReturns`]).
+    #[serde(skip)]
     pub returns: HashMap<Ticker, SharedReturns>,
     /// Today's raw bars of every name of interest.
     pub bars: HashMap<Ticker, Bar>,
@@ -251,6 +254,21 @@ pub async fn prepare(
     days: &[TradingDay],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Prepared> {
+    prepare_kept(bus, store, cfg, params, days, None, progress).await
+}
+
+/// [`prepare`], reading the days kept by earlier runs from `keep` instead of computing them, and
+/// keeping the days it computes when `keep.write` ([`crate::kept_days`]). The result is the same
+/// to the bit.
+pub async fn prepare_kept(
+    bus: &Bus,
+    store: &PriceStore,
+    cfg: &Config,
+    params: &ExecutorParams,
+    days: &[TradingDay],
+    keep: Option<Keep<'_>>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<Prepared> {
     let mut notes = Vec::new();
     // Every name research ever wanted to enter, in the order it first did (the set only grows, so
     // a day's names are a prefix).
@@ -294,24 +312,62 @@ pub async fn prepare(
         }
         reads.push(Read { date, signals, preds, interest: interest.len() });
     }
+    // The days kept by earlier runs, under the digests of what each read.
+    let keyer = keep.and_then(|_| kept_days::Keyer::new(store, cfg, params));
+    let digests_read: Vec<Digest> = keyer.as_ref().map_or_else(Vec::new, |k| {
+        let reads: Vec<kept_days::DayReads<'_>> = reads
+            .iter()
+            .map(|r| kept_days::DayReads {
+                date: r.date,
+                signals: r.signals.as_ref().map(|s| (s.input.sha256.as_str(), s.age_days)),
+                predictions: r.preds.input.as_ref().map(|i| i.sha256.as_str()),
+                interest: r.interest,
+            })
+            .collect();
+        k.keys(&reads)
+    });
+    let mut kept: Vec<Option<kept_days::Kept>> = match keep {
+        Some(k) if !digests_read.is_empty() => kept_days::load(k.bus, &digests_read).await,
+        _ => Vec::new(),
+    };
+    kept.resize_with(days.len(), || None);
+    let mut fresh: Vec<(Digest, Vec<u8>)> = Vec::new();
     // The days' views side by side, a chunk at a time; each chunk's returns are then folded into
     // shared series in date order, so no more than a chunk of days holds its own copies.
     let done = AtomicUsize::new(0);
     let mut out: Vec<DayInput> = Vec::with_capacity(days.len());
     let mut sharer = Sharer::default();
-    for chunk in reads.chunks(DAYS_PER_CHUNK) {
-        let computed: Vec<(DayInput, HashMap<Ticker, Vec<f64>>)> = chunk
+    for (c, chunk) in reads.chunks(DAYS_PER_CHUNK).enumerate() {
+        let first = c * DAYS_PER_CHUNK;
+        let kept_chunk = &mut kept[first..first + chunk.len()];
+        let computed: Vec<Option<(DayInput, HashMap<Ticker, Vec<f64>>)>> = chunk
             .par_iter()
-            .map(|r| {
-                let d = day_input(store, cfg, params, r, &interest[..r.interest]);
+            .zip(kept_chunk.par_iter())
+            .map(|(r, k)| {
+                let d = k.is_none().then(|| day_input(store, cfg, params, r, &interest[..r.interest]));
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
                 d
             })
             .collect();
-        for (d, returns) in computed {
+        for (i, (computed, k)) in computed.into_iter().zip(kept_chunk.iter_mut()).enumerate() {
+            // A kept day whose windows do not follow from the day before is computed here.
+            let from_kept = k.take().and_then(|(d, windows)| sharer.expand(windows).map(|w| (d, w)));
+            let (d, returns) = match (from_kept, computed) {
+                (Some(day), _) => day,
+                (None, Some(day)) => {
+                    if keep.is_some_and(|k| k.write) && !digests_read.is_empty() {
+                        fresh.push((digests_read[first + i], kept_days::encode(&day.0, &sharer.compact(&day.1))));
+                    }
+                    day
+                }
+                (None, None) => day_input(store, cfg, params, &chunk[i], &interest[..chunk[i].interest]),
+            };
             sharer.push(returns);
             out.push(d);
         }
+    }
+    if let Some(k) = keep.filter(|k| k.write && !fresh.is_empty()) {
+        kept_days::save(k.bus, fresh).await;
     }
     for (d, returns) in out.iter_mut().zip(sharer.finish()) {
         d.returns = returns;

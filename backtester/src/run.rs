@@ -109,7 +109,8 @@ struct Setup {
     prepare_s: f64,
 }
 
-async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool) -> anyhow::Result<Setup> {
+/// `keep_days`: whether the prepared days computed here are kept for next week's run.
+async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_days: bool) -> anyhow::Result<Setup> {
     let mut notes = Vec::new();
     let mut inputs = Vec::new();
     let exec: ExecutorParams = in_force::params(bus, &cfg.executor).await.record(&mut inputs, &mut notes);
@@ -145,7 +146,10 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool) -> any
     // Prepared inputs.
     let t_prep = Instant::now();
     let pb = bar(progress, days.len(), "prepare");
-    let prep = prepare::prepare(&rep.bus, &store, cfg, &exec, &days, &|k, _| pb.set_position(k as u64)).await?;
+    let keep = crate::kept_days::Keep { bus, write: keep_days };
+    let prep =
+        prepare::prepare_kept(&rep.bus, &store, cfg, &exec, &days, Some(keep), &|k, _| pb.set_position(k as u64))
+            .await?;
     pb.finish_and_clear();
     let prepare_s = t_prep.elapsed().as_secs_f64();
     notes.extend(prep.notes.iter().cloned());
@@ -191,7 +195,8 @@ pub async fn shard(
     which: sweep::Shard,
     progress: bool,
 ) -> anyhow::Result<sweep::ShardResult> {
-    let mut s = setup(bus, cfg, date, progress).await?;
+    // Shards read the kept days; the run that merges them keeps what was computed.
+    let mut s = setup(bus, cfg, date, progress, false).await?;
     let fill = FillModel::from_config(cfg);
     let sim = Simulator::new(&s.prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
     let cache = keys::sweep_cache(which.index, which.of);
@@ -228,7 +233,7 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
         }
     }
     let Setup { exec, scoring, predictor, store, days, first, last, rep, prep, mut notes, inputs, replay_s, prepare_s } =
-        setup(bus, cfg, date, opts.progress).await?;
+        setup(bus, cfg, date, opts.progress, !opts.dry_run).await?;
 
     // The parameters in force, in detail.
     let fill = FillModel::from_config(cfg);

@@ -44,6 +44,16 @@ impl PartialEq for SharedReturns {
     }
 }
 
+/// One name's window on one day as it is kept on the bus ([`crate::kept_days`]): the day
+/// before's window moved on by one session with this new return, or the whole window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Window {
+    /// The window of the day before without its first return, then this one.
+    Next(f64),
+    /// Every return of the window.
+    Full(Vec<f64>),
+}
+
 /// A name's series under construction and where its last window ends.
 struct Open {
     series: usize,
@@ -88,7 +98,56 @@ impl Sharer {
         self.days.push(placed);
     }
 
-    /// Every day's windows, in the order the days were fed.
+    /// The window of `t` on the last day fed.
+    fn last(&self, t: &Ticker) -> Option<&[f64]> {
+        let o = self.open.get(t)?;
+        let s = &self.series[o.series];
+        s.get(s.len().checked_sub(o.window)?..)
+    }
+
+    /// Whether `w` is `t`'s window on the last day fed moved on by one session, to the bit.
+    fn moves_on(&self, t: &Ticker, w: &[f64]) -> bool {
+        self.last(t).is_some_and(|before| {
+            !w.is_empty()
+                && before.len() == w.len()
+                && before[1..].iter().zip(&w[..w.len() - 1]).all(|(a, b)| a.to_bits() == b.to_bits())
+        })
+    }
+
+    /// The next day's windows as kept: each one against the last day fed.
+    pub fn compact(&self, day: &HashMap<Ticker, Vec<f64>>) -> Vec<(Ticker, Window)> {
+        let mut out: Vec<(Ticker, Window)> = day
+            .iter()
+            .map(|(t, w)| {
+                let kept = if self.moves_on(t, w) { Window::Next(w[w.len() - 1]) } else { Window::Full(w.clone()) };
+                (t.clone(), kept)
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The next day's windows from their kept form ([`Sharer::compact`]); `None` when one moves
+    /// on from a window the last day fed does not have.
+    pub fn expand(&self, kept: Vec<(Ticker, Window)>) -> Option<HashMap<Ticker, Vec<f64>>> {
+        kept.into_iter()
+            .map(|(t, w)| {
+                let w = match w {
+                    Window::Full(v) => v,
+                    Window::Next(x) => {
+                        let before = self.last(&t).filter(|b| !b.is_empty())?;
+                        let mut v = Vec::with_capacity(before.len());
+                        v.extend_from_slice(&before[1..]);
+                        v.push(x);
+                        v
+                    }
+                };
+                Some((t, w))
+            })
+            .collect()
+    }
+
+    /// Every day's windows, in the order the days were fed.    /// Every day's windows, in the order the days were fed.
     pub fn finish(self) -> Vec<HashMap<Ticker, SharedReturns>> {
         let series: Vec<Arc<[f64]>> = self.series.into_iter().map(Arc::from).collect();
         self.days
@@ -144,5 +203,34 @@ mod tests {
         assert!(a(1).continues(a(0)) && a(2).continues(a(1)) && a(4).continues(a(3)));
         assert!(!a(3).continues(a(2)) && !a(2).continues(a(0)) && !a(0).continues(a(0)));
         assert_eq!(format!("{:?}", out[1][&t("B")]), format!("{:?}", days[1][&t("B")]));
+    }
+
+    #[test]
+    fn a_kept_day_expands_to_its_windows_to_the_bit() {
+        let a: Vec<f64> = (0..10).map(|i| i as f64 * 0.01 + 1e-17).collect();
+        let days: Vec<HashMap<Ticker, Vec<f64>>> = vec![
+            HashMap::from([(t("A"), a[0..4].to_vec())]),
+            HashMap::from([(t("A"), a[1..5].to_vec()), (t("B"), vec![f64::NAN, 0.5, 0.25, -0.1])]),
+            HashMap::from([(t("A"), vec![0.0201, 0.0301, 0.0401, 0.06]), (t("B"), vec![0.5, 0.25, -0.1, f64::NAN])]),
+        ];
+        let (mut fed, mut kept) = (Sharer::default(), Sharer::default());
+        for (k, d) in days.into_iter().enumerate() {
+            let compact = fed.compact(&d);
+            let moved: Vec<&str> =
+                compact.iter().filter(|(_, w)| matches!(w, Window::Next(_))).map(|(t, _)| t.as_str()).collect();
+            match k {
+                0 => assert!(moved.is_empty()),
+                1 => assert_eq!(moved, ["A"], "A moved on, B is new"),
+                _ => assert_eq!(moved, ["B"], "A was revised, B moved on"),
+            }
+            let back = kept.expand(compact).expect("every window found");
+            assert_eq!(format!("{back:?}").len(), format!("{d:?}").len());
+            for (name, w) in &d {
+                assert!(back[name].iter().zip(w).all(|(x, y)| x.to_bits() == y.to_bits()), "{name:?}");
+            }
+            fed.push(d);
+            kept.push(back);
+        }
+        assert!(Sharer::default().expand(vec![(t("A"), Window::Next(0.1))]).is_none(), "nothing to move on from");
     }
 }

@@ -109,3 +109,57 @@ async fn weekly_tables_kept_by_last_weeks_run_are_reused_and_tune_the_weights_as
     let repaired = bus.get(&broken).await.unwrap().unwrap();
     assert!(ae_backtester::kept_weeks::decode(&repaired.bytes).is_ok(), "the broken table was replaced");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_days_kept_by_last_weeks_run_are_read_back_as_the_days_a_cold_prepare_computes() {
+    use ae_backtester::kept_days::{self, Keep};
+    let m = generate(&SimConfig::new(30, 160, 0.05, 31));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
+    let store = PriceStore::load(&bus).await.unwrap();
+    let days = prepare::period(&store, m.sessions.last().unwrap().next(), cfg.backtest.warmup_days);
+    let rep = replay::build(&bus, &cfg, &days, &|_, _| {}).await.unwrap();
+    let n = days.len();
+    let keep = Some(Keep { bus: &bus, write: true });
+    let prep = |days: &'static [_], keep| {
+        let (rep, store, cfg) = (&rep, &store, &cfg);
+        async move { prepare::prepare_kept(&rep.bus, store, cfg, &cfg.executor, days, keep, &|_, _| {}).await.unwrap() }
+    };
+    let days: &'static [_] = Box::leak(days.into_boxed_slice());
+    let kept = || async { bus.list("backtest/cache/days/").await.unwrap() };
+
+    // Last week's run keeps its days; this week's reads them and computes only the new ones.
+    prep(&days[..n - 5], keep).await;
+    assert_eq!(kept().await.len(), n - 5);
+    let warm = prep(days, keep).await;
+    assert_eq!(kept().await.len(), n, "the same keys a week later, plus the new days");
+    let cold = prep(days, None).await;
+    // The chain hashes every field the simulator reads (returns and bars to the bit), day by day.
+    assert_eq!(warm.digests, cold.digests, "the digest chain (what the sweep's states are checked against)");
+    assert_eq!(warm.days.len(), n);
+
+    // The days are read, not computed again: a kept day altered on the bus comes back altered.
+    let listed = kept().await;
+    let (key, original) = {
+        let mut found = None;
+        for o in &listed {
+            let bytes = bus.get(&o.key).await.unwrap().unwrap().bytes;
+            let (day, _) = kept_days::decode(&bytes).unwrap();
+            if day.date == days[3] {
+                found = Some((o.key.clone(), bytes));
+            }
+        }
+        found.expect("day 3 is kept")
+    };
+    let (mut day, windows) = kept_days::decode(&original).unwrap();
+    day.benchmark = Some(12345.0);
+    bus.put(&key, kept_days::encode(&day, &windows), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let read = prep(days, Some(Keep { bus: &bus, write: false })).await;
+    assert_eq!(read.days[3].benchmark, Some(12345.0));
+    assert_ne!(read.digests[3], cold.digests[3], "and the digest chain tells it from the computed one");
+
+    // A kept day that is not one is computed again, alike, and repaired.
+    bus.put(&key, b"junk".to_vec(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let again = prep(days, keep).await;
+    assert_eq!(again.digests, cold.digests);
+    assert_eq!(kept_days::decode(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap().0.date, days[3]);
+}

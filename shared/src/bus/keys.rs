@@ -252,6 +252,11 @@ pub fn sweep_shard(date: TradingDay, index: usize, of: usize) -> Key {
 pub fn sweep_cache(index: usize, of: usize) -> Key {
     Key::of(format!("backtest/cache/sweep-{index}-of-{of}.bin"))
 }
+/// `backtest/cache/days/{digest}.bin` — a prepared backtest day, kept under the digest of what
+/// it read.
+pub fn prepared_day(digest: &[u8; 32]) -> Key {
+    Key::of(format!("backtest/cache/days/{}.bin", hex::encode(digest)))
+}
 /// `backtest/cache/weeks/{digest}.bin` — a weekly table of the scoring-weight tuning, kept under
 /// the digest of what it was built from.
 pub fn weights_week(digest: &[u8; 32]) -> Key {

@@ -1,0 +1,173 @@
+//! Prepared days kept across runs. Every week the backtest period grows by a week, and its
+//! earlier days read what they read last week: each is kept on the bus under a digest of its
+//! inputs (`backtest/cache/days/{digest}.bin`, postcard) and read back instead of computed again.
+//!
+//! A day's digest chains the day before's with:
+//!
+//! - the store's session chain through the day ([`SessionChain`]: every raw and benchmark bar up
+//!   to and including it, so the views before it and the bar it fills against);
+//! - the signals in force (the document's SHA-256 and age) and the predictions in force (the
+//!   document's SHA-256), and how many names of interest the day has;
+//! - and, once for the run: the executor parameters and data configuration, the splits, the
+//!   dividends, the sector map and the earnings calendar, the store's first day, [`FORMAT`] and
+//!   this build ([`crate::checkpoint::build_id`]; without one nothing is kept or read).
+//!
+//! So a kept day is the day this run would compute, to the bit (tested), and the digest chain
+//! over the prepared days ([`crate::prepare::digests`]), computed from the days as before, is
+//! the same either way.
+
+use ae_shared::TradingDay;
+use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::config::Config;
+use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::store::PriceStore;
+use ae_shared::store::sessions::SessionChain;
+use ae_shared::types::Ticker;
+use futures::StreamExt as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::prepare::{DayInput, Digest};
+use crate::shared_returns::Window;
+
+/// Bumped when a kept day's layout or encoding changes.
+pub const FORMAT: u32 = 1;
+
+/// Days read from the bus at once.
+const READS_AHEAD: usize = 16;
+
+/// Where the prepared days are kept, and whether this run adds the days it computes.
+#[derive(Clone, Copy)]
+pub struct Keep<'a> {
+    /// The bus of the kept days (the run's own, not a replay copy).
+    pub bus: &'a Bus,
+    /// Write the days computed (false on a dry run).
+    pub write: bool,
+}
+
+/// A kept day: the day without its returns, and its windows against the day before.
+pub type Kept = (DayInput, Vec<(Ticker, Window)>);
+
+/// Its bytes.
+pub fn encode(day: &DayInput, windows: &[(Ticker, Window)]) -> Vec<u8> {
+    postcard::to_stdvec(&(FORMAT, day, windows)).expect("a prepared day serializes")
+}
+
+/// From [`encode`]'s bytes; anything else (another format included) is an error.
+pub fn decode(bytes: &[u8]) -> Result<Kept, String> {
+    let (format, day, windows): (u32, DayInput, Vec<(Ticker, Window)>) =
+        postcard::from_bytes(bytes).map_err(|e| format!("not a kept prepared day: {e}"))?;
+    if format != FORMAT {
+        return Err(format!("a kept prepared day of format {format} (this build reads {FORMAT})"));
+    }
+    Ok((day, windows))
+}
+
+/// What a day read, for its digest.
+pub struct DayReads<'a> {
+    /// The day.
+    pub date: TradingDay,
+    /// The signals document's SHA-256 and age, when signals are in force.
+    pub signals: Option<(&'a str, u32)>,
+    /// The predictions document's SHA-256, when predictions are in force.
+    pub predictions: Option<&'a str>,
+    /// Names of interest.
+    pub interest: usize,
+}
+
+/// The digests of one run's days.
+pub struct Keyer {
+    chain: SessionChain,
+    base: Digest,
+}
+
+impl Keyer {
+    /// For days prepared from `store` with `cfg` and `params`; `None` when this build cannot be
+    /// identified.
+    pub fn new(store: &PriceStore, cfg: &Config, params: &ExecutorParams) -> Option<Self> {
+        let build = crate::checkpoint::build_id()?;
+        let mut h = Sha256::new();
+        h.update(FORMAT.to_le_bytes());
+        h.update(build.as_bytes());
+        h.update(serde_json::to_vec(params).expect("parameters serialize"));
+        h.update(serde_json::to_vec(&cfg.data).expect("the data configuration serializes"));
+        h.update(store.manifest.first_day.to_string().as_bytes());
+        for sp in &store.splits {
+            h.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
+        }
+        h.update(serde_json::to_vec(&store.dividends).expect("dividends serialize"));
+        let side = [keys::sectors(), keys::earnings()];
+        for i in store.inputs.iter().filter(|i| side.iter().any(|k| k.as_str() == i.key)) {
+            h.update(i.key.as_bytes());
+            h.update(i.sha256.as_bytes());
+        }
+        Some(Self { chain: SessionChain::of(store), base: h.finalize().into() })
+    }
+
+    /// The digest of each day, in order.
+    pub fn keys(&self, days: &[DayReads<'_>]) -> Vec<Digest> {
+        let mut prev = self.base;
+        days.iter()
+            .map(|d| {
+                let mut h = Sha256::new();
+                h.update(prev);
+                h.update(d.date.to_string().as_bytes());
+                h.update(self.chain.through(d.date));
+                match d.signals {
+                    Some((sha, age)) => {
+                        h.update([1]);
+                        h.update(sha.as_bytes());
+                        h.update(age.to_le_bytes());
+                    }
+                    None => h.update([0]),
+                }
+                match d.predictions {
+                    Some(sha) => {
+                        h.update([1]);
+                        h.update(sha.as_bytes());
+                    }
+                    None => h.update([0]),
+                }
+                h.update((d.interest as u64).to_le_bytes());
+                prev = h.finalize().into();
+                prev
+            })
+            .collect()
+    }
+}
+
+/// The kept days under `digests`, in order (`None` where missing or unreadable: computed again).
+pub async fn load(bus: &Bus, digests: &[Digest]) -> Vec<Option<Kept>> {
+    futures::stream::iter(digests.iter().copied())
+        .map(|d| async move {
+            let key = keys::prepared_day(&d);
+            match bus.get(&key).await {
+                Ok(Some(o)) => {
+                    decode(&o.bytes).map_err(|e| tracing::warn!(%key, "{e}: the day is prepared again")).ok()
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "kept prepared day not read: it is prepared again");
+                    None
+                }
+            }
+        })
+        .buffered(READS_AHEAD)
+        .collect()
+        .await
+}
+
+/// Keeps the days computed in this run; a failure to write one costs only time next week, so it
+/// is logged, not fatal.
+pub async fn save(bus: &Bus, days: Vec<(Digest, Vec<u8>)>) {
+    futures::stream::iter(days)
+        .map(|(d, bytes)| async move {
+            let key = keys::prepared_day(&d);
+            // The key names the day's inputs and days are deterministic: overwriting repairs one.
+            if let Err(e) = bus.put(&key, bytes, PutMode::Overwrite).await {
+                tracing::warn!(%key, error = %e, "the prepared day was not kept: next week prepares it again");
+            }
+        })
+        .buffer_unordered(READS_AHEAD)
+        .collect::<Vec<()>>()
+        .await;
+}
