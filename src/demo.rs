@@ -30,10 +30,6 @@ pub struct DemoArgs {
     /// Last trading day (default: the last day of the embedded data).
     #[arg(long, value_parser = ae_shared::cli::parse_day)]
     pub to: Option<TradingDay>,
-    /// Run the production schedule (training and backtester every week, the declared 1,728-point
-    /// sweep) instead of the demo profile (every 4 weeks, a 24-point sweep). About 2 minutes.
-    #[arg(long)]
-    pub production: bool,
 }
 
 /// Runs the demo.
@@ -68,12 +64,6 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     cfg.providers.fred.enabled = false;
     cfg.providers.polygon.enabled = false;
     cfg.trading.telegram.enabled = false;
-    let cadence = if args.production {
-        local::Cadence::PRODUCTION
-    } else {
-        cfg.backtest.sweep = ae_shared::config::SweepGrid::demo();
-        local::Cadence { train_every_weeks: 4, backtest_every_weeks: 4 }
-    };
     let bus = Bus::open(&cfg.bus.url).await?;
 
     let data = embedded_data_dir();
@@ -94,17 +84,13 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         cfg.bus.url,
         log.display()
     );
-    let profile = if args.production {
-        "production schedule".to_string()
-    } else {
-        format!(
-            "demo profile: predictor training and backtester every 4 weeks, a {}-point sweep (--production for the full schedule)",
-            cfg.backtest.sweep.len()
-        )
-    };
+    let profile = format!(
+        "the production schedule: training and the backtester's {}-point sweep every week",
+        cfg.backtest.sweep.len()
+    );
 
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rep = local::run(&bus, &cfg, from, to, cadence, local::Venue::Paper, progress, None).await?;
+    let rep = local::run(&bus, &cfg, from, to, local::Venue::Paper, progress, None).await?;
     let eods = local::eod_reports(&bus, &rep.days).await?;
     let r: Vec<f64> = eods.iter().map(|e| e.daily_return.get()).collect();
     let b: Vec<f64> = eods.iter().map(|e| e.benchmark.daily_return.get()).collect();

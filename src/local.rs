@@ -101,21 +101,6 @@ pub enum Venue {
     IbGateway,
 }
 
-/// How often the weekly jobs run: every week in production; the demo profile thins them out to
-/// finish the year in under a minute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Cadence {
-    /// Predictor training every this many weeks.
-    pub train_every_weeks: u32,
-    /// Backtester every this many weeks.
-    pub backtest_every_weeks: u32,
-}
-
-impl Cadence {
-    /// The production schedule.
-    pub const PRODUCTION: Cadence = Cadence { train_every_weeks: 1, backtest_every_weeks: 1 };
-}
-
 struct Runner {
     clock: Arc<SimulatedClock>,
     report: LocalReport,
@@ -186,7 +171,6 @@ pub async fn run(
     cfg: &Config,
     from: TradingDay,
     to: TradingDay,
-    cadence: Cadence,
     venue: Venue,
     progress: bool,
     live: Option<Live<'_>>,
@@ -208,7 +192,6 @@ pub async fn run(
     let broker = PaperBroker::open(ledger_path, PaperSettings::from_config(&cfg.trading), clock.clone())?;
     let mut ledger = Ledger::open(ledger_path)?;
     let mut r = Runner { clock: clock.clone(), report: LocalReport { days: days.clone(), ..Default::default() } };
-    let mut week = 0u32;
     let pb = if progress {
         let b = ProgressBar::new(days.len() as u64);
         b.set_style(
@@ -236,9 +219,6 @@ pub async fn run(
         }
         let weekly = d == from || d.is_first_of_week();
         if weekly && d != from {
-            week += 1;
-        }
-        if weekly && d != from && week.is_multiple_of(cadence.backtest_every_weeks.max(1)) {
             // Saturday 04:00 before this week.
             let sat = d.date() - TimeDelta::days((d.date().weekday().num_days_from_monday() as i64) + 2);
             r.set(sat, schedule::backtester());
@@ -271,7 +251,7 @@ pub async fn run(
             }
             r.timed("research", t0);
         }
-        if weekly && week.is_multiple_of(cadence.train_every_weeks.max(1)) {
+        if weekly {
             r.set(d.date(), schedule::training());
             let t0 = Instant::now();
             match train(bus, cfg, clock.clone(), &TrainOptions { date: d, dry_run: false }).await {

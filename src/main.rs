@@ -118,7 +118,7 @@ async fn local_cmd(cmd: LocalCmd, common: &CommonArgs) -> anyhow::Result<ExitCod
         eprintln!("local run: {n}");
     }
     let live = market.as_ref().map(|market| local::Live { vendors: &vendors, market });
-    let rep = local::run(&bus, &cfg, from, to, local::Cadence::PRODUCTION, venue, progress, live).await?;
+    let rep = local::run(&bus, &cfg, from, to, venue, progress, live).await?;
     println!("{}", serde_json::to_string_pretty(&rep)?);
     Ok(if rep.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

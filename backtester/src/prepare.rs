@@ -232,6 +232,9 @@ pub fn period(store: &PriceStore, run_date: TradingDay, warmup: u32) -> Vec<Trad
     out
 }
 
+/// A day computed here, with its own returns windows (before they are shared).
+type Computed = (DayInput, HashMap<Ticker, Vec<f64>>);
+
 /// What a day reads from the bus, in date order (the names of interest accumulate).
 struct Read {
     date: TradingDay,
@@ -340,7 +343,7 @@ pub async fn prepare_kept(
     for (c, chunk) in reads.chunks(DAYS_PER_CHUNK).enumerate() {
         let first = c * DAYS_PER_CHUNK;
         let kept_chunk = &mut kept[first..first + chunk.len()];
-        let computed: Vec<Option<(DayInput, HashMap<Ticker, Vec<f64>>)>> = chunk
+        let computed: Vec<Option<Computed>> = chunk
             .par_iter()
             .zip(kept_chunk.par_iter())
             .map(|(r, k)| {
@@ -411,13 +414,7 @@ pub async fn signals_after(
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of
 /// interest, the candidates, and the day's corporate actions and benchmark close.
 /// The returns come apart from the day, for [`Sharer`].
-fn day_input(
-    store: &PriceStore,
-    cfg: &Config,
-    params: &ExecutorParams,
-    r: &Read,
-    interest: &[Ticker],
-) -> (DayInput, HashMap<Ticker, Vec<f64>>) {
+fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read, interest: &[Ticker]) -> Computed {
     let date = r.date;
     // The correlation rule's window, or the breakers' VaR window when longer.
     let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;

@@ -142,20 +142,15 @@ async fn live_ic(
     }))
 }
 
-/// Why the store has no row for `as_of`, the session inference predicts from, given the sessions
-/// it covers: not appended yet (the nightly update is behind), or a hole inside its range (the
-/// source has no bars for that session, and re-importing the same source will not add them).
+/// Why inference cannot predict from `as_of`, a session outside the store's range
+/// `first..=last`: the store is behind (the nightly update did not run) or starts after it.
 fn missing_session(as_of: TradingDay, first: TradingDay, last: TradingDay) -> anyhow::Error {
     if as_of > last {
         anyhow::anyhow!(
             "the price store ends at {last}, before {as_of}: run the nightly update (or append {as_of}) first"
         )
-    } else if as_of < first {
-        anyhow::anyhow!("the price store starts at {first}, after {as_of}: import the history before it first")
     } else {
-        anyhow::anyhow!(
-            "the price store has no bars for {as_of}, a hole inside its range {first}..{last} (the source has no rows for that session): no predictions from older bars; the planner's data-quality guard blocks entries on such a day"
-        )
+        anyhow::anyhow!("the price store covers {first}..{last}, not {as_of}: import the history that holds it first")
     }
 }
 
@@ -193,6 +188,17 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     // the last session only (the one predicted from).
     let first = as_of.offset(-LOOKBACK).unwrap_or(store.manifest.first_day).max(store.manifest.first_day);
     let bars = ae_shared::store::splits::adjust(&store.raw.between(first, as_of), &store.splits, Some(as_of));
+    // The session predicted from: `as_of`, or the last one before it when the source has no bars
+    // for it (a hole inside the store's range, as the embedded data has on 2010-08-18). Every
+    // name's price age then says so, and the rules treat the predictions as that old.
+    let session = bars.dates.iter().copied().filter(|d| *d <= as_of).max();
+    let session = match session {
+        Some(s) if store.manifest.first_day <= as_of && as_of <= store.manifest.last_day => s,
+        _ => return Err(missing_session(as_of, store.manifest.first_day, store.manifest.last_day)),
+    };
+    if session != as_of {
+        tracing::warn!("the price store has no bars for {as_of} (a hole in the source): predicting from {session}");
+    }
     let fs = features::compute_from(
         &Inputs {
             bars: &bars,
@@ -201,11 +207,9 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
             earnings: &store.earnings,
             research: Some(&research.scores),
         },
-        as_of,
+        session,
     );
-    let t = fs
-        .date_index(as_of)
-        .ok_or_else(|| missing_session(as_of, store.manifest.first_day, store.manifest.last_day))?;
+    let t = fs.date_index(session).expect("a session of these bars");
 
     // Point-in-time governance over the features' window (defects, spikes, stopped trading).
     let raw_window = store.raw.between(first, as_of);
@@ -377,13 +381,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_session_says_whether_the_store_is_behind_or_has_a_hole() {
+    fn a_session_outside_the_store_says_what_to_run() {
         let (first, last) = (day("2009-08-21"), day("2010-08-20"));
-        for (as_of, says) in [
-            ("2010-08-23", "run the nightly update"),
-            ("2009-08-20", "import the history before it"),
-            ("2010-08-18", "a hole inside its range 2009-08-21..2010-08-20"),
-        ] {
+        for (as_of, says) in [("2010-08-23", "run the nightly update"), ("2009-08-20", "import the history")] {
             let e = missing_session(day(as_of), first, last).to_string();
             assert!(e.contains(says) && e.contains(as_of), "{as_of}: {e}");
         }

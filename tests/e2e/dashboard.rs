@@ -86,13 +86,31 @@ fn same_number(page: &str, doc: &Value, what: &str) {
     assert_eq!(got, want, "{what}: the page shows {got}, the bus holds {want}");
 }
 
+/// A 24-point executor sweep (2 x 3 x 2 x 2 around the defaults).
+const SMALL_SWEEP: &str = r#"
+[[backtest.sweep]]
+path = "risk.min_score"
+values = [60.0, 70.0]
+[[backtest.sweep]]
+path = "exits.atr_multiple"
+values = [2.0, 2.5, 3.0]
+[[backtest.sweep]]
+path = "exits.time_decay_exit_days"
+values = [10, 14]
+[[backtest.sweep]]
+path = "exits.reduce_on_gain_pct"
+values = [0.15, 0.25]
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_loads_clean_in_chromium_and_shows_the_figures_of_the_bus() {
     let tmp = tempfile::tempdir().unwrap();
-    // Five weeks: weekly research, a trained model, daily plans, EODs and risk states, and the
-    // backtester's first run (the week of 29 March) with its sweep.
+    // Five weeks of the production schedule: weekly research and training, daily plans, EODs and
+    // risk states, and a backtester run every week from the second (a 24-point sweep here: the
+    // test profile is not optimised, and a configuration that declares a sweep replaces the grid).
+    std::fs::write(tmp.path().join("small.toml"), SMALL_SWEEP).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_alpha-engine"))
-        .args(["demo", "--dir", "demo", "--from", "2010-03-01", "--to", "2010-03-31"])
+        .args(["demo", "--dir", "demo", "--from", "2010-03-01", "--to", "2010-03-31", "--config", "small.toml"])
         .current_dir(tmp.path())
         .env("RUST_LOG", "warn")
         .output()

@@ -23,7 +23,7 @@ pub fn config(dir: &std::path::Path) -> Config {
     cfg.mail.outbox_dir = dir.join("outbox").display().to_string();
     cfg.llm.cache_path = dir.join("research.db").display().to_string();
     cfg.llm.api_key_env = "AE_TEST_NO_SUCH_KEY".into();
-    cfg.backtest.sweep = SweepGrid::demo();
+    cfg.backtest.sweep = SweepGrid::small();
     cfg.backtest.threads = 2;
     cfg
 }

@@ -277,6 +277,15 @@ async fn on_the_embedded_year_train_then_infer_write_a_valid_registry_and_predic
     );
     assert!(!p.entries.iter().any(|e| e.ticker.as_str() == "WYE"));
     assert!(p.entries.iter().all(|e| e.price_data_age_days <= 2));
+
+    // The source has no rows for 2010-08-18: the next morning predicts from 2010-08-17, and every
+    // prediction says its prices are two sessions old.
+    let after_hole = TradingDay::parse("2010-08-19").unwrap();
+    let opts = InferOptions { date: after_hole, dry_run: false, force: false };
+    let rep = infer(&bus, &cfg, clock(after_hole), &opts).await.unwrap();
+    assert!(rep.predicted > 380, "{rep:?}");
+    let p = bus.get_doc_required::<Predictions>(&keys::predictions(after_hole)).await.unwrap().doc;
+    assert!(p.entries.iter().all(|e| e.price_data_age_days == 2), "{:?}", &p.entries[..3]);
 }
 
 #[tokio::test]

@@ -43,9 +43,9 @@ impl SweepGrid {
         Self(axes.iter().map(|(p, v)| SweepAxis { path: p.to_string(), values: v.to_vec() }).collect())
     }
 
-    /// The demo profile's grid, 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults (the demo's
-    /// and the tests'; the declared 1,728-point grid runs in production and in the benchmark).
-    pub fn demo() -> Self {
+    /// A small grid, 2 x 1 x 3 x 1 x 2 x 2 = 24 points around the defaults, for tests (the demo,
+    /// production and the benchmark run the declared 1,728-point grid).
+    pub fn small() -> Self {
         Self::of(&[
             ("risk.min_score", &[60.0, 70.0]),
             ("risk.max_position_pct", &[0.05]),
