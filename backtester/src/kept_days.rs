@@ -21,7 +21,7 @@ use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::params::ExecutorParams;
 use ae_shared::store::PriceStore;
-use ae_shared::store::sessions::SessionChain;
+use ae_shared::store::sessions::{self, SessionChain};
 use ae_shared::types::Ticker;
 use futures::StreamExt as _;
 use sha2::{Digest as _, Sha256};
@@ -90,16 +90,7 @@ impl Keyer {
         h.update(build.as_bytes());
         h.update(serde_json::to_vec(params).expect("parameters serialize"));
         h.update(serde_json::to_vec(&cfg.data).expect("the data configuration serializes"));
-        h.update(store.manifest.first_day.to_string().as_bytes());
-        for sp in &store.splits {
-            h.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
-        }
-        h.update(serde_json::to_vec(&store.dividends).expect("dividends serialize"));
-        let side = [keys::sectors(), keys::earnings()];
-        for i in store.inputs.iter().filter(|i| side.iter().any(|k| k.as_str() == i.key)) {
-            h.update(i.key.as_bytes());
-            h.update(i.sha256.as_bytes());
-        }
+        h.update(sessions::side_digest(store));
         Some(Self { chain: SessionChain::of(store), base: h.finalize().into() })
     }
 

@@ -4,8 +4,9 @@
 //! from (`backtest/cache/weeks/{digest}.bin`, postcard):
 //!
 //! - the store's session chain through the last session its forward returns read
-//!   ([`SessionChain`]: every raw and benchmark bar up to then), the splits, the sector map and
-//!   the earnings calendar, and the store's first day (the snapshot reads from there);
+//!   ([`SessionChain`]: every raw and benchmark bar up to then) and the rest of the store
+//!   ([`sessions::side_digest`]: its first day, where the snapshot reads from, the splits, the
+//!   dividends, the sector map and the earnings calendar);
 //! - the data configuration, the factor weights in force and the horizon;
 //! - [`FORMAT`] and this build ([`crate::checkpoint::build_id`]); without a build id nothing is
 //!   kept or reused.
@@ -21,7 +22,7 @@ use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::config::DataConfig;
 use ae_shared::contracts::params::ScoringWeights;
 use ae_shared::store::PriceStore;
-use ae_shared::store::sessions::SessionChain;
+use ae_shared::store::sessions::{self, SessionChain};
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -85,15 +86,7 @@ impl Keyer {
         h.update(serde_json::to_vec(data).expect("the data configuration serializes"));
         h.update(serde_json::to_vec(&current.factors).expect("weights serialize"));
         h.update((horizon as u64).to_le_bytes());
-        h.update(store.manifest.first_day.to_string().as_bytes());
-        for sp in &store.splits {
-            h.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
-        }
-        let side = [keys::sectors(), keys::earnings()];
-        for i in store.inputs.iter().filter(|i| side.iter().any(|k| k.as_str() == i.key)) {
-            h.update(i.key.as_bytes());
-            h.update(i.sha256.as_bytes());
-        }
+        h.update(sessions::side_digest(store));
         Some(Self { chain: SessionChain::of(store), base: h.finalize().into(), horizon })
     }
 

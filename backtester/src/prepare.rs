@@ -353,17 +353,19 @@ pub async fn prepare_kept(
             })
             .collect();
         for (i, (computed, k)) in computed.into_iter().zip(kept_chunk.iter_mut()).enumerate() {
-            // A kept day whose windows do not follow from the day before is computed here.
+            // A kept day whose windows do not follow from the day before is computed here, and
+            // kept again.
             let from_kept = k.take().and_then(|(d, windows)| sharer.expand(windows).map(|w| (d, w)));
-            let (d, returns) = match (from_kept, computed) {
-                (Some(day), _) => day,
-                (None, Some(day)) => {
+            let (d, returns) = match from_kept {
+                Some(day) => day,
+                None => {
+                    let r = &chunk[i];
+                    let day = computed.unwrap_or_else(|| day_input(store, cfg, params, r, &interest[..r.interest]));
                     if keep.is_some_and(|k| k.write) && !digests_read.is_empty() {
                         fresh.push((digests_read[first + i], kept_days::encode(&day.0, &sharer.compact(&day.1))));
                     }
                     day
                 }
-                (None, None) => day_input(store, cfg, params, &chunk[i], &interest[..chunk[i].interest]),
             };
             sharer.push(returns);
             out.push(d);

@@ -136,6 +136,22 @@ async fn quality_as_of_a_day_ignores_later_data() {
     assert_eq!(assess(&poisoned), base);
 }
 
+/// The last session's bars of every name that traded on it, dated `day`, closes scaled by `scale`
+/// (highs raised to stay consistent).
+fn last_bars_on(s: &PriceStore, day: TradingDay, scale: f64) -> Vec<(Ticker, Bar)> {
+    s.raw
+        .iter()
+        .filter(|x| x.dates.last() == Some(&s.manifest.last_day))
+        .map(|x| {
+            let mut b = x.bar(x.len() - 1);
+            b.date = day;
+            b.close *= scale;
+            b.high = b.high.max(b.close);
+            (x.ticker.clone(), b)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn appends_a_day_then_compacts() {
     let (_dir, bus, _) = imported().await;
@@ -144,18 +160,7 @@ async fn appends_a_day_then_compacts() {
     let mut day = s.manifest.last_day;
     for n in 0..3 {
         day = day.next();
-        let rows: Vec<(Ticker, Bar)> = s
-            .raw
-            .iter()
-            .filter(|x| x.dates.last() == Some(&s.manifest.last_day))
-            .map(|x| {
-                let mut b = x.bar(x.len() - 1);
-                b.date = day;
-                b.close *= 1.0 + 0.001 * n as f64;
-                b.high = b.high.max(b.close);
-                (x.ticker.clone(), b)
-            })
-            .collect();
+        let rows = last_bars_on(&s, day, 1.0 + 0.001 * n as f64);
         let rep = store::append_day(&bus, day, rows, &cfg.data, 2).await.unwrap();
         assert!(rep.rows > 400);
         if n == 2 {
@@ -188,16 +193,7 @@ async fn a_store_loaded_again_in_the_process_is_decoded_once_and_a_new_chunk_set
     assert_eq!(again.inputs, cold.inputs, "the lineage names the same manifest");
     // A new session rewrites the manifest with another chunk set: decoded afresh, with the day.
     let day = cold.manifest.last_day.next();
-    let rows: Vec<(Ticker, Bar)> = cold
-        .raw
-        .iter()
-        .filter(|x| x.dates.last() == Some(&cold.manifest.last_day))
-        .map(|x| {
-            let mut b = x.bar(x.len() - 1);
-            b.date = day;
-            (x.ticker.clone(), b)
-        })
-        .collect();
+    let rows = last_bars_on(&cold, day, 1.0);
     let n = rows.len();
     store::append_day(&bus, day, rows, &cfg.data, 2).await.unwrap();
     let grown = PriceStore::load(&bus).await.unwrap();
