@@ -56,6 +56,17 @@ pub fn build_id() -> Option<&'static str> {
     .as_deref()
 }
 
+/// A hasher started with `format` and this build's id ([`build_id`]): the start of a key for
+/// something this build computed and keeps on the bus. `None` when the build cannot be
+/// identified, in which case nothing is kept or reused.
+pub fn build_hasher(format: u32) -> Option<Sha256> {
+    let build = build_id()?;
+    let mut h = Sha256::new();
+    h.update(format.to_le_bytes());
+    h.update(build.as_bytes());
+    Some(h)
+}
+
 impl Checkpoint {
     /// The states `points` reached at the last prepared day of `sim`.
     pub fn of(sim: &Simulator<'_>, points: impl IntoIterator<Item = (String, SimState)>) -> Self {

@@ -84,10 +84,7 @@ impl Keyer {
     /// For days prepared from `store` with `cfg` and `params`; `None` when this build cannot be
     /// identified.
     pub fn new(store: &PriceStore, cfg: &Config, params: &ExecutorParams) -> Option<Self> {
-        let build = crate::checkpoint::build_id()?;
-        let mut h = Sha256::new();
-        h.update(FORMAT.to_le_bytes());
-        h.update(build.as_bytes());
+        let mut h = crate::checkpoint::build_hasher(FORMAT)?;
         h.update(serde_json::to_vec(params).expect("parameters serialize"));
         h.update(serde_json::to_vec(&cfg.data).expect("the data configuration serializes"));
         h.update(sessions::side_digest(store));

@@ -79,10 +79,7 @@ impl Keyer {
     /// For tables built from `store` with `data` and `current`'s factor weights over `horizon`
     /// sessions; `None` when this build cannot be identified.
     pub fn new(store: &PriceStore, data: &DataConfig, current: &ScoringWeights, horizon: usize) -> Option<Self> {
-        let build = crate::checkpoint::build_id()?;
-        let mut h = Sha256::new();
-        h.update(FORMAT.to_le_bytes());
-        h.update(build.as_bytes());
+        let mut h = crate::checkpoint::build_hasher(FORMAT)?;
         h.update(serde_json::to_vec(data).expect("the data configuration serializes"));
         h.update(serde_json::to_vec(&current.factors).expect("weights serialize"));
         h.update((horizon as u64).to_le_bytes());
