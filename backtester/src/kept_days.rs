@@ -7,10 +7,14 @@
 //! - the store's session chain through the day ([`SessionChain`]: every raw and benchmark bar up
 //!   to and including it, so the views before it and the bar it fills against);
 //! - the signals in force (the document's SHA-256 and age) and the predictions in force (the
-//!   document's SHA-256), and how many names of interest the day has;
-//! - and, once for the run: the executor parameters and data configuration, the splits, the
-//!   dividends, the sector map and the earnings calendar, the store's first day, [`FORMAT`] and
-//!   this build ([`crate::checkpoint::build_id`]; without one nothing is kept or read).
+//!   document's SHA-256), and the names of interest with the next earnings date the calendar
+//!   gives each;
+//! - the day's corporate actions as the simulator reads them (the split ratios, vendor
+//!   announcements included, and the dividends going ex), so the nightly update revising the
+//!   documents elsewhere leaves the day's key as it was;
+//! - and, once for the run: the executor parameters and data configuration, the store's side
+//!   digest (first day, the splits its prices show, the sector map), [`FORMAT`] and this build
+//!   ([`crate::checkpoint::build_id`]; without one nothing is kept or read).
 //!
 //! So a kept day is the day this run would compute, to the bit (tested), and the digest chain
 //! over the prepared days ([`crate::prepare::digests`]), computed from the days as before, is
@@ -71,7 +75,7 @@ pub struct DayReads<'a> {
     /// The predictions document's SHA-256, when predictions are in force.
     pub predictions: Option<&'a str>,
     /// Names of interest.
-    pub interest: usize,
+    pub interest: &'a [Ticker],
 }
 
 /// The digests of one run's days.
@@ -91,8 +95,8 @@ impl Keyer {
         Some(Self { chain: SessionChain::of(store), base: h.finalize().into() })
     }
 
-    /// The digest of each day, in order.
-    pub fn keys(&self, days: &[DayReads<'_>]) -> Vec<Digest> {
+    /// The digest of each day of `store`, in order.
+    pub fn keys(&self, store: &PriceStore, days: &[DayReads<'_>]) -> Vec<Digest> {
         let mut prev = self.base;
         days.iter()
             .map(|d| {
@@ -115,7 +119,16 @@ impl Keyer {
                     }
                     None => h.update([0]),
                 }
-                h.update((d.interest as u64).to_le_bytes());
+                h.update((d.interest.len() as u64).to_le_bytes());
+                for t in d.interest {
+                    h.update(t.as_str().as_bytes());
+                    let next = store.earnings.next_on_or_after(t.as_str(), d.date.date());
+                    h.update(next.map(|n| n.to_string()).unwrap_or_default().as_bytes());
+                    h.update([0]);
+                }
+                let splits = ae_executor::session::split_ratios(store, d.date);
+                let dividends = ae_executor::session::dividend_events(store, d.date);
+                h.update(serde_json::to_vec(&(splits, dividends)).expect("corporate actions serialize"));
                 prev = h.finalize().into();
                 prev
             })

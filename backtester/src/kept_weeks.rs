@@ -4,9 +4,10 @@
 //! from (`backtest/cache/weeks/{digest}.bin`, postcard):
 //!
 //! - the store's session chain through the last session its forward returns read
-//!   ([`SessionChain`]: every raw and benchmark bar up to then) and the rest of the store
-//!   ([`sessions::side_digest`]: its first day, where the snapshot reads from, the splits, the
-//!   dividends, the sector map and the earnings calendar);
+//!   ([`SessionChain`]: every raw and benchmark bar up to then), the rest of the store
+//!   ([`sessions::side_digest`]: its first day, where the snapshot reads from, the splits its
+//!   prices show and the sector map), and each name's next earnings date after the week's
+//!   as-of session (what the snapshot reads of the calendar the nightly update revises);
 //! - the data configuration, the factor weights in force and the horizon;
 //! - [`FORMAT`] and this build ([`crate::checkpoint::build_id`]); without a build id nothing is
 //!   kept or reused.
@@ -89,20 +90,28 @@ impl Keyer {
 
     /// The digest of research date `d`'s table, which reads bars up to `horizon` sessions after
     /// the session before `d`.
-    pub fn key(&self, d: TradingDay) -> Option<Digest> {
-        let last = d.prev().offset(self.horizon as i64)?;
+    pub fn key(&self, store: &PriceStore, d: TradingDay) -> Option<Digest> {
+        let as_of = d.prev();
+        let last = as_of.offset(self.horizon as i64)?;
         let mut h = Sha256::new();
         h.update(self.base);
         h.update(d.to_string().as_bytes());
         h.update(self.chain.through(last));
+        let after = as_of.date().succ_opt()?;
+        for s in store.raw.iter() {
+            h.update(s.ticker.as_str().as_bytes());
+            let next = store.earnings.next_on_or_after(s.ticker.as_str(), after);
+            h.update(next.map(|n| n.to_string()).unwrap_or_default().as_bytes());
+            h.update([0]);
+        }
         Some(h.finalize().into())
     }
 }
 
 /// The kept tables of `dates` found on `bus` (a missing, unreadable or foreign one is left out
 /// and built again).
-pub async fn load(bus: &Bus, keyer: &Keyer, dates: &[TradingDay]) -> HashMap<TradingDay, Week> {
-    let reads = dates.iter().filter_map(|&d| keyer.key(d).map(|k| (d, k))).map(|(d, k)| async move {
+pub async fn load(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[TradingDay]) -> HashMap<TradingDay, Week> {
+    let reads = dates.iter().filter_map(|&d| keyer.key(store, d).map(|k| (d, k))).map(|(d, k)| async move {
         let key = keys::weights_week(&k);
         match bus.get(&key).await {
             Ok(Some(o)) => match decode(&o.bytes) {
@@ -124,8 +133,8 @@ pub async fn load(bus: &Bus, keyer: &Keyer, dates: &[TradingDay]) -> HashMap<Tra
 
 /// Keeps the tables built in this run; a failure to write one costs only time next week, so it
 /// is logged, not fatal.
-pub async fn save(bus: &Bus, keyer: &Keyer, built: &[(TradingDay, &Week)]) {
-    let writes = built.iter().filter_map(|(d, w)| keyer.key(*d).map(|k| (k, *w))).map(|(k, w)| async move {
+pub async fn save(bus: &Bus, keyer: &Keyer, store: &PriceStore, built: &[(TradingDay, &Week)]) {
+    let writes = built.iter().filter_map(|(d, w)| keyer.key(store, *d).map(|k| (k, *w))).map(|(k, w)| async move {
         let key = keys::weights_week(&k);
         // The key names the table's inputs and tables are deterministic: overwriting repairs one.
         if let Err(e) = bus.put(&key, encode(w), PutMode::Overwrite).await {

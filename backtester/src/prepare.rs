@@ -324,10 +324,10 @@ pub async fn prepare_kept(
                 date: r.date,
                 signals: r.signals.as_ref().map(|s| (s.input.sha256.as_str(), s.age_days)),
                 predictions: r.preds.input.as_ref().map(|i| i.sha256.as_str()),
-                interest: r.interest,
+                interest: &interest[..r.interest],
             })
             .collect();
-        k.keys(&reads)
+        k.keys(store, &reads)
     });
     let mut kept: Vec<Option<kept_days::Kept>> = match keep {
         Some(k) if !digests_read.is_empty() => kept_days::load(k.bus, &digests_read).await,
@@ -355,7 +355,10 @@ pub async fn prepare_kept(
         for (i, (computed, k)) in computed.into_iter().zip(kept_chunk.iter_mut()).enumerate() {
             // A kept day whose windows do not follow from the day before is computed here, and
             // kept again.
-            let from_kept = k.take().and_then(|(d, windows)| sharer.expand(windows).map(|w| (d, w)));
+            let from_kept = k
+                .take()
+                .filter(|(d, _)| d.date == chunk[i].date)
+                .and_then(|(d, windows)| sharer.expand(windows).map(|w| (d, w)));
             let (d, returns) = match from_kept {
                 Some(day) => day,
                 None => {

@@ -262,13 +262,13 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     let horizon = cfg.backtest.weights.horizon_days as usize;
     let keyer = kept_weeks::Keyer::new(&store, &cfg.data, &scoring, horizon);
     let kept = match &keyer {
-        Some(k) => kept_weeks::load(bus, k, &weeks).await,
+        Some(k) => kept_weeks::load(bus, k, &store, &weeks).await,
         None => Default::default(),
     };
     let built = weights::weeks(&store, &cfg.data, &weeks, &scoring, &outcomes, horizon, &kept);
     if let (Some(k), false) = (&keyer, opts.dry_run) {
         let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
-        kept_weeks::save(bus, k, &fresh).await;
+        kept_weeks::save(bus, k, &store, &fresh).await;
     }
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
     let wt = weights::decide(

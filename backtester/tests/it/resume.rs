@@ -163,3 +163,46 @@ async fn prepared_days_kept_by_last_weeks_run_are_read_back_as_the_days_a_cold_p
     assert_eq!(again.digests, cold.digests);
     assert_eq!(kept_days::decode(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap().0.date, days[3]);
 }
+
+#[tokio::test]
+async fn a_kept_days_key_moves_with_what_the_day_reads_and_not_with_nightly_revisions_elsewhere() {
+    use ae_backtester::kept_days::{DayReads, Keyer};
+    use ae_shared::store::corporate::VendorSplit;
+    let m = generate(&SimConfig::new(30, 160, 0.05, 37));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
+    let store = PriceStore::load(&bus).await.unwrap();
+    let days = prepare::period(&store, m.sessions.last().unwrap().next(), cfg.backtest.warmup_days);
+    let names = store.raw.tickers[..5].to_vec();
+    let keys = |s: &PriceStore| {
+        let reads: Vec<DayReads<'_>> =
+            days.iter().map(|&date| DayReads { date, signals: None, predictions: None, interest: &names }).collect();
+        Keyer::new(s, &cfg, &cfg.executor).unwrap().keys(s, &reads)
+    };
+    let base = keys(&store);
+    let k = days.len() / 2;
+
+    // The nightly update moves the dividends' as-of and learns an earnings date of a name of no
+    // interest: every day keeps its key, so production weeks reuse the kept days.
+    let mut nightly = store.clone();
+    nightly.dividends.as_of = Some(*days.last().unwrap());
+    let other = store.raw.tickers[10].clone();
+    nightly.earnings.dates.entry(other).or_default().push(days[k].date());
+    assert_eq!(keys(&nightly), base);
+
+    // A vendor split announced for a name of interest on day k: that day and every later one move.
+    let mut split = store.clone();
+    split.vendor_splits.push(VendorSplit { ticker: names[0].clone(), date: days[k].date(), ratio: 2.0 });
+    let moved = keys(&split);
+    assert_eq!(moved[..k], base[..k]);
+    assert!(moved[k..].iter().zip(&base[k..]).all(|(a, b)| a != b));
+
+    // So does a new earnings date of a name of interest on the day it is that name's next one
+    // (and every later day, through the chain).
+    let mut earnings = store.clone();
+    let dates = earnings.earnings.dates.entry(names[1].clone()).or_default();
+    dates.push(days[k].date());
+    dates.sort();
+    dates.dedup();
+    let moved = keys(&earnings);
+    assert!(moved[k..].iter().zip(&base[k..]).all(|(a, b)| a != b));
+}

@@ -2,8 +2,10 @@
 //! the sessions up to the `k`-th, so whatever is computed from bars up to a session can be kept
 //! under that session's link and found again while nothing up to it was revised. Appending later
 //! sessions leaves the earlier links as they were; a revised bar changes its session's link and
-//! every later one. Splits, dividends and the side documents are not in the chain: they are in
-//! [`side_digest`], which a consumer that reads them keys with it.
+//! every later one. The detected splits, the first day and the sector map are in [`side_digest`];
+//! what a consumer reads of the documents the nightly update revises (dividends, vendor splits,
+//! the earnings calendar) it keys itself, for the day it reads, so a revision elsewhere in them
+//! leaves its keys as they were.
 
 use sha2::{Digest as _, Sha256};
 
@@ -40,17 +42,15 @@ fn feed(bars: &DailyBars, tag: u8, dates: &[TradingDay], hashers: &mut [Sha256])
     }
 }
 
-/// A digest of what the store holds besides its bars: its first day, the splits, the dividends,
-/// and the sector map's and earnings calendar's SHA-256 as read.
+/// A digest of what the store holds besides its bars and rarely revises: its first day, the splits
+/// its prices show, and the sector map's SHA-256 as read.
 pub fn side_digest(store: &PriceStore) -> Digest {
     let mut h = Sha256::new();
     h.update(store.manifest.first_day.to_string().as_bytes());
     for sp in &store.splits {
         h.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
     }
-    h.update(serde_json::to_vec(&store.dividends).expect("dividends serialize"));
-    let side = [keys::sectors(), keys::earnings()];
-    for i in store.inputs.iter().filter(|i| side.iter().any(|k| k.as_str() == i.key)) {
+    for i in store.inputs.iter().filter(|i| i.key == keys::sectors().as_str()) {
         h.update(i.key.as_bytes());
         h.update(i.sha256.as_bytes());
     }
