@@ -157,6 +157,34 @@ pub async fn load(bus: &Bus, digests: &[Digest]) -> Vec<Option<Kept>> {
         .await
 }
 
+/// Removes the kept days that are not among `digests` (this run's days): they were prepared from
+/// other inputs (parameters written back since, a revised bar, another build) and no later run
+/// reads them. A failure is logged: it costs only space.
+pub async fn prune(bus: &Bus, digests: &[Digest]) {
+    prune_under(bus, "backtest/cache/days/", digests.iter().map(hex::encode).collect()).await;
+}
+
+/// Removes the `.bin` objects under `prefix` whose name (without the extension) is not in `keep`.
+pub(crate) async fn prune_under(bus: &Bus, prefix: &str, keep: std::collections::HashSet<String>) {
+    let listed = match bus.list(prefix).await {
+        Ok(l) => l,
+        Err(e) => return tracing::warn!(prefix, error = %e, "kept objects not listed: none removed"),
+    };
+    let stale = listed.into_iter().filter(|o| {
+        let name = o.key.as_str().strip_prefix(prefix).and_then(|n| n.strip_suffix(".bin"));
+        name.is_some_and(|n| !keep.contains(n))
+    });
+    futures::stream::iter(stale)
+        .map(|o| async move {
+            if let Err(e) = bus.delete(&o.key).await {
+                tracing::warn!(key = %o.key, error = %e, "a stale kept object was not removed");
+            }
+        })
+        .buffer_unordered(READS_AHEAD)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 /// Keeps the days computed in this run; a failure to write one costs only time next week, so it
 /// is logged, not fatal.
 pub async fn save(bus: &Bus, days: Vec<(Digest, Vec<u8>)>) {

@@ -131,6 +131,13 @@ pub async fn load(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[Trading
     join_all(reads).await.into_iter().flatten().collect()
 }
 
+/// Removes the kept tables that are not among this run's weeks of `dates` (built from other
+/// inputs, which no later run reads). A failure is logged: it costs only space.
+pub async fn prune(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[TradingDay]) {
+    let keep = dates.iter().filter_map(|&d| keyer.key(store, d)).map(hex::encode).collect();
+    crate::kept_days::prune_under(bus, "backtest/cache/weeks/", keep).await;
+}
+
 /// Keeps the tables built in this run; a failure to write one costs only time next week, so it
 /// is logged, not fatal.
 pub async fn save(bus: &Bus, keyer: &Keyer, store: &PriceStore, built: &[(TradingDay, &Week)]) {

@@ -374,8 +374,9 @@ pub async fn prepare_kept(
             out.push(d);
         }
     }
-    if let Some(k) = keep.filter(|k| k.write && !fresh.is_empty()) {
+    if let Some(k) = keep.filter(|k| k.write && !digests_read.is_empty()) {
         kept_days::save(k.bus, fresh).await;
+        kept_days::prune(k.bus, &digests_read).await;
     }
     for (d, returns) in out.iter_mut().zip(sharer.finish()) {
         d.returns = returns;

@@ -269,6 +269,7 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     if let (Some(k), false) = (&keyer, opts.dry_run) {
         let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
         kept_weeks::save(bus, k, &store, &fresh).await;
+        kept_weeks::prune(bus, k, &store, &weeks).await;
     }
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
     let wt = weights::decide(

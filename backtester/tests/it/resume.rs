@@ -162,6 +162,15 @@ async fn prepared_days_kept_by_last_weeks_run_are_read_back_as_the_days_a_cold_p
     let again = prep(days, keep).await;
     assert_eq!(again.digests, cold.digests);
     assert_eq!(kept_days::decode(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap().0.date, days[3]);
+
+    // Parameters written back change every day's inputs: the days kept from the old ones are
+    // removed, and only this run's remain.
+    let mut other = cfg.executor.clone();
+    other.exits.atr_period += 1;
+    prepare::prepare_kept(&rep.bus, &store, &cfg, &other, days, keep, &|_, _| {}).await.unwrap();
+    let now = kept().await;
+    assert_eq!(now.len(), n);
+    assert!(now.iter().all(|o| listed.iter().all(|l| l.key != o.key)), "none of the old days is left");
 }
 
 #[tokio::test]
