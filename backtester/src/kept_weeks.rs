@@ -106,12 +106,17 @@ impl Keyer {
         }
         Some(h.finalize().into())
     }
+
+    /// [`Keyer::key`] of each of `dates`, computed once for a run's reads, writes and pruning.
+    pub fn keys(&self, store: &PriceStore, dates: &[TradingDay]) -> HashMap<TradingDay, Digest> {
+        dates.iter().filter_map(|&d| self.key(store, d).map(|k| (d, k))).collect()
+    }
 }
 
-/// The kept tables of `dates` found on `bus` (a missing, unreadable or foreign one is left out
-/// and built again).
-pub async fn load(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[TradingDay]) -> HashMap<TradingDay, Week> {
-    let reads = dates.iter().filter_map(|&d| keyer.key(store, d).map(|k| (d, k))).map(|(d, k)| async move {
+/// The kept tables under `keys` ([`Keyer::keys`]) found on `bus` (a missing, unreadable or
+/// foreign one is left out and built again).
+pub async fn load(bus: &Bus, keys: &HashMap<TradingDay, Digest>) -> HashMap<TradingDay, Week> {
+    let reads = keys.iter().map(|(&d, &k)| async move {
         let key = keys::weights_week(&k);
         match bus.get(&key).await {
             Ok(Some(o)) => match decode(&o.bytes) {
@@ -131,17 +136,17 @@ pub async fn load(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[Trading
     join_all(reads).await.into_iter().flatten().collect()
 }
 
-/// Removes the kept tables that are not among this run's weeks of `dates` (built from other
-/// inputs, which no later run reads). A failure is logged: it costs only space.
-pub async fn prune(bus: &Bus, keyer: &Keyer, store: &PriceStore, dates: &[TradingDay]) {
-    let keep = dates.iter().filter_map(|&d| keyer.key(store, d)).map(hex::encode).collect();
+/// Removes the kept tables that are not under this run's `keys` (built from other inputs, which no
+/// later run reads). A failure is logged: it costs only space.
+pub async fn prune(bus: &Bus, keys: &HashMap<TradingDay, Digest>) {
+    let keep = keys.values().map(hex::encode).collect();
     crate::kept_days::prune_under(bus, "backtest/cache/weeks/", keep).await;
 }
 
 /// Keeps the tables built in this run; a failure to write one costs only time next week, so it
 /// is logged, not fatal.
-pub async fn save(bus: &Bus, keyer: &Keyer, store: &PriceStore, built: &[(TradingDay, &Week)]) {
-    let writes = built.iter().filter_map(|(d, w)| keyer.key(store, *d).map(|k| (k, *w))).map(|(k, w)| async move {
+pub async fn save(bus: &Bus, keys: &HashMap<TradingDay, Digest>, built: &[(TradingDay, &Week)]) {
+    let writes = built.iter().filter_map(|(d, w)| keys.get(d).map(|k| (*k, *w))).map(|(k, w)| async move {
         let key = keys::weights_week(&k);
         // The key names the table's inputs and tables are deterministic: overwriting repairs one.
         if let Err(e) = bus.put(&key, encode(w), PutMode::Overwrite).await {

@@ -260,16 +260,16 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
     let weeks = replay::week_starts(&days);
     let horizon = cfg.backtest.weights.horizon_days as usize;
-    let keyer = kept_weeks::Keyer::new(&store, &cfg.data, &scoring, horizon);
-    let kept = match &keyer {
-        Some(k) => kept_weeks::load(bus, k, &store, &weeks).await,
+    let week_keys = kept_weeks::Keyer::new(&store, &cfg.data, &scoring, horizon).map(|k| k.keys(&store, &weeks));
+    let kept = match &week_keys {
+        Some(k) => kept_weeks::load(bus, k).await,
         None => Default::default(),
     };
     let built = weights::weeks(&store, &cfg.data, &weeks, &scoring, &outcomes, horizon, &kept);
-    if let (Some(k), false) = (&keyer, opts.dry_run) {
+    if let (Some(k), false) = (&week_keys, opts.dry_run) {
         let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
-        kept_weeks::save(bus, k, &store, &fresh).await;
-        kept_weeks::prune(bus, k, &store, &weeks).await;
+        kept_weeks::save(bus, k, &fresh).await;
+        kept_weeks::prune(bus, k).await;
     }
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
     let wt = weights::decide(
