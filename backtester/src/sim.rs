@@ -15,7 +15,7 @@ use ae_rules::bar_path::{DayBar, close_time, path_of};
 use ae_rules::breakers::{Effect, Fired, book_risk_with, during_day, window_start_nav};
 use ae_rules::correlation::sector_peers;
 use ae_rules::order::{EntryGate, approve_entry, approve_sell};
-use ae_rules::plan::{PlanInput, RiskInputs, plan_day};
+use ae_rules::plan::{PlanInput, RiskInputs, plan_orders};
 use ae_rules::risk::max_position;
 use ae_rules::view::{Book, Context, Holding};
 use ae_rules::{ApprovedOrder, OrderPrice, Reason};
@@ -359,7 +359,7 @@ impl Run<'_> {
             kill_switch: self.st.killed.is_some(),
             signals_stale: day.signals_stale,
         };
-        let plan = plan_day(&PlanInput {
+        let plan = plan_orders(&PlanInput {
             ctx,
             book: &book,
             research: &day.research,
@@ -374,7 +374,12 @@ impl Run<'_> {
             planned_multiplier: plan.breakers.loss_multiplier(),
         };
         for b in &plan.blocked {
-            *self.st.out.blocked.entry(b.rule.clone()).or_default() += 1;
+            match self.st.out.blocked.get_mut(&b.rule) {
+                Some(n) => *n += 1,
+                None => {
+                    self.st.out.blocked.insert(b.rule.clone(), 1);
+                }
+            }
         }
         // Splits effective today.
         for (t, ratio) in &day.splits {
@@ -499,24 +504,31 @@ impl Run<'_> {
             .collect();
         let mut placed = BTreeSet::new();
         let mut used: HashMap<Ticker, f64> = HashMap::new();
+        // The account changes only when orders are placed: the view is read again after a step
+        // that placed some, as the daemon reads the broker after its orders.
+        let mut view = self.account(&placed);
         for step in 0..4 {
             let Some(time) = paths.first().map(|p| p.1[step].time) else { break };
             let mut ticks = BTreeMap::new();
             for (t, p, _) in &paths {
                 ticks.insert(t.clone(), engine.state.tape.observe(t, time, p[step].price));
             }
-            let view = self.account(&placed);
             let decided = engine.decide(&ticks, &view);
             self.breakers_fired(day.date, &decided.breakers);
             self.st.out.refused += decided.refused.len() as u64;
+            let mut placed_now = false;
             for o in decided.orders {
                 placed.insert(o.id().to_string());
+                placed_now = true;
                 let Some((_, p, volume)) = paths.iter().find(|(t, _, _)| t == o.ticker()) else { continue };
                 let left = used.entry(o.ticker().clone()).or_insert_with(|| self.sim.fill.capacity(*volume));
                 let capacity = *left;
                 if let Some(taken) = self.execute(day.date, &o, p[step].price, capacity) {
                     *used.get_mut(o.ticker()).expect("just inserted") -= taken as f64;
                 }
+            }
+            if placed_now {
+                view = self.account(&placed);
             }
         }
     }

@@ -164,19 +164,31 @@ fn held_after(h: &Holding, action: ExitAction) -> Holding {
     h
 }
 
-/// Plans the day.
+/// Plans the day, with the whole audit: a decision per name considered, the risk events, and a
+/// readable reason for every blocked entry.
 pub fn plan_day(input: &PlanInput<'_>) -> Plan {
+    plan(input, true)
+}
+
+/// The orders [`plan_day`] plans, without its audit: the same exits, entries, stops, breakers and
+/// blocked entries (each with its rule; the readable reason is left empty), and no decisions or
+/// events. The simulator plans every day of thousands of grid points and reads only these.
+pub fn plan_orders(input: &PlanInput<'_>) -> Plan {
+    plan(input, false)
+}
+
+fn plan(input: &PlanInput<'_>, audit: bool) -> Plan {
     let PlanInput { ctx, book, research, candidates, params, risk } = input;
     let mut plan =
         Plan { breakers: evaluate(&risk.morning(book, ctx.kill_switch), &params.breakers), ..Plan::default() };
-    for f in &plan.breakers.fired {
+    for f in plan.breakers.fired.iter().filter(|_| audit) {
         plan.events.push(PlanEvent { rule: f.rule, ticker: None, detail: f.detail.clone() });
     }
     // A breaker that sets the kill switch or halts the day stops entries as the kill switch does.
     let ctx = &Context { kill_switch: ctx.kill_switch || !plan.breakers.entries_allowed(), ..*ctx };
     let date = ctx.date;
     let dd: DrawdownState = drawdown_state(book.nav, book.peak_nav, &params.risk);
-    if dd.halted {
+    if audit && dd.halted {
         plan.events.push(PlanEvent {
             rule: Reason::DrawdownHalt,
             ticker: None,
@@ -186,14 +198,14 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
                 params.risk.drawdown_breaker_pct.get() * 100.0
             ),
         });
-    } else if dd.multiplier < 1.0 {
+    } else if audit && dd.multiplier < 1.0 {
         plan.events.push(PlanEvent {
             rule: Reason::DrawdownThrottle,
             ticker: None,
             detail: format!("drawdown {:.2}%: entries sized × {}", dd.drawdown * 100.0, dd.multiplier),
         });
     }
-    if ctx.kill_switch {
+    if ctx.kill_switch && audit {
         plan.events.push(PlanEvent {
             rule: Reason::KillSwitch,
             ticker: None,
@@ -234,6 +246,9 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
                 stop_price: Usd::saturating(d.stop),
             });
             projected.holdings.push(after);
+        }
+        if !audit {
+            continue;
         }
         plan.decisions.push(Decision {
             ticker: h.ticker.clone(),
@@ -276,18 +291,20 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
             d.shares = t.shares;
             d.reasons.insert(0, Reason::PositionTrim);
         }
-        plan.events.push(PlanEvent {
-            rule: Reason::PositionTrim,
-            ticker: Some(t.ticker.clone()),
-            detail: format!(
-                "{} is {:.2}% of NAV (above {:.2}%): {} shares sold back to the {:.2}% cap",
-                t.ticker,
-                t.weight * 100.0,
-                params.breakers.trim_position_pct.get() * 100.0,
-                t.shares,
-                max_pos * 100.0
-            ),
-        });
+        if audit {
+            plan.events.push(PlanEvent {
+                rule: Reason::PositionTrim,
+                ticker: Some(t.ticker.clone()),
+                detail: format!(
+                    "{} is {:.2}% of NAV (above {:.2}%): {} shares sold back to the {:.2}% cap",
+                    t.ticker,
+                    t.weight * 100.0,
+                    params.breakers.trim_position_pct.get() * 100.0,
+                    t.shares,
+                    max_pos * 100.0
+                ),
+            });
+        }
     }
 
     // Entries, best research score first.
@@ -347,22 +364,32 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
         };
         if let Some(rule) = blocked {
             if rule != Reason::AlreadyHeld {
-                let detail = verdict.blocking().map(Check::describe).unwrap_or_else(|| {
-                    format!(
-                        "{rule}: size {:.2} USD (minimum {})",
-                        sized.factors.dollars.get(),
-                        params.sizing.min_position_usd
-                    )
-                });
+                let detail = if audit {
+                    verdict.blocking().map(Check::describe).unwrap_or_else(|| {
+                        format!(
+                            "{rule}: size {:.2} USD (minimum {})",
+                            sized.factors.dollars.get(),
+                            params.sizing.min_position_usd
+                        )
+                    })
+                } else {
+                    String::new()
+                };
                 plan.blocked.push(BlockedEntry {
                     ticker: c.ticker.clone(),
                     rule: rule.code().to_string(),
                     reason: detail,
                 });
-                if matches!(
-                    rule,
-                    Reason::GbmVeto | Reason::MaxSector | Reason::MaxEquity | Reason::Correlation | Reason::DqBlocked
-                ) {
+                if audit
+                    && matches!(
+                        rule,
+                        Reason::GbmVeto
+                            | Reason::MaxSector
+                            | Reason::MaxEquity
+                            | Reason::Correlation
+                            | Reason::DqBlocked
+                    )
+                {
                     plan.events.push(PlanEvent {
                         rule,
                         ticker: Some(c.ticker.clone()),
@@ -370,8 +397,10 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
                     });
                 }
             }
-            plan.decisions
-                .push(decision(if rule == Reason::AlreadyHeld { DecisionKind::Hold } else { DecisionKind::Reject }, 0));
+            if audit {
+                let kind = if rule == Reason::AlreadyHeld { DecisionKind::Hold } else { DecisionKind::Reject };
+                plan.decisions.push(decision(kind, 0));
+            }
             continue;
         }
         let dollars = sized.shares as f64 * c.market.close;
@@ -404,7 +433,9 @@ pub fn plan_day(input: &PlanInput<'_>) -> Plan {
             prediction_confidence: pred.map(|p| Confidence::saturating(p.confidence.get())),
             reasons: codes(&reasons),
         });
-        plan.decisions.push(decision(DecisionKind::Enter, sized.shares));
+        if audit {
+            plan.decisions.push(decision(DecisionKind::Enter, sized.shares));
+        }
     }
     plan
 }
@@ -623,6 +654,39 @@ mod properties {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+        /// The simulator's plan (orders only) is the live planner's plan without the audit.
+        #[test]
+        fn the_orders_plan_is_the_audited_plan_without_its_audit(
+            cands in proptest::collection::vec((0usize..1000).prop_flat_map(arb_candidate), 0..25),
+            holds in proptest::collection::vec((0usize..1000).prop_flat_map(arb_holding), 0..12),
+            cash in 0.0..2e6f64,
+            peak in 1.0..1.4f64,
+            bear in any::<bool>(),
+            kill in any::<bool>(),
+            actions in proptest::collection::vec(0usize..4, 12),
+        ) {
+            let p = params();
+            let mut seen = std::collections::BTreeSet::new();
+            let cands: Vec<Candidate> = cands.into_iter().filter(|c| seen.insert(c.ticker.clone())).collect();
+            let holds: Vec<Holding> = holds.into_iter().filter(|h| seen.insert(h.ticker.clone())).collect();
+            let equity: f64 = holds.iter().map(Holding::market_value).sum();
+            let b = Book { nav: equity + cash, cash, peak_nav: (equity + cash) * peak, holdings: holds };
+            let research: BTreeMap<Ticker, SignalAction> = b.holdings.iter().zip(&actions)
+                .map(|(h, a)| (h.ticker.clone(), [SignalAction::Hold, SignalAction::Enter, SignalAction::Exit, SignalAction::Reduce][*a]))
+                .collect();
+            let mut x = ctx();
+            x.kill_switch = kill;
+            if bear { x.regime = Regime::Bear; }
+            let input = PlanInput { ctx: x, book: &b, research: &research, candidates: &cands, params: &p, risk: RiskInputs::default() };
+            let full = plan_day(&input);
+            let orders = plan_orders(&input);
+            prop_assert!(orders.decisions.is_empty() && orders.events.is_empty());
+            let unexplained: Vec<BlockedEntry> =
+                full.blocked.iter().map(|e| BlockedEntry { reason: String::new(), ..e.clone() }).collect();
+            prop_assert_eq!(&orders.blocked, &unexplained);
+            prop_assert_eq!(Plan { blocked: Vec::new(), ..orders }, Plan { blocked: Vec::new(), decisions: Vec::new(), events: Vec::new(), ..full });
+        }
+
         #[test]
         fn plans_never_oversell_overspend_or_exceed_caps(
             cands in proptest::collection::vec((0usize..1000).prop_flat_map(arb_candidate), 0..25),

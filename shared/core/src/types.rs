@@ -209,8 +209,18 @@ impl std::iter::Sum for Usd {
 
 /// A US equity ticker symbol: 1 to 10 characters, upper-case letters first, then letters, digits,
 /// `.` or `-` (`BRK.B`, `BF-B`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ticker(Box<str>);
+///
+/// Held inline (the checked ASCII bytes, zero-padded): a clone is a copy of 11 bytes, not an
+/// allocation, which matters where every simulated day of every grid point copies the book's
+/// symbols. Ordering, equality and hashing are those of the text, so a map keyed by tickers can be
+/// searched with a `&str`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticker {
+    /// The symbol's bytes, zero after `len` (no accepted character is zero, so comparing the
+    /// arrays compares the texts).
+    bytes: [u8; Ticker::MAX_LEN],
+    len: u8,
+}
 
 impl Ticker {
     /// Longest accepted symbol.
@@ -235,18 +245,34 @@ impl Ticker {
         if !chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.' || c == '-') {
             return Err(bad("only A-Z, 0-9, '.' and '-' are allowed"));
         }
-        Ok(Self(s.into()))
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(Self { bytes, len: s.len() as u8 })
     }
 
     /// The symbol text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // The constructor admits ASCII only, so the bytes are always UTF-8.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Ticker").field(&self.as_str()).finish()
+    }
+}
+
+impl std::hash::Hash for Ticker {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As the text hashes: `Borrow<str>` lookups must find the same bucket.
+        self.as_str().hash(state);
     }
 }
 
 impl fmt::Display for Ticker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -259,19 +285,19 @@ impl FromStr for Ticker {
 
 impl AsRef<str> for Ticker {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl std::borrow::Borrow<str> for Ticker {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Serialize for Ticker {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -317,6 +343,24 @@ mod tests {
         }
         for bad in ["", "a", "1A", "TOOLONGTICKER", "A B", "ÄB"] {
             assert!(Ticker::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The inline ticker orders, compares and hashes as its text, so maps keyed by tickers
+        /// are searched with a `&str` and sort as they did when a ticker held a string.
+        #[test]
+        fn a_ticker_orders_and_hashes_as_its_text(a in "[A-Z][A-Z0-9.-]{0,9}", b in "[A-Z][A-Z0-9.-]{0,9}") {
+            use std::hash::{BuildHasher, RandomState};
+            let (ta, tb) = (Ticker::new(&a).unwrap(), Ticker::new(&b).unwrap());
+            proptest::prop_assert_eq!(ta.as_str(), a.as_str());
+            proptest::prop_assert_eq!(ta.cmp(&tb), a.cmp(&b));
+            proptest::prop_assert_eq!(ta == tb, a == b);
+            let h = RandomState::new();
+            proptest::prop_assert_eq!(h.hash_one(&ta), h.hash_one(a.as_str()));
+            let map = std::collections::HashMap::from([(ta.clone(), 1)]);
+            proptest::prop_assert_eq!(map.get(a.as_str()), Some(&1));
+            proptest::prop_assert_eq!(serde_json::to_string(&ta).unwrap(), format!("\"{a}\""));
         }
     }
 
