@@ -91,9 +91,9 @@ impl Checkpoint {
             && prep.digests.get(self.days - 1).is_some_and(|d| hex::encode(d) == self.chain)
     }
 
-    /// The state of `params`, taken out of the checkpoint.
-    pub fn take(&mut self, params: &ExecutorParams) -> Option<SimState> {
-        self.points.remove(&params_key(params))
+    /// The state of the parameters whose [`params_key`] is `key`, taken out of the checkpoint.
+    pub fn take(&mut self, key: &str) -> Option<SimState> {
+        self.points.remove(key)
     }
 
     /// Its bytes: postcard (floats as their 8 bytes, no field names), which encodes and decodes

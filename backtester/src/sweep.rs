@@ -8,6 +8,8 @@
 use ae_shared::config::{BacktestConfig, PromotionGates, SweepGrid};
 use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -233,12 +235,48 @@ pub struct ShardResult {
     pub seconds: f64,
 }
 
-/// The valid points of `grid` around `base`: (index in the grid, point, parameters).
-fn valid_points(base: &ExecutorParams, grid: &SweepGrid) -> (usize, Vec<(usize, Point, ExecutorParams)>) {
+/// One valid point of a grid: its index in the grid, its values, its parameters and their
+/// checkpoint key ([`checkpoint::params_key`]).
+#[derive(Debug)]
+struct ValidPoint {
+    i: usize,
+    point: Point,
+    params: ExecutorParams,
+    key: String,
+}
+
+/// The valid points of a grid around a base, and how many points the grid declares.
+#[derive(Debug)]
+struct ValidPoints {
+    declared: usize,
+    points: Vec<ValidPoint>,
+}
+
+/// The valid points of `grid` around `base`. Applying a point goes through the parameters' JSON
+/// and their checks, so a process keeps the last grid's points: the weekly runs of one process
+/// (the demo, the local scheduler) sweep the same grid around parameters that rarely change, and
+/// scoring and deciding both need them.
+fn valid_points(base: &ExecutorParams, grid: &SweepGrid) -> Arc<ValidPoints> {
+    static LAST: Mutex<Option<(String, Arc<ValidPoints>)>> = Mutex::new(None);
+    let id = format!("{}|{grid:?}", checkpoint::params_key(base));
+    if let Some((k, v)) = LAST.lock().expect("valid points lock").as_ref()
+        && *k == id
+    {
+        return v.clone();
+    }
     let all = points(grid);
     let declared = all.len();
-    let valid = all.into_iter().enumerate().filter_map(|(i, p)| p.apply(base).map(|x| (i, p, x))).collect();
-    (declared, valid)
+    let points = all
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, point)| {
+            let params = point.apply(base)?;
+            Some(ValidPoint { i, point, key: checkpoint::params_key(&params), params })
+        })
+        .collect();
+    let v = Arc::new(ValidPoints { declared, points });
+    *LAST.lock().expect("valid points lock") = Some((id, v.clone()));
+    v
 }
 
 /// Scores this shard's points of the grid around `base` (the parameters in force) on `threads`
@@ -254,37 +292,36 @@ pub fn score_shard(
     progress: &(dyn Fn() + Sync),
 ) -> (ShardResult, Checkpoint) {
     let t0 = std::time::Instant::now();
-    let (declared, valid) = valid_points(base, grid);
+    let valid = valid_points(base, grid);
+    let declared = valid.declared;
     let mut prior = prior.filter(|c| c.fits(sim)).unwrap_or_default();
     let mine: Vec<_> = valid
-        .into_iter()
+        .points
+        .iter()
         .enumerate()
         .filter(|(k, _)| k % shard.of == shard.index)
-        .map(|(_, (i, _, params))| {
-            let from = prior.take(&params);
-            (i, params, from)
-        })
+        .map(|(_, v)| (v, prior.take(&v.key)))
         .collect();
-    let resumed = mine.iter().filter(|m| m.2.is_some()).count();
+    let resumed = mine.iter().filter(|m| m.1.is_some()).count();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    let states: Vec<(usize, ExecutorParams, SimState)> = pool.install(|| {
+    let states: Vec<(&ValidPoint, SimState)> = pool.install(|| {
         mine.into_par_iter()
-            .map(|(i, params, from)| {
-                let st = sim.resume(&params, false, from);
+            .map(|(v, from)| {
+                let st = sim.resume(&v.params, false, from);
                 progress();
-                (i, params, st)
+                (v, st)
             })
             .collect()
     });
     let points = states
         .iter()
-        .map(|(i, _, st)| PointResult {
-            i: *i,
+        .map(|(v, st)| PointResult {
+            i: v.i,
             returns: st.out.returns.clone(),
             trades_closed: st.out.trades_closed.clone(),
         })
         .collect();
-    let next = Checkpoint::of(sim, states.into_iter().map(|(_, p, st)| (checkpoint::params_key(&p), st)));
+    let next = Checkpoint::of(sim, states.into_iter().map(|(v, st)| (v.key.clone(), st)));
     let result = ShardResult {
         shard,
         declared,
@@ -326,8 +363,9 @@ pub fn decide(
     let t0 = std::time::Instant::now();
     let days = sim.prepared().days.len();
     let train_days = crate::gate::train_len(days, holdout_fraction);
-    let (declared, valid) = valid_points(base, grid);
-    let invalid = declared - valid.len();
+    let valid = valid_points(base, grid);
+    let declared = valid.declared;
+    let invalid = declared - valid.points.len();
     let of = shards.first().map(|s| s.shard.of).unwrap_or(1);
     let mut seen = vec![false; of];
     let resumed = shards.iter().map(|s| s.resumed).sum();
@@ -352,10 +390,11 @@ pub fn decide(
     if let Some(k) = seen.iter().position(|x| !x) {
         return Err(format!("shard {k} of {of} is missing"));
     }
-    let mut scored: Vec<Scored> = Vec::with_capacity(valid.len());
-    for (i, point, _) in valid {
+    let mut scored: Vec<Scored> = Vec::with_capacity(valid.points.len());
+    for v in &valid.points {
+        let i = v.i;
         let r = by_index.remove(&i).ok_or_else(|| format!("grid point {i} was scored by no shard"))?;
-        scored.push(self::scored(point, r.returns, &r.trades_closed, train_days));
+        scored.push(self::scored(v.point.clone(), r.returns, &r.trades_closed, train_days));
     }
     if let Some(i) = by_index.keys().next() {
         return Err(format!("grid point {i} is not a valid point of this grid"));
