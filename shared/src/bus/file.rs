@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use super::etags::{self, Stamp};
 use super::{BusError, Key, Object, ObjectMeta, PutMode};
 use crate::crashpoint::{self, points};
 
@@ -39,6 +40,24 @@ fn etag_of(bytes: &[u8]) -> String {
     format!("\"{}\"", hex::encode(Md5::digest(bytes)))
 }
 
+/// The object in the file at `path` (`None` when there is none). Its ETag is computed unless
+/// this process put the file and it is still the file it put ([`etags`]).
+fn read_object(path: &Path) -> Result<Option<Object>, BusError> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", path, e)),
+    };
+    let before = f.metadata().ok().and_then(|m| Stamp::of(&m));
+    let mut bytes = Vec::with_capacity(before.map(|s| s.size() as usize).unwrap_or(0));
+    f.read_to_end(&mut bytes).map_err(|e| io("read", path, e))?;
+    let after = f.metadata().ok().and_then(|m| Stamp::of(&m));
+    let stamp = before.filter(|b| Some(*b) == after && b.size() == bytes.len() as u64);
+    let etag = stamp.and_then(|s| etags::remembered(path, &s)).unwrap_or_else(|| etag_of(&bytes));
+    Ok(Some(Object { bytes: Bytes::from(bytes), etag: Some(etag) }))
+}
+
 impl FileStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -56,17 +75,21 @@ impl FileStore {
 
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Object>, BusError> {
         let path = self.path(key);
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => {
-                let etag = etag_of(&bytes);
-                Ok(Some(Object { bytes: Bytes::from(bytes), etag: Some(etag) }))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("read", &path, e)),
-        }
+        tokio::task::spawn_blocking(move || read_object(&path)).await.map_err(|e| BusError::Other {
+            op: "get",
+            key: key.to_string(),
+            detail: e.to_string(),
+        })?
     }
 
     pub(super) async fn head(&self, key: &Key) -> Result<Option<ObjectMeta>, BusError> {
+        let path = self.path(key);
+        // A file whose ETag this process remembers is not read again.
+        if let Ok(m) = tokio::fs::metadata(&path).await
+            && let Some(etag) = Stamp::of(&m).and_then(|s| etags::remembered(&path, &s))
+        {
+            return Ok(Some(ObjectMeta { key: key.clone(), size: m.len(), etag: Some(etag) }));
+        }
         Ok(self.get(key).await?.map(|o| ObjectMeta { key: key.clone(), size: o.bytes.len() as u64, etag: o.etag }))
     }
 
@@ -89,11 +112,14 @@ impl FileStore {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        {
+        // The new file's identity, which the rename or link keeps (another writer's file would
+        // have another inode).
+        let stamp = {
             let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", &tmp, e))?;
             f.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
             f.sync_all().map_err(|e| io("sync", &tmp, e))?;
-        }
+            f.metadata().ok().and_then(|m| Stamp::of(&m))
+        };
         crashpoint::hit(points::FILE_PUT_AFTER_TEMP);
         let etag = etag_of(bytes);
         let result = match mode {
@@ -138,6 +164,9 @@ impl FileStore {
         let _ = std::fs::remove_file(&tmp);
         result?;
         sync_dir(dir)?;
+        if let Some(s) = stamp {
+            etags::remember(&path, s, &etag);
+        }
         Ok(etag)
     }
 

@@ -17,6 +17,7 @@
 
 mod dated;
 mod error;
+mod etags;
 mod file;
 pub mod keys;
 mod s3;

@@ -282,3 +282,33 @@ async fn a_file_bus_url_must_name_a_directory() {
     let err = Bus::open("file://").await.unwrap_err();
     assert!(err.to_string().contains("needs a directory"), "{err}");
 }
+
+/// The directory bus remembers the ETags of the files it put, and a read never returns a
+/// remembered ETag for a file another writer has replaced since (renamed into place, or
+/// rewritten in place with another size).
+#[tokio::test]
+async fn a_file_bus_etag_is_the_md5_of_the_bytes_there_now() {
+    use md5::{Digest, Md5};
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::open(&format!("file://{}", dir.path().display())).await.unwrap();
+    let md5 = |b: &[u8]| format!("\"{}\"", hex::encode(Md5::digest(b)));
+    let key = k("x/doc.json");
+    let put = bus.put(&key, "first", PutMode::Overwrite).await.unwrap();
+    assert_eq!(put, md5(b"first"));
+    assert_eq!(bus.get(&key).await.unwrap().unwrap().etag.unwrap(), put);
+    assert_eq!(bus.head(&key).await.unwrap().unwrap().etag.unwrap(), put);
+    let path = dir.path().join("x/doc.json");
+    // Another writer renames a new file of the same size into place.
+    let tmp = dir.path().join("x/other");
+    std::fs::write(&tmp, "other").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let got = bus.get(&key).await.unwrap().unwrap();
+    assert_eq!((&got.bytes[..], got.etag.unwrap()), (&b"other"[..], md5(b"other")));
+    assert_eq!(bus.head(&key).await.unwrap().unwrap().etag.unwrap(), md5(b"other"));
+    // This process puts it again, then another writer rewrites it in place.
+    bus.put(&key, "third", PutMode::Overwrite).await.unwrap();
+    std::fs::write(&path, "in place, longer").unwrap();
+    let got = bus.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.etag.unwrap(), md5(b"in place, longer"));
+    assert_eq!(bus.head(&key).await.unwrap().unwrap().etag.unwrap(), md5(b"in place, longer"));
+}
