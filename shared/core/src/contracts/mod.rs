@@ -18,6 +18,7 @@ pub mod kill_switch;
 pub mod lineage;
 pub mod order_book;
 pub mod params;
+mod parsed;
 pub mod predictions;
 pub mod predictor_metrics;
 mod problem;
@@ -42,7 +43,7 @@ pub use problem::{Checker, Problem, Problems, pointer_to_path};
 use crate::calendar::TradingDay;
 
 /// A document exchanged on the bus.
-pub trait Document: Serialize + DeserializeOwned + JsonSchema + 'static {
+pub trait Document: Serialize + DeserializeOwned + JsonSchema + Clone + Send + Sync + 'static {
     /// Which kind it is.
     const KIND: DocKind;
     /// The `schema_version` this build reads and writes.
@@ -316,10 +317,15 @@ fn branch_comment(schema: &Value, keyword_path: &str) -> Option<String> {
 
 /// Parses and validates a document from JSON bytes.
 pub fn parse<T: Document>(bytes: &[u8]) -> Result<T, Problems> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Problems(vec![Problem::new(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}"))])
-    })?;
-    parse_value(value)
+    parsed::parse_kept(bytes, |bytes| {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            Problems(vec![Problem::new(
+                format!("line {} column {}", e.line(), e.column()),
+                format!("not valid JSON: {e}"),
+            )])
+        })?;
+        parse_value(value)
+    })
 }
 
 /// Validates a JSON value and converts it into the typed document.

@@ -28,7 +28,9 @@ use serde::de::DeserializeOwned;
 use super::{Checker, DocKind};
 
 /// A parameter set that can be tuned and written back.
-pub trait Params: Serialize + DeserializeOwned + JsonSchema + Clone + PartialEq + std::fmt::Debug + 'static {
+pub trait Params:
+    Serialize + DeserializeOwned + JsonSchema + Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static
+{
     /// File stem on the bus (`executor_params`).
     const NAME: &'static str;
     /// Document kind of its `config/` file.
