@@ -252,8 +252,12 @@ impl Ticker {
 
     /// The symbol text.
     pub fn as_str(&self) -> &str {
-        // The constructor admits ASCII only, so the bytes are always UTF-8.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        let bytes = &self.bytes[..usize::from(self.len)];
+        debug_assert!(bytes.is_ascii());
+        // SAFETY: `new` is the only constructor and admits ASCII only, so the bytes are UTF-8.
+        // Not checked again here: maps keyed by tickers and searched with a `&str` call this on
+        // every comparison.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 }
 
