@@ -652,6 +652,25 @@ mod properties {
         )
     }
 
+    /// Candidates and a book of unique tickers (the first of a ticker kept), the book's peak NAV
+    /// `peak` times its NAV, and research's action on each holding.
+    fn arranged(
+        cands: Vec<Candidate>,
+        holds: Vec<Holding>,
+        cash: f64,
+        peak: f64,
+        actions: &[usize],
+    ) -> (Vec<Candidate>, Book, BTreeMap<Ticker, SignalAction>) {
+        let mut seen = std::collections::BTreeSet::new();
+        let cands: Vec<Candidate> = cands.into_iter().filter(|c| seen.insert(c.ticker.clone())).collect();
+        let holds: Vec<Holding> = holds.into_iter().filter(|h| seen.insert(h.ticker.clone())).collect();
+        let equity: f64 = holds.iter().map(Holding::market_value).sum();
+        let b = Book { nav: equity + cash, cash, peak_nav: (equity + cash) * peak, holdings: holds };
+        let all = [SignalAction::Hold, SignalAction::Enter, SignalAction::Exit, SignalAction::Reduce];
+        let research = b.holdings.iter().zip(actions).map(|(h, a)| (h.ticker.clone(), all[*a])).collect();
+        (cands, b, research)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         /// The simulator's plan (orders only) is the live planner's plan without the audit.
@@ -666,14 +685,7 @@ mod properties {
             actions in proptest::collection::vec(0usize..4, 12),
         ) {
             let p = params();
-            let mut seen = std::collections::BTreeSet::new();
-            let cands: Vec<Candidate> = cands.into_iter().filter(|c| seen.insert(c.ticker.clone())).collect();
-            let holds: Vec<Holding> = holds.into_iter().filter(|h| seen.insert(h.ticker.clone())).collect();
-            let equity: f64 = holds.iter().map(Holding::market_value).sum();
-            let b = Book { nav: equity + cash, cash, peak_nav: (equity + cash) * peak, holdings: holds };
-            let research: BTreeMap<Ticker, SignalAction> = b.holdings.iter().zip(&actions)
-                .map(|(h, a)| (h.ticker.clone(), [SignalAction::Hold, SignalAction::Enter, SignalAction::Exit, SignalAction::Reduce][*a]))
-                .collect();
+            let (cands, b, research) = arranged(cands, holds, cash, peak, &actions);
             let mut x = ctx();
             x.kill_switch = kill;
             if bear { x.regime = Regime::Bear; }
@@ -696,15 +708,7 @@ mod properties {
             actions in proptest::collection::vec(0usize..4, 12),
         ) {
             let p = params();
-            // Unique tickers.
-            let mut seen = std::collections::BTreeSet::new();
-            let cands: Vec<Candidate> = cands.into_iter().filter(|c| seen.insert(c.ticker.clone())).collect();
-            let holds: Vec<Holding> = holds.into_iter().filter(|h| seen.insert(h.ticker.clone())).collect();
-            let equity: f64 = holds.iter().map(Holding::market_value).sum();
-            let b = Book { nav: equity + cash, cash, peak_nav: (equity + cash) * 1.01, holdings: holds };
-            let research: BTreeMap<Ticker, SignalAction> = b.holdings.iter().zip(&actions)
-                .map(|(h, a)| (h.ticker.clone(), [SignalAction::Hold, SignalAction::Enter, SignalAction::Exit, SignalAction::Reduce][*a]))
-                .collect();
+            let (cands, b, research) = arranged(cands, holds, cash, 1.01, &actions);
             let mut x = ctx();
             if bear { x.regime = Regime::Bear; }
             let plan = plan_day(&PlanInput { ctx: x, book: &b, research: &research, candidates: &cands, params: &p, risk: RiskInputs::default() });
