@@ -5,11 +5,11 @@
 //! holdout, and passes both overfitting checks (deflated Sharpe and CSCV probability of backtest
 //! overfitting, over every point tried).
 
+use std::sync::{Arc, Mutex};
+
 use ae_shared::config::{BacktestConfig, PromotionGates, SweepGrid};
 use ae_shared::contracts::gate::{GateCheck, Gates};
 use ae_shared::contracts::params::{Evidence, ExecutorParams, HoldoutResult, OverfittingCheck, get_path, with_values};
-use std::sync::{Arc, Mutex};
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

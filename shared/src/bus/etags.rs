@@ -52,6 +52,13 @@ pub(super) fn remembered(path: &Path, stamp: &Stamp) -> Option<String> {
     seen.as_ref()?.get(path).filter(|(s, _)| s == stamp).map(|(_, e)| e.clone())
 }
 
+/// Forgets the file at `path` (deleted: a later file there may reuse its inode).
+pub(super) fn forget(path: &Path) {
+    if let Some(map) = SEEN.lock().expect("etag memory lock").as_mut() {
+        map.remove(path);
+    }
+}
+
 /// Remembers that the file at `path` with identity `stamp` has ETag `etag`.
 pub(super) fn remember(path: &Path, stamp: Stamp, etag: &str) {
     let mut seen = SEEN.lock().expect("etag memory lock");

@@ -172,6 +172,7 @@ impl FileStore {
 
     pub(super) async fn delete(&self, key: &Key) -> Result<(), BusError> {
         let path = self.path(key);
+        etags::forget(&path);
         match tokio::fs::remove_file(&path).await {
             Ok(()) => {
                 let dir = path.parent().expect("a key always has a file name").to_path_buf();

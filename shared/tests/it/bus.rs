@@ -311,4 +311,9 @@ async fn a_file_bus_etag_is_the_md5_of_the_bytes_there_now() {
     let got = bus.get(&key).await.unwrap().unwrap();
     assert_eq!(got.etag.unwrap(), md5(b"in place, longer"));
     assert_eq!(bus.head(&key).await.unwrap().unwrap().etag.unwrap(), md5(b"in place, longer"));
+    // Deleted by this process, then written by another writer.
+    bus.put(&key, "fifth", PutMode::Overwrite).await.unwrap();
+    bus.delete(&key).await.unwrap();
+    std::fs::write(&path, "sixth").unwrap();
+    assert_eq!(bus.get(&key).await.unwrap().unwrap().etag.unwrap(), md5(b"sixth"));
 }
