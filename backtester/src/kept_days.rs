@@ -161,17 +161,17 @@ pub async fn load(bus: &Bus, digests: &[Digest]) -> Vec<Option<Kept>> {
 /// other inputs (parameters written back since, a revised bar, another build) and no later run
 /// reads them. A failure is logged: it costs only space.
 pub async fn prune(bus: &Bus, digests: &[Digest]) {
-    prune_under(bus, "backtest/cache/days/", digests.iter().map(hex::encode).collect()).await;
+    prune_under(bus, "backtest/cache/days/", ".bin", digests.iter().map(hex::encode).collect()).await;
 }
 
-/// Removes the `.bin` objects under `prefix` whose name (without the extension) is not in `keep`.
-pub(crate) async fn prune_under(bus: &Bus, prefix: &str, keep: std::collections::HashSet<String>) {
+/// Removes the objects under `prefix` named `{name}{ext}` whose name is not in `keep`.
+pub(crate) async fn prune_under(bus: &Bus, prefix: &str, ext: &str, keep: std::collections::HashSet<String>) {
     let listed = match bus.list(prefix).await {
         Ok(l) => l,
         Err(e) => return tracing::warn!(prefix, error = %e, "kept objects not listed: none removed"),
     };
     let stale = listed.into_iter().filter(|o| {
-        let name = o.key.as_str().strip_prefix(prefix).and_then(|n| n.strip_suffix(".bin"));
+        let name = o.key.as_str().strip_prefix(prefix).and_then(|n| n.strip_suffix(ext));
         name.is_some_and(|n| !keep.contains(n))
     });
     futures::stream::iter(stale)

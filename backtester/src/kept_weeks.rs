@@ -8,7 +8,9 @@
 //!   ([`sessions::side_digest`]: its first day, where the snapshot reads from, the splits its
 //!   prices show and the sector map), and each name's next earnings date after the week's
 //!   as-of session (what the snapshot reads of the calendar the nightly update revises);
-//! - the data configuration, the factor weights in force and the horizon;
+//! - the data configuration and the horizon (not the factor weights in force: a table holds each
+//!   factor's percentiles and the outcomes, which the weights do not change, so a weekly write-back
+//!   of new weights keeps every table);
 //! - [`FORMAT`] and this build ([`crate::checkpoint::build_id`]); without a build id nothing is
 //!   kept or reused.
 //!
@@ -21,7 +23,6 @@ use ae_research::factors::FACTORS;
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::config::DataConfig;
-use ae_shared::contracts::params::ScoringWeights;
 use ae_shared::store::PriceStore;
 use ae_shared::store::sessions::{self, SessionChain};
 use futures::future::join_all;
@@ -77,12 +78,11 @@ pub struct Keyer {
 }
 
 impl Keyer {
-    /// For tables built from `store` with `data` and `current`'s factor weights over `horizon`
-    /// sessions; `None` when this build cannot be identified.
-    pub fn new(store: &PriceStore, data: &DataConfig, current: &ScoringWeights, horizon: usize) -> Option<Self> {
+    /// For tables built from `store` with `data` over `horizon` sessions; `None` when this build
+    /// cannot be identified.
+    pub fn new(store: &PriceStore, data: &DataConfig, horizon: usize) -> Option<Self> {
         let mut h = crate::checkpoint::build_hasher(FORMAT)?;
         h.update(serde_json::to_vec(data).expect("the data configuration serializes"));
-        h.update(serde_json::to_vec(&current.factors).expect("weights serialize"));
         h.update((horizon as u64).to_le_bytes());
         h.update(sessions::side_digest(store));
         Some(Self { chain: SessionChain::of(store), base: h.finalize().into(), horizon })
@@ -140,7 +140,7 @@ pub async fn load(bus: &Bus, keys: &HashMap<TradingDay, Digest>) -> HashMap<Trad
 /// later run reads). A failure is logged: it costs only space.
 pub async fn prune(bus: &Bus, keys: &HashMap<TradingDay, Digest>) {
     let keep = keys.values().map(hex::encode).collect();
-    crate::kept_days::prune_under(bus, "backtest/cache/weeks/", keep).await;
+    crate::kept_days::prune_under(bus, "backtest/cache/weeks/", ".bin", keep).await;
 }
 
 /// Keeps the tables built in this run; a failure to write one costs only time next week, so it

@@ -1,7 +1,7 @@
 //! # ae-backtester — the weekly learning loop
 //!
 //! Owns: the replay bus with point-in-time research replays for weeks without signals
-//! ([`replay`]), the prepared per-day inputs ([`prepare`], each name's returns held once:
+//! ([`replay`], the weeks it ran kept across runs: [`kept_signals`]), the prepared per-day inputs ([`prepare`], each name's returns held once:
 //! [`shared_returns`]), the simulator that decides only through the executor's own functions
 //! ([`sim`], with a memo of its correlation rules shared by a sweep's points: [`memo`]) and fills
 //! through a fill model ([`fill`]), realised outcomes for grading ([`outcomes`]), the tear sheet
@@ -22,6 +22,7 @@ pub mod fill;
 pub mod gate;
 pub mod grade;
 pub mod kept_days;
+pub mod kept_signals;
 pub mod kept_weeks;
 pub mod memo;
 pub mod outcomes;

@@ -16,8 +16,14 @@ use ae_shared::bus::{Bus, PutMode, keys};
 use ae_shared::clock::SimulatedClock;
 use ae_shared::config::Config;
 use ae_shared::contracts::signals::Signals;
+use ae_shared::store::PriceStore;
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveTime};
+use sha2::{Digest as _, Sha256};
+
+use crate::kept_days::Keep;
+use crate::kept_signals;
+use crate::prepare::Digest;
 
 /// The replay bus and what was done to build it.
 pub struct Replay {
@@ -50,28 +56,35 @@ async fn config_history(bus: &Bus) -> anyhow::Result<Vec<(TradingDay, String, ae
 }
 
 /// Puts the research configuration in force on `day` onto the replay bus (or removes it when
-/// nothing had been written back by then, so research uses its defaults).
+/// nothing had been written back by then, so research uses its defaults). Returns the digest of
+/// each file put, in [`RESEARCH_CONFIG`] order (`None`: the default).
 async fn config_as_of(
     bus: &Bus,
     replay: &Bus,
     history: &[(TradingDay, String, ae_shared::bus::Key)],
     day: TradingDay,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Option<Digest>>> {
+    let mut put = Vec::with_capacity(RESEARCH_CONFIG.len());
     for name in RESEARCH_CONFIG {
         let current = keys::config(name);
-        match history.iter().rev().find(|(d, n, _)| *d <= day && n == name) {
-            Some((_, _, key)) => {
-                let Some(obj) = bus.get(key).await? else { continue };
+        let found = match history.iter().rev().find(|(d, n, _)| *d <= day && n == name) {
+            Some((_, _, key)) => bus.get(key).await?,
+            None => None,
+        };
+        match found {
+            Some(obj) => {
+                put.push(Some(Sha256::digest(&obj.bytes).into()));
                 replay.put(&current, obj.bytes, PutMode::Overwrite).await?;
             }
             None => {
+                put.push(None);
                 if replay.head(&current).await?.is_some() {
                     replay.delete(&current).await?;
                 }
             }
         }
     }
-    Ok(())
+    Ok(put)
 }
 
 /// The first simulated day of each calendar week.
@@ -98,6 +111,19 @@ pub async fn build(
     days: &[TradingDay],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Replay> {
+    build_kept(bus, cfg, days, None, progress).await
+}
+
+/// [`build`], taking the research weeks kept by earlier runs from `keep` instead of running
+/// research on them, and keeping the weeks it runs when `keep.write` ([`crate::kept_signals`];
+/// `store` is the bus's price store). The replay bus is the same to the byte.
+pub async fn build_kept(
+    bus: &Bus,
+    cfg: &Config,
+    days: &[TradingDay],
+    keep: Option<(Keep<'_>, &PriceStore)>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<Replay> {
     let weeks = week_starts(days);
     let signal_days: BTreeSet<TradingDay> = bus.dated_days::<Signals>(..).await?.into_iter().collect();
     if weeks.iter().all(|w| has_signals(&signal_days, *w)) {
@@ -120,29 +146,69 @@ pub async fn build(
     rcfg.mail.outbox_dir = dir.path().join("outbox").display().to_string();
     rcfg.llm.cache_path = dir.path().join("research.db").display().to_string();
     let history = config_history(bus).await?;
+    let mut keyer = keep.and_then(|(_, store)| kept_signals::Keyer::new(store, cfg));
+    if let (Some(k), Some(first)) = (keyer.as_mut(), weeks.first()) {
+        for d in signal_days.range(..*first) {
+            if let Some(o) = replay.get(&keys::signals(*d)).await? {
+                k.before(&o.bytes);
+            }
+        }
+    }
+    let mut digests = Vec::new();
     let mut backfilled = Vec::new();
     for (k, w) in weeks.iter().enumerate() {
         progress(k, weeks.len());
-        let mut has = false;
+        // The week's own signals on the bus, in date order.
+        let (mut has, mut on_bus) = (false, Vec::new());
         let mut d = *w;
         while d.date().iso_week() == w.date().iso_week() {
-            if replay.head(&keys::signals(d)).await?.is_some() {
+            if signal_days.contains(&d) {
                 has = true;
-                break;
+                if keyer.is_some()
+                    && let Some(o) = replay.get(&keys::signals(d)).await?
+                {
+                    on_bus.push(o.bytes.to_vec());
+                }
             }
             d = d.next();
         }
         if has {
+            if let Some(keyer) = keyer.as_mut() {
+                keyer.next(*w, &[], Some(&on_bus));
+            }
             continue;
         }
-        config_as_of(bus, &replay, &history, *w).await?;
-        let clock = Arc::new(SimulatedClock::at_et(*w, NaiveTime::from_hms_opt(5, 0, 0).expect("time")));
-        let mut opts = RunOptions::new(*w);
-        opts.llm_key = Some(String::new());
-        research_run(&replay, &rcfg, clock, &opts)
-            .await
-            .with_context(|| format!("replaying research for {w} (no signals on the bus that week)"))?;
+        let config = config_as_of(bus, &replay, &history, *w).await?;
+        let digest = keyer.as_mut().map(|keyer| keyer.next(*w, &config, None));
+        let kept = match (keep, digest) {
+            (Some((keep, _)), Some(digest)) => kept_signals::load(keep.bus, &digest).await,
+            _ => None,
+        };
+        match kept {
+            Some(bytes) => {
+                replay.put(&keys::signals(*w), bytes, PutMode::Overwrite).await?;
+            }
+            None => {
+                let clock = Arc::new(SimulatedClock::at_et(*w, NaiveTime::from_hms_opt(5, 0, 0).expect("time")));
+                let mut opts = RunOptions::new(*w);
+                opts.llm_key = Some(String::new());
+                research_run(&replay, &rcfg, clock, &opts)
+                    .await
+                    .with_context(|| format!("replaying research for {w} (no signals on the bus that week)"))?;
+                if let (Some((keep, _)), Some(digest)) = (keep.filter(|(k, _)| k.write), digest)
+                    && let Some(o) = replay.get(&keys::signals(*w)).await?
+                {
+                    kept_signals::save(keep.bus, &digest, o.bytes.to_vec()).await;
+                }
+            }
+        }
+        digests.extend(digest);
         backfilled.push(*w);
+    }
+    if let Some((keep, _)) = keep.filter(|(k, _)| k.write)
+        && keyer.is_some()
+    {
+        kept_signals::prune(keep.bus, &digests).await;
     }
     progress(weeks.len(), weeks.len());
     Ok(Replay { bus: replay, copied, backfilled, _dir: Some(dir) })

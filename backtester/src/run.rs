@@ -135,7 +135,8 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_d
     // Replay bus: inputs copied, missing research weeks replayed.
     let t_replay = Instant::now();
     let pb = bar(progress, 0, "research");
-    let rep = replay::build(bus, cfg, &days, &|k, n| {
+    let keep = crate::kept_days::Keep { bus, write: keep_days };
+    let rep = replay::build_kept(bus, cfg, &days, Some((keep, &store)), &|k, n| {
         pb.set_length(n as u64);
         pb.set_position(k as u64);
     })
@@ -146,7 +147,6 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_d
     // Prepared inputs.
     let t_prep = Instant::now();
     let pb = bar(progress, days.len(), "prepare");
-    let keep = crate::kept_days::Keep { bus, write: keep_days };
     let prep =
         prepare::prepare_kept(&rep.bus, &store, cfg, &exec, &days, Some(keep), &|k, _| pb.set_position(k as u64))
             .await?;
@@ -260,7 +260,7 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
     let weeks = replay::week_starts(&days);
     let horizon = cfg.backtest.weights.horizon_days as usize;
-    let week_keys = kept_weeks::Keyer::new(&store, &cfg.data, &scoring, horizon).map(|k| k.keys(&store, &weeks));
+    let week_keys = kept_weeks::Keyer::new(&store, &cfg.data, horizon).map(|k| k.keys(&store, &weeks));
     let kept = match &week_keys {
         Some(k) => kept_weeks::load(bus, k).await,
         None => Default::default(),

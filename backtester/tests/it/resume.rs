@@ -215,3 +215,90 @@ async fn a_kept_days_key_moves_with_what_the_day_reads_and_not_with_nightly_revi
     let moved = keys(&earnings);
     assert!(moved[k..].iter().zip(&base[k..]).all(|(a, b)| a != b));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn research_weeks_the_replay_backfilled_are_kept_and_read_back_as_the_documents_research_writes() {
+    use ae_backtester::kept_days::Keep;
+    let m = generate(&SimConfig::new(30, 160, 0.05, 37));
+    let (_dir, bus, cfg) = simulated_bus(&m).await;
+    let store = PriceStore::load(&bus).await.unwrap();
+    let days = prepare::period(&store, m.sessions.last().unwrap().next(), cfg.backtest.warmup_days);
+    let weeks = replay::week_starts(&days);
+    let docs = |rep: replay::Replay| {
+        let weeks = weeks.clone();
+        async move {
+            // The whole replay, its directory included (a field alone would be captured).
+            let rep = rep;
+            let mut out = Vec::new();
+            for w in weeks {
+                out.push(rep.bus.get(&keys::signals(w)).await.unwrap().map(|o| o.bytes.to_vec()));
+            }
+            (out, rep.backfilled)
+        }
+    };
+    let kept = || async { bus.list(keys::prefix::KEPT_SIGNALS).await.unwrap() };
+    let build = |days: &'static [_], write| {
+        let (bus, cfg, store) = (&bus, &cfg, &store);
+        async move {
+            let keep = Keep { bus, write };
+            replay::build_kept(bus, cfg, days, Some((keep, store)), &|_, _| {}).await.unwrap()
+        }
+    };
+    let days: &'static [_] = Box::leak(days.into_boxed_slice());
+
+    let (cold, backfilled) = docs(replay::build(&bus, &cfg, days, &|_, _| {}).await.unwrap()).await;
+    assert_eq!(backfilled, weeks, "no signals on the bus: research runs on every week");
+    // (Research may publish nothing on the first weeks of history.)
+    let published = cold.iter().position(Option::is_some).expect("research published");
+    assert!(cold[published..].iter().all(Option::is_some) && cold.len() - published >= 10, "{published}");
+    assert!(kept().await.is_empty(), "a replay without a keeper keeps nothing");
+
+    // Last week's run keeps the weeks it ran; this week's reads them back, to the byte.
+    let short = &days[..days.len() - 5];
+    build(short, true).await;
+    let before = kept().await;
+    assert_eq!(before.len(), replay::week_starts(short).len() - published, "the weeks research published");
+    let (warm, _) = docs(build(days, true).await).await;
+    assert_eq!(warm, cold, "kept weeks are the documents research writes");
+    let after = kept().await;
+    assert!(before.iter().all(|b| after.iter().any(|a| a.key == b.key)), "a week later the keys are the same");
+    assert_eq!(after.len(), weeks.len() - published);
+
+    // They are read, not computed again: a kept week altered on the bus comes back altered.
+    let first_key = {
+        let mut found = None;
+        for o in &after {
+            if bus.get(&o.key).await.unwrap().unwrap().bytes.as_ref() == cold[published].as_deref().unwrap() {
+                found = Some(o.key.clone());
+            }
+        }
+        found.expect("the first published week is kept")
+    };
+    let mut altered = cold[published].clone().unwrap();
+    altered.extend_from_slice(b" ");
+    bus.put(&first_key, altered.clone(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let (read, _) = docs(build(days, false).await).await;
+    assert_eq!(read[published].as_deref(), Some(&altered[..]));
+    assert_eq!(read[published + 1..], cold[published + 1..]);
+
+    // A revised close before the last week changes what research read from there on: the weeks
+    // before keep their keys, and the stale ones are removed.
+    let mut revised = m.clone();
+    let i = revised.bars.offsets[0] + revised.sessions.binary_search(&weeks[weeks.len() - 1].prev()).unwrap();
+    revised.bars.close[i] *= 1.01;
+    revised
+        .write_to(
+            &bus,
+            &cfg.data,
+            &ae_shared::clock::SimulatedClock::at_et(days[days.len() - 1], chrono::NaiveTime::MIN),
+        )
+        .await
+        .unwrap();
+    let store = PriceStore::load(&bus).await.unwrap();
+    let keep = Keep { bus: &bus, write: true };
+    replay::build_kept(&bus, &cfg, days, Some((keep, &store)), &|_, _| {}).await.unwrap();
+    let now = kept().await;
+    assert_eq!(now.len(), weeks.len() - published);
+    let unchanged = now.iter().filter(|o| after.iter().any(|a| a.key == o.key)).count();
+    assert_eq!(unchanged, now.len() - 1, "only the last week read the revised close");
+}

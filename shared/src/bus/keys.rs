@@ -112,6 +112,8 @@ impl fmt::Display for Key {
 
 /// Prefixes for listing.
 pub mod prefix {
+    /// The replay's kept research weeks.
+    pub const KEPT_SIGNALS: &str = "backtest/cache/signals/";
     /// All dated signals.
     pub const SIGNALS: &str = "signals/";
     /// All predictions.
@@ -261,6 +263,11 @@ pub fn prepared_day(digest: &[u8; 32]) -> Key {
 /// the digest of what it was built from.
 pub fn weights_week(digest: &[u8; 32]) -> Key {
     Key::of(format!("backtest/cache/weeks/{}.bin", hex::encode(digest)))
+}
+/// `backtest/cache/signals/{digest}.json` — the signals of a research week the backtester's replay
+/// backfilled, kept under the digest of what that research run read.
+pub fn kept_signals(digest: &[u8; 32]) -> Key {
+    Key::of(format!("{}{}.json", prefix::KEPT_SIGNALS, hex::encode(digest)))
 }
 /// `prices/manifest.json` — the price store's table of contents, written after its chunks.
 pub fn prices_manifest() -> Key {

@@ -1,6 +1,8 @@
-//! `alpha-engine demo`: the local scheduler over the embedded year on a fresh `file://` bus, with
-//! the paper broker, no keys and no network, then a summary of what the system did and where
-//! everything is.
+//! `alpha-engine demo`: the local scheduler over the embedded year (or a simulated market,
+//! [`simulated`]) on a fresh `file://` bus, with the paper broker, no keys and no network, then a
+//! summary of what the system did and where everything is.
+
+pub mod simulated;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,10 +32,72 @@ pub struct DemoArgs {
     /// Last trading day (default: the last day of the embedded data).
     #[arg(long, value_parser = ae_shared::cli::parse_day)]
     pub to: Option<TradingDay>,
+    /// The market: the embedded real year (the honest default, where the predictor never passes
+    /// its gate), or a simulated one with a planted signal, where the learning loop must visibly
+    /// learn (its days start on 2000-01-03; the demo trades the last year).
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub market: Market,
+    /// Simulated market: years of sessions, 252 each (the years before the last are history).
+    #[arg(long, value_name = "N")]
+    pub years: Option<usize>,
+    /// Simulated market: names (spread over the 11 sectors).
+    #[arg(long, value_name = "N")]
+    pub names: Option<usize>,
+    /// Simulated market: the planted short-term reversal signal's strength φ from 0 to 2 (0.4 is
+    /// clearly learnable), or `none` for the null market, where nothing should be learned.
+    #[arg(long, value_name = "STRENGTH|none", value_parser = simulated::parse_signal)]
+    pub signal: Option<f64>,
+    /// Simulated market: seed (the whole market is a function of the flags).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+/// Which market the demo trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Market {
+    /// The embedded real year (2009-08 .. 2010-08).
+    Embedded,
+    /// A simulated market (`--years`, `--names`, `--signal`, `--seed`).
+    Simulated,
+}
+
+impl DemoArgs {
+    /// The simulated market's flags, checked: `None` for the embedded market, which takes none of
+    /// them.
+    fn sim_market(&self) -> anyhow::Result<Option<simulated::SimMarketArgs>> {
+        let given: Vec<&str> = [
+            ("--years", self.years.is_some()),
+            ("--names", self.names.is_some()),
+            ("--signal", self.signal.is_some()),
+            ("--seed", self.seed.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        match self.market {
+            Market::Embedded => {
+                anyhow::ensure!(
+                    given.is_empty(),
+                    "{} only apply to --market simulated (the embedded market is the real year)",
+                    given.join(", ")
+                );
+                Ok(None)
+            }
+            Market::Simulated => simulated::SimMarketArgs {
+                names: self.names.unwrap_or(300),
+                years: self.years.unwrap_or(5),
+                signal: self.signal.unwrap_or(0.4),
+                seed: self.seed.unwrap_or(1),
+            }
+            .checked()
+            .map(Some),
+        }
+    }
 }
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode> {
+    let sim_args = args.sim_market()?;
     let dir = &args.dir;
     let marker = dir.join(".alpha-engine-demo");
     if dir.exists() {
@@ -66,12 +130,24 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     cfg.trading.telegram.enabled = false;
     let bus = Bus::open(&cfg.bus.url).await?;
 
-    let data = embedded_data_dir();
-    let prepared = store::prepare_import(&ImportFiles::embedded(&data), &cfg.data).await?;
-    let (first, last) = prepared.report.range;
-    let import_clock = SimulatedClock::at_et(first, NaiveTime::from_hms_opt(4, 0, 0).expect("time"));
-    store::write_import(&bus, prepared, &import_clock, false).await?;
-    let from = args.from.unwrap_or_else(|| {
+    let at_four = NaiveTime::from_hms_opt(4, 0, 0).expect("time");
+    let (market, first, last, first_traded) = match sim_args {
+        None => {
+            let data = embedded_data_dir();
+            let prepared = store::prepare_import(&ImportFiles::embedded(&data), &cfg.data).await?;
+            let (first, last) = prepared.report.range;
+            store::write_import(&bus, prepared, &SimulatedClock::at_et(first, at_four), false).await?;
+            (None, first, last, None)
+        }
+        Some(a) => {
+            let m = a.generate();
+            let (first, last) = (m.sessions[0], *m.sessions.last().expect("sessions"));
+            m.write_to(&bus, &cfg.data, &SimulatedClock::at_et(first, at_four)).await?;
+            let first_traded = simulated::first_traded_day(&m);
+            (Some(m), first, last, first_traded)
+        }
+    };
+    let from = args.from.or(first_traded).unwrap_or_else(|| {
         let mut d = first.next();
         while !d.is_first_of_week() {
             d = d.next();
@@ -79,8 +155,12 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         d
     });
     let to = args.to.unwrap_or(last);
+    let market_name = match &market {
+        None => "the embedded year".to_string(),
+        Some(m) => simulated::describe(&m.config),
+    };
     eprintln!(
-        "alpha-engine demo: {from} .. {to} on {} (paper broker; research without an LLM key, quant only; no network); logs in {}",
+        "alpha-engine demo: {from} .. {to} of {market_name} on {} (paper broker; research without an LLM key, quant only; no network); logs in {}",
         cfg.bus.url,
         log.display()
     );
@@ -141,6 +221,12 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
     );
     for (name, written, why) in &rep.last_backtest {
         println!("    {name:<17} {}", if *written { "written back".to_string() } else { format!("not written {why}") });
+    }
+    if let Some(m) = &market {
+        let rec = simulated::recovered(&bus, m, &rep.days).await?;
+        for line in simulated::summary(&m.config, &rec, &rep) {
+            println!("  {line}");
+        }
     }
     for f in rep.failures.iter().take(5) {
         println!("  job failure {} {}: {}", f.date, f.job, f.error);
