@@ -223,7 +223,7 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         println!("    {name:<17} {}", if *written { "written back".to_string() } else { format!("not written {why}") });
     }
     if let Some(m) = &market {
-        let rec = simulated::recovered(&bus, m, &rep.days).await?;
+        let rec = simulated::recovered(&bus, &cfg, m, &rep.days).await?;
         for line in simulated::summary(&m.config, &rec, &rep) {
             println!("  {line}");
         }

@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
+use ae_shared::config::Config;
 use ae_shared::contracts::common::Sector;
 use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::contracts::predictions::Predictions;
+use ae_shared::in_force;
 use ae_shared::metrics::{group_demean, mean, spearman, std_sample};
 use ae_shared::sim::{SimConfig, SimMarket, generate};
 
@@ -149,7 +151,30 @@ pub fn summary(c: &SimConfig, r: &Recovered, rep: &LocalReport) -> Vec<String> {
         r.vetoed, r.veto_blocks
     ));
     out.push(format!("backtester write-backs over the run: {written_text}"));
+    out.push(format!(
+        "toward the planted truth: the weight of reversal_1m (the research factor nearest the planted reversal) in the quant composite {:.2} -> {:.2}; the veto threshold {:.2} -> {:.2}",
+        r.tuned.reversal_weight.0, r.tuned.reversal_weight.1, r.tuned.veto_threshold.0, r.tuned.veto_threshold.1
+    ));
     out
+}
+
+/// Where the backtester's write-backs left what it tunes: (configured, in force at the end).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuned {
+    /// The research factor nearest the planted signal (one-month reversal), its weight.
+    pub reversal_weight: (f64, f64),
+    /// The predictor's veto confidence threshold.
+    pub veto_threshold: (f64, f64),
+}
+
+/// What the write-backs left in force on `bus`, against `cfg`.
+pub async fn tuned(bus: &Bus, cfg: &Config) -> Tuned {
+    let scoring = in_force::params(bus, &cfg.scoring).await.value;
+    let predictor = in_force::params(bus, &cfg.predictor).await.value;
+    Tuned {
+        reversal_weight: (cfg.scoring.factors.reversal_1m, scoring.factors.reversal_1m),
+        veto_threshold: (cfg.predictor.veto_confidence.get(), predictor.veto_confidence.get()),
+    }
 }
 
 /// What the run recovered of the planted signal.
@@ -168,6 +193,8 @@ pub struct Recovered {
     pub vetoed: usize,
     /// Entries the planner blocked because of the veto.
     pub veto_blocks: usize,
+    /// What the write-backs left in force.
+    pub tuned: Tuned,
 }
 
 impl Recovered {
@@ -178,7 +205,7 @@ impl Recovered {
 }
 
 /// Scores the predictions the run published for `days` against what `market` did next.
-pub async fn recovered(bus: &Bus, market: &SimMarket, days: &[TradingDay]) -> anyhow::Result<Recovered> {
+pub async fn recovered(bus: &Bus, cfg: &Config, market: &SimMarket, days: &[TradingDay]) -> anyhow::Result<Recovered> {
     let names = market.config.names;
     let closes: Vec<&[f64]> = (0..names).map(|i| market.bars.series(i).close).collect();
     let sectors: Vec<Option<Sector>> =
@@ -221,6 +248,7 @@ pub async fn recovered(bus: &Bus, market: &SimMarket, days: &[TradingDay]) -> an
         oracle_ic: if oracle.is_empty() { f64::NAN } else { mean(&oracle) },
         vetoed,
         veto_blocks,
+        tuned: tuned(bus, cfg).await,
     })
 }
 

@@ -7,3 +7,4 @@ mod dashboard;
 mod infra;
 mod local;
 mod rehearsal;
+mod simulated;
