@@ -10,7 +10,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::kill_switch::{KillMode, KillSwitch};
-use ae_shared::contracts::predictions::Predictions;
+use ae_shared::contracts::predictions::{Driver, Predictions};
 use ae_shared::contracts::signals::{self, Repair, Signals};
 use ae_shared::types::Ticker;
 
@@ -71,6 +71,8 @@ pub async fn signals_in_force(
 pub struct PredictionsInForce {
     /// By ticker.
     pub by_ticker: BTreeMap<Ticker, PredictionView>,
+    /// What drove the predictions of the names that have drivers (largest SHAP contributions).
+    pub drivers: BTreeMap<Ticker, Vec<Driver>>,
     /// The document's date and model, when there was one.
     pub source: Option<(TradingDay, String)>,
     /// What was read.
@@ -114,8 +116,16 @@ pub async fn predictions_in_force(
                         )
                     })
                     .collect();
+                let drivers = l
+                    .doc
+                    .entries
+                    .iter()
+                    .filter(|e| !e.drivers.is_empty())
+                    .map(|e| (e.ticker.clone(), e.drivers.clone()))
+                    .collect();
                 return Ok(PredictionsInForce {
                     by_ticker,
+                    drivers,
                     source: Some((d, l.doc.model_version.clone())),
                     input: Some(l.input),
                 });

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::plan::{Plan, PlanInput, plan_day};
+use ae_rules::reason::Reason;
 use ae_rules::view::{Book, Candidate, Context, Holding};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, Published, keys};
@@ -16,6 +17,7 @@ use ae_shared::contracts::common::{Regime, SignalAction};
 use ae_shared::contracts::lineage::sha256_hex;
 use ae_shared::contracts::order_book::{BreakerLevels, OrderBook};
 use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::contracts::predictions::Driver;
 use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::store::PriceStore;
 use ae_shared::types::{Ticker, Usd};
@@ -322,10 +324,22 @@ pub async fn plan<B: Broker>(
         nav: Usd::saturating(book.nav),
         cash: Usd::saturating(book.cash),
         market_regime: regime,
-        entries: plan.entries.clone(),
+        entries: with_drivers(
+            &plan.entries,
+            &preds.drivers,
+            |e| e.predicted_direction.is_some(),
+            |e| &e.ticker,
+            |e| &mut e.model_drivers,
+        ),
         urgent_exits: plan.exits.clone(),
         stops: plan.stops.clone(),
-        blocked: plan.blocked.clone(),
+        blocked: with_drivers(
+            &plan.blocked,
+            &preds.drivers,
+            |b| b.rule == Reason::GbmVeto.code(),
+            |b| &b.ticker,
+            |b| &mut b.model_drivers,
+        ),
         params: Some(params.clone()),
         breakers: Some(BreakerLevels {
             window_start_nav: risk.window_start_nav.map(Usd::saturating),
@@ -422,4 +436,59 @@ fn record(
         })?;
     }
     Ok(())
+}
+
+/// `orders` with the drivers of each one's prediction, where `used` (the rules used the
+/// prediction: it was fresh) and the predictions in force give them.
+fn with_drivers<T: Clone>(
+    orders: &[T],
+    drivers: &std::collections::BTreeMap<Ticker, Vec<Driver>>,
+    used: impl Fn(&T) -> bool,
+    ticker: impl Fn(&T) -> &Ticker,
+    slot: impl Fn(&mut T) -> &mut Vec<Driver>,
+) -> Vec<T> {
+    orders
+        .iter()
+        .map(|o| {
+            let mut o = o.clone();
+            if used(&o)
+                && let Some(d) = drivers.get(ticker(&o))
+            {
+                *slot(&mut o) = d.clone();
+            }
+            o
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ae_shared::contracts::order_book::BlockedEntry;
+
+    fn t(s: &str) -> Ticker {
+        Ticker::new(s).unwrap()
+    }
+
+    #[test]
+    fn drivers_go_to_the_orders_whose_prediction_the_rules_used() {
+        let d = |f: &str| vec![Driver { feature: f.into(), contribution: -0.01 }];
+        let drivers: BTreeMap<Ticker, Vec<Driver>> = [(t("AAA"), d("ret_5")), (t("BBB"), d("rsi_14"))].into();
+        let blocked = |ticker: &str, rule: &str| BlockedEntry {
+            ticker: t(ticker),
+            rule: rule.into(),
+            reason: String::new(),
+            model_drivers: Vec::new(),
+        };
+        let out = with_drivers(
+            &[blocked("AAA", "GBM_VETO"), blocked("BBB", "MAX_SECTOR"), blocked("CCC", "GBM_VETO")],
+            &drivers,
+            |b| b.rule == Reason::GbmVeto.code(),
+            |b| &b.ticker,
+            |b| &mut b.model_drivers,
+        );
+        let got: Vec<usize> = out.iter().map(|b| b.model_drivers.len()).collect();
+        assert_eq!(got, [1, 0, 0], "the vetoed name with drivers only");
+        assert_eq!(out[0].model_drivers, d("ret_5"));
+    }
 }

@@ -5,6 +5,7 @@
 //! a reason. Also writes `predictor/metrics/{D}.json` and `latest.json`: the champion's fold
 //! statistics, live rolling IC once outcomes exist, and price freshness.
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -142,6 +143,40 @@ async fn live_ic(
     }))
 }
 
+/// Names at each end of the day's ranking whose drivers are given (every vetoed name's are too).
+const DRIVEN_AT_EACH_END: u32 = 5;
+
+/// Features given per driven name.
+const DRIVERS_PER_NAME: usize = 3;
+
+/// `entries` (ranked) with the drivers of the top and bottom [`DRIVEN_AT_EACH_END`] names and every
+/// vetoed name: their largest SHAP contributions, from each one's feature row (`row`).
+fn with_drivers<'a>(
+    mut entries: Vec<Prediction>,
+    booster: &lightgbm3::Booster,
+    row: impl Fn(&Ticker) -> Option<&'a [f32]>,
+) -> anyhow::Result<Vec<Prediction>> {
+    let n = entries.len() as u32;
+    let driven: Vec<usize> = (0..entries.len())
+        .filter(|&i| {
+            let e = &entries[i];
+            e.rank <= DRIVEN_AT_EACH_END || e.rank + DRIVEN_AT_EACH_END > n || e.gbm_veto
+        })
+        .collect();
+    let mut x = Vec::new();
+    let mut found = Vec::new();
+    for &i in &driven {
+        if let Some(r) = row(&entries[i].ticker) {
+            x.extend_from_slice(r);
+            found.push(i);
+        }
+    }
+    for (i, d) in found.into_iter().zip(model::drivers(booster, &x, DRIVERS_PER_NAME)?) {
+        entries[i].drivers = d;
+    }
+    Ok(entries)
+}
+
 /// Why inference cannot predict from `as_of`, a session outside the store's range
 /// `first..=last`: the store is behind (the nightly update did not run) or starts after it.
 fn missing_session(as_of: TradingDay, first: TradingDay, last: TradingDay) -> anyhow::Error {
@@ -260,43 +295,51 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     }
     let x: Vec<f32> = rows.iter().flat_map(|(n, _, _)| fs.row(t, *n).iter().copied()).collect();
     debug_assert_eq!(x.len(), rows.len() * NF);
-    let raw = model::predict(&loaded.booster()?, &x)?;
+    // LightGBM's handle is not `Send`: it lives in this block, which has no await.
     let threshold = veto_threshold(&p, regime);
-    let mut preds: Vec<(Ticker, f64, f64, i64, f64)> = rows
-        .iter()
-        .zip(&raw)
-        .map(|((_, tk, age), alpha)| {
-            let s = bars.get(tk.as_str()).expect("same bars");
-            let k = s.len() - 1;
-            let mom = if k >= p.momentum_days as usize {
-                s.close[k] / s.close[k - p.momentum_days as usize] - 1.0
-            } else {
-                f64::NAN
-            };
-            (tk.clone(), *alpha, loaded.meta.calibration.p_up(*alpha), *age, mom)
-        })
-        .collect();
-    preds.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let entries: Vec<Prediction> = preds
-        .iter()
-        .enumerate()
-        .map(|(i, (tk, alpha, p_up, age, mom))| {
-            let pu = Probability::saturating(*p_up);
-            let direction = if pu.get() >= 0.5 { Direction::Up } else { Direction::Down };
-            let confidence = Confidence::from_p_up(pu);
-            Prediction {
-                ticker: tk.clone(),
-                p_up: pu,
-                predicted_direction: direction,
-                confidence,
-                predicted_alpha: alpha.clamp(-1.0, 1.0),
-                rank: i as u32 + 1,
-                gbm_veto: direction == Direction::Down && confidence.get() >= threshold,
-                momentum_veto: mom.is_finite() && *mom < p.momentum_veto_return,
-                price_data_age_days: *age as u32,
-            }
-        })
-        .collect();
+    let (entries, feature_importance) = {
+        let booster = loaded.booster()?;
+        let raw = model::predict(&booster, &x)?;
+        let mut preds: Vec<(Ticker, f64, f64, i64, f64)> = rows
+            .iter()
+            .zip(&raw)
+            .map(|((_, tk, age), alpha)| {
+                let s = bars.get(tk.as_str()).expect("same bars");
+                let k = s.len() - 1;
+                let mom = if k >= p.momentum_days as usize {
+                    s.close[k] / s.close[k - p.momentum_days as usize] - 1.0
+                } else {
+                    f64::NAN
+                };
+                (tk.clone(), *alpha, loaded.meta.calibration.p_up(*alpha), *age, mom)
+            })
+            .collect();
+        preds.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let entries: Vec<Prediction> = preds
+            .iter()
+            .enumerate()
+            .map(|(i, (tk, alpha, p_up, age, mom))| {
+                let pu = Probability::saturating(*p_up);
+                let direction = if pu.get() >= 0.5 { Direction::Up } else { Direction::Down };
+                let confidence = Confidence::from_p_up(pu);
+                Prediction {
+                    ticker: tk.clone(),
+                    p_up: pu,
+                    predicted_direction: direction,
+                    confidence,
+                    predicted_alpha: alpha.clamp(-1.0, 1.0),
+                    rank: i as u32 + 1,
+                    gbm_veto: direction == Direction::Down && confidence.get() >= threshold,
+                    momentum_veto: mom.is_finite() && *mom < p.momentum_veto_return,
+                    price_data_age_days: *age as u32,
+                    drivers: Vec::new(),
+                }
+            })
+            .collect();
+        let row_of: HashMap<&Ticker, usize> = rows.iter().map(|(n, tk, _)| (tk, *n)).collect();
+        let entries = with_drivers(entries, &booster, |tk| row_of.get(tk).map(|n| fs.row(t, *n)))?;
+        (entries, model::importance(&booster)?)
+    };
     let predicted: BTreeSet<&Ticker> = entries.iter().map(|e| &e.ticker).collect();
     excluded.retain(|x| !predicted.contains(&x.ticker));
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -332,6 +375,7 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
         price_freshness: Some(freshness.clone()),
         promoted: loaded.meta.promoted,
         gates: loaded.meta.gates.clone(),
+        feature_importance,
     };
     let published = if opts.dry_run {
         "dry run: nothing written".to_string()

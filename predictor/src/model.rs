@@ -22,15 +22,16 @@
 //! a run that fits everything to the bit.
 
 use ae_shared::contracts::params::{GbmParams, WalkForward};
-use ae_shared::contracts::predictor_metrics::{FoldMetrics, WalkForwardSummary};
+use ae_shared::contracts::predictions::Driver;
+use ae_shared::contracts::predictor_metrics::{FeatureImportance, FoldMetrics, WalkForwardSummary};
 use ae_shared::metrics::{pearson, spearman};
 use ae_shared::types::Fraction;
-use lightgbm3::{Booster, Dataset};
+use lightgbm3::{Booster, Dataset, ImportanceType};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::features::{FeatureSet, NF};
+use crate::features::{FeatureSet, NAMES, NF};
 
 /// Training failures.
 #[derive(Debug, thiserror::Error)]
@@ -296,6 +297,47 @@ pub fn predict(b: &Booster, x: &[f32]) -> Result<Vec<f64>, TrainError> {
         return Ok(Vec::new());
     }
     b.predict_with_params(x, NF as i32, true, "num_threads=1").map_err(gbm)
+}
+
+/// The model's gain-based importance of each feature, largest first; features that never split
+/// are left out.
+pub fn importance(b: &Booster) -> Result<Vec<FeatureImportance>, TrainError> {
+    let gain = b.feature_importance(ImportanceType::Gain).map_err(gbm)?;
+    let total: f64 = gain.iter().filter(|g| g.is_finite()).sum();
+    let mut out: Vec<FeatureImportance> = NAMES
+        .iter()
+        .zip(gain)
+        .filter(|(_, g)| g.is_finite() && *g > 0.0)
+        .map(|(f, g)| FeatureImportance { feature: f.to_string(), gain: g, share: g / total })
+        .collect();
+    out.sort_by(|a, b| b.gain.total_cmp(&a.gain).then_with(|| a.feature.cmp(&b.feature)));
+    Ok(out)
+}
+
+/// The `k` largest SHAP contributions (LightGBM's own) of each row of row-major `x`, largest in
+/// magnitude first: what drove each prediction.
+pub fn drivers(b: &Booster, x: &[f32], k: usize) -> Result<Vec<Vec<Driver>>, TrainError> {
+    if x.is_empty() {
+        return Ok(Vec::new());
+    }
+    let contrib = b.predict_contrib(x, NF as i32, true).map_err(gbm)?;
+    // Each row: one contribution per feature, then the base value.
+    Ok(contrib
+        .chunks(NF + 1)
+        .map(|row| {
+            let mut d: Vec<Driver> = NAMES
+                .iter()
+                .zip(&row[..NF])
+                .filter(|(_, c)| c.is_finite() && **c != 0.0)
+                .map(|(f, c)| Driver { feature: f.to_string(), contribution: *c })
+                .collect();
+            d.sort_by(|a, b| {
+                b.contribution.abs().total_cmp(&a.contribution.abs()).then_with(|| a.feature.cmp(&b.feature))
+            });
+            d.truncate(k);
+            d
+        })
+        .collect())
 }
 
 /// Out-of-fold predictions: (session, symbol, prediction, label).

@@ -14,6 +14,7 @@ use ae_shared::contracts::predictor_metrics::{GateCheck, PredictorMetrics};
 use ae_shared::contracts::{Job, Lineage};
 use ae_shared::store::PriceStore;
 use anyhow::Context;
+use lightgbm3::Booster;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -133,6 +134,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     });
     let wf: WalkForwardResult = wf?;
     let text = text?.expect("the walk-forward validation passed, so the final fit ran");
+    let feature_importance = model::importance(&Booster::from_string(&text).context("loading the final model")?)?;
     let t_final = t1.elapsed().as_secs_f64() - t_wf;
     let folds_kept = wf.fitted.iter().filter(|t| t.is_none()).count() as u32;
     if !opts.dry_run {
@@ -213,6 +215,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         price_freshness: None,
         promoted,
         gates: gates.clone(),
+        feature_importance,
     };
     let model_key = |file: &'static str| keys::predictor_model(&version, file);
     let published = if opts.dry_run {

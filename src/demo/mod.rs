@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ae_shared::TradingDay;
-use ae_shared::bus::Bus;
+use ae_shared::bus::{Bus, keys};
 use ae_shared::cli::CommonArgs;
 use ae_shared::clock::SimulatedClock;
+use ae_shared::contracts::predictor_metrics::PredictorMetrics;
 use ae_shared::fmt::pct;
 use ae_shared::metrics::{self, Summary};
 use ae_shared::store::{self, ImportFiles, embedded_data_dir};
@@ -213,6 +214,13 @@ pub async fn run(args: DemoArgs, common: &CommonArgs) -> anyhow::Result<ExitCode
         println!(
             "  predictor: no model passed the promotion gate (no champion, so no predictions: the executor ran without them)"
         );
+    }
+    if let Some(m) = bus.get_doc::<PredictorMetrics>(&keys::predictor_metrics_latest()).await?
+        && !m.doc.feature_importance.is_empty()
+    {
+        let lead: Vec<String> =
+            m.doc.feature_importance.iter().take(3).map(|f| format!("{} {:.0}%", f.feature, 100.0 * f.share)).collect();
+        println!("  the champion's leading features (share of split gain): {}", lead.join(", "));
     }
     println!(
         "  backtester: {} run(s), {} with a write-back; the last one decided:",

@@ -379,6 +379,7 @@ fn plan(input: &PlanInput<'_>, audit: bool) -> Plan {
                     ticker: c.ticker.clone(),
                     rule: rule.code().to_string(),
                     reason: detail,
+                    model_drivers: Vec::new(),
                 });
                 if audit
                     && matches!(
@@ -432,6 +433,7 @@ fn plan(input: &PlanInput<'_>, audit: bool) -> Plan {
             predicted_direction: pred.map(|p| p.direction),
             prediction_confidence: pred.map(|p| Confidence::saturating(p.confidence.get())),
             reasons: codes(&reasons),
+            model_drivers: Vec::new(),
         });
         if audit {
             plan.decisions.push(decision(DecisionKind::Enter, sized.shares));

@@ -134,6 +134,7 @@ fn predictions_for(d: ae_shared::TradingDay, rows: &[(&ae_shared::types::Ticker,
                 gbm_veto: *veto,
                 momentum_veto: false,
                 price_data_age_days: 1,
+                drivers: Vec::new(),
             }
         })
         .collect();

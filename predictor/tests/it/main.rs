@@ -358,3 +358,43 @@ fn the_binary_fits_aws_lambda_provided_al2023() {
         .unwrap();
     assert!(newest <= (2, 34), "provided.al2023 has glibc 2.34; the binary needs GLIBC_{}.{}", newest.0, newest.1);
 }
+
+#[tokio::test]
+async fn the_model_says_what_drove_it_gain_importance_and_each_ends_largest_shap_contributions() {
+    let m = generate(&SimConfig::new(120, 520, 0.4, 9));
+    let (_d, bus) = sim_bus(&m).await;
+    let cfg = Config::defaults();
+    let day = *m.sessions.last().unwrap();
+    let trained = train_on(&bus, &cfg, day).await;
+    let model_metrics = bus
+        .get_doc_required::<PredictorMetrics>(&keys::predictor_model(&trained.version, "metrics.json").unwrap())
+        .await
+        .unwrap()
+        .doc;
+    let imp = &model_metrics.feature_importance;
+    println!("importance: {:?}", imp.iter().take(5).map(|f| (&f.feature, f.share)).collect::<Vec<_>>());
+    assert!(imp.windows(2).all(|w| w[0].gain >= w[1].gain) && imp.iter().all(|f| f.gain > 0.0));
+    assert!((imp.iter().map(|f| f.share).sum::<f64>() - 1.0).abs() < 1e-9);
+    // The planted signal is a five-day reversal: a five-day return leads.
+    let five_day = ["ret_5", "sector_rel_ret_5", "bench_rel_ret_5"];
+    assert!(five_day.contains(&imp[0].feature.as_str()), "{:?}", imp[0]);
+
+    infer(&bus, &cfg, clock(day), &InferOptions { date: day, dry_run: false, force: false }).await.unwrap();
+    let p = bus.get_doc_required::<Predictions>(&keys::predictions(day)).await.unwrap().doc;
+    let n = p.entries.len() as u32;
+    for e in &p.entries {
+        let ends = e.rank <= 5 || e.rank + 5 > n;
+        assert_eq!(!e.drivers.is_empty(), ends || e.gbm_veto, "rank {} of {n}, veto {}", e.rank, e.gbm_veto);
+        assert!(e.drivers.len() <= 3);
+        assert!(e.drivers.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs()));
+    }
+    // The top name's largest driver pushes it up, the bottom name's down, and a five-day return
+    // is among them.
+    let (top, bottom) = (&p.entries[0], p.entries.last().unwrap());
+    println!("top {:?}\nbottom {:?}", top.drivers, bottom.drivers);
+    assert!(top.drivers[0].contribution > 0.0 && bottom.drivers[0].contribution < 0.0);
+    assert!(top.drivers.iter().chain(&bottom.drivers).any(|d| five_day.contains(&d.feature.as_str())));
+    // Inference's metrics carry the champion's importance.
+    let daily = bus.get_doc_required::<PredictorMetrics>(&keys::predictor_metrics_latest()).await.unwrap().doc;
+    assert_eq!(&daily.feature_importance, imp);
+}

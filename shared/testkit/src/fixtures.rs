@@ -9,9 +9,9 @@ use ae_shared::contracts::order_book::{
     EntryOrder, EntryTriggers, ExitOrder, OrderBook, SizingFactors, StopOrder, order_id,
 };
 use ae_shared::contracts::params::{ExecutorParams, ParamsDoc, PredictorParams, ResearchParams, ScoringWeights};
-use ae_shared::contracts::predictions::{Exclusion, Prediction, Predictions};
+use ae_shared::contracts::predictions::{Driver, Exclusion, Prediction, Predictions};
 use ae_shared::contracts::predictor_metrics::{
-    FoldMetrics, GateCheck, PredictorMetrics, PriceFreshness, WalkForwardSummary,
+    FeatureImportance, FoldMetrics, GateCheck, PredictorMetrics, PriceFreshness, WalkForwardSummary,
 };
 use ae_shared::contracts::signals::{PopulationMember, ResearchMode, SectorView, SignalEntry, Signals, SubScores};
 use ae_shared::contracts::{Job, Lineage};
@@ -92,6 +92,7 @@ pub fn predictions() -> Predictions {
             gbm_veto: veto,
             momentum_veto: false,
             price_data_age_days: 1,
+            drivers: if veto { vec![Driver { feature: "ret_5d".into(), contribution: -0.011 }] } else { Vec::new() },
         }
     };
     Predictions {
@@ -147,6 +148,7 @@ pub fn predictor_metrics() -> PredictorMetrics {
         price_freshness: Some(PriceFreshness { max_age_days: 1, n_stale: 0 }),
         promoted: true,
         gates: vec![GateCheck::at_least("median_ic", 0.04, 0.01)],
+        feature_importance: vec![FeatureImportance { feature: "ret_5d".into(), gain: 12.5, share: 0.4 }],
     }
 }
 
@@ -197,6 +199,7 @@ pub fn order_book() -> OrderBook {
             predicted_direction: Some(Direction::Up),
             prediction_confidence: Some(Confidence::new(0.24).unwrap()),
             reasons: vec!["ENTER_APPROVED".into()],
+            model_drivers: vec![Driver { feature: "ret_5d".into(), contribution: 0.004 }],
         }],
         urgent_exits: vec![ExitOrder {
             id: order_id(day(), &t("XOM"), SignalAction::Exit),

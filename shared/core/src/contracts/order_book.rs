@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Conviction, Direction, Regime, SignalAction, time_of_day};
+use super::predictions::Driver;
 use super::{Checker, DocKind, Document, Lineage};
 use crate::calendar::TradingDay;
 use crate::types::{Confidence, Fraction, Score, Ticker, Usd};
@@ -140,6 +141,10 @@ pub struct EntryOrder {
     pub prediction_confidence: Option<Confidence>,
     /// Reason codes of the decision.
     pub reasons: Vec<String>,
+    /// What drove the predictor's view of the name (its largest SHAP contributions), when the
+    /// predictions in force give them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_drivers: Vec<Driver>,
 }
 
 /// A planned exit or reduction, sent at the open.
@@ -193,6 +198,10 @@ pub struct BlockedEntry {
     pub rule: String,
     /// Why, with the numbers.
     pub reason: String,
+    /// What drove the predictor's view of the name (a vetoed name's always), when the predictions
+    /// in force give them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_drivers: Vec<Driver>,
 }
 
 /// The order book.

@@ -34,6 +34,21 @@ pub struct Prediction {
     pub momentum_veto: bool,
     /// Trading days between the last price used and the prediction date.
     pub price_data_age_days: u32,
+    /// What drove the prediction: the features with the largest SHAP contributions (LightGBM's
+    /// own), largest first. Given for the day's top and bottom names and every vetoed one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<Driver>,
+}
+
+/// One feature's contribution to a prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Driver {
+    /// Feature name (as in the model's metadata).
+    pub feature: String,
+    /// Its SHAP contribution to `predicted_alpha`, in the label's units (log return); the
+    /// contributions of every feature and the model's base value add up to the prediction.
+    pub contribution: f64,
 }
 
 /// A name left out, and why.

@@ -118,6 +118,23 @@ pub struct PredictorMetrics {
     pub promoted: bool,
     /// Each gate's outcome.
     pub gates: Vec<GateCheck>,
+    /// The model's gain-based feature importance, largest first (features that never split are
+    /// left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_importance: Vec<FeatureImportance>,
+}
+
+/// One feature's share of the model's split gain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureImportance {
+    /// Feature name.
+    pub feature: String,
+    /// Total gain of the splits on it.
+    pub gain: f64,
+    /// Its share of the total gain, 0..1.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub share: f64,
 }
 
 impl Document for PredictorMetrics {
