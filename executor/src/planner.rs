@@ -324,7 +324,7 @@ pub async fn plan<B: Broker>(
         nav: Usd::saturating(book.nav),
         cash: Usd::saturating(book.cash),
         market_regime: regime,
-        entries: with_drivers(
+        entries: attach_drivers(
             &plan.entries,
             &preds.drivers,
             |e| e.predicted_direction.is_some(),
@@ -333,7 +333,7 @@ pub async fn plan<B: Broker>(
         ),
         urgent_exits: plan.exits.clone(),
         stops: plan.stops.clone(),
-        blocked: with_drivers(
+        blocked: attach_drivers(
             &plan.blocked,
             &preds.drivers,
             |b| b.rule == Reason::GbmVeto.code(),
@@ -440,7 +440,7 @@ fn record(
 
 /// `orders` with the drivers of each one's prediction, where `used` (the rules used the
 /// prediction: it was fresh) and the predictions in force give them.
-fn with_drivers<T: Clone>(
+fn attach_drivers<T: Clone>(
     orders: &[T],
     drivers: &std::collections::BTreeMap<Ticker, Vec<Driver>>,
     used: impl Fn(&T) -> bool,
@@ -480,7 +480,7 @@ mod tests {
             reason: String::new(),
             model_drivers: Vec::new(),
         };
-        let out = with_drivers(
+        let out = attach_drivers(
             &[blocked("AAA", "GBM_VETO"), blocked("BBB", "MAX_SECTOR"), blocked("CCC", "GBM_VETO")],
             &drivers,
             |b| b.rule == Reason::GbmVeto.code(),
