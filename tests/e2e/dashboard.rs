@@ -86,8 +86,9 @@ fn same_number(page: &str, doc: &Value, what: &str) {
     assert_eq!(got, want, "{what}: the page shows {got}, the bus holds {want}");
 }
 
-/// A 24-point executor sweep (2 x 3 x 2 x 2 around the defaults).
-const SMALL_SWEEP: &str = r#"
+/// A 24-point executor sweep (2 x 3 x 2 x 2 around the defaults): the test profile is not
+/// optimised, and a configuration that declares a sweep replaces the grid.
+pub const SMALL_SWEEP: &str = r#"
 [[backtest.sweep]]
 path = "risk.min_score"
 values = [60.0, 70.0]

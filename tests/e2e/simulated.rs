@@ -8,25 +8,11 @@ use std::process::Command;
 
 use ae_shared::TradingDay;
 
-/// A 24-point sweep (the test profile is not optimised; a file that declares a sweep replaces
-/// the grid).
-const SMALL_SWEEP: &str = r#"
-[[backtest.sweep]]
-path = "risk.min_score"
-values = [60.0, 70.0]
-[[backtest.sweep]]
-path = "exits.atr_multiple"
-values = [2.0, 2.5, 3.0]
-[[backtest.sweep]]
-path = "exits.time_decay_exit_days"
-values = [10, 14]
-[[backtest.sweep]]
-path = "exits.reduce_on_gain_pct"
-values = [0.15, 0.25]
-"#;
+use crate::dashboard::SMALL_SWEEP;
 
-/// Names and years of the CI-size market.
+/// Names of the CI-size market.
 const NAMES: usize = 150;
+/// Its years (the first is history).
 const YEARS: usize = 2;
 
 /// The Monday `weeks` weeks before the end of a `years`-year simulated market (its sessions start
@@ -40,7 +26,8 @@ fn weeks_before_end(years: usize, weeks: i64) -> TradingDay {
     d
 }
 
-/// Runs the demo in `dir` with `args` after the market flags; returns its summary.
+/// Runs the demo in `dir` on the CI-size market with `signal` and `seed`, trading its last
+/// `weeks` weeks; returns the summary.
 fn demo(dir: &Path, signal: &str, seed: u64, weeks: i64) -> String {
     std::fs::write(dir.join("small.toml"), SMALL_SWEEP).unwrap();
     let from = weeks_before_end(YEARS, weeks).to_string();
