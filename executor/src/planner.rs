@@ -466,12 +466,9 @@ mod tests {
     use super::*;
     use ae_shared::contracts::order_book::BlockedEntry;
 
-    fn t(s: &str) -> Ticker {
-        Ticker::new(s).unwrap()
-    }
-
     #[test]
     fn drivers_go_to_the_orders_whose_prediction_the_rules_used() {
+        let t = |s: &str| Ticker::new(s).unwrap();
         let d = |f: &str| vec![Driver { feature: f.into(), contribution: -0.01 }];
         let drivers: BTreeMap<Ticker, Vec<Driver>> = [(t("AAA"), d("ret_5")), (t("BBB"), d("rsi_14"))].into();
         let blocked = |ticker: &str, rule: &str| BlockedEntry {
