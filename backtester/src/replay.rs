@@ -116,7 +116,9 @@ pub async fn build(
 
 /// [`build`], taking the research weeks kept by earlier runs from `keep` instead of running
 /// research on them, and keeping the weeks it runs when `keep.write` ([`crate::kept_signals`];
-/// `store` is the bus's price store). The replay bus is the same to the byte.
+/// `store` is the bus's price store). The replay's signals are the same to the byte; a kept week's
+/// research brief and run archive, which the backtester never reads, are not written. A week on
+/// which research published nothing is run again next time (nothing to keep).
 pub async fn build_kept(
     bus: &Bus,
     cfg: &Config,
