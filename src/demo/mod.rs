@@ -27,28 +27,31 @@ pub struct DemoArgs {
     /// the trade ledger, the email outbox.
     #[arg(long, default_value = "var/demo")]
     pub dir: PathBuf,
-    /// First trading day (default: the first Monday of the embedded data).
+    /// First trading day (default: the first Monday of the embedded data; on a simulated market,
+    /// the first Monday of its last year).
     #[arg(long, value_parser = ae_shared::cli::parse_day)]
     pub from: Option<TradingDay>,
-    /// Last trading day (default: the last day of the embedded data).
+    /// Last trading day (default: the market's last day).
     #[arg(long, value_parser = ae_shared::cli::parse_day)]
     pub to: Option<TradingDay>,
-    /// The market: the embedded real year (the honest default, where the predictor never passes
-    /// its gate), or a simulated one with a planted signal, where the learning loop must visibly
+    /// The market: the embedded real year (the honest default, where the predictor's edge is
+    /// small), or a simulated one with a planted signal, where the learning loop must visibly
     /// learn (its days start on 2000-01-03; the demo trades the last year).
     #[arg(long, value_enum, default_value = "embedded")]
     pub market: Market,
-    /// Simulated market: years of sessions, 252 each (the years before the last are history).
+    /// Simulated market: years of sessions, 252 each (the years before the last are history;
+    /// default 5).
     #[arg(long, value_name = "N")]
     pub years: Option<usize>,
-    /// Simulated market: names (spread over the 11 sectors).
+    /// Simulated market: names, spread over the 11 sectors (default 300).
     #[arg(long, value_name = "N")]
     pub names: Option<usize>,
     /// Simulated market: the planted short-term reversal signal's strength φ from 0 to 2 (0.4 is
-    /// clearly learnable), or `none` for the null market, where nothing should be learned.
+    /// clearly learnable; the default), or `none` for the null market, where nothing should be
+    /// learned.
     #[arg(long, value_name = "STRENGTH|none", value_parser = simulated::parse_signal)]
     pub signal: Option<f64>,
-    /// Simulated market: seed (the whole market is a function of the flags).
+    /// Simulated market: seed (the whole market is a function of the flags; default 1).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
 }
