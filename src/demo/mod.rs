@@ -82,8 +82,9 @@ impl DemoArgs {
             Market::Embedded => {
                 anyhow::ensure!(
                     given.is_empty(),
-                    "{} only apply to --market simulated (the embedded market is the real year)",
-                    given.join(", ")
+                    "{} only {} to --market simulated (the embedded market is the real year)",
+                    given.join(", "),
+                    if given.len() == 1 { "applies" } else { "apply" }
                 );
                 Ok(None)
             }
