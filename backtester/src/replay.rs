@@ -133,7 +133,8 @@ pub async fn build_kept(
         return Ok(Replay { bus: bus.clone(), copied: 0, backfilled: Vec::new(), _dir: None });
     }
     let dir = tempfile::tempdir().context("creating the replay directory")?;
-    let replay = Bus::file(dir.path().join("bus"));
+    // A temporary copy: nothing reads it after this process, so nothing is synced to disk.
+    let replay = Bus::scratch(dir.path().join("bus"));
     let mut copied = 0;
     for p in PREFIXES {
         for o in bus.list(p).await.with_context(|| format!("listing {p}"))? {

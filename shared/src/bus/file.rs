@@ -27,6 +27,9 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, Clone)]
 pub struct FileStore {
     root: PathBuf,
+    /// Sync every file and directory written (off for a scratch copy nothing reads after the
+    /// process).
+    durable: bool,
 }
 
 fn io(op: &'static str, path: &Path, source: std::io::Error) -> BusError {
@@ -61,7 +64,14 @@ fn read_object(path: &Path) -> Result<Option<Object>, BusError> {
 impl FileStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), durable: true }
+    }
+
+    /// [`FileStore::new`] without syncing what it writes to disk: for a temporary copy that no
+    /// process reads after this one (a power cut may lose what it wrote, never half-write it: the
+    /// writes still go through a temporary file and a rename).
+    pub fn scratch(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into(), durable: false }
     }
 
     /// The root directory.
@@ -105,7 +115,11 @@ impl FileStore {
     fn put_blocking(&self, key: &Key, bytes: &[u8], mode: &PutMode) -> Result<String, BusError> {
         let path = self.path(key);
         let dir = path.parent().expect("a key always has a file name");
-        create_dir_durably(dir)?;
+        if self.durable {
+            create_dir_durably(dir)?;
+        } else {
+            std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
+        }
         let tmp = dir.join(format!(
             ".{}.tmp-{}-{}",
             key.file_name(),
@@ -117,7 +131,9 @@ impl FileStore {
         let stamp = {
             let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", &tmp, e))?;
             f.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
-            f.sync_all().map_err(|e| io("sync", &tmp, e))?;
+            if self.durable {
+                f.sync_all().map_err(|e| io("sync", &tmp, e))?;
+            }
             f.metadata().ok().and_then(|m| Stamp::of(&m))
         };
         crashpoint::hit(points::FILE_PUT_AFTER_TEMP);
@@ -163,7 +179,9 @@ impl FileStore {
         // The temporary file is gone after a rename; after a link (or a refusal) remove it.
         let _ = std::fs::remove_file(&tmp);
         result?;
-        sync_dir(dir)?;
+        if self.durable {
+            sync_dir(dir)?;
+        }
         if let Some(s) = stamp {
             etags::remember(&path, s, &etag);
         }
@@ -174,6 +192,7 @@ impl FileStore {
         let path = self.path(key);
         etags::forget(&path);
         match tokio::fs::remove_file(&path).await {
+            Ok(()) if !self.durable => Ok(()),
             Ok(()) => {
                 let dir = path.parent().expect("a key always has a file name").to_path_buf();
                 tokio::task::spawn_blocking(move || sync_dir(&dir)).await.map_err(|e| BusError::Other {

@@ -231,6 +231,17 @@ impl Bus {
         }
     }
 
+    /// A directory bus for a temporary copy that no process reads after this one (the
+    /// backtester's replay): it behaves as [`Bus::file`] but does not sync what it writes to disk.
+    pub fn scratch(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        Self {
+            backend: Arc::new(Backend::File(FileStore::scratch(dir.clone()))),
+            url: BusUrl::File(dir),
+            retry: RetryPolicy::default(),
+        }
+    }
+
     /// An S3 bus with explicit settings.
     pub fn s3(bucket: &str, prefix: &str, settings: &S3Settings) -> Self {
         Self {

@@ -217,6 +217,12 @@ async fn file_backend_passes_the_suite() {
 }
 
 #[tokio::test]
+async fn a_scratch_directory_bus_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(&Bus::scratch(dir.path())).await;
+}
+
+#[tokio::test]
 async fn s3_backend_passes_the_suite_over_http() {
     let server = S3Server::start().await;
     let bus = server.bus("alpha");
