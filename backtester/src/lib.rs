@@ -6,7 +6,8 @@
 //! ([`sim`], with a memo of its correlation rules shared by a sweep's points: [`memo`]) and fills
 //! through a fill model ([`fill`]), realised outcomes for grading ([`outcomes`]), the tear sheet
 //! ([`grade`]), signal quality ([`signal_grade`]), scoring-weight tuning ([`weights`]), veto
-//! calibration ([`veto`]), the executor parameter sweep ([`sweep`]) resumed across weekly runs
+//! calibration ([`veto`]), the ensemble over the prepared days graded without and with it ([`ensemble`]),
+//! the executor parameter sweep ([`sweep`]) resumed across weekly runs
 //! ([`checkpoint`]) with its overfitting statistics ([`overfit`]), their promotion gates
 //! ([`gate`]), config write-back ([`writeback`]), the report ([`report`]), the run ([`run`]) and
 //! its speed measurement ([`bench`]).
@@ -18,6 +19,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod ensemble;
 pub mod fill;
 pub mod gate;
 pub mod grade;

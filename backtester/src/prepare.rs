@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ae_executor::inputs::{PredictionsInForce, SignalsInForce, predictions_in_force, signals_in_force};
 use ae_executor::market::MarketData;
 use ae_executor::planner::candidate_of;
+use ae_executor::views::{TodayViews, views_of};
 use ae_rules::view::{Candidate, MarketView};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
@@ -84,6 +85,12 @@ pub struct DayInput {
     pub dividends: Vec<ae_rules::dividends::DividendEvent>,
     /// Benchmark close today.
     pub benchmark: Option<f64>,
+    /// The morning's views of every name research ranked (the ensemble's panel), when signals
+    /// are in force.
+    pub panel: Option<TodayViews>,
+    /// The returns over the ensemble's horizon that closed at the session before this day, of the
+    /// names of the panel made that horizon ago (what grades it).
+    pub forward: BTreeMap<Ticker, f64>,
 }
 
 /// The prepared backtest.
@@ -335,6 +342,11 @@ pub async fn prepare_kept(
     };
     kept.resize_with(days.len(), || None);
     let mut fresh: Vec<(Digest, Vec<u8>)> = Vec::new();
+    // The day whose views a day's returns grade: the ensemble's horizon before it.
+    let graded_read = |r: &Read| {
+        let d = r.date.offset(-i64::from(params.ensemble.horizon_days))?;
+        reads.binary_search_by_key(&d, |x| x.date).ok().map(|i| &reads[i])
+    };
     // The days' views side by side, a chunk at a time; each chunk's returns are then folded into
     // shared series in date order, so no more than a chunk of days holds its own copies.
     let done = AtomicUsize::new(0);
@@ -347,7 +359,7 @@ pub async fn prepare_kept(
             .par_iter()
             .zip(kept_chunk.par_iter())
             .map(|(r, k)| {
-                let d = k.is_none().then(|| day_input(store, cfg, params, r, &interest[..r.interest]));
+                let d = k.is_none().then(|| day_input(store, cfg, params, r, graded_read(r), &interest[..r.interest]));
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, days.len());
                 d
             })
@@ -363,7 +375,8 @@ pub async fn prepare_kept(
                 Some(day) => day,
                 None => {
                     let r = &chunk[i];
-                    let day = computed.unwrap_or_else(|| day_input(store, cfg, params, r, &interest[..r.interest]));
+                    let day = computed
+                        .unwrap_or_else(|| day_input(store, cfg, params, r, graded_read(r), &interest[..r.interest]));
                     if keep.is_some_and(|k| k.write) && !digests_read.is_empty() {
                         fresh.push((digests_read[first + i], kept_days::encode(&day.0, &sharer.compact(&day.1))));
                     }
@@ -394,6 +407,7 @@ pub async fn prepare_kept(
         .filter_map(|s| store.sectors.sector(s.ticker.as_str()).map(|sec| (s.ticker.clone(), sec)))
         .collect();
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
+    crate::ensemble::attach(&mut out, params);
     let digests = digests(&sectors, &out);
     Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
 }
@@ -420,7 +434,14 @@ pub async fn signals_after(
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of
 /// interest, the candidates, and the day's corporate actions and benchmark close.
 /// The returns come apart from the day, for [`Sharer`].
-fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read, interest: &[Ticker]) -> Computed {
+fn day_input(
+    store: &PriceStore,
+    cfg: &Config,
+    params: &ExecutorParams,
+    r: &Read,
+    graded: Option<&Read>,
+    interest: &[Ticker],
+) -> Computed {
     let date = r.date;
     // The correlation rule's window, or the breakers' VaR window when longer.
     let lookback = params.risk.correlation_days.max(params.breakers.var_days) as usize;
@@ -444,6 +465,14 @@ fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read
             bars.insert(t.clone(), b);
         }
     }
+    let panel = r.signals.as_ref().map(|s| views_of(s, &r.preds, &mut market, date, params));
+    let mut forward = BTreeMap::new();
+    if let Some((g, s)) = graded.and_then(|g| Some((g, g.signals.as_ref()?))) {
+        let (from, h) = (g.date.prev(), params.ensemble.horizon_days);
+        forward.extend(
+            s.doc.universe.iter().filter_map(|e| Some((e.ticker.clone(), market.forward_return(&e.ticker, from, h)?))),
+        );
+    }
     let mut candidates = Vec::new();
     if let Some(s) = &r.signals {
         for e in s.doc.universe.iter().filter(|e| e.signal == SignalAction::Enter) {
@@ -465,6 +494,8 @@ fn day_input(store: &PriceStore, cfg: &Config, params: &ExecutorParams, r: &Read
         splits: ae_executor::session::split_ratios(store, date),
         dividends: ae_executor::session::dividend_events(store, date),
         benchmark: bench_close(store, date),
+        panel,
+        forward,
     };
     (day, returns)
 }

@@ -91,6 +91,8 @@ pub struct Report {
     pub signals: SignalGrade,
     /// Executor sweep.
     pub sweep: SweepOutcome,
+    /// The sizer without and with the ensemble (a two-point sweep on top of the sweep's outcome).
+    pub ensemble: SweepOutcome,
     /// Scoring weights.
     pub weights: WeightsOutcome,
     /// Veto calibration.
@@ -317,7 +319,17 @@ impl Report {
             let _ =
                 writeln!(s, "| {} | {} | {} | {} |", values.join(" | "), num(x.train), num(x.holdout), x.train_trades);
         }
-        let _ = writeln!(s, "\n(first row: the parameters in force)\n\n## Scoring weights\n");
+        let _ = writeln!(s, "\n(first row: the parameters in force)\n\n## Ensemble sizing\n");
+        let en = &self.ensemble;
+        for g in &en.gates {
+            let _ = writeln!(s, "- {g}");
+        }
+        let _ = writeln!(s, "\n| sizing.ensemble | train | holdout | trades |\n|---|---|---|---|");
+        for x in std::iter::once(&en.baseline).chain(en.top.iter()) {
+            let v = x.point.0.first().map_or(f64::NAN, |(_, v)| *v);
+            let _ = writeln!(s, "| {v} | {} | {} | {} |", num(x.train), num(x.holdout), x.train_trades);
+        }
+        let _ = writeln!(s, "\n(first row: in force after the sweep)\n\n## Scoring weights\n");
         for g in &self.weights.gates {
             let _ = writeln!(s, "- {g}");
         }

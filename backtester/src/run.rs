@@ -326,16 +326,33 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     };
     pb.finish_and_clear();
 
-    // Write-back.
+    // The sizer without and with the ensemble, on top of what the sweep leaves in force.
+    let after_sweep = sw.params.clone().unwrap_or_else(|| exec.clone());
+    let en = crate::ensemble::grade(&sim, &after_sweep, &cfg.backtest);
+
+    // Write-back: the sweep's parameters, with the ensemble switch flipped when its own gates pass.
     let mut wb = Vec::new();
     let decide = |name: &str, why: Vec<String>| WriteBack { name: name.into(), written: false, keys: Vec::new(), why };
     let mut e = decide("executor_params", sw.gates.clone());
-    if let (Some(p), Some(ev), false) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates), opts.dry_run) {
-        let tuned = cfg.backtest.sweep.paths().map(String::from).collect();
+    let mut ens = decide("ensemble_sizing", en.gates.clone());
+    let mut tuned: Vec<String> = Vec::new();
+    let mut written = None;
+    if let (Some(p), Some(ev)) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates)) {
+        tuned.extend(cfg.backtest.sweep.paths().map(String::from));
+        written = Some((p, ev));
+    }
+    if let (Some(p), Some(ev)) = (en.params.clone(), en.evidence(&cfg.backtest.gates)) {
+        tuned.push(crate::ensemble::PATH.to_string());
+        written = Some((p, written.map_or(ev, |(_, sweep_ev)| sweep_ev)));
+        ens.written = !opts.dry_run;
+    }
+    if let (Some((p, ev)), false) = (written, opts.dry_run) {
         e.keys = writeback::write(bus, date, p, tuned, ev, inputs.clone()).await?;
         e.written = true;
+        ens.keys = if ens.written { e.keys.clone() } else { Vec::new() };
     }
     wb.push(e);
+    wb.push(ens);
     let mut s = decide("scoring_weights", wt.gates.clone());
     if wt.promote && !opts.dry_run {
         let (tuned, evidence) = (vec![weights::TUNED.to_string()], wt.evidence(&cfg.backtest.weights));
@@ -384,6 +401,7 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
         triggers: triggers(&base),
         signals: sg,
         sweep: sw,
+        ensemble: en,
         weights: wt,
         veto: vt,
         write_back: wb,

@@ -413,6 +413,7 @@ impl Run<'_> {
             // The simulator trades with the parameters it was given; no copy per day.
             params: None,
             breakers: Some(levels),
+            ensemble: None,
         };
         match self.sim.fill.at {
             FillAt::Intraday => self.intraday(day, order_book),

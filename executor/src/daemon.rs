@@ -199,6 +199,7 @@ pub async fn protective_book(bus: &Bus, ledger: &Ledger, date: TradingDay) -> an
         blocked: Vec::new(),
         params: None,
         breakers: None,
+        ensemble: None,
     })
 }
 

@@ -36,6 +36,7 @@ pub mod paper;
 pub mod planner;
 pub mod risk_state;
 pub mod session;
+pub mod views;
 
 /// Failures of the order path.
 #[derive(Debug, thiserror::Error)]

@@ -124,6 +124,7 @@ impl<'a> MarketData<'a> {
             prev_close: (n >= 2).then(|| c[n - 2]),
             atr,
             ret_20d: ret_over(c, 20),
+            ret_5d: ret_over(c, 5),
             rsi_14: last(&ind::rsi(c, 14)),
             sector_relative,
             adv_usd: adv,
@@ -163,6 +164,20 @@ impl<'a> MarketData<'a> {
                 }
             })
             .collect()
+    }
+
+    /// The return of `t` from the close of `from` to the close `sessions` sessions later, on bars
+    /// adjusted as of `as_of` (`None` when either close is missing or the later one is after
+    /// `as_of`): what the ensemble grades a day's views against.
+    pub fn forward_return(&self, t: &Ticker, from: TradingDay, sessions: u32) -> Option<f64> {
+        let end = from.offset(i64::from(sessions))?;
+        if end > self.as_of {
+            return None;
+        }
+        let s = self.series(t)?;
+        let close_on = |d: TradingDay| s.dates.binary_search(&d).ok().map(|i| s.close[i]);
+        let (a, b) = (close_on(from)?, close_on(end)?);
+        (a > 0.0 && a.is_finite() && b.is_finite()).then(|| b / a - 1.0)
     }
 
     /// The last `n` sessions up to `as_of`.

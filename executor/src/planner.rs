@@ -10,7 +10,7 @@ use ae_rules::plan::{Plan, PlanInput, plan_day};
 use ae_rules::reason::Reason;
 use ae_rules::view::{Book, Candidate, Context, Holding};
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, Published, keys};
+use ae_shared::bus::{Bus, Published, PutMode, keys};
 use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Regime, SignalAction};
@@ -198,6 +198,7 @@ pub fn candidate_of(
         prediction,
         market,
         correlation: None,
+        ensemble: None,
     }
 }
 
@@ -296,6 +297,18 @@ pub async fn plan<B: Broker>(
     if let Some(u) = &env.store.universe {
         cands.retain(|c| u.contains(&c.ticker));
     }
+    // The ensemble: today's views of every name research ranked, each view weighted by how well
+    // the views kept by earlier mornings ranked the returns that followed them.
+    let today = signals.as_ref().map(|s| crate::views::views_of(s, &preds, &mut market, date, &params));
+    let ensemble = match &today {
+        Some(t) => {
+            let skill = crate::views::skill_from_bus(env.bus, date, &market, &params.ensemble, &mut notes).await;
+            let book = crate::views::book_of(t, &skill, regime, &params);
+            crate::views::attach(&mut cands, &book);
+            Some(book)
+        }
+        None => None,
+    };
     let ctx = Context { date, regime, kill_switch: kill, signals_stale: signals.is_none() };
     let risk = crate::breaker_inputs::risk_inputs(since_clear, ledger, &market, &book, date, &params)?;
     let plan =
@@ -346,6 +359,7 @@ pub async fn plan<B: Broker>(
             peak_nav: Usd::saturating(book.peak_nav),
             planned_multiplier: plan.breakers.loss_multiplier(),
         }),
+        ensemble,
     };
     let key = keys::order_book(date);
     let cycle_id = format!("plan-{}", lineage.run_id);
@@ -360,6 +374,7 @@ pub async fn plan<B: Broker>(
         if outcome != Published::Unchanged {
             record(ledger, &plan, &cands, date, &cycle_id, env.clock, &signals, &preds)?;
         }
+
         // The risk state belongs to the order book: when the book is written anew, so is it.
         let risk_key = keys::risk_state(date);
         let replace = opts.force || outcome != Published::Unchanged;
@@ -367,6 +382,14 @@ pub async fn plan<B: Broker>(
             .publish_doc(&risk_key, None, &risk_state, replace, env.clock)
             .await
             .with_context(|| format!("writing {risk_key}"))?;
+        // So do the morning's views, which later mornings grade.
+        if let Some(t) = today.as_ref().filter(|_| replace) {
+            let views_key = keys::view_panel(date);
+            env.bus
+                .put_json(&views_key, &t.panel, PutMode::Overwrite)
+                .await
+                .with_context(|| format!("writing {views_key}"))?;
+        }
         outcome.to_string()
     };
     let report = PlanReport {

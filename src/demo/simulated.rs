@@ -10,6 +10,7 @@ use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::common::Sector;
+use ae_shared::contracts::ensemble::{ViewKind, ViewSkill};
 use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::contracts::predictions::Predictions;
 use ae_shared::in_force;
@@ -155,7 +156,29 @@ pub fn summary(c: &SimConfig, r: &Recovered, rep: &LocalReport) -> Vec<String> {
         "toward the planted truth: the weight of reversal_1m (the research factor nearest the planted reversal) in the quant composite {:.2} -> {:.2}; the veto threshold {:.2} -> {:.2}",
         r.tuned.reversal_weight.0, r.tuned.reversal_weight.1, r.tuned.veto_threshold.0, r.tuned.veto_threshold.1
     ));
+    if let Some(line) = ensemble_line(r) {
+        out.push(line);
+    }
     out
+}
+
+/// The ensemble's weights at the start and the end of the run, heaviest first.
+fn ensemble_line(r: &Recovered) -> Option<String> {
+    let (first, last, graded) = r.ensemble.as_ref()?;
+    let weight_of = |skill: &[ViewSkill], v: ViewKind| skill.iter().find(|s| s.view == v).map_or(0.0, |s| s.weight);
+    let mut order: Vec<&ViewSkill> = last.iter().collect();
+    order.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    let views: Vec<String> = order
+        .iter()
+        .take(4)
+        .map(|s| format!("{} {:+.2} (IC {:.3}, n = {})", s.view, s.weight, s.ic, s.n_days))
+        .collect();
+    Some(format!(
+        "ensemble: view weights after {graded} graded days: {}; the reversal price agent (the planted signal's own view) 0 before any graded day, {:+.2} after the first -> {:+.2}",
+        views.join(", "),
+        weight_of(first, ViewKind::Reversal),
+        weight_of(last, ViewKind::Reversal)
+    ))
 }
 
 /// Where the backtester's write-backs left what it tunes: (configured, in force at the end).
@@ -195,6 +218,8 @@ pub struct Recovered {
     pub veto_blocks: usize,
     /// What the write-backs left in force.
     pub tuned: Tuned,
+    /// The ensemble's view skill on the first morning with a graded day, and on the last morning.
+    pub ensemble: Option<(Vec<ViewSkill>, Vec<ViewSkill>, u32)>,
 }
 
 impl Recovered {
@@ -211,9 +236,14 @@ pub async fn recovered(bus: &Bus, cfg: &Config, market: &SimMarket, days: &[Trad
     let sectors: Vec<Option<Sector>> =
         (0..names).map(|i| market.sectors.sector(market.bars.tickers[i].as_str())).collect();
     let (mut ics, mut oracle, mut vetoed, mut veto_blocks) = (Vec::new(), Vec::new(), 0, 0);
+    let (mut first_skill, mut last_skill) = (None, None);
     for &d in days {
         if let Some(book) = bus.get_doc::<OrderBook>(&keys::order_book(d)).await? {
             veto_blocks += book.doc.blocked.iter().filter(|b| b.rule == GBM_VETO).count();
+            if let Some(e) = book.doc.ensemble.filter(|e| e.graded_days > 0) {
+                first_skill.get_or_insert_with(|| e.skill.clone());
+                last_skill = Some((e.skill, e.graded_days));
+            }
         }
         let Some(p) = bus.get_doc::<Predictions>(&keys::predictions(d)).await? else { continue };
         vetoed += p.doc.entries.iter().filter(|e| e.gbm_veto).count();
@@ -249,6 +279,7 @@ pub async fn recovered(bus: &Bus, cfg: &Config, market: &SimMarket, days: &[Trad
         vetoed,
         veto_blocks,
         tuned: tuned(bus, cfg).await,
+        ensemble: first_skill.zip(last_skill).map(|(a, (b, n))| (a, b, n)),
     })
 }
 

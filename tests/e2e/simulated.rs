@@ -1,6 +1,7 @@
 //! `alpha-engine demo --market simulated`, in CI size: on a market with a planted signal the loop
 //! visibly learns (a model is promoted, its live rank IC on the days traded is at least 80% of the
-//! planted signal's oracle, and the veto fires); on the null market nothing is promoted and
+//! planted signal's oracle, the veto fires, and the ensemble's weight goes to the views that carry
+//! the signal); on the null market nothing is promoted and
 //! nothing is written back. The ten null seeds the issue asks for run with `--ignored`.
 
 use std::path::Path;
@@ -50,7 +51,8 @@ fn demo(dir: &Path, signal: &str, seed: u64, weeks: i64) -> String {
 /// The number after `after` on the summary's line that contains it.
 fn figure(out: &str, after: &str) -> f64 {
     let rest = out.split_once(after).unwrap_or_else(|| panic!("{after:?} missing from:\n{out}")).1;
-    let n: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-').collect();
+    let n: String =
+        rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+')).collect();
     n.parse().unwrap_or_else(|_| panic!("no number after {after:?} in:\n{out}"))
 }
 
@@ -65,6 +67,12 @@ fn on_a_planted_market_the_loop_learns_the_signal_and_the_veto_fires() {
     assert!(figure(&out, "n = ") >= 20.0, "{out}");
     assert!(oracle > 0.1 && live >= 0.8 * oracle, "live {live} against the oracle's {oracle}:\n{out}");
     assert!(figure(&out, "the predictor vetoed") > 0.0, "{out}");
+    // The ensemble's weights move toward the views that carry the planted reversal: the reversal
+    // price agent itself and the predictor that learned it lead, and the agent's weight grew.
+    let line = out.lines().find(|l| l.contains("ensemble: view weights")).unwrap_or_else(|| panic!("{out}"));
+    let heaviest = line.split_once("graded days: ").unwrap().1;
+    assert!(heaviest.starts_with("reversal +") || heaviest.starts_with("predictor +"), "{line}");
+    assert!(figure(line, "->") > 0.2, "from no weight before any graded day: {line}");
 }
 
 /// One null market: the summary's verdict on it.

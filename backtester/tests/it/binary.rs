@@ -60,7 +60,7 @@ async fn the_cli_and_the_lambda_handler_run_the_backtest() {
     let (outcome, logs) = api.outcome(child, Duration::from_secs(120)).await;
     let Outcome::Response(rep) = outcome else { panic!("{outcome:?}\n{logs}") };
     assert_eq!(rep["date"], date.to_string());
-    assert_eq!(rep["write_back"].as_array().unwrap().len(), 4);
+    assert_eq!(rep["write_back"].as_array().unwrap().len(), 5);
     assert!(bus.head(&keys::backtest(date, "report.md")).await.unwrap().is_some());
     // A bad event is an error answer, not a crash.
     let api = RuntimeApi::start(json!({"date": "not-a-date"})).await;
@@ -134,7 +134,7 @@ async fn a_sweep_fanned_out_in_two_lambda_shards_decides_as_one_process() {
         scored += r["points"].as_u64().unwrap();
     }
     let merged = invoke(json!({"date": date.to_string(), "merge_shards": 2}), url, &config, dir.path()).await;
-    assert_eq!(merged["write_back"].as_array().unwrap().len(), 4);
+    assert_eq!(merged["write_back"].as_array().unwrap().len(), 5);
 
     let report = |bus: &Bus| {
         let bus = bus.clone();
@@ -142,6 +142,7 @@ async fn a_sweep_fanned_out_in_two_lambda_shards_decides_as_one_process() {
             let (mut r, _) =
                 bus.get_json::<serde_json::Value>(&keys::backtest(date, "report.json")).await.unwrap().unwrap();
             r["sweep"].as_object_mut().unwrap().remove("seconds");
+            r["ensemble"].as_object_mut().unwrap().remove("seconds");
             r
         }
     };
@@ -159,6 +160,7 @@ async fn a_sweep_fanned_out_in_two_lambda_shards_decides_as_one_process() {
     );
     assert_eq!(a["sweep"], b["sweep"], "the same points, objectives, deflated Sharpe, PBO, gates and decision");
     assert_eq!(a["write_back"][0], b["write_back"][0], "the same executor write-back decision");
+    assert_eq!(a["ensemble"], b["ensemble"], "the same grading of the ensemble sizing on top of it");
     let params = |bus: &Bus| {
         let bus = bus.clone();
         async move {

@@ -27,6 +27,7 @@ fn market(px: f64, k: usize) -> MarketView {
         prev_close: Some(px * 0.99),
         atr: Some(px * (0.01 + (k % 5) as f64 * 0.005)),
         ret_20d: Some(((k % 13) as f64 - 5.0) / 100.0),
+        ret_5d: None,
         rsi_14: Some(50.0),
         sector_relative: Some(0.0),
         adv_usd: Some(2e7 + k as f64 * 1e5),
@@ -58,6 +59,7 @@ fn candidate(k: usize) -> Candidate {
         }),
         market: market(20.0 + k as f64, k),
         correlation: Some(0.4),
+        ensemble: None,
     }
 }
 

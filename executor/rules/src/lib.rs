@@ -2,7 +2,8 @@
 //!
 //! Owns: every rule that decides what to buy, sell, size and when — the exit manager
 //! ([`exits`]), the risk guard ([`risk`]) with its same-sector correlation ([`correlation`]),
-//! graduated drawdown ([`drawdown`]), the circuit breakers ([`breakers`]), the position sizer ([`sizing`]), cash dividends as money
+//! graduated drawdown ([`drawdown`]), the circuit breakers ([`breakers`]), the position sizer ([`sizing`])
+//! and the one calibrated view per name it can size with ([`ensemble`]), cash dividends as money
 //! ([`dividends`]), what a fill costs ([`costs`]: slippage and commissions), intraday entry
 //! triggers and exits ([`intraday`]), the sell guard ([`sells`]), risk-approved orders
 //! ([`order`]) and their lifecycle ([`lifecycle`]: states, events, the one transition table), a
@@ -21,6 +22,7 @@ pub mod correlation;
 pub mod costs;
 pub mod dividends;
 pub mod drawdown;
+pub mod ensemble;
 pub mod exits;
 pub mod intraday;
 pub mod lifecycle;

@@ -578,6 +578,7 @@ mod tests {
                 blocked: plan.blocked.clone(),
                 params: Some(p.clone()),
                 breakers: None,
+                ensemble: None,
             };
             if let Err(problems) = to_json_checked(&ob) {
                 panic!("{}: the order book is invalid:\n{problems}", c.what);

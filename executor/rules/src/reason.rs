@@ -88,6 +88,8 @@ reasons! {
     AtrCapped => "ATR_CAPPED",
     /// Within the earnings window the size was capped at a share of the position cap.
     EarningsCapped => "EARNINGS_CAPPED",
+    /// Size capped at the ensemble's fractional-Kelly weight (when the sizer uses the ensemble).
+    KellyCapped => "KELLY_CAPPED",
     /// Every check passed.
     Approved => "APPROVED",
     // --- exit manager ---

@@ -2,7 +2,8 @@
 //! staleness × breakers`, capped by the largest position, the earnings cap (within the window, a
 //! share of the largest position), the ATR volatility cap, 10% of average
 //! daily dollar volume and the cash available; below the minimum position it is skipped; whole
-//! shares. Every factor is recorded.
+//! shares. Every factor is recorded. With `ensemble` above 0 the confidence factor blends in the
+//! ensemble's probability and its fractional-Kelly weight caps the size ([`crate::ensemble`]).
 
 use ae_core::contracts::common::{Conviction, SectorRating};
 use ae_core::contracts::order_book::SizingFactors;
@@ -83,7 +84,12 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
         None => 1.0,
     };
     let p_up = c.prediction.filter(|_| x.prediction_fresh).map(|q| q.p_up.get());
-    let confidence = confidence_adj(p_up, p);
+    let blend = p.ensemble.get();
+    let ensemble = c.ensemble.as_ref().filter(|_| blend > 0.0);
+    let confidence = match ensemble {
+        Some(e) => (1.0 - blend) * confidence_adj(p_up, p) + blend * confidence_adj(e.p_outperform, p),
+        None => confidence_adj(p_up, p),
+    };
     let staleness = staleness_adj(c.signal_age_days, p);
     let dd = x.drawdown_multiplier;
     let raw = base * sector * conviction * upside * dd * atr * confidence * staleness * x.breaker_multiplier;
@@ -97,6 +103,13 @@ pub fn size(c: &Candidate, x: &SizingInputs, p: &SizingParams) -> Size {
     if atr < 1.0 && w > base * atr * dd {
         w = base * atr * dd;
         caps.push(Reason::AtrCapped);
+    }
+    // The ensemble's fractional-Kelly weight caps the size when the sizer uses the ensemble.
+    if let Some(k) = ensemble.and_then(|e| e.kelly)
+        && w > k
+    {
+        w = k;
+        caps.push(Reason::KellyCapped);
     }
     // Within the earnings window the size itself is capped (the position cap cannot erase it).
     let mut earnings = 1.0;
@@ -261,5 +274,36 @@ mod tests {
         let mut dear = candidate("CAND", 80.0, 900.0);
         dear.market.adv_usd = Some(6_000.0);
         assert_eq!(size(&dear, &inputs(), &p).shares, 0);
+    }
+
+    #[test]
+    fn the_ensemble_is_blended_into_the_confidence_and_its_kelly_weight_caps_the_size_only_when_switched_on() {
+        use ae_core::contracts::ensemble::NameEnsemble;
+        let mut p = params().sizing;
+        let mut c = candidate("CAND", 80.0, 33.0);
+        c.prediction = Some(prediction(0.5));
+        c.ensemble = Some(NameEnsemble {
+            ticker: c.ticker.clone(),
+            expected_alpha: 0.004,
+            confidence: 0.8,
+            disagreement: 0.1,
+            kelly: Some(0.01),
+            p_outperform: Some(1.0),
+            views: Vec::new(),
+        });
+        let off = size(&c, &inputs(), &p);
+        assert!((off.factors.confidence - 1.0).abs() < 1e-12, "switched off: the predictor alone");
+        assert!(!off.caps.contains(&Reason::KellyCapped));
+        p.ensemble = Fraction::saturating(0.5);
+        let half = size(&c, &inputs(), &p);
+        // (1.0 + (0.70 + 0.60 × 1.0)) / 2
+        assert!((half.factors.confidence - 1.15).abs() < 1e-12, "{:?}", half.factors);
+        assert!(half.caps.contains(&Reason::KellyCapped));
+        assert!(half.factors.dollars.get() <= 10_000.0 && half.shares > 0, "1% of NAV at most");
+        // An ensemble that expects the name to lag: no Kelly weight, no entry.
+        if let Some(e) = c.ensemble.as_mut() {
+            e.kelly = Some(0.0);
+        }
+        assert_eq!(size(&c, &inputs(), &p).skipped, Some(Reason::BelowMinDollars));
     }
 }

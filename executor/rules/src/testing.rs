@@ -29,6 +29,7 @@ pub fn market(close: f64) -> MarketView {
         prev_close: Some(close),
         atr: Some(close * 0.02),
         ret_20d: Some(0.02),
+        ret_5d: None,
         rsi_14: Some(55.0),
         sector_relative: Some(0.0),
         adv_usd: Some(50e6),
@@ -68,6 +69,7 @@ pub fn candidate(t: &str, score: f64, close: f64) -> Candidate {
         prediction: Some(prediction(0.6)),
         market: market(close),
         correlation: Some(0.3),
+        ensemble: None,
     }
 }
 

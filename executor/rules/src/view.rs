@@ -3,6 +3,7 @@
 
 use ae_core::calendar::TradingDay;
 use ae_core::contracts::common::{Conviction, Direction, Regime, Sector, SectorRating, SignalAction};
+use ae_core::contracts::ensemble::NameEnsemble;
 use ae_core::types::{Confidence, Probability, Score, Ticker};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,9 @@ pub struct MarketView {
     pub atr: Option<f64>,
     /// 20-session simple return.
     pub ret_20d: Option<f64>,
+    /// 5-session simple return.
+    #[serde(default)]
+    pub ret_5d: Option<f64>,
     /// RSI(14).
     pub rsi_14: Option<f64>,
     /// Own return minus its sector's (equal-weight of members) over the sector-relative lookback.
@@ -171,6 +175,9 @@ pub struct Candidate {
     pub market: MarketView,
     /// Mean correlation of daily returns with held names of the same sector.
     pub correlation: Option<f64>,
+    /// The ensemble's one calibrated view of the name, when the caller measured one.
+    #[serde(default)]
+    pub ensemble: Option<NameEnsemble>,
 }
 
 /// What holds for every decision of a cycle.

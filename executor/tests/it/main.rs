@@ -12,4 +12,5 @@ mod market;
 mod money_safety;
 mod notify;
 mod regressions;
+mod views;
 mod year;

@@ -26,6 +26,11 @@ pub fn std_sample(x: &[f64]) -> f64 {
     (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
 }
 
+/// The standard normal distribution function Φ(x).
+pub fn normal_cdf(x: f64) -> f64 {
+    Normal::standard().cdf(x)
+}
+
 /// Growth of 1 over the whole series, minus 1.
 pub fn total_return(r: &[f64]) -> f64 {
     r.iter().fold(1.0, |acc, x| acc * (1.0 + x)) - 1.0

@@ -13,6 +13,7 @@
 //! | `predictor/predictions/{date}.json`, `.../latest.json` | predictor infer | daily predictions |
 //! | `predictor/metrics/{date}.json`, `.../latest.json` | predictor | model and freshness metrics |
 //! | `executor/order_books/{date}.json` | executor plan | the day's order book |
+//! | `executor/views/{date}.json` | executor plan | the morning's views per name (the ensemble's panel) |
 //! | `executor/snapshots/{date}/{hhmmss}.json` | executor daemon | intraday state |
 //! | `executor/eod/{date}.json` | executor eod | end-of-day report |
 //! | `trades/trades_full.csv`, `trades/eod_pnl.csv` | executor eod | ledger backups |
@@ -185,6 +186,11 @@ pub fn predictor_metrics_latest() -> Key {
 pub fn order_book(date: TradingDay) -> Key {
     Key::of(format!("executor/order_books/{date}.json"))
 }
+/// `executor/views/{date}.json` — the morning's views of every name research ranked (the
+/// ensemble's panel), graded by later mornings.
+pub fn view_panel(date: TradingDay) -> Key {
+    Key::of(format!("executor/views/{date}.json"))
+}
 /// `executor/snapshots/{date}/{hhmmss}.json`
 pub fn daemon_snapshot(date: TradingDay, hhmmss: &str) -> Key {
     Key::of(format!("executor/snapshots/{date}/{hhmmss}.json"))
@@ -333,7 +339,7 @@ pub fn archived(key: &Key, stamp: &str) -> Key {
 }
 
 /// The trading day a dated key is about: the inverse of the dated builders ([`signals`],
-/// [`research_brief`], [`research_archive`], [`predictions`], [`predictor_metrics`], [`order_book`],
+/// [`research_brief`], [`research_archive`], [`predictions`], [`predictor_metrics`], [`order_book`], [`view_panel`],
 /// [`daemon_snapshot`], [`eod`], [`alert`], [`config_history`], [`backtest`] and the day of
 /// [`price_history_chunk`]). `None` for every other key (`latest` pointers, undated objects, price
 /// chunks, which cover a range of days).
@@ -347,7 +353,7 @@ pub fn date_of(key: &Key) -> Option<TradingDay> {
         | ["config", "history", day, _]
         | ["backtest", day, _]
         | ["risk", day, "risk_state.json"] => *day,
-        ["predictor", "predictions" | "metrics", file] | ["executor", "order_books" | "eod", file] => {
+        ["predictor", "predictions" | "metrics", file] | ["executor", "order_books" | "eod" | "views", file] => {
             file.strip_suffix(".json")?
         }
         ["prices", "bars", "history", file] => file.split('_').next()?,
@@ -416,6 +422,7 @@ mod tests {
         assert_eq!(signals(d).as_str(), "signals/2010-03-15/signals.json");
         assert_eq!(predictions(d).as_str(), "predictor/predictions/2010-03-15.json");
         assert_eq!(order_book(d).as_str(), "executor/order_books/2010-03-15.json");
+        assert_eq!(date_of(&view_panel(d)), Some(d));
         assert_eq!(
             archived(&signals(d), "20100315T101500Z").as_str(),
             "archive/signals/2010-03-15/signals.json@20100315T101500Z"

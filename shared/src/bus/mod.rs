@@ -223,20 +223,18 @@ impl Bus {
 
     /// A file bus rooted at `dir`.
     pub fn file(dir: impl Into<PathBuf>) -> Self {
-        let dir = dir.into();
-        Self {
-            backend: Arc::new(Backend::File(FileStore::new(dir.clone()))),
-            url: BusUrl::File(dir),
-            retry: RetryPolicy::default(),
-        }
+        Self::directory(dir.into(), FileStore::new)
     }
 
     /// A directory bus for a temporary copy that no process reads after this one (the
     /// backtester's replay): it behaves as [`Bus::file`] but does not sync what it writes to disk.
     pub fn scratch(dir: impl Into<PathBuf>) -> Self {
-        let dir = dir.into();
+        Self::directory(dir.into(), FileStore::scratch)
+    }
+
+    fn directory(dir: PathBuf, store: fn(PathBuf) -> FileStore) -> Self {
         Self {
-            backend: Arc::new(Backend::File(FileStore::scratch(dir.clone()))),
+            backend: Arc::new(Backend::File(store(dir.clone()))),
             url: BusUrl::File(dir),
             retry: RetryPolicy::default(),
         }

@@ -221,6 +221,7 @@ pub fn order_book() -> OrderBook {
         blocked: vec![],
         params: None,
         breakers: None,
+        ensemble: None,
     }
 }
 

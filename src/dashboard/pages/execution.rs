@@ -1,5 +1,5 @@
-//! Execution: the day's orders and what became of them, the fills with their slippage, and the
-//! entry-trigger scorecard.
+//! Execution: the day's orders and what became of them, the ensemble's view of each name, the
+//! fills with their slippage, and the entry-trigger scorecard.
 
 use std::collections::BTreeMap;
 
@@ -80,6 +80,7 @@ pub fn render(s: &Snapshot) -> Markup {
                 @for x in &b.blocked { tr { td.l { (x.ticker.as_str()) } td.l { (x.rule) } td.wrap { (x.reason) } } }
             } }
         }
+        @if let Some(en) = &b.ensemble { (ensemble(en)) }
         h2 { "Fills, last 5 sessions" }
         div.scroll { table {
             tr { th { "day" } th.l { "order" } th.l { "side" } th { "shares" } th { "price" } th { "signal price" } th { "slippage" } th { "commission" } }
@@ -103,5 +104,44 @@ pub fn render(s: &Snapshot) -> Markup {
             Some(r) => { p.muted { "From the simulator over the executor's own rules (" a href=(doc_href(&r.key)) { "the last backtest" } ")." } (super::backtester::triggers(&r.doc)) }
             None => (empty("backtest report", "the backtester, Saturdays 04:00")),
         }
+    }
+}
+
+/// The ensemble of the book: each view's measured skill and weight, and the names it expects most
+/// of, with the view that moved each most.
+fn ensemble(en: &ae_shared::contracts::ensemble::EnsembleBook) -> Markup {
+    let mut names: Vec<_> = en.names.iter().collect();
+    names.sort_by(|a, b| b.expected_alpha.total_cmp(&a.expected_alpha));
+    html! {
+        h2 { "Ensemble" }
+        p.muted {
+            "Each view weighted by its rank IC against the " (en.horizon_days) "-session return that followed, over "
+            (en.graded_days) " graded mornings, shrunk toward zero when few."
+        }
+        div.scroll { table {
+            tr { th.l { "view" } th { "weight" } th { "rank IC" } th { "± s.e." } th { "n" } }
+            @for v in &en.skill {
+                tr data-view=(v.view) {
+                    td.l { (v.view) }
+                    td { (num(v.weight, 2)) }
+                    td { (num(v.ic, 3)) }
+                    td { @if let Some(se) = v.std_error { (num(se, 3)) } @else { "–" } }
+                    td { (v.n_days) }
+                }
+            }
+        } }
+        div.scroll { table {
+            tr { th.l { "name" } th { "expected alpha" } th { "confidence" } th { "Kelly" } th.l { "moved most by" } }
+            @for n in names.iter().take(10) {
+                @let lead = n.views.iter().max_by(|a, b| a.contribution.abs().total_cmp(&b.contribution.abs()));
+                tr {
+                    td.l { (n.ticker.as_str()) }
+                    td { (pct(n.expected_alpha)) }
+                    td { (num(n.confidence, 2)) }
+                    td { @if let Some(k) = n.kelly { (pct(k).trim_start_matches('+')) } @else { "–" } }
+                    td.l { @if let Some(l) = lead { (l.view) " (z " (num(l.z, 1)) ")" } @else { "no measured skill yet" } }
+                }
+            }
+        } }
     }
 }

@@ -12,6 +12,7 @@
 //! Writers call [`to_json_checked`], so an invalid document is never written either.
 
 pub mod common;
+pub mod ensemble;
 pub mod eod;
 pub mod gate;
 pub mod kill_switch;

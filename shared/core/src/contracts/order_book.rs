@@ -238,6 +238,9 @@ pub struct OrderBook {
     /// step against the same NAVs the planner used (absent: a protective book, or an older one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakers: Option<BreakerLevels>,
+    /// One calibrated view per name research ranked (absent: a protective book, or an older one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<super::ensemble::EnsembleBook>,
 }
 
 impl Document for OrderBook {

@@ -165,6 +165,48 @@ pub struct SizingParams {
     /// Skip entries smaller than this.
     #[schemars(extend("minimum" = 0.0, "maximum" = 1e7))]
     pub min_position_usd: Usd,
+    /// Share of the confidence multiplier taken from the ensemble's view instead of the
+    /// predictor's `p_up` (0: the predictor alone, the default; above 0 the ensemble's
+    /// fractional-Kelly weight also caps the size). The backtester grades 0 against 1.
+    #[serde(default)]
+    pub ensemble: Fraction,
+}
+
+/// The ensemble: one calibrated view per name from research, the predictor and price agents,
+/// each weighted by its measured out-of-sample skill (`ae_rules::ensemble`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnsembleParams {
+    /// Trailing window of graded days a view's skill is measured over.
+    #[schemars(range(min = 5, max = 500))]
+    pub window_days: u32,
+    /// Horizon of the forward return each day's views are graded against, sessions.
+    #[schemars(range(min = 1, max = 60))]
+    pub horizon_days: u32,
+    /// Skill is shrunk toward zero by `n / (n + shrink_days)` over `n` graded days.
+    #[schemars(range(min = 0.0, max = 500.0))]
+    pub shrink_days: f64,
+    /// Disagreement penalty strength β in `exp(−β·Var)`.
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub disagreement_beta: f64,
+    /// Kelly fraction γ in `γ·μ/σ²`.
+    pub kelly_fraction: Fraction,
+    /// Fewest names a day must rank for its views to be graded.
+    #[schemars(range(min = 3, max = 1000))]
+    pub min_names: u32,
+}
+
+impl Default for EnsembleParams {
+    fn default() -> Self {
+        Self {
+            window_days: 60,
+            horizon_days: 5,
+            shrink_days: 20.0,
+            disagreement_beta: 0.5,
+            kelly_fraction: Fraction::saturating(0.3),
+            min_names: 5,
+        }
+    }
 }
 
 /// Intraday entry triggers and exits (the daemon).
@@ -294,6 +336,9 @@ pub struct ExecutorParams {
     pub breakers: BreakerParams,
     /// The morning's risk state.
     pub risk_state: RiskStateParams,
+    /// The ensemble.
+    #[serde(default)]
+    pub ensemble: EnsembleParams,
 }
 
 impl Params for ExecutorParams {
