@@ -1,9 +1,15 @@
 //! The research brief: an HTML email that reads on a phone (one column, small tables) with a
 //! plain-text twin. Regime and risks, the eleven sectors, population changes, and the ratings
-//! table with NEW / BUY / HOLD / EXIT marked. A quant-only run says so at the top.
+//! table with NEW / BUY / HOLD / EXIT marked, and what drove the predictor's view of the names it
+//! explained. A quant-only run says so at the top.
 
+use std::collections::BTreeMap;
+
+use ae_shared::TradingDay;
+use ae_shared::contracts::predictions::Driver;
 use ae_shared::contracts::signals::{ResearchMode, Signals};
 use ae_shared::mail::{Email, badge, esc, html_open};
+use ae_shared::types::Ticker;
 
 use crate::llm::agents::BriefAnswer;
 use crate::population::Rotation;
@@ -19,6 +25,8 @@ pub struct BriefInput<'a> {
     pub quant_evidence: &'a str,
     /// The consolidator's text, when it ran.
     pub commentary: Option<&'a BriefAnswer>,
+    /// What drove the predictor's newest view of the names it explained, with its date.
+    pub model_drivers: Option<(TradingDay, &'a BTreeMap<Ticker, Vec<Driver>>)>,
 }
 
 /// Builds the brief.
@@ -162,6 +170,26 @@ pub fn build(b: &BriefInput<'_>) -> Email {
         ));
     }
     h.push_str("</table>");
+    if let Some((day, drivers)) = b.model_drivers {
+        let named: Vec<_> = s.universe.iter().filter_map(|e| Some((e, drivers.get(&e.ticker)?))).collect();
+        if !named.is_empty() {
+            h.push_str(&format!(
+                "<h2>What drove the model</h2><p>The predictor's largest feature contributions (SHAP, in basis points of the predicted alpha) for the names it explained on {day}.</p><table>"
+            ));
+            t.push_str(&format!("\nWHAT DROVE THE MODEL (predictions of {day}, SHAP in bps)\n"));
+            for (e, ds) in named {
+                let parts: Vec<String> =
+                    ds.iter().map(|d| format!("{} {:+.0}", d.feature, d.contribution * 10_000.0)).collect();
+                h.push_str(&format!(
+                    "<tr><td><b>{}</b></td><td>{}</td></tr>",
+                    esc(e.ticker.as_str()),
+                    esc(&parts.join(", "))
+                ));
+                t.push_str(&format!("  {:<6} {}\n", e.ticker, parts.join(", ")));
+            }
+            h.push_str("</table>");
+        }
+    }
     if !s.notes.is_empty() {
         h.push_str("<h2>Notes</h2><ul>");
         t.push_str("\nNOTES\n");
@@ -178,4 +206,35 @@ pub fn build(b: &BriefInput<'_>) -> Email {
     ));
     t.push_str(&format!("\nrun {}\n", s.produced_by.run_id));
     Email { subject, html: h, text: t, images: vec![] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_brief_says_what_drove_the_model_for_the_names_it_explained() {
+        let signals = ae_testkit::fixtures::signals();
+        let rotation = Rotation::default();
+        let name = signals.universe[0].ticker.clone();
+        let drivers = BTreeMap::from([(
+            name.clone(),
+            vec![
+                Driver { feature: "sector_rel_ret_5".into(), contribution: -0.0123 },
+                Driver { feature: "research_score".into(), contribution: 0.0041 },
+            ],
+        )]);
+        let day = signals.date;
+        let input = |m| BriefInput {
+            signals: &signals,
+            rotation: &rotation,
+            quant_evidence: "",
+            commentary: None,
+            model_drivers: m,
+        };
+        let email = build(&input(Some((day, &drivers))));
+        assert!(email.html.contains("What drove the model"), "{}", email.html);
+        assert!(email.text.contains(&format!("{name:<6} sector_rel_ret_5 -123, research_score +41")), "{}", email.text);
+        assert!(!build(&input(None)).text.contains("WHAT DROVE THE MODEL"));
+    }
 }

@@ -2,10 +2,11 @@
 //! freshness gate, the price store, the point-in-time snapshot and the earlier signals.
 
 use ae_shared::TradingDay;
-use ae_shared::bus::Bus;
+use ae_shared::bus::{Bus, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::params::{ResearchParams, ScoringWeights};
+use ae_shared::contracts::predictions::{Driver, Predictions};
 use ae_shared::contracts::signals::PopulationMember;
 use ae_shared::store::PriceStore;
 use anyhow::Context;
@@ -44,6 +45,34 @@ async fn params(
     let scoring = ae_shared::in_force::params(bus, &cfg.scoring).await.record(inputs, notes);
     (research, scoring)
 }
+
+/// What drove the predictor's newest view of each name it explained (its largest SHAP
+/// contributions), from the predictions dated on or before `date`, looking back five sessions:
+/// the predictions' date and the drivers by name (none: no predictions, or none explained).
+/// Shown in the brief; never an input of a score.
+pub(super) async fn model_drivers(bus: &Bus, date: TradingDay) -> Option<(TradingDay, ModelDrivers)> {
+    for k in 0..=5 {
+        let d = date.offset(-k)?;
+        match bus.get_doc::<Predictions>(&keys::predictions(d)).await {
+            Ok(Some(l)) if l.doc.date == d => {
+                let drivers: ModelDrivers = l
+                    .doc
+                    .entries
+                    .into_iter()
+                    .filter(|e| !e.drivers.is_empty())
+                    .map(|e| (e.ticker, e.drivers))
+                    .collect();
+                return (!drivers.is_empty()).then_some((d, drivers));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("predictions of {d} unreadable for the brief: {e}"),
+        }
+    }
+    None
+}
+
+/// The predictor's drivers by name.
+pub(crate) type ModelDrivers = std::collections::BTreeMap<ae_shared::types::Ticker, Vec<Driver>>;
 
 /// Reads the run's inputs for `date`; refuses stale data and an empty snapshot.
 pub(super) async fn load(bus: &Bus, cfg: &Config, date: TradingDay) -> anyhow::Result<RunInputs> {

@@ -161,11 +161,13 @@ pub async fn run(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &RunOptio
     }
 
     // Write: signals (dated, then latest), brief, report.
+    let drivers = inputs::model_drivers(bus, date).await;
     let email = brief::build(&brief::BriefInput {
         signals: &signals,
         rotation: &rotation,
         quant_evidence: &screen.view.evidence,
         commentary: commentary.as_ref(),
+        model_drivers: drivers.as_ref().map(|(d, m)| (*d, m)),
     });
     let delivery = publish::publish(bus, cfg, clock.as_ref(), opts, &signals, &email, agents.as_ref()).await?;
     let mut report = RunReport {
