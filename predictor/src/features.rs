@@ -28,6 +28,12 @@
 //! | 27 | rank_ret_20 | percentile of ret_20 among all symbols at t (0–1) | 20 |
 //! | 28 | rank_rvol_20 | percentile of rvol_20 at t | 21 |
 //! | 29 | rank_volume_ratio | percentile of volume_ratio_5_20 at t | 20 |
+//! | 30 | index_ret_20 | the benchmark's own 20-session return (its trend; the same for every name) | 20 |
+//! | 31 | index_dist_ma200 | the benchmark's close / its SMA200 − 1 | 200 |
+//! | 32 | index_rvol_20 | the benchmark's annualised realized volatility | 21 |
+//!
+//! The last three are the market's context, point in time: a tree model splits on them to tell
+//! one regime's cross-section from another's.
 //!
 //! Missing values are NaN (LightGBM treats them as missing), never filled.
 
@@ -45,7 +51,7 @@ use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 /// Feature names, in column order.
-pub const NAMES: [&str; 30] = [
+pub const NAMES: [&str; 33] = [
     "ret_5",
     "ret_20",
     "ret_60",
@@ -76,6 +82,9 @@ pub const NAMES: [&str; 30] = [
     "rank_ret_20",
     "rank_rvol_20",
     "rank_volume_ratio",
+    "index_ret_20",
+    "index_dist_ma200",
+    "index_rvol_20",
 ];
 
 /// Number of features.
@@ -195,6 +204,8 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
     let b = &inp.benchmark;
     let b_ret5 = ind::pct_return(b.close, 5);
     let b_ret20 = ind::pct_return(b.close, 20);
+    let b_dist_ma200: Vec<f64> = b.close.iter().zip(ind::sma(b.close, 200)).map(|(c, m)| c / m - 1.0).collect();
+    let b_rv20 = ind::realized_vol(b.close, 20);
     let bench_at =
         |d: TradingDay, v: &[f64]| -> f64 { b.dates.binary_search(&d).ok().map(|i| v[i]).unwrap_or(f64::NAN) };
     for n in 0..nn {
@@ -264,6 +275,9 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
                 f64::NAN,
                 f64::NAN,
                 f64::NAN,
+                bench_at(day, &b_ret20),
+                bench_at(day, &b_dist_ma200),
+                bench_at(day, &b_rv20),
             ];
             for (dst, x) in fs.row_mut(t, n).iter_mut().zip(row) {
                 *dst = if x.is_finite() { x as f32 } else { f32::NAN };
@@ -342,7 +356,20 @@ mod tests {
                 poisoned.volume[i] = 1.0;
             }
         }
-        let other = panel(&poisoned, &m);
+        // The benchmark too (the index features read it).
+        let mut bench = m.benchmark.clone();
+        for i in 0..bench.n_rows() {
+            if bench.dates[i] > cut {
+                bench.close[i] *= 3.0;
+            }
+        }
+        let other = compute(&Inputs {
+            bars: &poisoned,
+            benchmark: bench.series(0),
+            sectors: &m.sectors,
+            earnings: &m.earnings,
+            research: None,
+        });
         for day in 0..=t {
             for n in 0..base.tickers.len() {
                 let (a, b) = (base.row(day, n), other.row(day, n));
@@ -356,8 +383,9 @@ mod tests {
                 }
             }
         }
-        // The poisoning reached later rows.
+        // The poisoning reached later rows, the index features' too.
         assert!(base.row(t + 10, 0)[1] != other.row(t + 10, 0)[1]);
+        assert!(base.row(t + 10, 0)[30] != other.row(t + 10, 0)[30]);
     }
 
     #[test]

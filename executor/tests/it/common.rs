@@ -21,6 +21,21 @@ use ae_shared::contracts::order_book::OrderBook;
 use ae_shared::store::PriceStore;
 use chrono::NaiveTime;
 
+/// A simulated market written to a file bus in a temp directory (the directory lives as long as
+/// the first value), its price store, and the market.
+pub async fn sim_store(
+    c: &ae_shared::sim::SimConfig,
+) -> (tempfile::TempDir, ae_shared::store::PriceStore, ae_shared::sim::SimMarket) {
+    let m = ae_shared::sim::generate(c);
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::file(dir.path().join("bus"));
+    let last = *m.sessions.last().unwrap();
+    let clock = ae_shared::clock::SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap());
+    m.write_to(&bus, &ae_shared::config::Config::defaults().data, &clock).await.unwrap();
+    let store = ae_shared::store::PriceStore::load(&bus).await.unwrap();
+    (dir, store, m)
+}
+
 pub fn day(s: &str) -> TradingDay {
     TradingDay::parse(s).unwrap()
 }

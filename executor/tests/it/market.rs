@@ -3,22 +3,14 @@
 //! within rounding, everything else exactly).
 
 use ae_executor::market::MarketData;
-use ae_shared::bus::Bus;
 use ae_shared::config::Config;
-use ae_shared::sim::{SimConfig, generate};
-use ae_shared::store::PriceStore;
+use ae_shared::sim::SimConfig;
 
 #[tokio::test]
 async fn views_over_the_history_window_match_the_whole_history() {
-    let m = generate(&SimConfig::new(30, 700, 0.0, 5));
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(dir.path().join("bus"));
-    let last = *m.sessions.last().unwrap();
-    let clock = ae_shared::clock::SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap());
+    let (_dir, store, m) = crate::common::sim_store(&SimConfig::new(30, 700, 0.0, 5)).await;
     let cfg = Config::defaults();
-    m.write_to(&bus, &cfg.data, &clock).await.unwrap();
-    let store = PriceStore::load(&bus).await.unwrap();
-    let decision = last.next();
+    let decision = m.sessions.last().unwrap().next();
     let windowed = MarketData::for_decision(&store, decision, &cfg.data);
     let mut whole_cfg = cfg.data.clone();
     whole_cfg.governance.history_sessions = 10_000;

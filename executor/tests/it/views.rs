@@ -6,10 +6,9 @@ use ae_executor::market::MarketData;
 use ae_executor::views::{grade_on, graded_days};
 use ae_rules::ensemble::{self, ResearchView};
 use ae_shared::TradingDay;
-use ae_shared::bus::Bus;
 use ae_shared::config::Config;
 use ae_shared::contracts::ensemble::{ViewKind, ViewPanel};
-use ae_shared::sim::{SimConfig, generate};
+use ae_shared::sim::SimConfig;
 use ae_shared::store::PriceStore;
 
 /// The morning's panel of every name, from price agents alone (no research, no predictor).
@@ -28,14 +27,8 @@ fn panel(store: &PriceStore, cfg: &Config, date: TradingDay) -> ViewPanel {
 
 #[tokio::test]
 async fn views_are_graded_only_after_their_horizon_and_the_planted_reversal_is_found() {
-    let m = generate(&SimConfig::new(60, 400, 0.4, 7));
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::file(dir.path().join("bus"));
-    let last = *m.sessions.last().unwrap();
-    let clock = ae_shared::clock::SimulatedClock::at_et(last, chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap());
+    let (_dir, store, m) = crate::common::sim_store(&SimConfig::new(60, 400, 0.4, 7)).await;
     let cfg = Config::defaults();
-    m.write_to(&bus, &cfg.data, &clock).await.unwrap();
-    let store = PriceStore::load(&bus).await.unwrap();
     let p = &cfg.executor.ensemble;
     let h = i64::from(p.horizon_days);
 
