@@ -204,6 +204,17 @@ async fn every_page_loads_clean_in_chromium_and_shows_the_figures_of_the_bus() {
             "execution" => {
                 let book = json(&newest(&bus.join("executor/order_books")));
                 assert_eq!(figure(&mut b, "book_date").await, book["date"].as_str().unwrap());
+                // The ensemble's weight of each view, as the book holds it.
+                let skill = book["ensemble"]["skill"].as_array().expect("the book records the ensemble");
+                for v in skill {
+                    let name = v["view"].as_str().unwrap();
+                    let js = format!(
+                        "document.querySelector('tr[data-view=\"{name}\"] td:nth-child(2)')?.textContent ?? null"
+                    );
+                    let shown = b.eval(&js).await.unwrap();
+                    let want = format!("{:.2}", v["weight"].as_f64().unwrap());
+                    assert_eq!(shown.as_str(), Some(want.as_str()), "the weight of the {name} view");
+                }
             }
             "risk" => {
                 let risk = json(&newest(&bus.join("risk")).join("risk_state.json"));
