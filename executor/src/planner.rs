@@ -302,7 +302,8 @@ pub async fn plan<B: Broker>(
     let today = signals.as_ref().map(|s| crate::views::views_of(s, &preds, &mut market, date, &params));
     let ensemble = match &today {
         Some(t) => {
-            let skill = crate::views::skill_from_bus(env.bus, date, &market, &params.ensemble, &mut notes).await;
+            let skill =
+                crate::views::skill_from_bus(env.bus, date, &market, &params.ensemble, &mut inputs, &mut notes).await;
             let book = crate::views::book_of(t, &skill, regime, &params);
             crate::views::attach(&mut cands, &book);
             Some(book)
@@ -374,7 +375,6 @@ pub async fn plan<B: Broker>(
         if outcome != Published::Unchanged {
             record(ledger, &plan, &cands, date, &cycle_id, env.clock, &signals, &preds)?;
         }
-
         // The risk state belongs to the order book: when the book is written anew, so is it.
         let risk_key = keys::risk_state(date);
         let replace = opts.force || outcome != Published::Unchanged;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use ae_rules::ensemble::{self, Graded, ResearchView, Skill};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
+use ae_shared::contracts::InputRef;
 use ae_shared::contracts::common::Regime;
 use ae_shared::contracts::ensemble::{EnsembleBook, ViewPanel};
 use ae_shared::contracts::params::{EnsembleParams, ExecutorParams};
@@ -71,13 +72,14 @@ pub fn graded_days(date: TradingDay, p: &EnsembleParams) -> impl Iterator<Item =
     (0..i64::from(p.window_days)).filter_map(move |k| date.offset(-(h + k)))
 }
 
-/// The skill of each view on `date`, from the panels earlier mornings kept on the bus (a panel
-/// that is missing or unreadable is passed over, with a note).
+/// The skill of each view on `date`, from the panels earlier mornings kept on the bus, each panel
+/// read going into `inputs` (a panel that is missing or unreadable is passed over, with a note).
 pub async fn skill_from_bus(
     bus: &Bus,
     date: TradingDay,
     market: &MarketData<'_>,
     p: &EnsembleParams,
+    inputs: &mut Vec<InputRef>,
     notes: &mut Vec<String>,
 ) -> Skill {
     let mut graded = Vec::new();
@@ -85,7 +87,10 @@ pub async fn skill_from_bus(
     for d in graded_days(date, p) {
         let key = keys::view_panel(d);
         match bus.get_json::<ViewPanel>(&key).await {
-            Ok(Some((panel, _))) if panel.date == Some(d) => graded.extend(grade_on(&panel, market, p)),
+            Ok(Some((panel, input))) if panel.date == Some(d) => {
+                inputs.push(input);
+                graded.extend(grade_on(&panel, market, p));
+            }
             Ok(Some(_)) => unreadable += 1,
             Ok(None) => {}
             Err(e) => {
