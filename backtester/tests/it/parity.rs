@@ -1,6 +1,7 @@
 //! The same weeks through the paper desk (research → planner → paper session on the daemon's
 //! engine → EOD, with the ledger and the paper broker) and through the backtester's simulator:
-//! the fills must be the same orders, shares, prices and commissions.
+//! the fills must be the same orders, shares, prices and commissions, and the simulator's
+//! candidates carry the ensemble the planner recorded that morning.
 
 use std::path::Path;
 
@@ -27,6 +28,7 @@ struct Both {
     ledger: Ledger,
     days: Vec<ae_shared::TradingDay>,
     res: ae_backtester::sim::SimResult,
+    prep: prepare::Prepared,
     _dir: tempfile::TempDir,
 }
 
@@ -72,7 +74,7 @@ async fn desk_and_simulator(
     fill.participation = 1.0; // the paper broker fills any size
     let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
     let res = sim.run(&cfg.executor, true);
-    Both { bus, ledger, days, res, _dir: dir }
+    Both { bus, ledger, days, res, prep, _dir: dir }
 }
 
 /// Every fill of the desk is a fill of the simulator: same orders, shares, prices, commissions.
@@ -121,6 +123,41 @@ async fn the_simulator_fills_exactly_what_the_paper_desk_fills() {
         bus.get_doc_required(&ae_shared::bus::keys::eod(last)).await.unwrap().doc;
     let nav = *res.nav.last().unwrap();
     assert!((nav - eod.nav.get()).abs() < 0.01, "NAV {nav} vs desk EOD {}", eod.nav.get());
+}
+
+/// With the sizer on the ensemble, the simulator's candidates carry the line of the ensemble the
+/// planner recorded that morning (the same views, graded against the same returns, over the same
+/// window), and the fills are still the desk's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_sizes_with_the_ensemble_the_planner_recorded() {
+    let on = |c: &mut ae_shared::config::Config| c.executor.sizing.ensemble = ae_shared::Fraction::saturating(1.0);
+    let both = desk_and_simulator(day("2010-03-01"), day("2010-04-30"), on).await;
+    assert_same_fills(&both);
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-6);
+    let (mut compared, mut measured) = (0, 0);
+    for d in &both.prep.days {
+        let book: ae_shared::contracts::order_book::OrderBook =
+            both.bus.get_doc_required(&ae_shared::bus::keys::order_book(d.date)).await.unwrap().doc;
+        let Some(en) = book.ensemble else { continue };
+        for c in &d.candidates {
+            let planned = en.names.iter().find(|n| n.ticker == c.ticker).expect("the planner ranked it");
+            let ours = c.ensemble.as_ref().unwrap_or_else(|| panic!("{} {}: no ensemble", d.date, c.ticker));
+            assert!(
+                near(ours.expected_alpha, planned.expected_alpha) && near(ours.confidence, planned.confidence),
+                "{} {}: {ours:?} vs the planner's {planned:?}",
+                d.date,
+                c.ticker
+            );
+            let views = |e: &ae_shared::contracts::ensemble::NameEnsemble| {
+                e.views.iter().map(|v| (v.view, v.z)).collect::<Vec<_>>()
+            };
+            assert_eq!(views(ours), views(planned), "{} {}", d.date, c.ticker);
+            compared += 1;
+            measured += usize::from(planned.views.iter().any(|v| v.weight != 0.0));
+        }
+    }
+    println!("{compared} candidate-days compared, {measured} with measured skill");
+    assert!(compared >= 20 && measured >= 10, "{compared} candidate-days compared, {measured} with measured skill");
 }
 
 /// The embedded data's May 2010 holds a real bad day: on 6 May (the flash crash) the book the
