@@ -240,6 +240,15 @@ mod tests {
         (0..n).map(|i| (tk(&format!("N{i}")), std::array::from_fn(|k| f(i, k)))).collect()
     }
 
+    /// A skill table with `weight(view)`, every view at `ic` over `days`, and `spread`.
+    fn measured(weight: impl Fn(ViewKind) -> f64, ic: f64, days: u32, spread: f64) -> Skill {
+        let views = ViewKind::ALL
+            .iter()
+            .map(|v| ViewSkill { view: *v, ic, n_days: days, std_error: None, shrunk_ic: ic, weight: weight(*v) })
+            .collect();
+        Skill { views, graded_days: days, spread }
+    }
+
     #[test]
     fn robust_z_is_centred_on_the_median_scaled_by_the_mad_and_clipped() {
         let z = robust_z(&[Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(100.0), None]);
@@ -298,17 +307,8 @@ mod tests {
     #[test]
     fn disagreement_lowers_the_confidence_and_the_expected_alpha() {
         let p = EnsembleParams::default();
-        let skill = Skill {
-            views: ViewKind::ALL
-                .iter()
-                .map(|v| {
-                    let w = if matches!(v, ViewKind::Research | ViewKind::Reversal) { 0.5 } else { 0.0 };
-                    ViewSkill { view: *v, ic: 0.1, n_days: 40, std_error: None, shrunk_ic: 0.1, weight: w }
-                })
-                .collect(),
-            graded_days: 40,
-            spread: 0.03,
-        };
+        let skill =
+            measured(|v| if matches!(v, ViewKind::Research | ViewKind::Reversal) { 0.5 } else { 0.0 }, 0.1, 40, 0.03);
         let row = |a: f64, b: f64| PanelRow {
             ticker: tk("X"),
             z: (0..VIEWS).map(|k| [Some(a), None, None, None, None, Some(b), None][k]).collect(),
@@ -327,17 +327,7 @@ mod tests {
     #[test]
     fn the_kelly_weight_is_capped_by_the_largest_position() {
         let p = EnsembleParams::default();
-        let skill = Skill {
-            views: ViewKind::ALL
-                .iter()
-                .map(|v| {
-                    let w = if *v == ViewKind::Reversal { 1.0 } else { 0.0 };
-                    ViewSkill { view: *v, ic: 0.3, n_days: 100, std_error: None, shrunk_ic: 0.3, weight: w }
-                })
-                .collect(),
-            graded_days: 100,
-            spread: 0.05,
-        };
+        let skill = measured(|v| if v == ViewKind::Reversal { 1.0 } else { 0.0 }, 0.3, 100, 0.05);
         let row = PanelRow { ticker: tk("X"), z: (0..VIEWS).map(|k| (k == 5).then_some(3.0)).collect() };
         let e = combine(&row, &skill, Some(0.01), 0.05, &p);
         assert_eq!(e.kelly, Some(0.05));
