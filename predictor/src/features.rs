@@ -32,8 +32,16 @@
 //! | 31 | index_dist_ma200 | the benchmark's close / its SMA200 − 1 | 200 |
 //! | 32 | index_rvol_20 | the benchmark's annualised realized volatility | 21 |
 //!
-//! The last three are the market's context, point in time: a tree model splits on them to tell
-//! one regime's cross-section from another's.
+//! | 33 | rate_10y | the 10-year Treasury yield (FRED DGS10), latest observation dated before t | FRED |
+//! | 34 | rate_10y_chg_21 | its change over 21 sessions | FRED |
+//! | 35 | hy_spread | the high-yield option-adjusted spread (FRED BAMLH0A0HYM2) | FRED |
+//! | 36 | hy_spread_chg_21 | its change over 21 sessions | FRED |
+//! | 37 | vix | the VIX close (FRED VIXCLS) | FRED |
+//!
+//! The last eight are the market's context, point in time: a tree model splits on them to tell
+//! one regime's cross-section from another's. The macro five come from the FRED series the
+//! nightly update keeps on the bus ([`crate::macro_features`] says how they stay point in time);
+//! without FRED they are missing on every row and the index's own three carry the context.
 //!
 //! Missing values are NaN (LightGBM treats them as missing), never filled.
 
@@ -50,8 +58,10 @@ use ae_shared::types::Ticker;
 use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
+use crate::macro_features::{self, MacroSeries};
+
 /// Feature names, in column order.
-pub const NAMES: [&str; 33] = [
+pub const NAMES: [&str; 38] = [
     "ret_5",
     "ret_20",
     "ret_60",
@@ -85,6 +95,11 @@ pub const NAMES: [&str; 33] = [
     "index_ret_20",
     "index_dist_ma200",
     "index_rvol_20",
+    "rate_10y",
+    "rate_10y_chg_21",
+    "hy_spread",
+    "hy_spread_chg_21",
+    "vix",
 ];
 
 /// Number of features.
@@ -106,6 +121,8 @@ pub struct Inputs<'a> {
     pub earnings: &'a EarningsCalendar,
     /// Research scores history, when any.
     pub research: Option<&'a ResearchScores>,
+    /// FRED macro series, when the nightly update keeps any.
+    pub macros: Option<&'a MacroSeries>,
 }
 
 /// The panel.
@@ -208,6 +225,7 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
     let b_rv20 = ind::realized_vol(b.close, 20);
     let bench_at =
         |d: TradingDay, v: &[f64]| -> f64 { b.dates.binary_search(&d).ok().map(|i| v[i]).unwrap_or(f64::NAN) };
+    let macros = macro_features::per_session(&fs.dates, inp.macros);
     for n in 0..nn {
         let s = inp.bars.series(n);
         let (h, l, c, v) = (s.high, s.low, s.close, s.volume);
@@ -278,6 +296,11 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
                 bench_at(day, &b_ret20),
                 bench_at(day, &b_dist_ma200),
                 bench_at(day, &b_rv20),
+                macros[t][0],
+                macros[t][1],
+                macros[t][2],
+                macros[t][3],
+                macros[t][4],
             ];
             for (dst, x) in fs.row_mut(t, n).iter_mut().zip(row) {
                 *dst = if x.is_finite() { x as f32 } else { f32::NAN };
@@ -330,6 +353,7 @@ fn cross_sectional(fs: &mut FeatureSet, first: usize) {
 mod tests {
     use super::*;
     use ae_shared::sim::{SimConfig, generate};
+    use chrono::Datelike;
 
     fn panel(bars: &DailyBars, m: &ae_shared::sim::SimMarket) -> FeatureSet {
         compute(&Inputs {
@@ -338,14 +362,36 @@ mod tests {
             sectors: &m.sectors,
             earnings: &m.earnings,
             research: None,
+            macros: None,
         })
     }
 
-    /// Poison every bar after session t: no feature on or before t may change.
+    /// A value of each FRED series the features read on every session of `m`.
+    fn macros_of(m: &ae_shared::sim::SimMarket) -> MacroSeries {
+        macro_features::SERIES
+            .iter()
+            .enumerate()
+            .map(|(k, id)| {
+                let obs = m.sessions.iter().enumerate().map(|(i, d)| (d.date(), k as f64 + (i as f64 * 0.1).sin()));
+                (id.to_string(), obs.collect())
+            })
+            .collect()
+    }
+
+    /// Poison every bar after session t, and every macro observation dated on or after t (FRED
+    /// publishes a day's value after that day): no feature on or before t may change.
     #[test]
     fn no_feature_reads_the_future() {
         let m = generate(&SimConfig::new(40, 320, 0.2, 3));
-        let base = panel(&m.bars, &m);
+        let macros = macros_of(&m);
+        let base = compute(&Inputs {
+            bars: &m.bars,
+            benchmark: m.benchmark.series(0),
+            sectors: &m.sectors,
+            earnings: &m.earnings,
+            research: None,
+            macros: Some(&macros),
+        });
         let t = 260;
         let cut = m.sessions[t];
         let mut poisoned = m.bars.clone();
@@ -363,12 +409,19 @@ mod tests {
                 bench.close[i] *= 3.0;
             }
         }
+        let mut late = macros.clone();
+        for obs in late.values_mut() {
+            for (d, v) in obs.iter_mut().filter(|(d, _)| *d >= cut.date()) {
+                *v += 50.0 + d.day() as f64;
+            }
+        }
         let other = compute(&Inputs {
             bars: &poisoned,
             benchmark: bench.series(0),
             sectors: &m.sectors,
             earnings: &m.earnings,
             research: None,
+            macros: Some(&late),
         });
         for day in 0..=t {
             for n in 0..base.tickers.len() {
@@ -383,26 +436,31 @@ mod tests {
                 }
             }
         }
-        // The poisoning reached later rows, the index features' too.
+        // The poisoning reached later rows, the index and macro features' too, and the macro ones
+        // were present.
         assert!(base.row(t + 10, 0)[1] != other.row(t + 10, 0)[1]);
         assert!(base.row(t + 10, 0)[30] != other.row(t + 10, 0)[30]);
+        for (f, name) in NAMES.iter().enumerate().skip(33) {
+            assert!(base.row(t, 0)[f].is_finite(), "{name}");
+            assert!(base.row(t + 1, 0)[f] != other.row(t + 1, 0)[f], "{name}");
+        }
     }
 
     #[test]
     fn a_panel_from_a_session_has_the_full_panels_rows_from_it_and_none_before() {
         let m = generate(&SimConfig::new(30, 300, 0.2, 8));
-        let full = panel(&m.bars, &m);
+        let macros = macros_of(&m);
+        let inputs = Inputs {
+            bars: &m.bars,
+            benchmark: m.benchmark.series(0),
+            sectors: &m.sectors,
+            earnings: &m.earnings,
+            research: None,
+            macros: Some(&macros),
+        };
+        let full = compute(&inputs);
         let t = 250;
-        let from = compute_from(
-            &Inputs {
-                bars: &m.bars,
-                benchmark: m.benchmark.series(0),
-                sectors: &m.sectors,
-                earnings: &m.earnings,
-                research: None,
-            },
-            m.sessions[t],
-        );
+        let from = compute_from(&inputs, m.sessions[t]);
         assert_eq!((&from.dates, &from.tickers), (&full.dates, &full.tickers));
         for day in 0..full.dates.len() {
             for n in 0..full.tickers.len() {

@@ -217,6 +217,7 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
     inputs.extend(store.inputs_as_of(as_of));
     let research = context::research_history(bus, opts.date).await?;
     inputs.extend(research.inputs.iter().cloned());
+    let macros = context::macro_series(bus, &mut inputs, &mut notes).await;
     let regime = research.regime.unwrap_or(Regime::Neutral);
 
     // Features over a recent window only: the longest feature window plus warm-up, with a row for
@@ -241,6 +242,7 @@ pub async fn infer(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &InferO
             sectors: &store.sectors,
             earnings: &store.earnings,
             research: Some(&research.scores),
+            macros: Some(&macros),
         },
         session,
     );

@@ -98,6 +98,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     inputs.extend(store.inputs_as_of(as_of));
     let research = context::research_history(bus, opts.date).await?;
     inputs.extend(research.inputs.iter().cloned());
+    let macros = context::macro_series(bus, &mut inputs, &mut notes).await;
     let t0 = Instant::now();
     let bars = store.adjusted_as_of(as_of);
     let fs = features::compute(&Inputs {
@@ -106,6 +107,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         sectors: &store.sectors,
         earnings: &store.earnings,
         research: Some(&research.scores),
+        macros: Some(&macros),
     });
     let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
     let t_features = t0.elapsed().as_secs_f64();

@@ -476,24 +476,26 @@ pub async fn run(
         }
     }
 
-    // 8. Macro.
+    // 8. Macro: each series is kept whole on the bus (the predictor's macro features read years of
+    // it), so the first update fetches from a year before the store's first session and later
+    // ones from two weeks before the last observation held.
     if let Some(f) = &vendors.fred {
         for series in &cfg.providers.fred.series {
             let started = std::time::Instant::now();
             let name = format!("macro:{series}");
-            let result = match f.observations(series, day).await {
-                Ok(obs) => {
-                    let last = obs.last().map(|(d, _)| *d);
-                    match keys::macro_series(series) {
-                        Ok(key) => match merge::put_if_changed(bus, &key, &obs).await {
-                            Ok(_) => Ok((format!("{} observation(s), last {last:?}", obs.len()), last)),
-                            Err(e) => Err(e.to_string()),
-                        },
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
-                Err(e) => Err(e.to_string()),
-            };
+            let result: Result<(String, Option<NaiveDate>), String> = async {
+                let key = keys::macro_series(series).map_err(|e| e.to_string())?;
+                let held = bus.get_json::<Vec<(NaiveDate, f64)>>(&key).await.ok().flatten();
+                let from = match held.as_ref().and_then(|(obs, _)| obs.last()) {
+                    Some((last, _)) => back(*last, 14),
+                    None => back(store.manifest.first_day.date(), 400),
+                };
+                let obs = f.observations(series, from, day).await.map_err(|e| e.to_string())?;
+                let added = merge::merge_macro_series(bus, &key, &obs).await.map_err(|e| e.to_string())?;
+                let last = obs.last().map(|(d, _)| *d).or(held.and_then(|(o, _)| o.last().map(|x| x.0)));
+                Ok((format!("{added} new observation(s) from {from}, last {last:?}"), last))
+            }
+            .await;
             l.record(&name, started, result, vec![], "fred", u.slow_bound_sessions);
         }
     }

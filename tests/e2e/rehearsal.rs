@@ -1,6 +1,6 @@
 //! The dress rehearsal of a live fortnight: the store is imported from a user's own bars up to a
 //! cutoff, and every later datum arrives only through the nightly update from the local vendor
-//! stand-in (Polygon's and FMP's shapes), while the TWS-protocol gateway replays the exchange.
+//! stand-in (Polygon's, FMP's and FRED's shapes), while the TWS-protocol gateway replays the exchange.
 //! Through a vendor outage, splits, a dividend on a held name, a new listing and the removal of a
 //! held name, every day plans, trades, updates and reconciles; at the end the store equals a full
 //! import of the same days.
@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::store::{PriceStore, embedded_data_dir};
-use ae_testkit::vendor::{VendorChange, VendorDividendRow, VendorSplitRow, VendorStandIn, VendorWorld};
+use ae_testkit::vendor::{VendorChange, VendorDividendRow, VendorKeys, VendorSplitRow, VendorStandIn, VendorWorld};
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -48,6 +48,8 @@ impl Site {
             .env("BUS_URL", self.bus_url("bus"))
             .env("POLYGON_API_KEY", "rehearsal-polygon-key")
             .env("FMP_API_KEY", "rehearsal-fmp-key")
+            .env("FRED_API_KEY", "rehearsal-fred-key")
+            .env("ALPHA_ENGINE__PROVIDERS__FRED__BASE_URL", &self.vendor_uri)
             .env("ALPHA_ENGINE__PROVIDERS__POLYGON__BASE_URL", &self.vendor_uri)
             .env("ALPHA_ENGINE__PROVIDERS__POLYGON__REQUESTS_PER_SECOND", "100")
             .env("ALPHA_ENGINE__PROVIDERS__FMP__BASE_URL", &self.vendor_uri)
@@ -108,7 +110,7 @@ async fn a_fortnight_on_the_live_data_path_trades_reconciles_and_ends_equal_to_a
     // A vendor outage: the grouped request fails all day once; the first requests fail too.
     world.grouped_outages.insert(ymd("2010-06-08"));
     world.transient_failures = 3;
-    let vendor = VendorStandIn::start(world, "rehearsal-polygon-key", "rehearsal-fmp-key").await;
+    let vendor = VendorStandIn::start(world, &VendorKeys::named("rehearsal")).await;
     let work = tempfile::tempdir().unwrap();
     let site = Site { root: work.path().to_path_buf(), vendor_uri: vendor.uri() };
 
@@ -242,5 +244,29 @@ async fn a_fortnight_on_the_live_data_path_trades_reconciles_and_ends_equal_to_a
         }
     }
     assert!(vendor.served().failures >= 4, "the outage happened");
+
+    // The macro series came only through the nightly updates (a FRED key is enough), and the
+    // second week's training had them: its model's macro columns carry values.
+    for series in ae_predictor::macro_features::SERIES {
+        let (obs, _) =
+            bus.get_json::<Vec<(NaiveDate, f64)>>(&keys::macro_series(series).unwrap()).await.unwrap().unwrap();
+        assert_eq!(obs.last().unwrap().0, ymd(PHASE_2.1), "{series}");
+    }
+    let (reg, _, _) = ae_predictor::registry::load(&bus).await.unwrap();
+    let second = reg.models.iter().find(|m| m.trained_at == TradingDay::parse("2010-06-14").unwrap());
+    let second = second.unwrap_or_else(|| panic!("no model trained on 2010-06-14: {:?}", reg.models));
+    let model = bus.get(&keys::predictor_model(&second.version, "model.txt").unwrap()).await.unwrap().unwrap();
+    let model = String::from_utf8(model.bytes.to_vec()).unwrap();
+    let line = |name: &str| -> Vec<String> {
+        let l = model.lines().find_map(|l| l.strip_prefix(&format!("{name}=")));
+        l.unwrap_or_else(|| panic!("no {name} in the model text")).split(' ').map(str::to_string).collect()
+    };
+    // The model text names columns by position (Column_0...), in the features' order.
+    let infos = line("feature_infos");
+    assert_eq!(infos.len(), ae_predictor::features::NF);
+    for f in ["rate_10y", "hy_spread", "vix"] {
+        let i = ae_predictor::features::NAMES.iter().position(|n| *n == f).unwrap();
+        assert_ne!(infos[i], "none", "{f} had no values in training");
+    }
     eprintln!("dress rehearsal: {} sessions in {:.0} s", days.len(), t0.elapsed().as_secs_f64());
 }

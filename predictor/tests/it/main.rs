@@ -306,6 +306,7 @@ async fn python_lightgbm_loads_the_model_text_and_predicts_the_same() {
         sectors: &store.sectors,
         earnings: &store.earnings,
         research: None,
+        macros: None,
     });
     let rows: Vec<(usize, usize)> =
         (100..400).step_by(37).flat_map(|t| (0..80).step_by(7).map(move |n| (t, n))).collect();

@@ -1,4 +1,5 @@
-//! FRED series observations (10-year yield, high-yield spread, VIX) for the macro economist.
+//! FRED series observations (10-year yield, high-yield spread, VIX): the nightly update keeps them on
+//! the bus for the predictor's macro features, and the macro economist reads the last year.
 
 use std::time::Duration;
 
@@ -52,8 +53,13 @@ impl FredClient {
 }
 
 impl MacroProvider for FredClient {
-    async fn observations(&self, series: &str, as_of: NaiveDate) -> Result<Vec<(NaiveDate, f64)>, ProviderError> {
-        let start = as_of - chrono::Duration::days(400);
+    async fn observations(
+        &self,
+        series: &str,
+        from: NaiveDate,
+        as_of: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, f64)>, ProviderError> {
+        let start = from.min(as_of);
         let url = format!(
             "{}/fred/series/observations?series_id={series}&api_key={}&file_type=json&observation_start={start}&observation_end={as_of}",
             self.base,
@@ -73,7 +79,7 @@ impl MacroProvider for FredClient {
         Ok(obs
             .observations
             .into_iter()
-            .filter(|o| o.date <= as_of)
+            .filter(|o| start <= o.date && o.date <= as_of)
             .filter_map(|o| o.value.parse::<f64>().ok().map(|v| (o.date, v)))
             .collect())
     }

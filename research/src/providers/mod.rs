@@ -123,10 +123,12 @@ pub trait FundamentalsProvider: Send + Sync {
 
 /// Macro time series.
 pub trait MacroProvider: Send + Sync {
-    /// Observations of `series` up to `as_of` (dates ascending; missing values skipped).
+    /// Observations of `series` dated `from` through `as_of` (dates ascending; missing values
+    /// skipped).
     fn observations(
         &self,
         series: &str,
+        from: chrono::NaiveDate,
         as_of: chrono::NaiveDate,
     ) -> impl Future<Output = Result<Vec<(chrono::NaiveDate, f64)>, ProviderError>> + Send;
 }

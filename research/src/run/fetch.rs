@@ -75,7 +75,9 @@ pub(super) async fn macro_lines(
     };
     let st = stats.entry("fred".into()).or_default();
     for series in &cfg.providers.fred.series {
-        if let Some(obs) = st.record(series, fred.observations(series, as_of.date()).await) {
+        if let Some(obs) =
+            st.record(series, fred.observations(series, as_of.date() - chrono::Duration::days(400), as_of.date()).await)
+        {
             match obs.last() {
                 Some((d, v)) => {
                     let month_ago = obs.iter().rev().find(|(od, _)| (*d - *od).num_days() >= 28).map(|x| x.1);

@@ -13,13 +13,14 @@ use ae_shared::retry::RetryPolicy;
 use ae_shared::store::freshness::load_freshness;
 use ae_shared::store::{self, ImportFiles, PriceStore, embedded_data_dir};
 use ae_shared::types::Ticker;
-use ae_testkit::vendor::{VendorChange, VendorDividendRow, VendorSplitRow, VendorStandIn, VendorWorld};
+use ae_testkit::vendor::{VendorChange, VendorDividendRow, VendorKeys, VendorSplitRow, VendorStandIn, VendorWorld};
 use chrono::{NaiveDate, NaiveTime};
 
 use crate::common::day;
 
 const POLYGON_ENV: &str = "AE_TEST_NIGHTLY_POLYGON_KEY";
 const FMP_ENV: &str = "AE_TEST_NIGHTLY_FMP_KEY";
+const FRED_ENV: &str = "AE_TEST_NIGHTLY_FRED_KEY";
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -49,6 +50,8 @@ fn config(server: &str) -> Config {
     cfg.providers.fmp.base_url = server.to_string();
     cfg.providers.fmp.api_key_env = FMP_ENV.into();
     cfg.providers.fmp.requests_per_second = 100;
+    cfg.providers.fred.base_url = server.to_string();
+    cfg.providers.fred.api_key_env = FRED_ENV.into();
     cfg
 }
 
@@ -58,6 +61,7 @@ async fn a_week_of_nightly_updates_ends_equal_to_a_full_import() {
     unsafe {
         std::env::set_var(POLYGON_ENV, "nightly-polygon-key");
         std::env::set_var(FMP_ENV, "nightly-fmp-key");
+        std::env::set_var(FRED_ENV, "nightly-fred-key");
     }
     let mut world = VendorWorld::embedded();
     world.splits = vec![
@@ -89,7 +93,7 @@ async fn a_week_of_nightly_updates_ends_equal_to_a_full_import() {
     // and the first two requests of the week fail (the retry absorbs them).
     world.grouped_outages.insert(d("2010-06-07"));
     world.transient_failures = 2;
-    let vendor = VendorStandIn::start(world, "nightly-polygon-key", "nightly-fmp-key").await;
+    let vendor = VendorStandIn::start(world, &VendorKeys::named("nightly")).await;
     let cfg = config(&vendor.uri());
 
     let dir = tempfile::tempdir().unwrap();
@@ -100,6 +104,7 @@ async fn a_week_of_nightly_updates_ends_equal_to_a_full_import() {
     let retry = RetryPolicy { base_delay: std::time::Duration::from_millis(5), ..RetryPolicy::default() };
     let vendors = Vendors::from_config(&cfg, retry, &mut notes);
     assert!(notes.is_empty() && vendors.polygon.is_some() && vendors.fmp.is_some(), "{notes:?}");
+    assert!(vendors.fred.is_some(), "a FRED key is enough for the data path");
 
     let mut reports = Vec::new();
     for s in ["2010-06-07", "2010-06-08", "2010-06-09", "2010-06-10", "2010-06-11"] {
@@ -143,6 +148,26 @@ async fn a_week_of_nightly_updates_ends_equal_to_a_full_import() {
         }
     }
 
+    // The macro series: the first update fetched a year before the store's first session, later
+    // ones only what was new; every value is one the vendor served, none after the last session,
+    // and FRED's "." days are absent.
+    for series in ["DGS10", "BAMLH0A0HYM2", "VIXCLS"] {
+        let key = ae_shared::bus::keys::macro_series(series).unwrap();
+        let (obs, _) = bus.get_json::<Vec<(NaiveDate, f64)>>(&key).await.unwrap().unwrap();
+        assert!(obs.first().unwrap().0 <= live.manifest.first_day.date() - chrono::Duration::days(300), "{series}");
+        assert_eq!(obs.last().unwrap().0, d("2010-06-11"), "{series}");
+        assert!(obs.windows(2).all(|w| w[0].0 < w[1].0), "{series}: dates ascending, each once");
+        let world = vendor.world();
+        let held = &world.macro_series[series];
+        assert!(obs.iter().all(|(day, v)| held[day] == Some(*v)), "{series}: only served values");
+        let first_step = &reports[0].steps.iter().find(|s| s.name == format!("macro:{series}")).unwrap().detail;
+        let last_step = &reports[4].steps.iter().find(|s| s.name == format!("macro:{series}")).unwrap().detail;
+        assert!(first_step.starts_with(&format!("{} new", obs.len() - 4)), "{series}: {first_step}");
+        assert!(last_step.starts_with("1 new"), "{series}: {last_step}");
+    }
+    let fred_asks = vendor.served().answers.iter().filter(|(p, _)| p.starts_with("/fred/")).count();
+    assert_eq!(fred_asks, 15, "three series a night for five nights");
+
     // The same days imported at once (BIG is still in the store: a removal does not erase history,
     // its bars keep coming for a month).
     let full_bus = Bus::file(dir.path().join("full"));
@@ -172,6 +197,7 @@ async fn nightly_update_of_900_names_takes_under_30_seconds() {
     unsafe {
         std::env::set_var(POLYGON_ENV, "nightly-polygon-key");
         std::env::set_var(FMP_ENV, "nightly-fmp-key");
+        std::env::set_var(FRED_ENV, "nightly-fred-key");
     }
     let mut world = VendorWorld::embedded();
     // 400 more names: copies of real series under other symbols.
@@ -192,7 +218,7 @@ async fn nightly_update_of_900_names_takes_under_30_seconds() {
     }
     std::fs::write(dir.path().join("bars.csv"), csv).unwrap();
     let files = ImportFiles { ohlcv: dir.path().join("bars.csv"), ..ImportFiles::embedded(&embedded_data_dir()) };
-    let vendor = VendorStandIn::start(world, "nightly-polygon-key", "nightly-fmp-key").await;
+    let vendor = VendorStandIn::start(world, &VendorKeys::named("nightly")).await;
     let cfg = config(&vendor.uri());
     let bus = Bus::file(dir.path().join("bus"));
     import(&bus, &files, &cfg, "2010-06-04").await;

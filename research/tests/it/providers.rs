@@ -248,10 +248,10 @@ async fn fred_skips_missing_values_and_ignores_the_future() {
         .mount(&server)
         .await;
     let client = fred(&server);
-    let obs = client.observations("DGS10", d("2010-03-12")).await.unwrap();
+    let obs = client.observations("DGS10", d("2009-03-12"), d("2010-03-12")).await.unwrap();
     assert!(!obs.is_empty());
     assert!(obs.iter().all(|(day, v)| *day <= d("2010-03-12") && v.is_finite()));
-    let err = client.observations("NOPE", d("2010-03-12")).await.unwrap_err();
+    let err = client.observations("NOPE", d("2009-03-12"), d("2010-03-12")).await.unwrap_err();
     assert!(matches!(err, ProviderError::Refused { status: 400, .. } | ProviderError::NotFound(_)), "{err:?}");
 }
 

@@ -207,7 +207,9 @@ pub struct SecConfig {
     pub form4_max_per_ticker: u32,
 }
 
-/// FRED (macro series for the macro economist).
+/// FRED: macro series the nightly update keeps on the bus (`prices/macro/{series}.json`) for the
+/// predictor's macro features (it reads DGS10, BAMLH0A0HYM2 and VIXCLS), and the macro
+/// economist's last year when `enabled`. The nightly update uses FRED whenever the key is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FredConfig {

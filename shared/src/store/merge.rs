@@ -166,6 +166,25 @@ pub async fn merge_vendor_splits(bus: &Bus, new: &[VendorSplit]) -> Result<usize
     .await
 }
 
+/// Adds a macro series' new observations to its document (`keys::macro_series`, dates ascending) and
+/// returns how many were new. A date already held keeps its value: the series stays what was
+/// known on each day (a later revision does not rewrite the past), so features read from it are
+/// point in time.
+pub async fn merge_macro_series(bus: &Bus, key: &Key, new: &[(NaiveDate, f64)]) -> Result<usize, StoreError> {
+    merge_json::<Vec<(NaiveDate, f64)>, _>(bus, key, |current| {
+        let mut all = current.unwrap_or_default();
+        let mut added = 0;
+        for (d, v) in new.iter().filter(|(_, v)| v.is_finite()) {
+            if let Err(i) = all.binary_search_by(|(x, _)| x.cmp(d)) {
+                all.insert(i, (*d, *v));
+                added += 1;
+            }
+        }
+        (all, added)
+    })
+    .await
+}
+
 /// Writes a JSON document the update owns whole (freshness, macro series) when it changed.
 pub async fn put_if_changed<T: Serialize + DeserializeOwned + PartialEq>(
     bus: &Bus,

@@ -1,7 +1,7 @@
 //! A local stand-in for the market-data vendors the nightly update talks to: a real HTTP server on
-//! loopback answering in Polygon's and FMP's own payload shapes, generated from the embedded files
-//! (unadjusted daily bars, earnings dates, sectors), plus the corporate actions, index changes and
-//! outages a test scripts.
+//! loopback answering in Polygon's, FMP's and FRED's own payload shapes, generated from the
+//! embedded files (unadjusted daily bars, earnings dates, sectors, and macro series derived from
+//! the embedded index), plus the corporate actions, index changes and outages a test scripts.
 //!
 //! It serves only what a vendor would know: a bar is never served before its session, and every
 //! bar it served is recorded with the day it was asked for, so a test can check that no job read
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use ae_shared::store::embedded_data_dir;
 use ae_shared::store::import::read_gz_text;
-use chrono::{NaiveDate, NaiveTime, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -88,6 +88,30 @@ pub struct VendorWorld {
     pub transient_failures: u32,
     /// The ETF the vendor serves as a benchmark, with its bars (SPY).
     pub etf: Option<(String, BTreeMap<NaiveDate, RawBar>)>,
+    /// FRED series by id: the value of each weekday (`None`: FRED's "." for a day without one).
+    pub macro_series: BTreeMap<String, BTreeMap<NaiveDate, Option<f64>>>,
+}
+
+/// The keys each vendor checks.
+#[derive(Debug, Clone)]
+pub struct VendorKeys {
+    /// Polygon: `Authorization: Bearer {key}`.
+    pub polygon: String,
+    /// FMP: `apikey={key}`.
+    pub fmp: String,
+    /// FRED: `api_key={key}`.
+    pub fred: String,
+}
+
+impl VendorKeys {
+    /// Keys named after a test: `{prefix}-polygon-key`, `{prefix}-fmp-key`, `{prefix}-fred-key`.
+    pub fn named(prefix: &str) -> Self {
+        Self {
+            polygon: format!("{prefix}-polygon-key"),
+            fmp: format!("{prefix}-fmp-key"),
+            fred: format!("{prefix}-fred-key"),
+        }
+    }
 }
 
 /// SIC codes of a few GICS sectors, for ticker details of names that enter the index.
@@ -162,9 +186,51 @@ impl VendorWorld {
                 etf.insert(d, RawBar { ohlc, volume: nums.get(5).copied().unwrap_or(1e8).max(1.0) });
             }
         }
+        w.macro_series = macro_from_index(&text);
         w.etf = Some(("SPY".to_string(), etf));
         w
     }
+}
+
+/// Three FRED series over every weekday the embedded index covers, derived from it so that they
+/// move with the market as the real ones do: the VIX as 1.15 x the index's annualised 20-session
+/// realized volatility, the high-yield spread as 2.5 + 0.18 x that VIX, and the 10-year yield as
+/// 3.3 + 2 ln(index / 1000). A weekday without an index close is FRED's "." (no value).
+fn macro_from_index(index_csv: &str) -> BTreeMap<String, BTreeMap<NaiveDate, Option<f64>>> {
+    let closes: BTreeMap<NaiveDate, f64> = index_csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split(',').collect();
+            let d = NaiveDate::parse_from_str(c.first()?, "%Y-%m-%d").ok()?;
+            Some((d, c.get(4)?.parse::<f64>().ok()?))
+        })
+        .collect();
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    let (mut vix, mut spread, mut rate) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let sessions: Vec<(NaiveDate, f64)> = closes.iter().map(|(d, c)| (*d, *c)).collect();
+    let (Some(first), Some(last)) = (sessions.first(), sessions.last()) else { return BTreeMap::new() };
+    let mut k = 0;
+    for d in first.0.iter_days().take_while(|d| *d <= last.0) {
+        if d.weekday().number_from_monday() > 5 {
+            continue;
+        }
+        if sessions[k].0 < d {
+            k += 1;
+        }
+        let today = (sessions[k].0 == d).then_some(k).filter(|k| *k >= 20);
+        let value = today.map(|k| {
+            let r: Vec<f64> = (k - 19..=k).map(|i| (sessions[i].1 / sessions[i - 1].1).ln()).collect();
+            let m = r.iter().sum::<f64>() / 20.0;
+            let sd = (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 19.0).sqrt();
+            let v = 1.15 * sd * 252f64.sqrt() * 100.0;
+            (v, 2.5 + 0.18 * v, 3.3 + 2.0 * (sessions[k].1 / 1000.0).ln())
+        });
+        vix.insert(d, value.map(|x| round(x.0)));
+        spread.insert(d, value.map(|x| round(x.1)));
+        rate.insert(d, value.map(|x| round(x.2)));
+    }
+    [("VIXCLS", vix), ("BAMLH0A0HYM2", spread), ("DGS10", rate)].into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// What the stand-in served, for checks.
@@ -185,17 +251,13 @@ pub struct VendorStandIn {
 
 impl VendorStandIn {
     /// Starts the server for `world`. Every Polygon request must carry `Authorization: Bearer
-    /// {polygon_key}`; every FMP request `apikey={fmp_key}`.
-    pub async fn start(world: VendorWorld, polygon_key: &str, fmp_key: &str) -> Self {
+    /// {keys.polygon}`; every FMP request `apikey={keys.fmp}`; every FRED request
+    /// `api_key={keys.fred}`.
+    pub async fn start(world: VendorWorld, keys: &VendorKeys) -> Self {
         let server = MockServer::start().await;
         let served = Arc::new(Mutex::new(Served::default()));
         let world = Arc::new(Mutex::new(world));
-        let responder = Responder {
-            world: world.clone(),
-            served: served.clone(),
-            polygon_key: polygon_key.to_string(),
-            fmp_key: fmp_key.to_string(),
-        };
+        let responder = Responder { world: world.clone(), served: served.clone(), keys: keys.clone() };
         Mock::given(wiremock::matchers::any()).respond_with(responder).mount(&server).await;
         Self { server, served, world }
     }
@@ -219,8 +281,7 @@ impl VendorStandIn {
 struct Responder {
     world: Arc<Mutex<VendorWorld>>,
     served: Arc<Mutex<Served>>,
-    polygon_key: String,
-    fmp_key: String,
+    keys: VendorKeys,
 }
 
 fn ms(d: NaiveDate) -> i64 {
@@ -252,7 +313,7 @@ impl Responder {
         let q: BTreeMap<String, String> =
             req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         if path.starts_with("/stable/") {
-            if q.get("apikey") != Some(&self.fmp_key) {
+            if q.get("apikey") != Some(&self.keys.fmp) {
                 return (ResponseTemplate::new(401).set_body_json(json!({"Error Message": "Invalid API KEY."})), None);
             }
             let rows: Vec<Value> = w
@@ -272,8 +333,11 @@ impl Responder {
                 .collect();
             return (ResponseTemplate::new(200).set_body_json(rows), w.changes.iter().map(|c| c.date).max());
         }
+        if path == "/fred/series/observations" {
+            return fred_observations(&w, &q, &self.keys.fred);
+        }
         let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if auth != format!("Bearer {}", self.polygon_key) {
+        if auth != format!("Bearer {}", self.keys.polygon) {
             return (
                 ResponseTemplate::new(401)
                     .set_body_json(json!({"status": "ERROR", "request_id": "x", "error": "Unknown API Key"})),
@@ -384,6 +448,42 @@ impl Responder {
             _ => (ResponseTemplate::new(404).set_body_json(json!({"status": "NOT_FOUND", "request_id": "n"})), None),
         }
     }
+}
+
+/// FRED's `series/observations` answer (its JSON shape, values as text, "." for none).
+fn fred_observations(
+    w: &VendorWorld,
+    q: &BTreeMap<String, String>,
+    key: &str,
+) -> (ResponseTemplate, Option<NaiveDate>) {
+    let bad =
+        |msg: &str| (ResponseTemplate::new(400).set_body_json(json!({"error_code": 400, "error_message": msg})), None);
+    if q.get("api_key").map(String::as_str) != Some(key) {
+        return bad(
+            "Bad Request.  The value for variable api_key is not registered.  Read https://fred.stlouisfed.org/docs/api/api_key.html for more information.",
+        );
+    }
+    let Some(series) = q.get("series_id").and_then(|id| w.macro_series.get(id)) else {
+        return bad("Bad Request.  The series does not exist.");
+    };
+    let (from, to) = (day_param(q, "observation_start"), day_param(q, "observation_end"));
+    let rows: Vec<(&NaiveDate, &Option<f64>)> =
+        series.iter().filter(|(d, _)| from.is_none_or(|f| **d >= f) && to.is_none_or(|t| **d <= t)).collect();
+    let observations: Vec<Value> = rows
+        .iter()
+        .map(|(d, v)| {
+            let value = v.map(|x| format!("{x:.2}")).unwrap_or_else(|| ".".into());
+            json!({"realtime_start": "2024-01-16", "realtime_end": "2024-01-16", "date": d.to_string(), "value": value})
+        })
+        .collect();
+    let body = json!({
+        "realtime_start": "2024-01-16", "realtime_end": "2024-01-16",
+        "observation_start": from.map(|d| d.to_string()).unwrap_or_default(),
+        "observation_end": to.map(|d| d.to_string()).unwrap_or_default(),
+        "units": "lin", "output_type": 1, "file_type": "json", "order_by": "observation_date", "sort_order": "asc",
+        "count": observations.len(), "offset": 0, "limit": 100000, "observations": observations,
+    });
+    (ResponseTemplate::new(200).set_body_json(body), rows.last().map(|(d, _)| **d))
 }
 
 impl Respond for Responder {
