@@ -35,35 +35,19 @@ pub async fn signals_in_force(
     max_age: u32,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Option<SignalsInForce>> {
-    for k in 0..=max_age {
-        let Some(d) = date.offset(-(k as i64)) else { break };
-        let key = keys::signals(d);
-        let Some(obj) = bus.get(&key).await? else { continue };
-        match signals::parse_lenient(&obj.bytes) {
-            Ok((doc, repairs)) if doc.date == d => {
-                for r in &repairs {
-                    tracing::warn!(%key, path = %r.path, "{}", r.reason);
-                    notes.push(format!("{key}: {}: {}", r.path, r.reason));
-                }
-                let input = InputRef { key: key.to_string(), sha256: obj.sha256(), etag: obj.etag.clone() };
-                return Ok(Some(SignalsInForce { doc, input, repairs, age_days: k }));
-            }
-            Ok((doc, _)) => {
-                let why = format!("{key} refused: dated {} but stored under {d}", doc.date);
-                tracing::warn!("{why}");
-                notes.push(why);
-            }
-            Err(problems) => {
-                let why = format!("{key} refused as invalid ({} problem(s)): {}", problems.len(), problems);
-                tracing::warn!("{why}");
-                notes.push(why);
-            }
-        }
+    let found = bus.dated_in_force::<Signals, _>(date, max_age, signals::parse_lenient, |(d, _)| d.date, notes).await?;
+    let Some(f) = found else {
+        notes.push(format!(
+            "no valid signals dated within {max_age} trading days before {date}: no entries today (STALE_SIGNALS)"
+        ));
+        return Ok(None);
+    };
+    let (doc, repairs) = f.doc.doc;
+    for r in &repairs {
+        tracing::warn!(key = %f.doc.input.key, path = %r.path, "{}", r.reason);
+        notes.push(format!("{}: {}: {}", f.doc.input.key, r.path, r.reason));
     }
-    notes.push(format!(
-        "no valid signals dated within {max_age} trading days before {date}: no entries today (STALE_SIGNALS)"
-    ));
-    Ok(None)
+    Ok(Some(SignalsInForce { doc, input: f.doc.input, repairs, age_days: f.age_days }))
 }
 
 /// Predictions for the planner, by ticker.
@@ -88,60 +72,53 @@ pub async fn predictions_in_force(
     date: TradingDay,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<PredictionsInForce> {
-    for k in 0..=PREDICTION_LOOKBACK_DAYS {
-        let Some(d) = date.offset(-(k as i64)) else { break };
-        let key = keys::predictions(d);
-        match bus.get_doc::<Predictions>(&key).await {
-            Ok(Some(l)) if l.doc.date == d => {
-                if k > 0 {
-                    notes.push(format!(
-                        "predictions for {date} missing: the {d} predictions are {k} trading day(s) old"
-                    ));
-                }
-                let by_ticker = l
-                    .doc
-                    .entries
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.ticker.clone(),
-                            PredictionView {
-                                p_up: e.p_up,
-                                direction: e.predicted_direction,
-                                confidence: e.confidence,
-                                predicted_alpha: e.predicted_alpha,
-                                gbm_veto: e.gbm_veto,
-                                age_days: k,
-                            },
-                        )
-                    })
-                    .collect();
-                let drivers = l
-                    .doc
-                    .entries
-                    .iter()
-                    .filter(|e| !e.drivers.is_empty())
-                    .map(|e| (e.ticker.clone(), e.drivers.clone()))
-                    .collect();
-                return Ok(PredictionsInForce {
-                    by_ticker,
-                    drivers,
-                    source: Some((d, l.doc.model_version.clone())),
-                    input: Some(l.input),
-                });
-            }
-            Ok(Some(l)) => notes.push(format!("{key} refused: dated {}", l.doc.date)),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!("{key} refused: {e}");
-                notes.push(format!("{key} refused: {e}"));
-            }
+    let found = bus
+        .dated_in_force::<Predictions, _>(
+            date,
+            PREDICTION_LOOKBACK_DAYS,
+            ae_shared::contracts::parse::<Predictions>,
+            |p| p.date,
+            notes,
+        )
+        .await;
+    let f = match found {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            notes.push(format!(
+                "no predictions within {PREDICTION_LOOKBACK_DAYS} trading days of {date}: predictor gates and sizing skipped"
+            ));
+            return Ok(PredictionsInForce::default());
         }
+        Err(e) => {
+            tracing::warn!("predictions unreadable: {e}");
+            notes.push(format!("predictions unreadable ({e}): predictor gates and sizing skipped"));
+            return Ok(PredictionsInForce::default());
+        }
+    };
+    let (d, k, doc) = (f.day, f.age_days, f.doc.doc);
+    if k > 0 {
+        notes.push(format!("predictions for {date} missing: the {d} predictions are {k} trading day(s) old"));
     }
-    notes.push(format!(
-        "no predictions within {PREDICTION_LOOKBACK_DAYS} trading days of {date}: predictor gates and sizing skipped"
-    ));
-    Ok(PredictionsInForce::default())
+    let by_ticker = doc
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.ticker.clone(),
+                PredictionView {
+                    p_up: e.p_up,
+                    direction: e.predicted_direction,
+                    confidence: e.confidence,
+                    predicted_alpha: e.predicted_alpha,
+                    gbm_veto: e.gbm_veto,
+                    age_days: k,
+                },
+            )
+        })
+        .collect();
+    let drivers =
+        doc.entries.iter().filter(|e| !e.drivers.is_empty()).map(|e| (e.ticker.clone(), e.drivers.clone())).collect();
+    Ok(PredictionsInForce { by_ticker, drivers, source: Some((d, doc.model_version)), input: Some(f.doc.input) })
 }
 
 /// The kill switch as read from the bus.

@@ -2,7 +2,7 @@
 //! freshness gate, the price store, the point-in-time snapshot and the earlier signals.
 
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, keys};
+use ae_shared::bus::Bus;
 use ae_shared::config::Config;
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::params::{ResearchParams, ScoringWeights};
@@ -51,24 +51,26 @@ async fn params(
 /// the predictions' date and the drivers by name (none: no predictions, or none explained).
 /// Shown in the brief; never an input of a score.
 pub(super) async fn model_drivers(bus: &Bus, date: TradingDay) -> Option<(TradingDay, ModelDrivers)> {
-    for k in 0..=5 {
-        let d = date.offset(-k)?;
-        match bus.get_doc::<Predictions>(&keys::predictions(d)).await {
-            Ok(Some(l)) if l.doc.date == d => {
-                let drivers: ModelDrivers = l
-                    .doc
-                    .entries
-                    .into_iter()
-                    .filter(|e| !e.drivers.is_empty())
-                    .map(|e| (e.ticker, e.drivers))
-                    .collect();
-                return (!drivers.is_empty()).then_some((d, drivers));
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("predictions of {d} unreadable for the brief: {e}"),
+    let mut passed_over = Vec::new();
+    let found = bus
+        .dated_in_force::<Predictions, _>(
+            date,
+            5,
+            ae_shared::contracts::parse::<Predictions>,
+            |p| p.date,
+            &mut passed_over,
+        )
+        .await;
+    let f = match found {
+        Ok(f) => f?,
+        Err(e) => {
+            tracing::warn!("predictions unreadable for the brief: {e}");
+            return None;
         }
-    }
-    None
+    };
+    let drivers: ModelDrivers =
+        f.doc.doc.entries.into_iter().filter(|e| !e.drivers.is_empty()).map(|e| (e.ticker, e.drivers)).collect();
+    (!drivers.is_empty()).then_some((f.day, drivers))
 }
 
 /// The predictor's drivers by name.

@@ -1,7 +1,9 @@
 //! Reading dated history: every document of one dated kind (signals, predictions, order books,
 //! EOD reports) whose day falls in a range, in date order, each with the [`InputRef`] a consumer
 //! records in its lineage. The day comes from the key ([`keys::date_of`]), so nothing but the
-//! kind's own dated keys is read (`latest.json` and strays under the prefix are not).
+//! kind's own dated keys is read (`latest.json` and strays under the prefix are not). And the
+//! document in force on a day ([`Bus::dated_in_force`]): the newest one dated on it or a few
+//! sessions before, the fallback every consumer of a daily document uses.
 
 use std::ops::RangeBounds;
 
@@ -61,7 +63,53 @@ pub struct Dated<T> {
     pub doc: Result<Loaded<T>, BusError>,
 }
 
+/// The daily document in force on a day: the newest stored under it or a few sessions before.
+#[derive(Debug)]
+pub struct InForce<T> {
+    /// The day it is stored under (and dated).
+    pub day: TradingDay,
+    /// Trading days between that day and the day asked for.
+    pub age_days: u32,
+    /// The document with its lineage reference.
+    pub doc: Loaded<T>,
+}
+
 impl Bus {
+    /// The newest `D` stored under `date` or one of the `max_age` trading days before it whose
+    /// content bears the day it is stored under (`day_of` reads that date), read with `parse`.
+    /// A document refused (invalid, or dated another day) is passed over with its reason in
+    /// `notes`; older ones are not read. A bus failure is an error: "none" and "unreadable" are
+    /// not the same answer.
+    pub async fn dated_in_force<D: DatedDocument, T>(
+        &self,
+        date: TradingDay,
+        max_age: u32,
+        parse: impl Fn(&[u8]) -> Result<T, Problems>,
+        day_of: impl Fn(&T) -> TradingDay,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<InForce<T>>, BusError> {
+        for age_days in 0..=max_age {
+            let Some(day) = date.offset(-i64::from(age_days)) else { break };
+            let key = D::key(day);
+            match self.get_with(&key, &parse).await {
+                Ok(Some(doc)) if day_of(&doc.doc) == day => return Ok(Some(InForce { day, age_days, doc })),
+                Ok(Some(doc)) => {
+                    let why = format!("{key} refused: dated {} but stored under {day}", day_of(&doc.doc));
+                    tracing::warn!("{why}");
+                    notes.push(why);
+                }
+                Ok(None) => {}
+                Err(BusError::Invalid { problems, .. }) => {
+                    let why = format!("{key} refused as invalid ({} problem(s)): {problems}", problems.len());
+                    tracing::warn!("{why}");
+                    notes.push(why);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
     /// The days in `range` that have a `D` document, ascending.
     pub async fn dated_days<D: DatedDocument>(
         &self,
@@ -169,5 +217,34 @@ mod tests {
         let read = bus.dated_on::<Signals, _>(&[day("2010-03-19"), a], text).await;
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].day, a);
+    }
+
+    #[tokio::test]
+    async fn the_document_in_force_is_the_newest_valid_one_that_bears_its_own_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::file(dir.path());
+        // Each body is the date it claims; "bad" is refused by the reader.
+        let put = |d: &str, body: &str| {
+            let (bus, key, body) = (bus.clone(), keys::signals(day(d)), body.to_string());
+            async move { bus.put(&key, body.into_bytes(), PutMode::Overwrite).await.unwrap() }
+        };
+        put("2010-03-10", "2010-03-10").await;
+        put("2010-03-12", "2010-03-12").await;
+        put("2010-03-15", "bad").await;
+        put("2010-03-16", "2010-03-11").await; // misdated
+        let claimed = |s: &String| day(s);
+        let dated = |b: &[u8]| text(b).and_then(|s| TradingDay::parse(&s).map(|_| s).map_err(|_| Problems(vec![])));
+        let mut notes = Vec::new();
+        let got = bus.dated_in_force::<Signals, _>(day("2010-03-17"), 5, dated, claimed, &mut notes).await.unwrap();
+        let got = got.unwrap();
+        assert_eq!((got.day, got.age_days, got.doc.doc.as_str()), (day("2010-03-12"), 3, "2010-03-12"));
+        assert_eq!(got.doc.input.key, "signals/2010-03-12/signals.json");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("dated 2010-03-11 but stored under 2010-03-16"), "{notes:?}");
+        assert!(notes[1].contains("2010-03-15") && notes[1].contains("invalid"), "{notes:?}");
+        // Too old to be in force: not even read.
+        let mut notes = Vec::new();
+        let none = bus.dated_in_force::<Signals, _>(day("2010-03-19"), 2, dated, claimed, &mut notes).await.unwrap();
+        assert!(none.is_none() && notes.is_empty(), "{notes:?}");
     }
 }
