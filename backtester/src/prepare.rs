@@ -465,11 +465,16 @@ fn day_input(
             bars.insert(t.clone(), b);
         }
     }
-    // The names of interest already have their views; the rest of research's names get theirs.
-    let panel = r
-        .signals
-        .as_ref()
-        .map(|s| views_of(s, &r.preds, |t| views.get(t).cloned().or_else(|| market.view(t, date, params)), date));
+    // The names of interest already have their views; the rest of research's names get what the
+    // price agents read.
+    let panel = r.signals.as_ref().map(|s| {
+        views_of(
+            s,
+            &r.preds,
+            |t| views.get(t).map(MarketView::price_agents).or_else(|| market.price_agents(t, params)),
+            date,
+        )
+    });
     let mut forward = BTreeMap::new();
     if let Some((g, s)) = graded.and_then(|g| Some((g, g.signals.as_ref()?))) {
         let (from, h) = (g.date.prev(), params.ensemble.horizon_days);

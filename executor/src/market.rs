@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ae_rules::view::{DataQuality, MarketView};
+use ae_rules::view::{self, DataQuality, MarketView, PriceAgents};
 use ae_shared::TradingDay;
 use ae_shared::config::DataConfig;
 use ae_shared::contracts::common::Sector;
@@ -35,6 +35,11 @@ fn ret_over(close: &[f64], days: usize) -> Option<f64> {
 
 fn last(v: &[f64]) -> Option<f64> {
     v.last().copied().filter(|x| x.is_finite())
+}
+
+/// The last ATR (Wilder, the exits' period) of a series.
+fn atr_of(s: &BarSeries<'_>, p: &ExecutorParams) -> Option<f64> {
+    last(&ind::atr(s.high, s.low, s.close, p.exits.atr_period as usize))
 }
 
 impl<'a> MarketData<'a> {
@@ -99,12 +104,12 @@ impl<'a> MarketData<'a> {
             _ => None,
         };
         let s = self.series(t)?;
-        let (h, l, c, v) = (s.high, s.low, s.close, s.volume);
+        let (l, c, v) = (s.low, s.close, s.volume);
         let n = c.len();
         if n == 0 {
             return None;
         }
-        let atr = last(&ind::atr(h, l, c, p.exits.atr_period as usize));
+        let atr = atr_of(&s, p);
         let adv_days = p.sizing.adv_days as usize;
         let adv = (n >= adv_days).then(|| (n - adv_days..n).map(|i| c[i] * v[i]).sum::<f64>() / adv_days as f64);
         let support_days = p.intraday.support_days as usize;
@@ -132,6 +137,18 @@ impl<'a> MarketData<'a> {
             days_to_earnings,
             quality: if stale { DataQuality::Quarantined } else { quality },
             quality_score: q.map(|q| q.score).unwrap_or(0.0),
+        })
+    }
+
+    /// What the ensemble's price agents read of `t`: exactly its [`MarketView::price_agents`],
+    /// computed alone (a name that is only in the panel needs nothing else of a view).
+    pub fn price_agents(&self, t: &Ticker, p: &ExecutorParams) -> Option<PriceAgents> {
+        let s = self.series(t)?;
+        let close = *s.close.last()?;
+        Some(PriceAgents {
+            ret_20d: ret_over(s.close, 20),
+            ret_5d: ret_over(s.close, 5),
+            atr_pct: view::atr_pct(close, atr_of(&s, p)),
         })
     }
 

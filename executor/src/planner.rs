@@ -299,7 +299,7 @@ pub async fn plan<B: Broker>(
     }
     // The ensemble: today's views of every name research ranked, each view weighted by how well
     // the views kept by earlier mornings ranked the returns that followed them.
-    let today = signals.as_ref().map(|s| crate::views::views_of(s, &preds, |t| market.view(t, date, &params), date));
+    let today = signals.as_ref().map(|s| crate::views::views_of(s, &preds, |t| market.price_agents(t, &params), date));
     let ensemble = match &today {
         Some(t) => {
             let skill =

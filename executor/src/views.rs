@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ae_rules::ensemble::{self, Graded, ResearchView, Skill};
-use ae_rules::view::MarketView;
+use ae_rules::view::PriceAgents;
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::contracts::InputRef;
@@ -29,19 +29,19 @@ pub struct TodayViews {
     pub atr_pct: BTreeMap<Ticker, f64>,
 }
 
-/// Today's views of every name of the signals in force that has a market view (`view` gives a
-/// name's view for the decision: the planner computes it, the backtester reuses the one it holds).
+/// Today's views of every name of the signals in force that has a market (`agents` gives what a
+/// name's price agents read: [`MarketData::price_agents`], or the part of a view already held).
 pub fn views_of(
     signals: &SignalsInForce,
     preds: &PredictionsInForce,
-    mut view: impl FnMut(&Ticker) -> Option<MarketView>,
+    mut agents: impl FnMut(&Ticker) -> Option<PriceAgents>,
     date: TradingDay,
 ) -> TodayViews {
     let mut names = Vec::with_capacity(signals.doc.universe.len());
     let mut atr_pct = BTreeMap::new();
     for e in &signals.doc.universe {
-        let Some(view) = view(&e.ticker) else { continue };
-        if let Some(a) = view.atr_pct() {
+        let Some(view) = agents(&e.ticker) else { continue };
+        if let Some(a) = view.atr_pct {
             atr_pct.insert(e.ticker.clone(), a);
         }
         let research = ResearchView {

@@ -25,7 +25,7 @@ use ae_core::contracts::params::EnsembleParams;
 use ae_core::metrics::{mean, normal_cdf, quantile, rank_ic, std_sample};
 use ae_core::types::Ticker;
 
-use crate::view::{MarketView, PredictionView};
+use crate::view::{PredictionView, PriceAgents};
 
 /// How many views there are.
 pub const VIEWS: usize = ViewKind::ALL.len();
@@ -51,7 +51,7 @@ pub struct ResearchView {
 }
 
 /// The raw views of one name (non-finite values are no view).
-pub fn raw_views(research: ResearchView, prediction: Option<&PredictionView>, market: &MarketView) -> RawViews {
+pub fn raw_views(research: ResearchView, prediction: Option<&PredictionView>, market: &PriceAgents) -> RawViews {
     let views = [
         research.score,
         research.quant,
@@ -59,7 +59,7 @@ pub fn raw_views(research: ResearchView, prediction: Option<&PredictionView>, ma
         prediction.map(|p| p.p_up.get() - 0.5),
         market.ret_20d,
         market.ret_5d.map(|r| -r),
-        market.atr_pct().map(|a| -a),
+        market.atr_pct.map(|a| -a),
     ];
     views.map(|v| v.filter(|x| x.is_finite()))
 }

@@ -65,8 +65,30 @@ impl MarketView {
 
     /// ATR as a share of the close (a usable ATR and a finite, positive close).
     pub fn atr_pct(&self) -> Option<f64> {
-        self.usable_atr().filter(|_| self.close > 0.0 && self.close.is_finite()).map(|a| a / self.close)
+        atr_pct(self.close, self.atr)
     }
+
+    /// What the ensemble's price agents read of this view.
+    pub fn price_agents(&self) -> PriceAgents {
+        PriceAgents { ret_20d: self.ret_20d, ret_5d: self.ret_5d, atr_pct: self.atr_pct() }
+    }
+}
+
+/// ATR as a share of `close` (a usable ATR and a finite, positive close).
+pub fn atr_pct(close: f64, atr: Option<f64>) -> Option<f64> {
+    usable_atr(atr).filter(|_| close > 0.0 && close.is_finite()).map(|a| a / close)
+}
+
+/// What the ensemble's price agents read of a name's market (the part of [`MarketView`] they
+/// need, so a name that is only in the panel costs only these).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PriceAgents {
+    /// 20-session simple return (momentum).
+    pub ret_20d: Option<f64>,
+    /// 5-session simple return (reversal).
+    pub ret_5d: Option<f64>,
+    /// ATR as a share of the close (low volatility).
+    pub atr_pct: Option<f64>,
 }
 
 /// A held position.

@@ -18,8 +18,10 @@ fn panel(store: &PriceStore, cfg: &Config, date: TradingDay) -> ViewPanel {
     let names = tickers
         .iter()
         .filter_map(|t| {
-            let v = market.view(t, date, &cfg.executor)?;
-            Some((t.clone(), ensemble::raw_views(ResearchView::default(), None, &v)))
+            let agents = market.price_agents(t, &cfg.executor)?;
+            // Computed alone, they are exactly what the name's full view holds.
+            assert_eq!(Some(agents), market.view(t, date, &cfg.executor).map(|v| v.price_agents()), "{t}");
+            Some((t.clone(), ensemble::raw_views(ResearchView::default(), None, &agents)))
         })
         .collect();
     ensemble::panel(date, names)
