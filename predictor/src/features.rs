@@ -355,15 +355,16 @@ mod tests {
     use ae_shared::sim::{SimConfig, generate};
     use chrono::Datelike;
 
-    fn panel(bars: &DailyBars, m: &ae_shared::sim::SimMarket) -> FeatureSet {
-        compute(&Inputs {
-            bars,
+    /// The inputs of the simulated market `m` (no research history).
+    fn sim_inputs<'a>(m: &'a ae_shared::sim::SimMarket, macros: Option<&'a MacroSeries>) -> Inputs<'a> {
+        Inputs {
+            bars: &m.bars,
             benchmark: m.benchmark.series(0),
             sectors: &m.sectors,
             earnings: &m.earnings,
             research: None,
-            macros: None,
-        })
+            macros,
+        }
     }
 
     /// A value of each FRED series the features read on every session of `m`.
@@ -384,14 +385,7 @@ mod tests {
     fn no_feature_reads_the_future() {
         let m = generate(&SimConfig::new(40, 320, 0.2, 3));
         let macros = macros_of(&m);
-        let base = compute(&Inputs {
-            bars: &m.bars,
-            benchmark: m.benchmark.series(0),
-            sectors: &m.sectors,
-            earnings: &m.earnings,
-            research: None,
-            macros: Some(&macros),
-        });
+        let base = compute(&sim_inputs(&m, Some(&macros)));
         let t = 260;
         let cut = m.sessions[t];
         let mut poisoned = m.bars.clone();
@@ -450,14 +444,7 @@ mod tests {
     fn a_panel_from_a_session_has_the_full_panels_rows_from_it_and_none_before() {
         let m = generate(&SimConfig::new(30, 300, 0.2, 8));
         let macros = macros_of(&m);
-        let inputs = Inputs {
-            bars: &m.bars,
-            benchmark: m.benchmark.series(0),
-            sectors: &m.sectors,
-            earnings: &m.earnings,
-            research: None,
-            macros: Some(&macros),
-        };
+        let inputs = sim_inputs(&m, Some(&macros));
         let full = compute(&inputs);
         let t = 250;
         let from = compute_from(&inputs, m.sessions[t]);
@@ -481,7 +468,7 @@ mod tests {
     #[test]
     fn sector_relative_returns_net_to_zero_and_ranks_span_zero_to_one() {
         let m = generate(&SimConfig::new(44, 200, 0.0, 4));
-        let fs = panel(&m.bars, &m);
+        let fs = compute(&sim_inputs(&m, None));
         let t = 150;
         let sum: f64 =
             (0..44).filter(|n| fs.sectors[*n] == Some(Sector::Energy)).map(|n| fs.row(t, n)[25] as f64).sum();
