@@ -8,7 +8,7 @@ use std::time::Instant;
 use ae_rules::correlation::{mean_correlation, sector_peers};
 use ae_rules::plan::{Plan, PlanInput, plan_day};
 use ae_rules::reason::Reason;
-use ae_rules::view::{Book, Candidate, Context, Holding};
+use ae_rules::view::{Book, Candidate, Context, Holding, PriceAgents};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, Published, PutMode, keys};
 use ae_shared::clock::Clock;
@@ -298,8 +298,12 @@ pub async fn plan<B: Broker>(
         cands.retain(|c| u.contains(&c.ticker));
     }
     // The ensemble: today's views of every name research ranked, each view weighted by how well
-    // the views kept by earlier mornings ranked the returns that followed them.
-    let today = signals.as_ref().map(|s| crate::views::views_of(s, &preds, |t| market.price_agents(t, &params), date));
+    // the views kept by earlier mornings ranked the returns that followed them. A candidate's
+    // price agents are read off the view it already has; the rest of research's names get theirs.
+    let held: BTreeMap<&Ticker, PriceAgents> = cands.iter().map(|c| (&c.ticker, c.market.price_agents())).collect();
+    let today = signals.as_ref().map(|s| {
+        crate::views::views_of(s, &preds, |t| held.get(t).copied().or_else(|| market.price_agents(t, &params)), date)
+    });
     let ensemble = match &today {
         Some(t) => {
             let skill =
