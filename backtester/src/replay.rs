@@ -1,11 +1,12 @@
-//! The replay bus: a private copy of what the backtester reads (prices, signals, predictions) in a
-//! temporary `file://` directory. Weeks without signals on the bus are filled by running the
-//! research job itself on the copy, quant-only, one week at a time. When every week has its
-//! signals, nothing would be written to the copy, so the bus is read in place instead. Each run sees only the prices
-//! before its date, the signals before it, and the tuned research parameters and scoring weights
-//! that were in force on that date (from `config/history/`; defaults before the first write-back)
-//! — never future data, and never weights tuned on outcomes after the week. The shared bus is never
-//! written by the replay; it only ever receives `backtest/` and `config/`.
+//! The replay bus: a private layer over what the backtester reads (prices, signals, predictions),
+//! a temporary `file://` directory that reads through to the bus ([`Bus::overlay`]). Weeks without
+//! signals on the bus are filled by running the research job itself on that layer, quant-only,
+//! one week at a time. When every week has its signals, nothing would be written to the layer, so
+//! the bus is read in place instead. Each run sees only the prices before its date, the signals
+//! before it, and the tuned research parameters and scoring weights that were in force on that
+//! date (from `config/history/`; defaults before the first write-back) — never future data, and
+//! never weights tuned on outcomes after the week. The shared bus is never written by the replay;
+//! it only ever receives `backtest/` and `config/`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,13 +28,11 @@ use crate::prepare::Digest;
 
 /// The replay bus and what was done to build it.
 pub struct Replay {
-    /// The copy.
+    /// The replay bus: a private layer over the bus ([`Bus::overlay`]), or the bus itself.
     pub bus: Bus,
-    /// Objects copied.
-    pub copied: usize,
     /// Weeks whose signals research produced here (none were on the bus).
     pub backfilled: Vec<TradingDay>,
-    /// The copy's directory (none when the bus is read in place).
+    /// The layer's directory (none when the bus is read in place).
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -104,7 +103,7 @@ fn has_signals(signal_days: &BTreeSet<TradingDay>, w: TradingDay) -> bool {
     signal_days.range(w..).next().is_some_and(|d| d.date().iso_week() == w.date().iso_week())
 }
 
-/// Copies the inputs and fills signal gaps; reads `bus` in place when there is no gap.
+/// Lays the replay over the inputs and fills signal gaps; reads `bus` in place when there is no gap.
 pub async fn build(
     bus: &Bus,
     cfg: &Config,
@@ -130,19 +129,13 @@ pub async fn build_kept(
     let signal_days: BTreeSet<TradingDay> = bus.dated_days::<Signals>(..).await?.into_iter().collect();
     if weeks.iter().all(|w| has_signals(&signal_days, *w)) {
         progress(weeks.len(), weeks.len());
-        return Ok(Replay { bus: bus.clone(), copied: 0, backfilled: Vec::new(), _dir: None });
+        return Ok(Replay { bus: bus.clone(), backfilled: Vec::new(), _dir: None });
     }
     let dir = tempfile::tempdir().context("creating the replay directory")?;
-    // A temporary copy: nothing reads it after this process, so nothing is synced to disk.
-    let replay = Bus::scratch(dir.path().join("bus"));
-    let mut copied = 0;
-    for p in PREFIXES {
-        for o in bus.list(p).await.with_context(|| format!("listing {p}"))? {
-            let Some(obj) = bus.get(&o.key).await? else { continue };
-            replay.put(&o.key, obj.bytes, PutMode::Overwrite).await?;
-            copied += 1;
-        }
-    }
+    // A private layer over the bus: prices, signals and predictions are read from the bus below,
+    // and what research writes here stays here (nothing reads it after this process, so nothing
+    // is synced to disk).
+    let replay = Bus::overlay(dir.path().join("bus"), bus, &PREFIXES);
     // Research, quant-only, with its brief going to a private outbox.
     let mut rcfg = cfg.clone();
     rcfg.mail.smtp.host = String::new();
@@ -214,5 +207,5 @@ pub async fn build_kept(
         kept_signals::prune(keep.bus, &digests).await;
     }
     progress(weeks.len(), weeks.len());
-    Ok(Replay { bus: replay, copied, backfilled, _dir: Some(dir) })
+    Ok(Replay { bus: replay, backfilled, _dir: Some(dir) })
 }

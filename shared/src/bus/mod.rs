@@ -20,6 +20,7 @@ mod error;
 mod etags;
 mod file;
 pub mod keys;
+mod overlay;
 mod s3;
 
 use std::fmt;
@@ -200,6 +201,7 @@ pub struct Loaded<T> {
 enum Backend {
     File(FileStore),
     S3(S3Store),
+    Overlay(overlay::Overlay),
 }
 
 /// A handle on the bus. Cheap to clone.
@@ -230,6 +232,22 @@ impl Bus {
     /// backtester's replay): it behaves as [`Bus::file`] but does not sync what it writes to disk.
     pub fn scratch(dir: impl Into<PathBuf>) -> Self {
         Self::directory(dir.into(), FileStore::scratch)
+    }
+
+    /// A scratch directory bus (as [`Bus::scratch`]) laid over `base`: everything is written to
+    /// `dir`; a key under one of the `through` prefixes that `dir` does not hold is read (and
+    /// listed) from `base`, which is never written. A conditional put sees `base`'s object as a
+    /// copy would, and deleting an object that is only below is refused. For a private copy of
+    /// part of a bus that costs nothing to make (the backtester's replay).
+    pub fn overlay(dir: impl Into<PathBuf>, base: &Bus, through: &[&str]) -> Self {
+        let dir = dir.into();
+        let top = FileStore::scratch(dir.clone());
+        let through = through.iter().map(|p| p.to_string()).collect();
+        Self {
+            backend: Arc::new(Backend::Overlay(overlay::Overlay { top, base: base.clone(), through })),
+            url: BusUrl::File(dir),
+            retry: RetryPolicy::default(),
+        }
     }
 
     fn directory(dir: PathBuf, store: fn(PathBuf) -> FileStore) -> Self {
@@ -267,6 +285,7 @@ impl Bus {
                 match &*self.backend {
                     Backend::File(s) => s.get(key).await,
                     Backend::S3(s) => s.get(key).await,
+                    Backend::Overlay(s) => s.get(key).await,
                 }
             })
             .await
@@ -284,6 +303,7 @@ impl Bus {
                 match &*self.backend {
                     Backend::File(s) => s.head(key).await,
                     Backend::S3(s) => s.head(key).await,
+                    Backend::Overlay(s) => s.head(key).await,
                 }
             })
             .await
@@ -297,6 +317,7 @@ impl Bus {
                 match &*self.backend {
                     Backend::File(s) => s.put(key, bytes.clone(), &mode).await,
                     Backend::S3(s) => s.put(key, bytes.clone(), &mode).await,
+                    Backend::Overlay(s) => s.put(key, bytes.clone(), &mode).await,
                 }
             })
             .await
@@ -309,6 +330,7 @@ impl Bus {
                 match &*self.backend {
                     Backend::File(s) => s.delete(key).await,
                     Backend::S3(s) => s.delete(key).await,
+                    Backend::Overlay(s) => s.delete(key).await,
                 }
             })
             .await
@@ -321,6 +343,7 @@ impl Bus {
                 match &*self.backend {
                     Backend::File(s) => s.list(prefix).await,
                     Backend::S3(s) => s.list(prefix).await,
+                    Backend::Overlay(s) => s.list(prefix).await,
                 }
             })
             .await

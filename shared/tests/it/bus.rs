@@ -223,6 +223,15 @@ async fn a_scratch_directory_bus_passes_the_suite() {
 }
 
 #[tokio::test]
+async fn an_overlay_bus_passes_the_suite() {
+    // Every key the suite misses in the layer is looked up below, in a bus of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let base = Bus::file(dir.path().join("base"));
+    suite(&Bus::overlay(dir.path().join("top"), &base, &["signals/", "predictor/", "prices/", "research/"])).await;
+    assert!(base.list("").await.unwrap().is_empty(), "the bus below is never written");
+}
+
+#[tokio::test]
 async fn s3_backend_passes_the_suite_over_http() {
     let server = S3Server::start().await;
     let bus = server.bus("alpha");
