@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ae_backtester::run::{RunOptions as BacktestOptions, run as backtest};
+use ae_backtester::run::{RunOptions as BacktestOptions, SweepSource, start as backtest_start};
 use ae_executor::eod::{self, EodOptions};
 use ae_executor::ledger::Ledger;
 use ae_executor::paper::{PaperBroker, PaperSettings};
@@ -218,30 +218,30 @@ pub async fn run(
             );
         }
         let weekly = d == from || d.is_first_of_week();
+        // Saturday's backtester: its first part writes what research and training read (the
+        // scoring weights, the veto threshold); the rest runs beside them, as the jobs run on
+        // their own machines, and is done before Monday's jobs, which read what it writes.
+        let mut backtest_rest = None;
         if weekly && d != from {
             // Saturday 04:00 before this week.
             let sat = d.date() - TimeDelta::days((d.date().weekday().num_days_from_monday() as i64) + 2);
             r.set(sat, schedule::backtester());
             let t0 = Instant::now();
             let opts = BacktestOptions { date: d, dry_run: false, force: false, progress: false };
-            match backtest(bus, cfg, &opts).await {
-                Ok(rep) => {
-                    let written: Vec<String> =
-                        rep.write_back.iter().filter(|w| w.written).map(|w| w.name.clone()).collect();
-                    r.report.last_backtest = rep
-                        .write_back
-                        .iter()
-                        .map(|w| {
-                            let why = w.why.iter().find(|y| y.starts_with("FAIL")).cloned().unwrap_or_default();
-                            (w.name.clone(), w.written, why)
-                        })
-                        .collect();
-                    r.report.backtests.push((d, written));
+            match backtest_start(bus, cfg, &opts).await {
+                Ok(started) => {
+                    let (bus, cfg) = (bus.clone(), cfg.clone());
+                    backtest_rest = Some(tokio::spawn(async move {
+                        let done = started.finish(&bus, &cfg, SweepSource::Local).await;
+                        (done, t0.elapsed())
+                    }));
                 }
-                Err(e) if e.to_string().contains("sessions to simulate") => {}
-                Err(e) => r.fail(d, "backtester", &e),
+                Err(e) if e.to_string().contains("sessions to simulate") => r.timed("backtester", t0),
+                Err(e) => {
+                    r.fail(d, "backtester", &e);
+                    r.timed("backtester", t0);
+                }
             }
-            r.timed("backtester", t0);
         }
         if weekly {
             r.set(d.date(), schedule::research());
@@ -265,6 +265,26 @@ pub async fn run(
                 Err(e) => r.fail(d, "predictor train", &e),
             }
             r.timed("predictor train", t0);
+        }
+        if let Some(rest) = backtest_rest {
+            let (done, took) = rest.await.context("the backtester stopped")?;
+            r.took("backtester", took);
+            match done {
+                Ok(rep) => {
+                    let written: Vec<String> =
+                        rep.write_back.iter().filter(|w| w.written).map(|w| w.name.clone()).collect();
+                    r.report.last_backtest = rep
+                        .write_back
+                        .iter()
+                        .map(|w| {
+                            let why = w.why.iter().find(|y| y.starts_with("FAIL")).cloned().unwrap_or_default();
+                            (w.name.clone(), w.written, why)
+                        })
+                        .collect();
+                    r.report.backtests.push((d, written));
+                }
+                Err(e) => r.fail(d, "backtester", &e),
+            }
         }
         if inferred != Some(d) {
             r.set(d.date(), schedule::inference());

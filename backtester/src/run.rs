@@ -92,7 +92,7 @@ async fn documents<D: DatedDocument, T>(
 }
 
 /// What every run and every shard of a sweep starts from: the parameters in force, the price
-/// store, the simulated days, the replay bus and the prepared inputs.
+/// store and the simulated days.
 struct Setup {
     exec: ExecutorParams,
     scoring: ScoringWeights,
@@ -101,16 +101,11 @@ struct Setup {
     days: Vec<TradingDay>,
     first: TradingDay,
     last: TradingDay,
-    rep: replay::Replay,
-    prep: Prepared,
     notes: Vec<String>,
     inputs: Vec<ae_shared::contracts::InputRef>,
-    replay_s: f64,
-    prepare_s: f64,
 }
 
-/// `keep_days`: whether the prepared days computed here are kept for next week's run.
-async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_days: bool) -> anyhow::Result<Setup> {
+async fn setup(bus: &Bus, cfg: &Config, date: TradingDay) -> anyhow::Result<Setup> {
     let mut notes = Vec::new();
     let mut inputs = Vec::new();
     let exec: ExecutorParams = in_force::params(bus, &cfg.executor).await.record(&mut inputs, &mut notes);
@@ -131,12 +126,25 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_d
     }
     let (first, last) = (days[0], *days.last().expect("days"));
     tracing::info!(%date, %first, %last, days = days.len(), "backtest period");
+    Ok(Setup { exec, scoring, predictor, store, days, first, last, notes, inputs })
+}
 
-    // Replay bus: inputs copied, missing research weeks replayed.
+/// The replay bus and the prepared inputs of a run or a shard.
+struct Replayed {
+    rep: replay::Replay,
+    prep: Prepared,
+    replay_s: f64,
+    prepare_s: f64,
+}
+
+/// Builds the replay bus (inputs read through, missing research weeks replayed) and prepares the
+/// simulated days on it; `keep_days`: whether the prepared days computed here are kept for next
+/// week's run.
+async fn replayed(bus: &Bus, cfg: &Config, s: &Setup, progress: bool, keep_days: bool) -> anyhow::Result<Replayed> {
     let t_replay = Instant::now();
     let pb = bar(progress, 0, "research");
     let keep = crate::kept_days::Keep { bus, write: keep_days };
-    let rep = replay::build_kept(bus, cfg, &days, Some((keep, &store)), &|k, n| {
+    let rep = replay::build_kept(bus, cfg, &s.days, Some((keep, &s.store)), &|k, n| {
         pb.set_length(n as u64);
         pb.set_position(k as u64);
     })
@@ -144,17 +152,14 @@ async fn setup(bus: &Bus, cfg: &Config, date: TradingDay, progress: bool, keep_d
     pb.finish_and_clear();
     let replay_s = t_replay.elapsed().as_secs_f64();
 
-    // Prepared inputs.
     let t_prep = Instant::now();
-    let pb = bar(progress, days.len(), "prepare");
+    let pb = bar(progress, s.days.len(), "prepare");
     let prep =
-        prepare::prepare_kept(&rep.bus, &store, cfg, &exec, &days, Some(keep), &|k, _| pb.set_position(k as u64))
+        prepare::prepare_kept(&rep.bus, &s.store, cfg, &s.exec, &s.days, Some(keep), &|k, _| pb.set_position(k as u64))
             .await?;
     pb.finish_and_clear();
     let prepare_s = t_prep.elapsed().as_secs_f64();
-    notes.extend(prep.notes.iter().cloned());
-
-    Ok(Setup { exec, scoring, predictor, store, days, first, last, rep, prep, notes, inputs, replay_s, prepare_s })
+    Ok(Replayed { rep, prep, replay_s, prepare_s })
 }
 
 /// Keeps the sweep's states for next week's run; a failure to write them costs only time next
@@ -195,10 +200,12 @@ pub async fn shard(
     which: sweep::Shard,
     progress: bool,
 ) -> anyhow::Result<sweep::ShardResult> {
+    let mut s = setup(bus, cfg, date).await?;
     // Shards read the kept days; the run that merges them keeps what was computed.
-    let mut s = setup(bus, cfg, date, progress, false).await?;
+    let r = replayed(bus, cfg, &s, progress, false).await?;
+    s.notes.extend(r.prep.notes.iter().cloned());
     let fill = FillModel::from_config(cfg);
-    let sim = Simulator::new(&s.prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
+    let sim = Simulator::new(&r.prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
     let cache = keys::sweep_cache(which.index, which.of);
     let prior = Checkpoint::load(bus, &cache, &sim, &mut s.notes).await;
     let threads = cfg.backtest.threads as usize;
@@ -215,6 +222,35 @@ pub async fn run(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<R
 
 /// Runs the backtester, its sweep scored here or merged from shards.
 pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepSource) -> anyhow::Result<Report> {
+    start(bus, cfg, opts).await?.finish(bus, cfg, source).await
+}
+
+/// A run whose first part is done: the scoring weights and the veto threshold are decided and,
+/// where their gates passed, written back. These are the only documents of a run that the
+/// week's research (scoring weights) and training (predictor parameters) read, so those jobs may
+/// start now; [`Started::finish`] does the rest (the replay, the simulation, the signal grades,
+/// the executor sweep and its write-back, the report), which nothing before Monday's plan reads.
+pub struct Started {
+    t0: Instant,
+    opts: RunOptions,
+    report_key: ae_shared::bus::Key,
+    setup: Setup,
+    outcomes: Outcomes,
+    weights: weights::WeightsOutcome,
+    veto: veto::VetoOutcome,
+    /// The write-backs done here: scoring weights, then predictor parameters.
+    written: [WriteBack; 2],
+}
+
+/// A [`WriteBack`] not (yet) written, with the gates' reasons.
+fn undecided(name: &str, why: Vec<String>) -> WriteBack {
+    WriteBack { name: name.into(), written: false, keys: Vec::new(), why }
+}
+
+/// The first part of a run ([`Started`]): refuses a date that already has a report unless
+/// `--force` (the old report is archived first), loads the inputs, and decides and writes back
+/// the scoring weights and the veto threshold.
+pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result<Started> {
     let t0 = Instant::now();
     let date = opts.date;
     let report_key = keys::backtest(date, "report.json");
@@ -232,40 +268,20 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
             }
         }
     }
-    let Setup { exec, scoring, predictor, store, days, first, last, rep, prep, mut notes, inputs, replay_s, prepare_s } =
-        setup(bus, cfg, date, opts.progress, !opts.dry_run).await?;
-
-    // The parameters in force, in detail.
-    let fill = FillModel::from_config(cfg);
-    let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
-    let t_sim = Instant::now();
-    let base = sim.run(&exec, true);
-    let simulate_s = t_sim.elapsed().as_secs_f64();
-    let bench = benchmark_returns(&prep);
-    let tear = grade::tear_sheet(&base, &bench);
-    let outcomes = Outcomes::new(&store);
-
-    // Signal quality.
-    let sig_docs: Vec<Signals> =
-        documents::<Signals, _>(&rep.bus, first, last, |b| signals::parse_lenient(b).map(|(d, _)| d)).await?;
-    let sg = signal_grade::grade(
-        &sig_docs,
-        &outcomes,
-        &cfg.backtest.grade_horizons,
-        cfg.backtest.min_bucket,
-        cfg.backtest.fdr_q,
-    );
+    let setup = setup(bus, cfg, date).await?;
+    let Setup { scoring, predictor, store, days, first, last, inputs, .. } = &setup;
+    let outcomes = Outcomes::new(store);
 
     // Scoring weights on the weekly research dates.
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
-    let weeks = replay::week_starts(&days);
+    let weeks = replay::week_starts(days);
     let horizon = cfg.backtest.weights.horizon_days as usize;
-    let week_keys = kept_weeks::Keyer::new(&store, &cfg.data, horizon).map(|k| k.keys(&store, &weeks));
+    let week_keys = kept_weeks::Keyer::new(store, &cfg.data, horizon).map(|k| k.keys(store, &weeks));
     let kept = match &week_keys {
         Some(k) => kept_weeks::load(bus, k).await,
         None => Default::default(),
     };
-    let built = weights::weeks(&store, &cfg.data, &weeks, &scoring, &outcomes, horizon, &kept);
+    let built = weights::weeks(store, &cfg.data, &weeks, scoring, &outcomes, horizon, &kept);
     if let (Some(k), false) = (&week_keys, opts.dry_run) {
         let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
         kept_weeks::save(bus, k, &fresh).await;
@@ -274,152 +290,178 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
     let wt = weights::decide(
         &built,
-        &scoring,
+        scoring,
         &cfg.backtest.weights,
         cfg.backtest.holdout_fraction,
         cfg.backtest.gates.min_holdout_retention,
     );
 
     // Veto calibration.
-    // Predictions are read as JSON only, without the contract's checks.
-    let pred_docs: Vec<Predictions> = documents::<Predictions, _>(&rep.bus, first, last, |b| {
+    // Predictions are read as JSON only, without the contract's checks. The replay never writes
+    // predictions, so the bus holds the same documents it would read through.
+    let pred_docs: Vec<Predictions> = documents::<Predictions, _>(bus, *first, *last, |b| {
         serde_json::from_slice(b).map_err(|e| Problems(vec![Problem::new("", format!("not valid JSON: {e}"))]))
     })
     .await?;
-    let vt = veto::calibrate(
-        &pred_docs,
-        &outcomes,
-        &predictor,
-        cfg.backtest.holdout_fraction,
-        cfg.backtest.veto_min_samples,
-    );
+    let vt =
+        veto::calibrate(&pred_docs, &outcomes, predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
 
-    // Executor sweep.
-    let grid_n = cfg.backtest.sweep.len();
-    let pb = bar(opts.progress, grid_n, "sweep");
-    let done = AtomicUsize::new(0);
-    let sw = match source {
-        SweepSource::Local => {
-            let cache = keys::sweep_cache(0, 1);
-            let prior = Checkpoint::load(bus, &cache, &sim, &mut notes).await;
-            let (sw, next) = sweep::sweep(&sim, &exec, &cfg.backtest, prior, &|| {
-                let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-                pb.set_position(k as u64);
-            });
-            if !opts.dry_run {
-                save_cache(bus, &cache, &next).await;
-            }
-            sw
-        }
-        SweepSource::Shards(of) => {
-            let mut shards = Vec::with_capacity(of);
-            for i in 0..of {
-                let k = keys::sweep_shard(date, i, of);
-                let (r, _) = bus.get_json::<sweep::ShardResult>(&k).await?.with_context(|| {
-                    format!("{k} is missing: run `backtester shard --date {date} --index {i} --of {of}` first")
-                })?;
-                shards.push(r);
-            }
-            sweep::decide(&sim, &exec, &cfg.backtest.sweep, &cfg.backtest.gates, cfg.backtest.holdout_fraction, shards)
-                .map_err(|e| anyhow::anyhow!("merging the sweep's {of} shards: {e}"))?
-        }
-    };
-    pb.finish_and_clear();
-
-    // The sizer without and with the ensemble, on top of what the sweep leaves in force.
-    let after_sweep = sw.params.clone().unwrap_or_else(|| exec.clone());
-    let en = crate::ensemble::grade(&sim, &after_sweep, &cfg.backtest);
-
-    // Write-back: the sweep's parameters, with the ensemble switch flipped when its own gates pass.
-    let mut wb = Vec::new();
-    let decide = |name: &str, why: Vec<String>| WriteBack { name: name.into(), written: false, keys: Vec::new(), why };
-    let mut e = decide("executor_params", sw.gates.clone());
-    let mut ens = decide("ensemble_sizing", en.gates.clone());
-    let mut tuned: Vec<String> = Vec::new();
-    let mut written = None;
-    if let (Some(p), Some(ev)) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates)) {
-        tuned.extend(cfg.backtest.sweep.paths().map(String::from));
-        written = Some((p, ev));
-    }
-    if let (Some(p), Some(ev)) = (en.params.clone(), en.evidence(&cfg.backtest.gates)) {
-        tuned.push(crate::ensemble::PATH.to_string());
-        written = Some((p, written.map_or(ev, |(_, sweep_ev)| sweep_ev)));
-        ens.written = !opts.dry_run;
-    }
-    if let (Some((p, ev)), false) = (written, opts.dry_run) {
-        e.keys = writeback::write(bus, date, p, tuned, ev, inputs.clone()).await?;
-        e.written = true;
-        ens.keys = if ens.written { e.keys.clone() } else { Vec::new() };
-    }
-    wb.push(e);
-    wb.push(ens);
-    let mut s = decide("scoring_weights", wt.gates.clone());
+    let mut s = undecided("scoring_weights", wt.gates.clone());
     if wt.promote && !opts.dry_run {
         let (tuned, evidence) = (vec![weights::TUNED.to_string()], wt.evidence(&cfg.backtest.weights));
         s.keys = writeback::write(bus, date, wt.proposed.clone(), tuned, evidence, inputs.clone()).await?;
         s.written = true;
     }
-    wb.push(s);
-    let mut v = decide("predictor_params", vt.gates.clone());
-    if let (Some(p), false) = (vt.params(&predictor), opts.dry_run) {
+    let mut v = undecided("predictor_params", vt.gates.clone());
+    if let (Some(p), false) = (vt.params(predictor), opts.dry_run) {
         v.keys = writeback::write(bus, date, p, vec![veto::TUNED.to_string()], vt.evidence(), inputs.clone()).await?;
         v.written = true;
     }
-    wb.push(v);
-    wb.push(WriteBack {
-        name: "research_params".into(),
-        written: false,
-        keys: Vec::new(),
-        why: vec![
-            "not tuned by this version (population and filter rules are graded through signal quality only)".into(),
-        ],
-    });
-    if opts.dry_run {
-        notes.push("dry run: nothing written".into());
-    }
+    Ok(Started { t0, opts: opts.clone(), report_key, setup, outcomes, weights: wt, veto: vt, written: [s, v] })
+}
 
-    let bar_events_per_s = if simulate_s > 0.0 { prep.universe_bars as f64 / simulate_s } else { f64::NAN };
-    let report = Report {
-        date,
-        period: Some((first, last)),
-        coverage: prep.coverage,
-        replayed_weeks: rep.backfilled.clone(),
-        fill_model: format!(
-            "{:?}, slippage {} bps, commission {}/share (min {}) + {} bps, at most {:.0}% of a day's volume",
-            cfg.backtest.fill,
-            fill.costs.slippage_bps,
-            fill.costs.commission_per_share_usd,
-            fill.costs.commission_min_usd,
-            fill.costs.commission_bps,
-            fill.participation * 100.0
-        ),
-        tear_sheet: tear,
-        benchmark: Summary::of(&bench, &bench),
-        risk: crate::risk_grade::grade(&base, &store),
-        blocked: base.blocked.clone(),
-        refused_partial: (base.refused, base.partial),
-        triggers: triggers(&base),
-        signals: sg,
-        sweep: sw,
-        ensemble: en,
-        weights: wt,
-        veto: vt,
-        write_back: wb,
-        speed: Speed {
-            replay_s,
-            prepare_s,
-            simulate_s,
-            bar_events_per_s,
-            sweep_s: 0.0,
-            total_s: t0.elapsed().as_secs_f64(),
-        },
-        notes,
-    };
-    let mut report = report;
-    report.speed.sweep_s = report.sweep.seconds;
-    if !opts.dry_run {
-        bus.put(&keys::backtest(date, "report.md"), report.markdown().into_bytes(), PutMode::Overwrite).await?;
-        bus.put_json(&report_key, &report, PutMode::Overwrite).await?;
+impl Started {
+    /// The rest of the run: the replay and the prepared days, the parameters in force simulated
+    /// and graded, signal quality, the executor sweep (scored here or merged from shards) and the
+    /// ensemble's grade, their write-back, and the report on the bus.
+    pub async fn finish(self, bus: &Bus, cfg: &Config, source: SweepSource) -> anyhow::Result<Report> {
+        let Started { t0, opts, report_key, setup: s, outcomes, weights: wt, veto: vt, written: [ws, wv] } = self;
+        let date = opts.date;
+        let Replayed { rep, prep, replay_s, prepare_s } = replayed(bus, cfg, &s, opts.progress, !opts.dry_run).await?;
+        let Setup { exec, store, first, last, mut notes, inputs, .. } = s;
+        notes.extend(prep.notes.iter().cloned());
+
+        // The parameters in force, in detail.
+        let fill = FillModel::from_config(cfg);
+        let sim = Simulator::new(&prep, fill, cfg.trading.paper_starting_cash_usd, cfg.trading.max_order_usd);
+        let t_sim = Instant::now();
+        let base = sim.run(&exec, true);
+        let simulate_s = t_sim.elapsed().as_secs_f64();
+        let bench = benchmark_returns(&prep);
+        let tear = grade::tear_sheet(&base, &bench);
+
+        // Signal quality.
+        let sig_docs: Vec<Signals> =
+            documents::<Signals, _>(&rep.bus, first, last, |b| signals::parse_lenient(b).map(|(d, _)| d)).await?;
+        let sg = signal_grade::grade(
+            &sig_docs,
+            &outcomes,
+            &cfg.backtest.grade_horizons,
+            cfg.backtest.min_bucket,
+            cfg.backtest.fdr_q,
+        );
+
+        // Executor sweep.
+        let grid_n = cfg.backtest.sweep.len();
+        let pb = bar(opts.progress, grid_n, "sweep");
+        let done = AtomicUsize::new(0);
+        let sw = match source {
+            SweepSource::Local => {
+                let cache = keys::sweep_cache(0, 1);
+                let prior = Checkpoint::load(bus, &cache, &sim, &mut notes).await;
+                let (sw, next) = sweep::sweep(&sim, &exec, &cfg.backtest, prior, &|| {
+                    let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    pb.set_position(k as u64);
+                });
+                if !opts.dry_run {
+                    save_cache(bus, &cache, &next).await;
+                }
+                sw
+            }
+            SweepSource::Shards(of) => {
+                let mut shards = Vec::with_capacity(of);
+                for i in 0..of {
+                    let k = keys::sweep_shard(date, i, of);
+                    let (r, _) = bus.get_json::<sweep::ShardResult>(&k).await?.with_context(|| {
+                        format!("{k} is missing: run `backtester shard --date {date} --index {i} --of {of}` first")
+                    })?;
+                    shards.push(r);
+                }
+                sweep::decide(
+                    &sim,
+                    &exec,
+                    &cfg.backtest.sweep,
+                    &cfg.backtest.gates,
+                    cfg.backtest.holdout_fraction,
+                    shards,
+                )
+                .map_err(|e| anyhow::anyhow!("merging the sweep's {of} shards: {e}"))?
+            }
+        };
+        pb.finish_and_clear();
+
+        // The sizer without and with the ensemble, on top of what the sweep leaves in force.
+        let after_sweep = sw.params.clone().unwrap_or_else(|| exec.clone());
+        let en = crate::ensemble::grade(&sim, &after_sweep, &cfg.backtest);
+
+        // Write-back: the sweep's parameters, with the ensemble switch flipped when its own gates pass.
+        let mut e = undecided("executor_params", sw.gates.clone());
+        let mut ens = undecided("ensemble_sizing", en.gates.clone());
+        let mut tuned: Vec<String> = Vec::new();
+        let mut written = None;
+        if let (Some(p), Some(ev)) = (sw.params.clone(), sw.evidence(&cfg.backtest.gates)) {
+            tuned.extend(cfg.backtest.sweep.paths().map(String::from));
+            written = Some((p, ev));
+        }
+        if let (Some(p), Some(ev)) = (en.params.clone(), en.evidence(&cfg.backtest.gates)) {
+            tuned.push(crate::ensemble::PATH.to_string());
+            written = Some((p, written.map_or(ev, |(_, sweep_ev)| sweep_ev)));
+            ens.written = !opts.dry_run;
+        }
+        if let (Some((p, ev)), false) = (written, opts.dry_run) {
+            e.keys = writeback::write(bus, date, p, tuned, ev, inputs).await?;
+            e.written = true;
+            ens.keys = if ens.written { e.keys.clone() } else { Vec::new() };
+        }
+        let research = WriteBack {
+            name: "research_params".into(),
+            written: false,
+            keys: Vec::new(),
+            why: vec![
+                "not tuned by this version (population and filter rules are graded through signal quality only)".into(),
+            ],
+        };
+        let wb = vec![e, ens, ws, wv, research];
+        if opts.dry_run {
+            notes.push("dry run: nothing written".into());
+        }
+
+        let bar_events_per_s = if simulate_s > 0.0 { prep.universe_bars as f64 / simulate_s } else { f64::NAN };
+        let mut report = Report {
+            date,
+            period: Some((first, last)),
+            coverage: prep.coverage,
+            replayed_weeks: rep.backfilled.clone(),
+            fill_model: format!(
+                "{:?}, slippage {} bps, commission {}/share (min {}) + {} bps, at most {:.0}% of a day's volume",
+                cfg.backtest.fill,
+                fill.costs.slippage_bps,
+                fill.costs.commission_per_share_usd,
+                fill.costs.commission_min_usd,
+                fill.costs.commission_bps,
+                fill.participation * 100.0
+            ),
+            tear_sheet: tear,
+            benchmark: Summary::of(&bench, &bench),
+            risk: crate::risk_grade::grade(&base, &store),
+            blocked: base.blocked.clone(),
+            refused_partial: (base.refused, base.partial),
+            triggers: triggers(&base),
+            signals: sg,
+            sweep: sw,
+            ensemble: en,
+            weights: wt,
+            veto: vt,
+            write_back: wb,
+            speed: Speed { replay_s, prepare_s, simulate_s, bar_events_per_s, sweep_s: 0.0, total_s: 0.0 },
+            notes,
+        };
+        report.speed.sweep_s = report.sweep.seconds;
+        report.speed.total_s = t0.elapsed().as_secs_f64();
+        if !opts.dry_run {
+            bus.put(&keys::backtest(date, "report.md"), report.markdown().into_bytes(), PutMode::Overwrite).await?;
+            bus.put_json(&report_key, &report, PutMode::Overwrite).await?;
+        }
+        Ok(report)
     }
-    Ok(report)
 }

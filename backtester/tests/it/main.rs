@@ -1,6 +1,6 @@
 //! Backtester tests: parity with the paper desk, the embedded year end to end with write-back
 //! decisions and the report on the bus, the null market (nothing written back), look-ahead,
-//! and the tear sheet against empyrical.
+//! the tear sheet against empyrical, and a run in two parts.
 
 mod binary;
 mod common;
@@ -10,3 +10,4 @@ mod oracle;
 mod parity;
 mod resume;
 mod signals_read;
+mod two_parts;

@@ -1,6 +1,7 @@
 //! Day after day over the embedded year: research on Mondays, plan → paper session → EOD every
 //! session; every document validates, the books agree with the broker, and the EOD email arrives
-//! at a real SMTP server with the chart inline.
+//! at a real SMTP server with the chart inline. The suite runs the year's last quarter; the whole
+//! year (about five minutes in a debug build) runs with `--ignored`.
 
 use std::time::Duration;
 
@@ -14,13 +15,24 @@ use crate::common::{Desk, day};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_session_and_eod_run_day_after_day_and_the_email_arrives_with_its_chart() {
+    trade_day_after_day(day("2010-05-24"), day("2010-08-20")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the whole embedded year: about five minutes in a debug build; run with --ignored"]
+async fn over_the_whole_embedded_year_plan_session_and_eod_run_day_after_day() {
+    trade_day_after_day(day("2009-09-21"), day("2010-08-20")).await;
+}
+
+/// Trades every session from `first` (a Monday) to `last`, the year's last day, checking each
+/// day's documents and books, then the emails and the backups.
+async fn trade_day_after_day(first: ae_shared::TradingDay, last: ae_shared::TradingDay) {
     let server = SmtpServer::start(SmtpOptions::default());
     let mut desk = Desk::new().await;
     desk.cfg.mail.smtp.host = "127.0.0.1".into();
     desk.cfg.mail.smtp.port = server.port;
     desk.cfg.mail.smtp.security = SmtpSecurity::None;
     desk.cfg.mail.smtp.username_env = "AE_TEST_NO_SUCH_USER_VAR".into();
-    let (first, last) = (day("2009-09-21"), day("2010-08-20"));
     let mut d = first;
     let (mut days, mut fills, mut exits) = (0, 0, 0);
     while d <= last {
@@ -52,7 +64,7 @@ async fn plan_session_and_eod_run_day_after_day_and_the_email_arrives_with_its_c
         exits += book.urgent_exits.len();
         d = d.next();
     }
-    assert!(fills > 50 && exits > 3, "a quarter of trading: {fills} fills, {exits} planned exits over {days} days");
+    assert!(fills > 50 && exits > 3, "{first}..{last}: {fills} fills, {exits} planned exits over {days} days");
     // One email per day, the last with its chart inline.
     let msgs: Vec<String> = server
         .messages(Duration::from_secs(10))
