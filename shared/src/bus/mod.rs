@@ -238,15 +238,17 @@ impl Bus {
     /// `dir`; a key under one of the `through` prefixes that `dir` does not hold is read (and
     /// listed) from `base`, which is never written. A conditional put sees `base`'s object as a
     /// copy would, and deleting an object that is only below is refused. For a private copy of
-    /// part of a bus that costs nothing to make (the backtester's replay).
+    /// part of a bus that costs nothing to make (the backtester's replay). Retries are one layer
+    /// deep: the overlay retries each call with `base`'s policy and calls `base` without retrying.
     pub fn overlay(dir: impl Into<PathBuf>, base: &Bus, through: &[&str]) -> Self {
         let dir = dir.into();
         let top = FileStore::scratch(dir.clone());
         let through = through.iter().map(|p| p.to_string()).collect();
+        let below = base.clone().with_retry(RetryPolicy::none());
         Self {
-            backend: Arc::new(Backend::Overlay(overlay::Overlay { top, base: base.clone(), through })),
+            backend: Arc::new(Backend::Overlay(overlay::Overlay { top, base: below, through })),
             url: BusUrl::File(dir),
-            retry: RetryPolicy::default(),
+            retry: base.retry,
         }
     }
 

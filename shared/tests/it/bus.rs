@@ -293,6 +293,28 @@ async fn transient_failures_are_absorbed_by_the_retry_policy() {
 }
 
 #[tokio::test]
+async fn an_overlay_retries_a_failure_below_once_per_attempt_not_once_per_attempt_of_each_layer() {
+    let server = S3Server::start().await;
+    let base = server.bus("");
+    base.put(&k("prices/x.txt"), "payload", PutMode::Overwrite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let overlay = Bus::overlay(dir.path().join("top"), &base, &["prices/"]);
+
+    server.fail_next(3, Fault::SlowDown);
+    let before = server.requests();
+    assert_eq!(&overlay.get(&k("prices/x.txt")).await.unwrap().unwrap().bytes[..], b"payload");
+    assert_eq!(server.requests() - before, 4, "three 503s, then success");
+
+    // More failures than attempts: the overlay gives up after the bus below's attempts, each one
+    // request (nested retries would make it attempts squared).
+    server.fail_next(100, Fault::SlowDown);
+    let before = server.requests();
+    let err = overlay.get(&k("prices/x.txt")).await.unwrap_err();
+    assert!(matches!(err, BusError::Transient { .. }), "{err:?}");
+    assert_eq!(server.requests() - before, RetryPolicy::fast().max_attempts as u64);
+}
+
+#[tokio::test]
 async fn a_file_bus_url_must_name_a_directory() {
     let err = Bus::open("file://").await.unwrap_err();
     assert!(err.to_string().contains("needs a directory"), "{err}");
