@@ -230,6 +230,9 @@ pub async fn run_with(bus: &Bus, cfg: &Config, opts: &RunOptions, source: SweepS
 /// week's research (scoring weights) and training (predictor parameters) read, so those jobs may
 /// start now; [`Started::finish`] does the rest (the replay, the simulation, the signal grades,
 /// the executor sweep and its write-back, the report), which nothing before Monday's plan reads.
+/// A run that fails in its second part leaves these write-backs in force (each one a complete
+/// document with its evidence) and no report: the failure is reported, and a re-run starts from
+/// them as the parameters in force.
 pub struct Started {
     t0: Instant,
     opts: RunOptions,
