@@ -236,9 +236,10 @@ pub async fn run(
                         (done, t0.elapsed())
                     }));
                 }
-                Err(e) if e.to_string().contains("sessions to simulate") => r.timed("backtester", t0),
                 Err(e) => {
-                    r.fail(d, "backtester", &e);
+                    if !e.to_string().contains("sessions to simulate") {
+                        r.fail(d, "backtester", &e);
+                    }
                     r.timed("backtester", t0);
                 }
             }
