@@ -1,5 +1,5 @@
-//! Training: walk-forward validation with an expanding window, purge and embargo; LightGBM;
-//! out-of-sample fold statistics; Platt calibration of `p_up` on the out-of-fold predictions.
+//! Training: walk-forward validation with an expanding (or rolling) window, purge and embargo;
+//! LightGBM; out-of-sample fold statistics; Platt calibration of `p_up` on the out-of-fold predictions.
 //!
 //! Fold layout over the `m` sessions that have labels (sizes scale with the history): the first
 //! `min_train_fraction × m` sessions only train; the test windows are blocks of `len` sessions
@@ -9,10 +9,12 @@
 //! — `min(max_test_days, (rest − (folds − 1)·embargo) / folds)`, at least 5, fewer folds when
 //! history is short — taken down to 5·2^k (or `max_test_days` when that caps it), so it changes
 //! only when the history doubles. Fold *j* trains on every labelled session up to `purge` sessions
-//! before its test window (so no training label's horizon reaches into the test window) and is
-//! scored only on that window. Inside each fold the last 15% of the training sessions (after
+//! before its test window (so no training label's horizon reaches into the test window), or on
+//! the newest `max_train_days` of them when that is set (a rolling window), and is scored only on
+//! that window. Inside each fold the last 15% of the training sessions (after
 //! another purge gap) are an inner validation set for early stopping; the final model trains on
-//! everything with the median best iteration. Deterministic given the seed.
+//! everything (or the newest `max_train_days` sessions) with the median best iteration.
+//! Deterministic given the seed.
 //!
 //! Because a block's place does not move as weeks are added, a fold's training sessions stay the
 //! same from one week to the next; its fitted model is the same too, and is kept on the bus by
@@ -71,7 +73,7 @@ pub fn labelled_sessions(fs: &FeatureSet, labels: &[f32], min_rows: usize) -> Ve
 /// Lays out the folds over labelled sessions `l` (see the module's documentation).
 pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
     // Every field named (no `..`): a layout setting added and not used here fails to build.
-    let WalkForward { folds, min_train_fraction, max_test_days, purge_days, embargo_days } = wf;
+    let WalkForward { folds, min_train_fraction, max_test_days, purge_days, embargo_days, max_train_days } = wf;
     let m = l.len();
     let min_train = ((min_train_fraction.get() * m as f64).ceil() as usize).max(20);
     let embargo = *embargo_days as usize;
@@ -103,7 +105,10 @@ pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
         if out.len() == folds || start < min_train + purge {
             break;
         }
-        out.push(Fold { train: l[..start - purge].to_vec(), test: l[start..(start + len).min(m)].to_vec() });
+        out.push(Fold {
+            train: newest(&l[..start - purge], *max_train_days).to_vec(),
+            test: l[start..(start + len).min(m)].to_vec(),
+        });
         if k == 0 {
             break;
         }
@@ -117,6 +122,14 @@ pub fn plan(l: &[usize], wf: &WalkForward) -> Result<Vec<Fold>, TrainError> {
         )));
     }
     Ok(out)
+}
+
+/// The sessions a model trains on out of the labelled `sessions` before its test window (or
+/// before the training day, for the final model): the newest `max_train_days` of them, or all of
+/// them when it is 0 ([`WalkForward::max_train_days`]).
+pub fn newest(sessions: &[usize], max_train_days: u32) -> &[usize] {
+    let window = max_train_days as usize;
+    if window == 0 { sessions } else { &sessions[sessions.len().saturating_sub(window)..] }
 }
 
 /// The test block length for a history that allows `room_len` sessions: `max_test` when it caps
@@ -556,22 +569,37 @@ mod tests {
 
     #[test]
     fn folds_scale_with_history_and_never_overlap() {
-        let wf = Config::defaults().predictor.walk_forward;
-        for m in [120usize, 240, 2400] {
+        let mut wf = Config::defaults().predictor.walk_forward;
+        for (m, window) in [120usize, 240, 2400].into_iter().flat_map(|m| [(m, 0), (m, 60), (m, 504)]) {
+            wf.max_train_days = window;
             let l: Vec<usize> = (0..m).collect();
             let folds = plan(&l, &wf).unwrap();
             assert!(folds.len() >= 2, "{m}");
             for f in &folds {
                 let last_train = *f.train.last().unwrap();
-                assert!(f.test[0] >= last_train + 1 + wf.purge_days as usize, "purge gap");
+                assert_eq!(f.test[0], last_train + 1 + wf.purge_days as usize, "purge gap");
                 assert!(f.test.len() >= 5 && f.test.len() <= wf.max_test_days as usize);
+                let before = last_train + 1;
+                let want = if window == 0 { before } else { before.min(window as usize) };
+                assert_eq!(
+                    f.train,
+                    (before - want..before).collect::<Vec<_>>(),
+                    "m = {m}, window {window}: the newest"
+                );
             }
             for w in folds.windows(2) {
                 assert!(
                     w[1].test[0] > *w[0].test.last().unwrap() + wf.embargo_days as usize,
                     "embargo between test windows"
                 );
-                assert!(w[1].train.len() > w[0].train.len(), "expanding window");
+                if window == 0 {
+                    assert!(w[1].train.len() > w[0].train.len(), "expanding window");
+                } else {
+                    assert!(
+                        w[1].train.len() >= w[0].train.len() && w[1].train.len() <= window as usize,
+                        "rolling window"
+                    );
+                }
             }
             let untested = m - 1 - *folds.last().unwrap().test.last().unwrap();
             assert!(
@@ -587,30 +615,33 @@ mod tests {
         // Week after week (5 more labelled sessions each), every fold that is still in the plan
         // trains on the sessions it trained on the week before, unless the block length stepped
         // up because the history doubled: that is what lets its fit be kept.
-        let wf = Config::defaults().predictor.walk_forward;
-        let (mut same, mut steps) = (0, 0);
-        let mut before: Option<Vec<Fold>> = None;
-        for m in (60..=2600).step_by(5) {
-            let l: Vec<usize> = (0..m).collect();
-            let folds = plan(&l, &wf).unwrap();
-            let len = folds[0].test.len();
-            if let Some(b) = &before {
-                if b[0].test.len() != len {
-                    steps += 1;
-                } else {
-                    for f in &folds {
-                        if let Some(old) = b.iter().find(|o| o.test[0] == f.test[0]) {
-                            assert_eq!(old.train, f.train, "m = {m}");
-                            assert!(f.test.starts_with(&old.test), "m = {m}: a block only grows");
-                            same += 1;
+        let mut wf = Config::defaults().predictor.walk_forward;
+        for window in [0, 504] {
+            wf.max_train_days = window;
+            let (mut same, mut steps) = (0, 0);
+            let mut before: Option<Vec<Fold>> = None;
+            for m in (60..=2600).step_by(5) {
+                let l: Vec<usize> = (0..m).collect();
+                let folds = plan(&l, &wf).unwrap();
+                let len = folds[0].test.len();
+                if let Some(b) = &before {
+                    if b[0].test.len() != len {
+                        steps += 1;
+                    } else {
+                        for f in &folds {
+                            if let Some(old) = b.iter().find(|o| o.test[0] == f.test[0]) {
+                                assert_eq!(old.train, f.train, "m = {m}");
+                                assert!(f.test.starts_with(&old.test), "m = {m}: a block only grows");
+                                same += 1;
+                            }
                         }
                     }
                 }
+                before = Some(folds);
             }
-            before = Some(folds);
+            assert!(steps <= 6, "the block length steps only as the history doubles: {steps}");
+            assert!(same > 1500, "window {window}: {same}");
         }
-        assert!(steps <= 6, "the block length steps only as the history doubles: {steps}");
-        assert!(same > 1500, "{same}");
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
     let t_features = t0.elapsed().as_secs_f64();
     let labelled = model::labelled_sessions(&fs, &labels, 20);
+    // What the final model trains on: the folds' window, ending at the training day.
+    let trained = model::newest(&labelled, p.walk_forward.max_train_days);
     let folds = model::plan(&labelled, &p.walk_forward)
         .with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
     let t1 = Instant::now();
@@ -124,8 +126,8 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     // once their median best iteration is known.
     let (wf, t_wf, text) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel();
-        let (fs, labels, labelled, gbm) = (&fs, &labels, &labelled, &p.gbm);
-        let fin = s.spawn(move || model::fit_final(fs, labels, labelled, gbm, rx));
+        let (fs, labels, gbm) = (&fs, &labels, &p.gbm);
+        let fin = s.spawn(move || model::fit_final(fs, labels, trained, gbm, rx));
         let wf = model::walk_forward(fs, labels, &folds, gbm, purge, &kept);
         let t_wf = t1.elapsed().as_secs_f64();
         if let Ok(w) = &wf {
@@ -160,7 +162,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let gates = gates(&wf.summary, &p, reg.champion_entry());
     let promoted = gates.iter().all(|g| g.passed);
     let iterations = model::final_iterations(&wf.best_iterations);
-    let training_rows = model::labelled_rows(&fs, &labels, &labelled) as u64;
+    let training_rows = model::labelled_rows(&fs, &labels, trained) as u64;
     let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
     let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
     let reason = gates
@@ -191,7 +193,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         benchmark: labels::BENCHMARK.into(),
         features: NAMES.iter().map(|s| s.to_string()).collect(),
         params: p.clone(),
-        sessions: (fs.dates[labelled[0]], fs.dates[*labelled.last().expect("labelled")]),
+        sessions: (fs.dates[trained[0]], fs.dates[*trained.last().expect("labelled")]),
         training_rows,
         iterations: iterations as u32,
         walk_forward: wf.folds.clone(),

@@ -195,6 +195,18 @@ mod tests {
     }
 
     #[test]
+    fn a_rolling_training_window_too_short_to_train_on_is_refused() {
+        let load = |days: &str| {
+            Config::load_from(None, env(&[("ALPHA_ENGINE__PREDICTOR__WALK_FORWARD__MAX_TRAIN_DAYS", days)]))
+        };
+        let err = load("30").unwrap_err().to_string();
+        assert!(err.contains("predictor.walk_forward.max_train_days: 30 is too short to train on"), "{err}");
+        for fine in ["0", "60", "1260"] {
+            assert_eq!(load(fine).unwrap().predictor.walk_forward.max_train_days.to_string(), fine);
+        }
+    }
+
+    #[test]
     fn cross_field_rules_run_when_types_are_fine() {
         let err = Config::load_from(None, env(&[("ALPHA_ENGINE__RESEARCH__SELL_THRESHOLD", "75.0")])).unwrap_err();
         assert!(err.to_string().contains("research.sell_threshold: 75 must be below buy_threshold 70"), "{err}");

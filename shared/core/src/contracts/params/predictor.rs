@@ -8,6 +8,9 @@ use super::Params;
 use crate::contracts::{Checker, DocKind};
 use crate::types::Fraction;
 
+/// The shortest rolling training window ([`WalkForward::max_train_days`] other than 0).
+pub const MIN_TRAIN_WINDOW: u32 = 60;
+
 /// Walk-forward validation layout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +29,12 @@ pub struct WalkForward {
     /// Dates skipped after each test window before they may train a later fold.
     #[schemars(range(min = 0, max = 60))]
     pub embargo_days: u32,
+    /// Most labelled dates a fold, and the final model, trains on: the newest ones before its
+    /// test window (a rolling window). 0 trains on all of them (an expanding window). Absent in a
+    /// document written before it existed: 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 5040))]
+    pub max_train_days: u32,
 }
 
 /// Promotion gate.
@@ -128,6 +137,15 @@ impl Params for PredictorParams {
                 format!(
                     "{} is shorter than the label horizon {} (labels would overlap the test window)",
                     self.walk_forward.purge_days, self.horizon_days
+                ),
+            );
+        }
+        let window = self.walk_forward.max_train_days;
+        if window != 0 && window < MIN_TRAIN_WINDOW {
+            c.push(
+                format!("{p}walk_forward.max_train_days"),
+                format!(
+                    "{window} is too short to train on (0 for every labelled date, or at least {MIN_TRAIN_WINDOW}: a fold keeps 15% of its window and a purge gap for early stopping)"
                 ),
             );
         }
