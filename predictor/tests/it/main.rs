@@ -64,6 +64,15 @@ async fn a_planted_signal_is_learned_to_at_least_80_percent_of_its_oracle_ic() {
         .unwrap()
         .doc;
     assert!(doc.promoted && doc.walk_forward.len() == r.walk_forward.len());
+    // 600 sessions are more than the rolling window: the final model trained on the newest
+    // `max_train_days` labelled sessions (the last of them a label horizon before the training day).
+    let window = cfg.predictor.walk_forward.max_train_days as usize;
+    let key = keys::predictor_model(&r.version, "metadata.json").unwrap();
+    let (first, last) = bus.get_json::<registry::ModelMeta>(&key).await.unwrap().unwrap().0.sessions;
+    let at = |d: TradingDay| m.sessions.binary_search(&d).unwrap();
+    assert_eq!(at(last) + 1 - at(first), window, "the final model's window: {first}..{last}");
+    assert!(at(last) + 10 >= m.sessions.len(), "the newest labelled sessions: {last}");
+    assert!(r.training_rows <= (window * 150) as u64 && r.training_rows > (window * 140) as u64, "{}", r.training_rows);
     // Deterministic given the seed: a second run gives the same figures, now from the fits the
     // first one kept on the bus.
     assert_eq!(r.folds_kept, 0);
