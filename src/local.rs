@@ -220,7 +220,8 @@ pub async fn run(
         let weekly = d == from || d.is_first_of_week();
         // Saturday's backtester: its first part writes what research and training read (the
         // scoring weights, the veto threshold); the rest runs beside them, as the jobs run on
-        // their own machines, and is done before Monday's jobs, which read what it writes.
+        // their own machines, and beside Monday's inference, which reads nothing it writes; it is
+        // done before Monday's plan, which reads the executor parameters it writes.
         let mut backtest_rest = None;
         if weekly && d != from {
             // Saturday 04:00 before this week.
@@ -267,6 +268,12 @@ pub async fn run(
             }
             r.timed("predictor train", t0);
         }
+        if inferred != Some(d) {
+            r.set(d.date(), schedule::inference());
+            let t0 = Instant::now();
+            let done = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await;
+            r.inferred(d, done.map(drop), t0.elapsed());
+        }
         if let Some(rest) = backtest_rest {
             let (done, took) = rest.await.context("the backtester stopped")?;
             r.took("backtester", took);
@@ -286,12 +293,6 @@ pub async fn run(
                 }
                 Err(e) => r.fail(d, "backtester", &e),
             }
-        }
-        if inferred != Some(d) {
-            r.set(d.date(), schedule::inference());
-            let t0 = Instant::now();
-            let done = infer(bus, cfg, clock.clone(), &InferOptions { date: d, dry_run: false, force: false }).await;
-            r.inferred(d, done.map(drop), t0.elapsed());
         }
         match venue {
             Venue::Paper => {

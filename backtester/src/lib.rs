@@ -26,6 +26,7 @@ pub mod grade;
 pub mod kept_days;
 pub mod kept_signals;
 pub mod kept_weeks;
+pub mod laps;
 pub mod memo;
 pub mod outcomes;
 pub mod overfit;

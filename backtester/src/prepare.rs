@@ -7,7 +7,7 @@
 //! Nothing here looks past the decision day: views and returns come from bars up to the session
 //! before it, and today's bar is only used by the fill model, after the decision.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ae_executor::inputs::{PredictionsInForce, SignalsInForce, predictions_in_force, signals_in_force};
@@ -16,10 +16,12 @@ use ae_executor::planner::candidate_of;
 use ae_executor::views::{TodayViews, views_of};
 use ae_rules::view::{Candidate, MarketView};
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, keys};
+use ae_shared::bus::{Bus, Lookup, keys};
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Regime, Sector, SignalAction};
 use ae_shared::contracts::params::ExecutorParams;
+use ae_shared::contracts::predictions::Predictions;
+use ae_shared::contracts::signals::Signals;
 use ae_shared::store::PriceStore;
 use ae_shared::types::Ticker;
 use futures::StreamExt as _;
@@ -279,6 +281,7 @@ pub async fn prepare_kept(
     keep: Option<Keep<'_>>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Prepared> {
+    let mut laps = crate::laps::Laps::start("prepare");
     let mut notes = Vec::new();
     // Every name research ever wanted to enter, in the order it first did (the set only grows, so
     // a day's names are a prefix).
@@ -288,19 +291,24 @@ pub async fn prepare_kept(
     let mut reads = Vec::with_capacity(days.len());
     // Whether the day before read its signals without a note (nothing refused or repaired).
     let mut clean_before = false;
+    // Each kind is listed once: a day reads only the documents that exist (most days of a long
+    // history have no predictions, and most have no signals of their own).
+    let signal_days: BTreeSet<TradingDay> = bus.dated_days::<Signals>(..).await?.into_iter().collect();
+    let prediction_days: BTreeSet<TradingDay> = bus.dated_days::<Predictions>(..).await?.into_iter().collect();
+    let (signal_days, prediction_days) = (Lookup::Listed(&signal_days), Lookup::Listed(&prediction_days));
     // Each day's predictions are read ahead, a few days at a time, in date order.
     let mut predictions = futures::stream::iter(days.iter().copied())
         .map(|date| async move {
             let mut notes = Vec::new();
-            predictions_in_force(bus, date, &mut notes).await.map(|p| (p, notes))
+            predictions_in_force(bus, prediction_days, date, &mut notes).await.map(|p| (p, notes))
         })
         .buffered(PREDICTION_READS_AHEAD);
     for (k, &date) in days.iter().enumerate() {
         let before = reads.last().filter(|r: &&Read| clean_before && r.date == date.prev());
         let mut day_notes = Vec::new();
         let max_age = params.risk.max_signal_age_days;
-        let signals =
-            signals_after(bus, date, max_age, before.and_then(|r| r.signals.as_ref()), &mut day_notes).await?;
+        let before = before.and_then(|r| r.signals.as_ref());
+        let signals = signals_after(bus, signal_days, date, max_age, before, &mut day_notes).await?;
         clean_before = day_notes.is_empty();
         let (preds, pred_notes) = predictions.next().await.expect("one read per day")?;
         day_notes.extend(pred_notes);
@@ -322,6 +330,7 @@ pub async fn prepare_kept(
         }
         reads.push(Read { date, signals, preds, interest: interest.len() });
     }
+    laps.lap("reads");
     // The days kept by earlier runs, under the digests of what each read.
     let keyer = keep.and_then(|_| kept_days::Keyer::new(store, cfg, params));
     let digests_read: Vec<Digest> = keyer.as_ref().map_or_else(Vec::new, |k| {
@@ -336,11 +345,13 @@ pub async fn prepare_kept(
             .collect();
         k.keys(store, &reads)
     });
+    laps.lap("keys");
     let mut kept: Vec<Option<kept_days::Kept>> = match keep {
         Some(k) if !digests_read.is_empty() => kept_days::load(k.bus, &digests_read).await,
         _ => Vec::new(),
     };
     kept.resize_with(days.len(), || None);
+    laps.lap("kept days");
     let mut fresh: Vec<(Digest, Vec<u8>)> = Vec::new();
     // The day whose views a day's returns grade: the ensemble's horizon before it.
     let graded_read = |r: &Read| {
@@ -387,10 +398,12 @@ pub async fn prepare_kept(
             out.push(d);
         }
     }
+    laps.lap("days");
     if let Some(k) = keep.filter(|k| k.write && !digests_read.is_empty()) {
         kept_days::save(k.bus, fresh).await;
         kept_days::prune(k.bus, &digests_read).await;
     }
+    laps.lap("keep");
     for (d, returns) in out.iter_mut().zip(sharer.finish()) {
         d.returns = returns;
     }
@@ -408,27 +421,36 @@ pub async fn prepare_kept(
         .collect();
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
     crate::ensemble::attach(&mut out, params);
+    laps.lap("attach");
     let digests = digests(&sectors, &out);
+    laps.lap("digests");
+    laps.log();
     Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
 }
 
 /// The signals in force on `date`, `before` being those in force the session before, read
 /// without a note: the same document a day older when none is stored under `date` and it is still
 /// within `max_age`, which is what [`signals_in_force`] would find by walking back the same way;
-/// otherwise what it reads. A weekly document is parsed once, not once per day.
+/// otherwise what it reads (`lookup` as there). A weekly document is parsed once, not once per
+/// day.
 pub async fn signals_after(
     bus: &Bus,
+    lookup: Lookup<'_>,
     date: TradingDay,
     max_age: u32,
     before: Option<&SignalsInForce>,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Option<SignalsInForce>> {
-    if let Some(b) = before.filter(|b| b.age_days < max_age && b.repairs.is_empty())
-        && bus.head(&keys::signals(date)).await?.is_none()
-    {
-        return Ok(Some(SignalsInForce { age_days: b.age_days + 1, ..b.clone() }));
+    if let Some(b) = before.filter(|b| b.age_days < max_age && b.repairs.is_empty()) {
+        let stored = match lookup {
+            Lookup::Probe => bus.head(&keys::signals(date)).await?.is_some(),
+            Lookup::Listed(_) => lookup.may_hold(date),
+        };
+        if !stored {
+            return Ok(Some(SignalsInForce { age_days: b.age_days + 1, ..b.clone() }));
+        }
     }
-    signals_in_force(bus, date, max_age, notes).await
+    signals_in_force(bus, lookup, date, max_age, notes).await
 }
 
 /// One day's inputs from what it read: the point-in-time views, returns and bars of the names of

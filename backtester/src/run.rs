@@ -271,9 +271,11 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
             }
         }
     }
+    let mut laps = crate::laps::Laps::start("backtest start");
     let setup = setup(bus, cfg, date).await?;
     let Setup { scoring, predictor, store, days, first, last, inputs, .. } = &setup;
     let outcomes = Outcomes::new(store);
+    laps.lap("setup");
 
     // Scoring weights on the weekly research dates.
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
@@ -291,6 +293,7 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
         kept_weeks::prune(bus, k).await;
     }
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
+    laps.lap("weeks");
     let wt = weights::decide(
         &built,
         scoring,
@@ -306,8 +309,10 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
         serde_json::from_slice(b).map_err(|e| Problems(vec![Problem::new("", format!("not valid JSON: {e}"))]))
     })
     .await?;
+    laps.lap("weights and predictions");
     let vt =
         veto::calibrate(&pred_docs, &outcomes, predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
+    laps.lap("veto");
 
     let mut s = undecided("scoring_weights", wt.gates.clone());
     if wt.promote && !opts.dry_run {
@@ -320,6 +325,8 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
         v.keys = writeback::write(bus, date, p, vec![veto::TUNED.to_string()], vt.evidence(), inputs.clone()).await?;
         v.written = true;
     }
+    laps.lap("write-back");
+    laps.log();
     Ok(Started { t0, opts: opts.clone(), report_key, setup, outcomes, weights: wt, veto: vt, written: [s, v] })
 }
 
@@ -330,7 +337,9 @@ impl Started {
     pub async fn finish(self, bus: &Bus, cfg: &Config, source: SweepSource) -> anyhow::Result<Report> {
         let Started { t0, opts, report_key, setup: s, outcomes, weights: wt, veto: vt, written: [ws, wv] } = self;
         let date = opts.date;
+        let mut laps = crate::laps::Laps::start("backtest finish");
         let Replayed { rep, prep, replay_s, prepare_s } = replayed(bus, cfg, &s, opts.progress, !opts.dry_run).await?;
+        laps.lap("replay and prepare");
         let Setup { exec, store, first, last, mut notes, inputs, .. } = s;
         notes.extend(prep.notes.iter().cloned());
 
@@ -342,6 +351,7 @@ impl Started {
         let simulate_s = t_sim.elapsed().as_secs_f64();
         let bench = benchmark_returns(&prep);
         let tear = grade::tear_sheet(&base, &bench);
+        laps.lap("simulate");
 
         // Signal quality.
         let sig_docs: Vec<Signals> =
@@ -353,6 +363,7 @@ impl Started {
             cfg.backtest.min_bucket,
             cfg.backtest.fdr_q,
         );
+        laps.lap("signal grade");
 
         // Executor sweep.
         let grid_n = cfg.backtest.sweep.len();
@@ -362,13 +373,16 @@ impl Started {
             SweepSource::Local => {
                 let cache = keys::sweep_cache(0, 1);
                 let prior = Checkpoint::load(bus, &cache, &sim, &mut notes).await;
+                laps.lap("checkpoint load");
                 let (sw, next) = sweep::sweep(&sim, &exec, &cfg.backtest, prior, &|| {
                     let k = done.fetch_add(1, Ordering::Relaxed) + 1;
                     pb.set_position(k as u64);
                 });
+                laps.lap("sweep");
                 if !opts.dry_run {
                     save_cache(bus, &cache, &next).await;
                 }
+                laps.lap("checkpoint save");
                 sw
             }
             SweepSource::Shards(of) => {
@@ -396,6 +410,7 @@ impl Started {
         // The sizer without and with the ensemble, on top of what the sweep leaves in force.
         let after_sweep = sw.params.clone().unwrap_or_else(|| exec.clone());
         let en = crate::ensemble::grade(&sim, &after_sweep, &cfg.backtest);
+        laps.lap("ensemble grade");
 
         // Write-back: the sweep's parameters, with the ensemble switch flipped when its own gates pass.
         let mut e = undecided("executor_params", sw.gates.clone());
@@ -429,6 +444,9 @@ impl Started {
             notes.push("dry run: nothing written".into());
         }
 
+        laps.lap("write-back");
+        let risk = crate::risk_grade::grade(&base, &store);
+        laps.lap("risk grade");
         let bar_events_per_s = if simulate_s > 0.0 { prep.universe_bars as f64 / simulate_s } else { f64::NAN };
         let mut report = Report {
             date,
@@ -446,7 +464,7 @@ impl Started {
             ),
             tear_sheet: tear,
             benchmark: Summary::of(&bench, &bench),
-            risk: crate::risk_grade::grade(&base, &store),
+            risk,
             blocked: base.blocked.clone(),
             refused_partial: (base.refused, base.partial),
             triggers: triggers(&base),
@@ -465,6 +483,8 @@ impl Started {
             bus.put(&keys::backtest(date, "report.md"), report.markdown().into_bytes(), PutMode::Overwrite).await?;
             bus.put_json(&report_key, &report, PutMode::Overwrite).await?;
         }
+        laps.lap("report");
+        laps.log();
         Ok(report)
     }
 }

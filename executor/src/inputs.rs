@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ae_rules::view::PredictionView;
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, keys};
+use ae_shared::bus::{Bus, Lookup, keys};
 use ae_shared::contracts::InputRef;
 use ae_shared::contracts::kill_switch::{KillMode, KillSwitch};
 use ae_shared::contracts::predictions::{Driver, Predictions};
@@ -27,15 +27,17 @@ pub struct SignalsInForce {
     pub age_days: u32,
 }
 
-/// The newest valid signals dated within `max_age` trading days on or before `date`. Every
-/// document passed over is explained in `notes`.
+/// The newest valid signals dated within `max_age` trading days on or before `date`, looked up
+/// as `lookup` says. Every document passed over is explained in `notes`.
 pub async fn signals_in_force(
     bus: &Bus,
+    lookup: Lookup<'_>,
     date: TradingDay,
     max_age: u32,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Option<SignalsInForce>> {
-    let found = bus.dated_in_force::<Signals, _>(date, max_age, signals::parse_lenient, |(d, _)| d.date, notes).await?;
+    let found =
+        bus.dated_in_force::<Signals, _>(lookup, date, max_age, signals::parse_lenient, |(d, _)| d.date, notes).await?;
     let Some(f) = found else {
         notes.push(format!(
             "no valid signals dated within {max_age} trading days before {date}: no entries today (STALE_SIGNALS)"
@@ -66,14 +68,17 @@ pub struct PredictionsInForce {
 /// Looks back this far for predictions (older ones are not even read).
 pub const PREDICTION_LOOKBACK_DAYS: u32 = 5;
 
-/// The newest valid predictions on or before `date` (their age decides whether the rules use them).
+/// The newest valid predictions on or before `date`, looked up as `lookup` says (their age
+/// decides whether the rules use them).
 pub async fn predictions_in_force(
     bus: &Bus,
+    lookup: Lookup<'_>,
     date: TradingDay,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<PredictionsInForce> {
     let found = bus
         .dated_in_force::<Predictions, _>(
+            lookup,
             date,
             PREDICTION_LOOKBACK_DAYS,
             ae_shared::contracts::parse::<Predictions>,

@@ -10,7 +10,7 @@ use ae_rules::plan::{Plan, PlanInput, plan_day};
 use ae_rules::reason::Reason;
 use ae_rules::view::{Book, Candidate, Context, Holding, PriceAgents};
 use ae_shared::TradingDay;
-use ae_shared::bus::{Bus, Published, PutMode, keys};
+use ae_shared::bus::{Bus, Lookup, Published, PutMode, keys};
 use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::common::{Regime, SignalAction};
@@ -219,8 +219,9 @@ pub async fn plan<B: Broker>(
     }
     let mut inputs: Vec<InputRef> = Vec::new();
     let params = ae_shared::in_force::params(env.bus, &env.cfg.executor).await.record(&mut inputs, &mut notes);
-    let signals = inputs::signals_in_force(env.bus, date, params.risk.max_signal_age_days, &mut notes).await?;
-    let preds = inputs::predictions_in_force(env.bus, date, &mut notes).await?;
+    let max_age = params.risk.max_signal_age_days;
+    let signals = inputs::signals_in_force(env.bus, Lookup::Probe, date, max_age, &mut notes).await?;
+    let preds = inputs::predictions_in_force(env.bus, Lookup::Probe, date, &mut notes).await?;
     let mut kill = inputs::kill_switch(env.bus).await?;
     // Stale prices: no new entries (exits still go out, on the last closes there are).
     let stale = ae_shared::store::freshness::stale_for(env.bus, &["bars"], date).await?;

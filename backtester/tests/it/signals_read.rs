@@ -1,11 +1,15 @@
 //! Prepare reads a weekly signals document once: carrying the day before's signals forward (a
 //! day older) gives, day by day, what the executor's own `signals_in_force` finds by walking back,
-//! including the days a document is refused or too old.
+//! including the days a document is refused or too old; and it lists the signals once instead of
+//! asking for every day, which finds the same.
 
 use ae_backtester::prepare::{self, signals_after};
 use ae_backtester::replay;
 use ae_executor::inputs::signals_in_force;
-use ae_shared::bus::{PutMode, keys};
+use std::collections::BTreeSet;
+
+use ae_shared::bus::{Lookup, PutMode, keys};
+use ae_shared::contracts::signals::Signals;
 use ae_shared::sim::{SimConfig, generate};
 use ae_shared::store::PriceStore;
 
@@ -23,16 +27,20 @@ async fn carrying_the_signals_forward_finds_what_walking_back_finds_every_day() 
     let weeks: Vec<_> = days.iter().copied().filter(week_start).collect();
     let broken = weeks[weeks.len() / 2];
     rep.bus.put(&keys::signals(broken), b"{not json".to_vec(), PutMode::Overwrite).await.unwrap();
-    for max_age in [3, cfg.executor.risk.max_signal_age_days] {
+    let listed: BTreeSet<_> = rep.bus.dated_days::<Signals>(..).await.unwrap().into_iter().collect();
+    for (max_age, lookup) in [3, cfg.executor.risk.max_signal_age_days]
+        .into_iter()
+        .flat_map(|a| [(a, Lookup::Probe), (a, Lookup::Listed(&listed))])
+    {
         let (mut before, mut clean) = (None, false);
         let (mut carried, mut with) = (0, 0);
         for (k, &d) in days.iter().enumerate() {
             let mut want_notes = Vec::new();
-            let want = signals_in_force(&rep.bus, d, max_age, &mut want_notes).await.unwrap();
+            let want = signals_in_force(&rep.bus, Lookup::Probe, d, max_age, &mut want_notes).await.unwrap();
             let mut notes = Vec::new();
             let prev = if clean && k > 0 { before.as_ref() } else { None };
-            let got = signals_after(&rep.bus, d, max_age, prev, &mut notes).await.unwrap();
-            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{d} (max age {max_age})");
+            let got = signals_after(&rep.bus, lookup, d, max_age, prev, &mut notes).await.unwrap();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{d} (max age {max_age}, {lookup:?})");
             carried += usize::from(notes.is_empty() && !want_notes.is_empty());
             with += usize::from(got.is_some());
             clean = notes.is_empty();

@@ -54,6 +54,7 @@ pub(super) async fn model_drivers(bus: &Bus, date: TradingDay) -> Option<(Tradin
     let mut passed_over = Vec::new();
     let found = bus
         .dated_in_force::<Predictions, _>(
+            ae_shared::bus::Lookup::Probe,
             date,
             5,
             ae_shared::contracts::parse::<Predictions>,

@@ -5,6 +5,7 @@
 //! document in force on a day ([`Bus::dated_in_force`]): the newest one dated on it or a few
 //! sessions before, the fallback every consumer of a daily document uses.
 
+use std::collections::BTreeSet;
 use std::ops::RangeBounds;
 
 use super::{Bus, BusError, Key, Loaded, keys};
@@ -74,14 +75,39 @@ pub struct InForce<T> {
     pub doc: Loaded<T>,
 }
 
+/// Where [`Bus::dated_in_force`] looks for a kind's documents.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    /// Reads each day's key in turn, newest first: one request per day looked at, the right way
+    /// to find one day's document.
+    Probe,
+    /// Reads only the days a listing found ([`Bus::dated_days`]): a caller that needs the
+    /// document in force on many days lists the kind once instead of asking for every day that
+    /// has none.
+    Listed(&'a BTreeSet<TradingDay>),
+}
+
+impl Lookup<'_> {
+    /// Whether `day` may have a document.
+    pub fn may_hold(&self, day: TradingDay) -> bool {
+        match self {
+            Lookup::Probe => true,
+            Lookup::Listed(days) => days.contains(&day),
+        }
+    }
+}
+
 impl Bus {
     /// The newest `D` stored under `date` or one of the `max_age` trading days before it whose
     /// content bears the day it is stored under (`day_of` reads that date), read with `parse`.
     /// A document refused (invalid, or dated another day) is passed over with its reason in
     /// `notes`; older ones are not read. A bus failure is an error: "none" and "unreadable" are
-    /// not the same answer.
+    /// not the same answer. `lookup` says which days are read (the answer is the same either way
+    /// while nothing is written to the kind).
+    #[allow(clippy::too_many_arguments)]
     pub async fn dated_in_force<D: DatedDocument, T>(
         &self,
+        lookup: Lookup<'_>,
         date: TradingDay,
         max_age: u32,
         parse: impl Fn(&[u8]) -> Result<T, Problems>,
@@ -90,6 +116,9 @@ impl Bus {
     ) -> Result<Option<InForce<T>>, BusError> {
         for age_days in 0..=max_age {
             let Some(day) = date.offset(-i64::from(age_days)) else { break };
+            if !lookup.may_hold(day) {
+                continue;
+            }
             let key = D::key(day);
             match self.get_with(&key, &parse).await {
                 Ok(Some(doc)) if day_of(&doc.doc) == day => return Ok(Some(InForce { day, age_days, doc })),
@@ -234,17 +263,29 @@ mod tests {
         put("2010-03-16", "2010-03-11").await; // misdated
         let claimed = |s: &String| day(s);
         let dated = |b: &[u8]| text(b).and_then(|s| TradingDay::parse(&s).map(|_| s).map_err(|_| Problems(vec![])));
+        let listed: BTreeSet<TradingDay> = bus.dated_days::<Signals>(..).await.unwrap().into_iter().collect();
+        for lookup in [Lookup::Probe, Lookup::Listed(&listed)] {
+            let mut notes = Vec::new();
+            let got = bus.dated_in_force::<Signals, _>(lookup, day("2010-03-17"), 5, dated, claimed, &mut notes);
+            let got = got.await.unwrap().unwrap();
+            assert_eq!((got.day, got.age_days, got.doc.doc.as_str()), (day("2010-03-12"), 3, "2010-03-12"));
+            assert_eq!(got.doc.input.key, "signals/2010-03-12/signals.json");
+            assert_eq!(notes.len(), 2, "{lookup:?}: {notes:?}");
+            assert!(notes[0].contains("dated 2010-03-11 but stored under 2010-03-16"), "{notes:?}");
+            assert!(notes[1].contains("2010-03-15") && notes[1].contains("invalid"), "{notes:?}");
+            // Too old to be in force: not even read.
+            let mut notes = Vec::new();
+            let none = bus.dated_in_force::<Signals, _>(lookup, day("2010-03-19"), 2, dated, claimed, &mut notes);
+            let none = none.await.unwrap();
+            assert!(none.is_none() && notes.is_empty(), "{notes:?}");
+        }
+        // A listing reads only the days it found: a document written after it is not seen.
+        put("2010-03-17", "2010-03-17").await;
         let mut notes = Vec::new();
-        let got = bus.dated_in_force::<Signals, _>(day("2010-03-17"), 5, dated, claimed, &mut notes).await.unwrap();
-        let got = got.unwrap();
-        assert_eq!((got.day, got.age_days, got.doc.doc.as_str()), (day("2010-03-12"), 3, "2010-03-12"));
-        assert_eq!(got.doc.input.key, "signals/2010-03-12/signals.json");
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes[0].contains("dated 2010-03-11 but stored under 2010-03-16"), "{notes:?}");
-        assert!(notes[1].contains("2010-03-15") && notes[1].contains("invalid"), "{notes:?}");
-        // Too old to be in force: not even read.
-        let mut notes = Vec::new();
-        let none = bus.dated_in_force::<Signals, _>(day("2010-03-19"), 2, dated, claimed, &mut notes).await.unwrap();
-        assert!(none.is_none() && notes.is_empty(), "{notes:?}");
+        let got =
+            bus.dated_in_force::<Signals, _>(Lookup::Listed(&listed), day("2010-03-17"), 5, dated, claimed, &mut notes);
+        assert_eq!(got.await.unwrap().unwrap().day, day("2010-03-12"));
+        let got = bus.dated_in_force::<Signals, _>(Lookup::Probe, day("2010-03-17"), 5, dated, claimed, &mut notes);
+        assert_eq!(got.await.unwrap().unwrap().day, day("2010-03-17"));
     }
 }

@@ -32,7 +32,7 @@ use arrow::array::RecordBatch;
 use bytes::Bytes;
 use serde::Serialize;
 
-pub use dated::{Dated, DatedDocument};
+pub use dated::{Dated, DatedDocument, Lookup};
 pub use error::BusError;
 pub use file::FileStore;
 pub use keys::Key;

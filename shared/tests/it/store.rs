@@ -369,3 +369,38 @@ mod risk_panel {
         assert_eq!((p.sectors.clone(), p.sector_names.clone()), (vec![None, Some(0)], vec!["Energy".to_string()]));
     }
 }
+
+#[tokio::test]
+async fn the_lineage_digest_of_the_bars_is_every_bar_up_to_the_day_in_series_order() {
+    use sha2::{Digest, Sha256};
+    let (_dir, bus, _) = imported().await;
+    let s = PriceStore::load(&bus).await.unwrap();
+    let mid = TradingDay::parse("2010-03-01").unwrap();
+    // The definition, one field at a time: each bar's ticker, a zero byte, its day number, and
+    // its open, high, low, close and volume (little-endian), series by series.
+    let mut h = Sha256::new();
+    for series in s.raw.iter() {
+        for i in 0..series.dates.partition_point(|d| *d <= mid) {
+            h.update(series.ticker.as_str().as_bytes());
+            h.update([0]);
+            h.update(chrono::Datelike::num_days_from_ce(&series.dates[i].date()).to_le_bytes());
+            for v in [series.open[i], series.high[i], series.low[i], series.close[i], series.volume[i]] {
+                h.update(v.to_le_bytes());
+            }
+        }
+    }
+    let want = hex::encode(h.finalize());
+    let bars =
+        |as_of: TradingDay| s.inputs_as_of(as_of).into_iter().find(|i| i.key.starts_with("prices/bars")).unwrap();
+    assert_eq!(bars(mid).sha256, want);
+    assert_eq!(bars(mid).key, format!("prices/bars (sessions to {mid})"));
+    // A bar after the day does not move it; one on the day does.
+    let mut later = s.clone();
+    let k = later.raw.dates.iter().rposition(|d| *d > mid).unwrap();
+    later.raw.close[k] += 0.01;
+    assert_eq!(later.inputs_as_of(mid)[0].sha256, want);
+    let mut on = s.clone();
+    let k = on.raw.dates.iter().position(|d| *d == mid).unwrap();
+    on.raw.close[k] += 0.01;
+    assert_ne!(on.inputs_as_of(mid)[0].sha256, want);
+}
