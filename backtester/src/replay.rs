@@ -8,7 +8,7 @@
 //! never weights tuned on outcomes after the week. The shared bus is never written by the replay;
 //! it only ever receives `backtest/` and `config/`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use ae_research::run::{RunOptions, run as research_run};
@@ -54,36 +54,58 @@ async fn config_history(bus: &Bus) -> anyhow::Result<Vec<(TradingDay, String, ae
     Ok(out)
 }
 
-/// Puts the research configuration in force on `day` onto the replay bus (or removes it when
-/// nothing had been written back by then, so research uses its defaults). Returns the digest of
-/// each file put, in [`RESEARCH_CONFIG`] order (`None`: the default).
-async fn config_as_of(
-    bus: &Bus,
-    replay: &Bus,
-    history: &[(TradingDay, String, ae_shared::bus::Key)],
-    day: TradingDay,
-) -> anyhow::Result<Vec<Option<Digest>>> {
-    let mut put = Vec::with_capacity(RESEARCH_CONFIG.len());
-    for name in RESEARCH_CONFIG {
+/// The research configuration written back over time (`config/history/`), each file read once.
+struct ConfigHistory {
+    entries: Vec<(TradingDay, String, ae_shared::bus::Key)>,
+    read: HashMap<ae_shared::bus::Key, Option<Vec<u8>>>,
+}
+
+impl ConfigHistory {
+    async fn load(bus: &Bus) -> anyhow::Result<Self> {
+        Ok(Self { entries: config_history(bus).await?, read: HashMap::new() })
+    }
+
+    /// The bytes of each research configuration file in force on `day`, in [`RESEARCH_CONFIG`]
+    /// order (`None`: nothing written back by then, so research uses its defaults).
+    async fn as_of(&mut self, bus: &Bus, day: TradingDay) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(RESEARCH_CONFIG.len());
+        for name in RESEARCH_CONFIG {
+            let Some((_, _, key)) = self.entries.iter().rev().find(|(d, n, _)| *d <= day && n == name) else {
+                out.push(None);
+                continue;
+            };
+            if !self.read.contains_key(key) {
+                let bytes = bus.get(key).await?.map(|o| o.bytes.to_vec());
+                self.read.insert(key.clone(), bytes);
+            }
+            out.push(self.read[key].clone());
+        }
+        Ok(out)
+    }
+}
+
+/// The digest of each research configuration file (`None`: the default).
+fn config_digests(config: &[Option<Vec<u8>>]) -> Vec<Option<Digest>> {
+    config.iter().map(|c| c.as_ref().map(|b| Sha256::digest(b).into())).collect()
+}
+
+/// Puts the research configuration `config` (from [`ConfigHistory::as_of`]) onto the replay bus,
+/// or removes a file that had none, so research runs with what was in force that week.
+async fn put_config(replay: &Bus, config: &[Option<Vec<u8>>]) -> anyhow::Result<()> {
+    for (name, bytes) in RESEARCH_CONFIG.iter().zip(config) {
         let current = keys::config(name);
-        let found = match history.iter().rev().find(|(d, n, _)| *d <= day && n == name) {
-            Some((_, _, key)) => bus.get(key).await?,
-            None => None,
-        };
-        match found {
-            Some(obj) => {
-                put.push(Some(Sha256::digest(&obj.bytes).into()));
-                replay.put(&current, obj.bytes, PutMode::Overwrite).await?;
+        match bytes {
+            Some(b) => {
+                replay.put(&current, b.clone(), PutMode::Overwrite).await?;
             }
             None => {
-                put.push(None);
                 if replay.head(&current).await?.is_some() {
                     replay.delete(&current).await?;
                 }
             }
         }
     }
-    Ok(put)
+    Ok(())
 }
 
 /// The first simulated day of each calendar week.
@@ -141,7 +163,7 @@ pub async fn build_kept(
     rcfg.mail.smtp.host = String::new();
     rcfg.mail.outbox_dir = dir.path().join("outbox").display().to_string();
     rcfg.llm.cache_path = dir.path().join("research.db").display().to_string();
-    let history = config_history(bus).await?;
+    let mut history = ConfigHistory::load(bus).await?;
     let mut keyer = keep.and_then(|(_, store)| kept_signals::Keyer::new(store, cfg));
     if let (Some(k), Some(first)) = (keyer.as_mut(), weeks.first()) {
         for d in signal_days.range(..*first) {
@@ -174,8 +196,8 @@ pub async fn build_kept(
             }
             continue;
         }
-        let config = config_as_of(bus, &replay, &history, *w).await?;
-        let digest = keyer.as_mut().map(|keyer| keyer.next(*w, &config, None));
+        let config = history.as_of(bus, *w).await?;
+        let digest = keyer.as_mut().map(|keyer| keyer.next(*w, &config_digests(&config), None));
         let kept = match (keep, digest) {
             (Some((keep, _)), Some(digest)) => kept_signals::load(keep.bus, &digest).await,
             _ => None,
@@ -185,6 +207,7 @@ pub async fn build_kept(
                 replay.put(&keys::signals(*w), bytes, PutMode::Overwrite).await?;
             }
             None => {
+                put_config(&replay, &config).await?;
                 let clock = Arc::new(SimulatedClock::at_et(*w, NaiveTime::from_hms_opt(5, 0, 0).expect("time")));
                 let mut opts = RunOptions::new(*w);
                 opts.llm_key = Some(String::new());

@@ -8,6 +8,7 @@ mod embedded;
 mod null_market;
 mod oracle;
 mod parity;
+mod replay_config;
 mod resume;
 mod signals_read;
 mod two_parts;
