@@ -663,6 +663,16 @@ mod tests {
         }
     }
 
+    /// `n` deterministic rows of `nf` (at least 3) features in -0.5..0.5 and a label that is a
+    /// linear term, an interaction and a little noise.
+    fn planted(n: usize, nf: usize) -> (Vec<f32>, Vec<f32>) {
+        let x: Vec<f32> = (0..n * nf).map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5).collect();
+        let y: Vec<f32> = (0..n)
+            .map(|r| x[r * nf] * 0.3 + x[r * nf + 1] * x[r * nf + 2] + ((r * 31 % 17) as f32 - 8.0) * 0.01)
+            .collect();
+        (x, y)
+    }
+
     #[test]
     fn a_fit_digest_names_the_lightgbm_that_made_it() {
         // Kept fits are found by the digest of their inputs, so a LightGBM that fits the same
@@ -670,10 +680,7 @@ mod tests {
         // FIT_FORMAT and write the new digest here.
         let p = Config::defaults().predictor.gbm;
         let (n, nf) = (2000usize, 4usize);
-        let x: Vec<f32> = (0..n * nf).map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5).collect();
-        let y: Vec<f32> = (0..n)
-            .map(|r| x[r * nf] * 0.3 + x[r * nf + 1] * x[r * nf + 2] + ((r * 31 % 17) as f32 - 8.0) * 0.01)
-            .collect();
+        let (x, y) = planted(n, nf);
         let ds = dataset(&x, &y, nf, 500).unwrap();
         let b = Booster::train(ds, &gbm_params(&p, 20, false)).unwrap();
         let text = b.save_string().unwrap();
@@ -689,10 +696,7 @@ mod tests {
     fn a_large_training_set_is_binned_from_a_sample_and_learns_what_the_whole_set_learns() {
         let p = Config::defaults().predictor.gbm;
         let (n, nf) = (20_000usize, 4usize);
-        let x: Vec<f32> = (0..n * nf).map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5).collect();
-        let y: Vec<f32> = (0..n)
-            .map(|r| x[r * nf] * 0.3 + x[r * nf + 1] * x[r * nf + 2] + ((r * 31 % 17) as f32 - 8.0) * 0.01)
-            .collect();
+        let (x, y) = planted(n, nf);
         let fit = |sample| {
             let b = Booster::train(dataset(&x, &y, nf, sample).unwrap(), &gbm_params(&p, 50, false)).unwrap();
             let pred = b.predict_with_params(&x, nf as i32, true, "num_threads=1").unwrap();
