@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 use crate::sim::{SimState, Simulator};
 
 /// Bumped when [`Checkpoint`]'s layout or encoding changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Simulation states after the last day of a run, by grid point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ impl Checkpoint {
             simulator: sim.key().unwrap_or_default(),
             days: prep.days.len(),
             chain: prep.digests.last().map(hex::encode).unwrap_or_default(),
-            points: points.into_iter().map(|(k, st)| (k, st.without_dates())).collect(),
+            points: points.into_iter().map(|(k, st)| (k, st.without_derived())).collect(),
         }
     }
 

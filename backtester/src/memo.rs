@@ -7,13 +7,14 @@
 //!
 //! A key is the lookback and the addresses of the day's return series. Each (day, name) has its
 //! own series, fixed while the prepared days are borrowed, so a lookup neither hashes nor compares
-//! tickers. The memo keeps at most [`MAX_ENTRIES`] results in all and computes past that.
+//! tickers, and hashes the addresses with `FxHash` (SipHash guards against input no one here
+//! chooses). The memo keeps at most [`MAX_ENTRIES`] results in all and computes past that.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ae_rules::correlation::{BookCorrelation, book_correlation, mean_correlation};
+use rustc_hash::FxHashMap;
 
 /// The most results the memo keeps over all days (about 200 bytes each).
 pub const MAX_ENTRIES: usize = 500_000;
@@ -21,8 +22,8 @@ pub const MAX_ENTRIES: usize = 500_000;
 /// One day's memo.
 #[derive(Debug, Default)]
 struct Day {
-    book: HashMap<Vec<usize>, Option<BookCorrelation>>,
-    mean: HashMap<Vec<usize>, Option<f64>>,
+    book: FxHashMap<Vec<usize>, Option<BookCorrelation>>,
+    mean: FxHashMap<Vec<usize>, Option<f64>>,
 }
 
 /// The memo of a run or a sweep over prepared days.

@@ -55,6 +55,10 @@ pub struct Bar {
     pub volume: f64,
 }
 
+/// A map by ticker that every simulated day reads for every grid point: hashed with `FxHash`
+/// (a tenth of a sweep went to SipHash on tickers); no order of it is ever read.
+pub type ByTicker<V> = HashMap<Ticker, V, rustc_hash::FxBuildHasher>;
+
 /// One simulated day's inputs (serialized without its returns, which
 /// [`crate::kept_days`] keeps in their own form).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -72,14 +76,14 @@ pub struct DayInput {
     /// ENTER names with their views (correlation is filled per run, from the book).
     pub candidates: Vec<Candidate>,
     /// Views of every name of interest (candidates so far), as of the session before.
-    pub views: HashMap<Ticker, MarketView>,
+    pub views: ByTicker<MarketView>,
     /// Daily returns of every name of interest over the correlation window or the breakers' VaR
     /// window (the longer), aligned by session; each name's windows share one series across days
     /// ([`SharedReturns`]).
     #[serde(skip)]
-    pub returns: HashMap<Ticker, SharedReturns>,
+    pub returns: ByTicker<SharedReturns>,
     /// Today's raw bars of every name of interest.
-    pub bars: HashMap<Ticker, Bar>,
+    pub bars: ByTicker<Bar>,
     /// Splits effective today (ratio new shares per old share).
     pub splits: BTreeMap<Ticker, f64>,
     /// Cash dividends going ex today (accrued on the shares held at the open, paid on their pay
@@ -475,9 +479,9 @@ fn day_input(
         research.extend(s.doc.universe.iter().map(|e| (e.ticker.clone(), e.signal)));
     }
     let sessions = market.last_sessions(lookback + 1);
-    let mut views = HashMap::new();
+    let mut views = ByTicker::default();
     let mut returns = HashMap::new();
-    let mut bars = HashMap::new();
+    let mut bars = ByTicker::default();
     for t in interest {
         if let Some(v) = market.view(t, date, params) {
             views.insert(t.clone(), v);
@@ -520,7 +524,7 @@ fn day_input(
         research,
         candidates,
         views,
-        returns: HashMap::new(),
+        returns: ByTicker::default(),
         bars,
         splits: ae_executor::session::split_ratios(store, date),
         dividends: ae_executor::session::dividend_events(store, date),

@@ -148,7 +148,7 @@ impl Sharer {
     }
 
     /// Every day's windows, in the order the days were fed.    /// Every day's windows, in the order the days were fed.
-    pub fn finish(self) -> Vec<HashMap<Ticker, SharedReturns>> {
+    pub fn finish(self) -> Vec<crate::prepare::ByTicker<SharedReturns>> {
         let series: Vec<Arc<[f64]>> = self.series.into_iter().map(Arc::from).collect();
         self.days
             .into_iter()

@@ -100,7 +100,7 @@ pub struct SimResult {
     pub trades: Vec<Trade>,
     /// Closed trades by exit day index (always counted).
     pub trades_closed: Vec<u32>,
-    /// Traded notional per day.
+    /// Traded notional per day (detailed runs).
     pub traded: Vec<f64>,
     /// Orders the gates or the fill model refused.
     pub refused: u64,
@@ -112,7 +112,7 @@ pub struct SimResult {
     /// clearing of a breaker's kill switch.
     pub breakers: Vec<BreakerEvent>,
     /// Each morning's predicted one-day 99% VaR of the book (a loss, share of NAV), when it had
-    /// enough history: graded against the day's return (Kupiec).
+    /// enough history: graded against the day's return (Kupiec). Detailed runs.
     pub var_99: Vec<Option<f64>>,
     /// Each morning's book as weights (market value / NAV), for the attribution (detailed runs).
     pub weights: Vec<Vec<(Ticker, f64)>>,
@@ -189,10 +189,12 @@ impl SimState {
         self.out.nav.len()
     }
 
-    /// The state without its days' dates, which are the prepared days' own ([`Simulator::resume`]
-    /// puts them back): a kept state is about a third smaller and decodes without parsing dates.
-    pub fn without_dates(mut self) -> Self {
+    /// The state without what [`Simulator::resume`] derives again: its days' dates (the prepared
+    /// days' own) and its daily returns (from the NAVs, by [`daily_return`]). A kept state is
+    /// then its NAVs and closed-trade counts, and decodes without parsing dates.
+    pub fn without_derived(mut self) -> Self {
         self.out.dates = Vec::new();
+        self.out.returns = Vec::new();
         self
     }
 }
@@ -251,22 +253,34 @@ impl<'a> Simulator<'a> {
         if start.out.dates.len() != done {
             start.out.dates = self.prep.days[..done].iter().map(|d| d.date).collect();
         }
+        if start.out.returns.len() != done {
+            let mut prev = self.start_cash;
+            start.out.returns =
+                start.out.nav.iter().map(|&nav| daily_return(std::mem::replace(&mut prev, nav), nav)).collect();
+        }
         let mut r = Run { sim: self, params, day_index: done, st: start };
         let mut prev_nav = r.st.out.nav.last().copied().unwrap_or(self.start_cash);
         for (i, day) in self.prep.days.iter().enumerate().skip(done) {
             r.day_index = i;
             r.st.out.trades_closed.push(0);
-            r.st.out.traded.push(0.0);
+            if detail {
+                r.st.out.traded.push(0.0);
+            }
             r.day(day);
             let nav = r.nav();
             r.st.out.dates.push(day.date);
             r.st.out.nav.push(nav);
-            r.st.out.returns.push(if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 });
+            r.st.out.returns.push(daily_return(prev_nav, nav));
             prev_nav = nav;
             r.st.peak = r.st.peak.max(nav);
         }
         r.st
     }
+}
+
+/// A day's return from the NAV before it (the starting cash on the first day).
+fn daily_return(prev_nav: f64, nav: f64) -> f64 {
+    if prev_nav > 0.0 { nav / prev_nav - 1.0 } else { 0.0 }
 }
 
 impl Run<'_> {
@@ -340,7 +354,9 @@ impl Run<'_> {
             self.params,
             |series, lookback| self.sim.memo.book(self.day_index, series, lookback),
         );
-        self.st.out.var_99.push(tail.map(|t| t.var_99));
+        if self.st.detail {
+            self.st.out.var_99.push(tail.map(|t| t.var_99));
+        }
         if self.st.detail && book.nav > 0.0 {
             self.st
                 .out
@@ -622,8 +638,14 @@ impl Run<'_> {
             self.st.out.partial += 1;
         }
         let notional = f.shares as f64 * f.price;
-        self.st.out.traded[self.day_index] += notional;
-        let reasons: Vec<String> = o.reasons().iter().map(|r| r.code().to_string()).collect();
+        // Per-day turnover and the reasons a lot and a trade carry are details (a sweep's points
+        // need neither, and allocating them for every fill cost a sweep a few percent).
+        let reasons: Vec<String> = if self.st.detail {
+            self.st.out.traded[self.day_index] += notional;
+            o.reasons().iter().map(|r| r.code().to_string()).collect()
+        } else {
+            Vec::new()
+        };
         let t = o.ticker().clone();
         match o.side() {
             Side::Buy => {

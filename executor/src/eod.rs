@@ -310,7 +310,7 @@ async fn attribution(
     let start: EodReport = bus.get_doc(&keys::eod(prev.date)).await.ok()??.doc;
     let market = crate::market::MarketData::as_of(store, date, &cfg.data);
     let panel = RiskPanel::build(&market.bars, store.benchmark_series(), &store.sectors);
-    let model = risk_model::estimate(&panel.panel(), &risk_model::ModelParams::default()).ok()?;
+    let model = panel.estimate(&risk_model::ModelParams::default()).ok()?;
     let day = model.days.last().filter(|d| panel.dates.get(d.session) == Some(&date))?;
     let weights: Vec<(usize, f64)> = start
         .positions

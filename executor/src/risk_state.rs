@@ -89,8 +89,7 @@ pub fn build(
     let index_of = |t: &Ticker| u.tickers.iter().position(|x| x == t);
     let weights: Vec<(usize, f64)> =
         book.holdings.iter().filter_map(|h| index_of(&h.ticker).map(|i| (i, weight(h.market_value())))).collect();
-    let fitted = risk_model::estimate(&u.panel(), &mp)
-        .and_then(|model| risk_model::decompose(&model, &weights).map(|d| (model, d)));
+    let fitted = u.estimate(&mp).and_then(|model| risk_model::decompose(&model, &weights).map(|d| (model, d)));
     let (decomposition, beta, factors, betas, sigma) = match fitted {
         Ok((model, d)) if !weights.is_empty() => {
             let factors: Vec<FactorExposure> = model

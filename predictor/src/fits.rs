@@ -1,6 +1,8 @@
 //! Walk-forward fits kept on the bus (`predictor/cache/fits/{digest}.txt`, LightGBM's model
 //! text), keyed by [`crate::model::fit_digest`]: a fold whose inputs did not change since an
-//! earlier training is loaded, not fitted again.
+//! earlier training is loaded, not fitted again. Its out-of-fold predictions are kept beside it
+//! (`predictor/cache/oof/{digest}.bin`, keyed by [`crate::model::oof_digest`]): a kept fold
+//! tested on the same rows reads them instead of predicting them again.
 //!
 //! The cache only saves time. A fit that is missing or unreadable is fitted again (a text that is
 //! not a LightGBM model is found so where it is scored, and fitted again there); a fit that cannot
@@ -21,6 +23,55 @@ pub async fn load(bus: &Bus, digests: &[[u8; 32]]) -> Vec<Option<String>> {
         text.inspect_err(|e| tracing::warn!(%key, "kept walk-forward fit not read ({e}): fitted again")).ok()
     }))
     .await
+}
+
+/// Bumped when a kept prediction file's layout changes.
+const OOF_FORMAT: u32 = 1;
+
+/// A fold's out-of-fold predictions as kept: [`OOF_FORMAT`], then each prediction (little-endian).
+pub fn encode_predictions(p: &[f64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 8 * p.len());
+    out.extend(OOF_FORMAT.to_le_bytes());
+    out.extend(p.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+/// From [`encode_predictions`]'s bytes; anything else (another format included) is an error.
+pub fn decode_predictions(bytes: &[u8]) -> Result<Vec<f64>, String> {
+    let (format, rest) = bytes.split_at_checked(4).ok_or("shorter than its header")?;
+    if format != OOF_FORMAT.to_le_bytes() {
+        return Err("another format".into());
+    }
+    if !rest.len().is_multiple_of(8) {
+        return Err(format!("{} bytes of predictions, not a multiple of 8", rest.len()));
+    }
+    Ok(rest.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+/// The kept out-of-fold predictions of each digest, `None` where there are none that can be read
+/// (logged: the fold is predicted again).
+pub async fn load_predictions(bus: &Bus, digests: &[[u8; 32]]) -> Vec<Option<Vec<f64>>> {
+    join_all(digests.iter().map(|d| async move {
+        let key = keys::predictor_oof(d);
+        let read = match bus.get(&key).await {
+            Ok(Some(o)) => decode_predictions(&o.bytes),
+            Ok(None) => return None,
+            Err(e) => Err(e.to_string()),
+        };
+        read.inspect_err(|e| tracing::warn!(%key, "kept out-of-fold predictions not read ({e}): predicted again")).ok()
+    }))
+    .await
+}
+
+/// Keeps the out-of-fold predictions this run made (`None` where kept ones were read).
+pub async fn save_predictions(bus: &Bus, digests: &[[u8; 32]], predicted: &[Option<Vec<f64>>]) {
+    let puts = digests.iter().zip(predicted).filter_map(|(d, p)| p.as_ref().map(|p| (keys::predictor_oof(d), p)));
+    join_all(puts.map(|(key, p)| async move {
+        if let Err(e) = bus.put(&key, encode_predictions(p), PutMode::Overwrite).await {
+            tracing::warn!(%key, "out-of-fold predictions not kept ({e}); the next training predicts them again");
+        }
+    }))
+    .await;
 }
 
 /// Keeps the fits this run made. The key names the fit's inputs and a fit is deterministic, so a

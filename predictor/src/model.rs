@@ -278,6 +278,18 @@ pub fn session_digests(fs: &FeatureSet, labels: &[f32]) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// Digest of what decides a fold's out-of-fold predictions: its fit (`fit`, a [`fit_digest`])
+/// and its test sessions' rows (by [`session_digests`]).
+pub fn oof_digest(fit: &[u8; 32], sessions: &[[u8; 32]], test: &[usize]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(fit);
+    h.update((test.len() as u64).to_le_bytes());
+    for &t in test {
+        h.update(sessions[t]);
+    }
+    h.finalize().into()
+}
+
 /// Digest of everything that decides [`fit_with_inner_validation`] on `train`: [`FIT_FORMAT`],
 /// the feature names, the LightGBM parameters, the purge gap, and the inner training and
 /// validation sessions' rows (by [`session_digests`]).
@@ -388,6 +400,18 @@ pub struct WalkForwardResult {
     pub best_iterations: Vec<usize>,
     /// Per fold, the model text fitted by this run (`None` where a kept fit was used).
     pub fitted: Vec<Option<String>>,
+    /// Per fold, the out-of-fold predictions made by this run (`None` where kept ones were read).
+    pub predicted: Vec<Option<Vec<f64>>>,
+}
+
+/// What an earlier training kept of a fold: its model text ([`fit_digest`]) and, when the fold
+/// is tested on the same rows, its out-of-fold predictions ([`oof_digest`]).
+#[derive(Debug, Clone, Default)]
+pub struct KeptFold {
+    /// The model text.
+    pub text: Option<String>,
+    /// The predictions of the test rows, in [`gather`]'s order.
+    pub predictions: Option<Vec<f64>>,
 }
 
 /// Daily cross-sectional IC and rank IC averaged over the sessions of `rows` (≥ 10 names a day).
@@ -422,10 +446,14 @@ struct ScoredFold {
     best_iteration: usize,
     /// The model text when this run fitted it.
     fitted: Option<String>,
+    /// The predictions when this run made them.
+    predicted: Option<Vec<f64>>,
 }
 
 /// One fold: its model (the kept one, or fitted with inner validation), scored on its test
-/// sessions. Either way the model goes through LightGBM's text, so both score the same.
+/// sessions. Either way the model goes through LightGBM's text, so both score the same; kept
+/// predictions of a kept model are the ones it makes (their key names its fit and the rows), and
+/// are used when there is one for every test row.
 fn score_fold(
     fs: &FeatureSet,
     labels: &[f32],
@@ -433,16 +461,17 @@ fn score_fold(
     f: &Fold,
     p: &GbmParams,
     purge: usize,
-    kept: Option<&str>,
+    kept: &KeptFold,
 ) -> Result<ScoredFold, TrainError> {
-    let kept = kept.and_then(|t| {
+    let text = kept.text.as_deref().and_then(|t| {
         Booster::from_string(t)
             .inspect_err(|e| {
                 tracing::warn!(fold = j, "kept walk-forward fit is not a LightGBM model ({e}): fitted again")
             })
             .ok()
     });
-    let (booster, fitted) = match kept {
+    let model_kept = text.is_some();
+    let (booster, fitted) = match text {
         Some(b) => (b, None),
         None => {
             let text = fit_with_inner_validation(fs, labels, &f.train, p, purge)?.save_string().map_err(gbm)?;
@@ -451,7 +480,13 @@ fn score_fold(
     };
     let b = booster.num_iterations().max(1) as usize;
     let (x, y, at) = gather(fs, labels, &f.test);
-    let pred = predict(&booster, &x)?;
+    let (pred, predicted) = match kept.predictions.as_ref().filter(|p| model_kept && p.len() == y.len()) {
+        Some(p) => (p.clone(), None),
+        None => {
+            let p = predict(&booster, &x)?;
+            (p.clone(), Some(p))
+        }
+    };
     let rows: Oof = at.iter().zip(pred.iter().zip(&y)).map(|(&(t, n), (&p, &y))| (t, n, p, y as f64)).collect();
     let (ic, ric, _) = daily_ics(&rows);
     let (h, n) = hit(&rows);
@@ -468,38 +503,40 @@ fn score_fold(
         rank_ic: if ric.is_finite() { ric } else { 0.0 },
         hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
     };
-    Ok(ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted })
+    Ok(ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted, predicted })
 }
 
-/// Runs walk-forward validation. `kept[j]` is fold *j*'s model text when an earlier run fitted
-/// it (see [`fit_digest`]); the others are fitted here, and their texts come back in
-/// [`WalkForwardResult::fitted`] to be kept.
+/// Runs walk-forward validation. `kept[j]` is what an earlier run kept of fold *j* ([`KeptFold`]);
+/// the other folds are fitted and predicted here, and their texts and predictions come back in
+/// [`WalkForwardResult::fitted`] and [`WalkForwardResult::predicted`] to be kept.
 pub fn walk_forward(
     fs: &FeatureSet,
     labels: &[f32],
     folds: &[Fold],
     p: &GbmParams,
     purge: usize,
-    kept: &[Option<String>],
+    kept: &[KeptFold],
 ) -> Result<WalkForwardResult, TrainError> {
     // The folds are independent fits (one LightGBM thread each, deterministic): they run side by
     // side and are gathered in fold order, so the result does not depend on the core count.
     let scored: Vec<Result<ScoredFold, TrainError>> = folds
         .par_iter()
         .enumerate()
-        .map(|(j, f)| score_fold(fs, labels, j, f, p, purge, kept.get(j).and_then(|k| k.as_deref())))
+        .map(|(j, f)| score_fold(fs, labels, j, f, p, purge, kept.get(j).unwrap_or(&KeptFold::default())))
         .collect();
     let mut out = Vec::new();
     let mut oof = Vec::new();
     let mut best = Vec::new();
     let mut fitted = Vec::new();
+    let mut predicted = Vec::new();
     for r in scored {
-        let ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted: text } = r?;
+        let ScoredFold { metrics: m, oof: rows, best_iteration: b, fitted: text, predicted: p } = r?;
         tracing::info!(fold = m.fold, test = %format!("{}..{}", m.test_start, m.test_end), ic = m.ic, rank_ic = m.rank_ic, best_iteration = b, kept = text.is_none(), "fold scored out of sample");
         out.push(m);
         oof.extend(rows);
         best.push(b);
         fitted.push(text);
+        predicted.push(p);
     }
     let ics: Vec<f64> = out.iter().map(|f| f.ic).collect();
     let mut sorted = ics.clone();
@@ -517,7 +554,7 @@ pub fn walk_forward(
         icir: if sd > 0.0 { mean / sd } else { 0.0 },
         hit_rate: Fraction::saturating(if n > 0 { h as f64 / n as f64 } else { 0.0 }),
     };
-    Ok(WalkForwardResult { folds: out, summary, oof, best_iterations: best, fitted })
+    Ok(WalkForwardResult { folds: out, summary, oof, best_iterations: best, fitted, predicted })
 }
 
 /// Platt scaling `p_up = σ(a·x + b)` of a prediction `x`, fitted on out-of-fold predictions.

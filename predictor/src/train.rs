@@ -56,6 +56,9 @@ pub struct TrainReport {
     pub iterations: u32,
     /// Folds whose model an earlier training had fitted on the same inputs (loaded, not fitted).
     pub folds_kept: u32,
+    /// Folds whose out-of-fold predictions an earlier training had made on the same rows (read
+    /// back, not predicted).
+    pub predictions_kept: u32,
     /// Calibration error, naive vs Platt.
     pub ece: (f64, f64),
     /// The champion before this run.
@@ -121,7 +124,11 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let sessions = model::session_digests(&fs, &labels);
     let digests =
         folds.iter().map(|f| model::fit_digest(&sessions, &f.train, &p.gbm, purge)).collect::<Result<Vec<_>, _>>()?;
-    let kept = fits::load(bus, &digests).await;
+    let oof_digests: Vec<[u8; 32]> =
+        folds.iter().zip(&digests).map(|(f, d)| model::oof_digest(d, &sessions, &f.test)).collect();
+    let (texts, predictions) = tokio::join!(fits::load(bus, &digests), fits::load_predictions(bus, &oof_digests));
+    let kept: Vec<model::KeptFold> =
+        texts.into_iter().zip(predictions).map(|(text, predictions)| model::KeptFold { text, predictions }).collect();
     // The final model's dataset is built on its own thread while the folds are scored; it trains
     // once their median best iteration is known.
     let (wf, t_wf, text) = std::thread::scope(|s| {
@@ -141,8 +148,9 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let feature_importance = model::importance(&Booster::from_string(&text).context("loading the final model")?)?;
     let t_final = t1.elapsed().as_secs_f64() - t_wf;
     let folds_kept = wf.fitted.iter().filter(|t| t.is_none()).count() as u32;
+    let predictions_kept = wf.predicted.iter().filter(|p| p.is_none()).count() as u32;
     if !opts.dry_run {
-        fits::save(bus, &digests, &wf.fitted).await;
+        tokio::join!(fits::save(bus, &digests, &wf.fitted), fits::save_predictions(bus, &oof_digests, &wf.predicted));
     }
     let calibration = Platt::fit(&wf.oof);
     let naive: Vec<(f64, bool)> = wf
@@ -181,6 +189,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         features_s = t_features,
         walk_forward_s = t_wf,
         folds_kept,
+        predictions_kept,
         final_s = t_final,
         "trained"
     );
@@ -261,6 +270,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         training_rows,
         iterations: iterations as u32,
         folds_kept,
+        predictions_kept,
         ece: (ece_naive, ece_cal),
         previous_champion: reg.champion,
         seconds: (t_features, t_wf, t_final),

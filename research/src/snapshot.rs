@@ -107,7 +107,11 @@ pub struct Snapshot {
 }
 
 fn last(v: &[f64]) -> Option<f64> {
-    v.last().copied().filter(|x| x.is_finite())
+    v.last().copied().and_then(finite)
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 fn ret_between(close: &[f64], back_from: usize, back_to: usize) -> Option<f64> {
@@ -157,7 +161,7 @@ fn view(
     let m = ind::macd(c, 12, 26, 9);
     let atr = last(&ind::atr(h, l, c, 14));
     let adv = (n >= 20).then(|| (n - 20..n).map(|i| c[i] * v[i]).sum::<f64>() / 20.0);
-    let vol_60 = last(&ind::realized_vol(c, 60));
+    let vol_60 = finite(ind::realized_vol_last(c, 60));
     let vs_high_252 = (n >= 252).then(|| {
         let hi = h[n - 252..].iter().copied().fold(f64::MIN, f64::max);
         close / hi - 1.0
@@ -218,7 +222,7 @@ impl Snapshot {
         let benchmark = BenchmarkView {
             close: bc.last().copied().unwrap_or(f64::NAN),
             vs_ma200: (bn >= 200).then(|| bc[bn - 1] / (bc[bn - 200..].iter().sum::<f64>() / 200.0) - 1.0),
-            vol_20: last(&ind::realized_vol(bc, 20)),
+            vol_20: finite(ind::realized_vol_last(bc, 20)),
             ret_63: ret_between(bc, 63, 0),
             ret_21: ret_between(bc, 21, 0),
         };

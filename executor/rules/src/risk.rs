@@ -74,6 +74,9 @@ pub fn prediction_fresh(c: &Candidate, p: &RiskParams) -> bool {
     c.prediction.is_some_and(|x| x.age_days <= p.max_prediction_age_days)
 }
 
+/// How many checks [`check_entry`] makes (a backtest sweep checks millions of entries).
+const ENTRY_CHECKS: usize = 17;
+
 /// Evaluates every entry rule for `c` with a proposed position of `proposed_usd`.
 pub fn check_entry(
     c: &Candidate,
@@ -85,7 +88,7 @@ pub fn check_entry(
 ) -> Verdict {
     let nav = book.nav;
     let w = |usd: f64| if nav > 0.0 { usd / nav } else { f64::INFINITY };
-    let mut checks = Vec::with_capacity(16);
+    let mut checks = Vec::with_capacity(ENTRY_CHECKS);
     checks.push(Check::new(Reason::KillSwitch, !ctx.kill_switch, None, None));
     checks.push(Check::new(Reason::StaleSignals, !ctx.signals_stale, Some(c.signal_age_days as f64), None));
     checks.push(Check::new(Reason::NavNonpositive, nav > 0.0, Some(nav), Some(0.0)));
@@ -153,6 +156,7 @@ pub fn check_entry(
         c.market.days_to_earnings.map(f64::from),
         Some(p.earnings_blackout_days as f64),
     ));
+    debug_assert_eq!(checks.len(), ENTRY_CHECKS, "ENTRY_CHECKS counts every check: the vector is never grown");
     let blocked_by = checks.iter().find(|c| !c.passed).map(|c| c.rule);
     Verdict { checks, blocked_by }
 }

@@ -75,9 +75,10 @@ async fn a_planted_signal_is_learned_to_at_least_80_percent_of_its_oracle_ic() {
     assert!(r.training_rows <= (window * 150) as u64 && r.training_rows > (window * 140) as u64, "{}", r.training_rows);
     // Deterministic given the seed: a second run gives the same figures, now from the fits the
     // first one kept on the bus.
-    assert_eq!(r.folds_kept, 0);
+    assert_eq!((r.folds_kept, r.predictions_kept), (0, 0));
     let again = train(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }).await.unwrap();
     assert_eq!(again.folds_kept as usize, r.walk_forward.len());
+    assert_eq!(again.predictions_kept as usize, r.walk_forward.len(), "the same folds on the same rows");
     assert_eq!((again.summary, again.walk_forward, again.iterations), (r.summary, r.walk_forward, r.iterations));
 }
 
@@ -95,12 +96,24 @@ async fn a_week_later_only_new_folds_are_fitted_and_the_figures_equal_a_cold_run
     let cold = train(&cold_bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
     println!("kept {} of {} folds a week later", warm.folds_kept, warm.walk_forward.len());
     assert!(warm.folds_kept as usize >= warm.walk_forward.len() - 1 && warm.folds_kept > 0, "{}", warm.folds_kept);
+    println!("kept the predictions of {} of {} folds a week later", warm.predictions_kept, warm.walk_forward.len());
     assert_eq!(cold.folds_kept, 0);
     assert_eq!(
         (&warm.summary, &warm.walk_forward, warm.iterations, warm.training_rows, warm.ece),
         (&cold.summary, &cold.walk_forward, cold.iterations, cold.training_rows, cold.ece),
         "a run that keeps fits reports what a cold run reports"
     );
+    // Kept predictions that cannot be read (or are for other rows) are predicted again.
+    let oof = bus.list("predictor/cache/oof/").await.unwrap();
+    assert!(!oof.is_empty());
+    for (k, f) in oof.iter().enumerate() {
+        let bytes: Vec<u8> =
+            if k % 2 == 0 { b"not predictions".to_vec() } else { ae_predictor::fits::encode_predictions(&[0.5; 3]) };
+        bus.put(&f.key, bytes, ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    }
+    let predicted = train(&bus, &cfg, clock(week2), &TrainOptions { date: week2, dry_run: true }).await.unwrap();
+    assert_eq!(predicted.predictions_kept, 0);
+    assert_eq!((&predicted.summary, &predicted.walk_forward), (&cold.summary, &cold.walk_forward));
     // A kept fit that is not a model is fitted again, with the same figures.
     let fits = bus.list("predictor/cache/fits/").await.unwrap();
     assert!(!fits.is_empty());

@@ -10,6 +10,7 @@
 //! | `predictor/models/{version}/model.txt`, `.../metadata.json` | predictor train | a trained model |
 //! | `predictor/registry.json` | predictor train | champion pointer, written last |
 //! | `predictor/cache/fits/{digest}.txt` | predictor train | a walk-forward fold's fitted model, by its inputs |
+//! | `predictor/cache/oof/{digest}.bin` | predictor train | a kept fold's out-of-fold predictions, by its fit and test rows |
 //! | `predictor/predictions/{date}.json`, `.../latest.json` | predictor infer | daily predictions |
 //! | `predictor/metrics/{date}.json`, `.../latest.json` | predictor | model and freshness metrics |
 //! | `executor/order_books/{date}.json` | executor plan | the day's order book |
@@ -161,6 +162,12 @@ pub fn predictor_model(version: &str, file: &'static str) -> Result<Key, BadKey>
 /// inputs loads it instead of fitting it again. The digest is 32 bytes this process computed.
 pub fn predictor_fit(digest: &[u8; 32]) -> Key {
     Key::of(format!("predictor/cache/fits/{}.txt", hex::encode(digest)))
+}
+/// `predictor/cache/oof/{digest}.bin` — a kept fold's out-of-fold predictions, under the digest
+/// of its fit and its test rows ([`predictor_fit`]'s digest and the test sessions'), so a later
+/// training that keeps the fold and tests it on the same rows reads them instead of predicting.
+pub fn predictor_oof(digest: &[u8; 32]) -> Key {
+    Key::of(format!("predictor/cache/oof/{}.bin", hex::encode(digest)))
 }
 /// `predictor/registry.json`
 pub fn predictor_registry() -> Key {

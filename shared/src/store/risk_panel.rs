@@ -1,10 +1,16 @@
 //! The factor risk model's input from the price store: every symbol's daily return and dollar
 //! volume on the sessions the bars cover, the benchmark's return on the same sessions, and each
-//! symbol's sector ([`crate::risk_model::Panel`]).
+//! symbol's sector ([`crate::risk_model::Panel`]), and the model estimated on it once per content
+//! in a process ([`RiskPanel::estimate`]).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest as _, Sha256};
 
 use crate::calendar::TradingDay;
 use crate::contracts::common::Sector;
-use crate::risk_model::Panel;
+use crate::risk_model::{self, ModelParams, Panel, RiskModel, RiskModelError};
 use crate::store::SectorMap;
 use crate::store::bars::{BarSeries, DailyBars};
 use crate::types::Ticker;
@@ -29,6 +35,9 @@ pub struct RiskPanel {
     /// The sectors that occur, in [`Sector::ALL`] order.
     pub sector_names: Vec<String>,
 }
+
+/// Estimates [`RiskPanel::estimate`] keeps per process: the evening's and the morning's.
+pub const KEPT_ESTIMATES: usize = 2;
 
 impl RiskPanel {
     /// Aligns `bars` (split-adjusted, for returns that mean something), the `benchmark`'s bars and
@@ -59,6 +68,52 @@ impl RiskPanel {
             sectors,
             sector_names: present.iter().map(|s| s.name().to_string()).collect(),
         }
+    }
+
+    /// [`risk_model::estimate`] on this panel, read back when this process already estimated it
+    /// on a panel of the same content with the same parameters. The EOD job's attribution
+    /// estimates the model on the bars up to the day's close, and the next morning's risk state
+    /// on the same bars (the plan's market data is as of that close): where both run in one
+    /// process (the local scheduler, the demo), the morning reads the evening's model. The key
+    /// is a digest of everything the estimate reads, so a model read back is the one it would
+    /// compute; the process keeps the last [`KEPT_ESTIMATES`].
+    pub fn estimate(&self, params: &ModelParams) -> Result<Arc<RiskModel>, RiskModelError> {
+        static ESTIMATES: Mutex<VecDeque<([u8; 32], Arc<RiskModel>)>> = Mutex::new(VecDeque::new());
+        let key = self.content_digest(params);
+        let kept = |e: &Mutex<VecDeque<([u8; 32], Arc<RiskModel>)>>| {
+            e.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, m)| m.clone())
+        };
+        if let Some(m) = kept(&ESTIMATES) {
+            return Ok(m);
+        }
+        let model = Arc::new(risk_model::estimate(&self.panel(), params)?);
+        let mut e = ESTIMATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        e.push_back((key, model.clone()));
+        while e.len() > KEPT_ESTIMATES {
+            e.pop_front();
+        }
+        Ok(model)
+    }
+
+    /// Digest of what [`risk_model::estimate`] reads: the parameters, every return and dollar
+    /// volume, the benchmark and the sectors (not the tickers or dates, which it never sees).
+    fn content_digest(&self, params: &ModelParams) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(params).unwrap_or_default());
+        h.update((self.returns.len() as u64).to_le_bytes());
+        let mut buf = Vec::new();
+        for series in self.returns.iter().chain(&self.dollar_volume).chain(std::iter::once(&self.benchmark)) {
+            buf.clear();
+            buf.extend((series.len() as u64).to_le_bytes());
+            buf.extend(series.iter().flat_map(|v| v.to_bits().to_le_bytes()));
+            h.update(&buf);
+        }
+        h.update(format!("{:?} {:?}", self.sectors, self.sector_names).as_bytes());
+        h.finalize().into()
     }
 
     /// The model's view of it.

@@ -371,6 +371,36 @@ mod risk_panel {
 }
 
 #[tokio::test]
+async fn a_risk_model_read_back_is_the_estimate_of_its_panel_and_a_changed_panel_is_estimated_anew() {
+    use ae_shared::risk_model::{ModelParams, estimate};
+    use ae_shared::store::risk_panel::RiskPanel;
+    let (_dir, bus, _) = imported().await;
+    let s = PriceStore::load(&bus).await.unwrap();
+    let as_of = TradingDay::parse("2010-06-30").unwrap();
+    let window = s.adjusted.between(TradingDay::parse("2009-07-01").unwrap(), as_of);
+    let panel = RiskPanel::build(&window, s.benchmark_series(), &s.sectors);
+    let params = ModelParams::default();
+    let first = panel.estimate(&params).unwrap();
+    assert_eq!(*first, estimate(&panel.panel(), &params).unwrap());
+    // The same content (another copy of the panel) reads the kept model back.
+    let again = panel.clone().estimate(&params).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "the same panel is estimated once");
+    // One return changed, or other parameters: estimated anew, and equal to a fresh estimate.
+    let mut moved = panel.clone();
+    let (i, j) = (0..moved.returns.len())
+        .flat_map(|i| (0..moved.returns[i].len()).map(move |j| (i, j)))
+        .rfind(|&(i, j)| moved.returns[i][j].is_finite())
+        .unwrap();
+    moved.returns[i][j] += 0.001;
+    let other = moved.estimate(&params).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &other));
+    assert_eq!(*other, estimate(&moved.panel(), &params).unwrap());
+    assert_ne!(*other, *first);
+    let shorter = ModelParams { window: 60, ..params };
+    assert_eq!(*panel.estimate(&shorter).unwrap(), estimate(&panel.panel(), &shorter).unwrap());
+}
+
+#[tokio::test]
 async fn the_lineage_digest_of_the_bars_is_every_bar_up_to_the_day_in_series_order() {
     use sha2::{Digest, Sha256};
     let (_dir, bus, _) = imported().await;

@@ -26,7 +26,7 @@ mod volatility;
 mod volume;
 
 pub use streaming::SessionVwap;
-pub use volatility::{Bollinger, atr, bollinger, realized_vol, true_range};
+pub use volatility::{Bollinger, atr, bollinger, realized_vol, realized_vol_last, true_range};
 pub use volume::{obv, rolling_vwap};
 
 /// TA-Lib's test for "zero" in divisions.
@@ -169,15 +169,28 @@ pub fn log_return(x: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
+/// The extreme (`pick`: `f64::max` or `f64::min`) of the last `window` values at each index,
+/// ignoring `NaN` (`NaN` when the window holds nothing else), defined once `min_periods` values
+/// exist. One pass: a queue of the indices that can still be the extreme, each at least as far from
+/// the rest as every later one, so the front is the window's extreme.
 fn rolling_extreme(x: &[f64], window: usize, min_periods: usize, pick: fn(f64, f64) -> f64) -> Vec<f64> {
     let mut out = nans(x.len());
     let min_periods = min_periods.max(1);
-    for i in 0..x.len() {
-        let lo = (i + 1).saturating_sub(window);
-        if i + 1 - lo < min_periods {
-            continue;
+    let mut q: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    for (i, &v) in x.iter().enumerate() {
+        if !v.is_nan() {
+            while q.back().is_some_and(|&j| pick(x[j], v) == v) {
+                q.pop_back();
+            }
+            q.push_back(i);
         }
-        out[i] = x[lo..=i].iter().copied().fold(x[lo], pick);
+        let lo = (i + 1).saturating_sub(window);
+        while q.front().is_some_and(|&j| j < lo) {
+            q.pop_front();
+        }
+        if i + 1 - lo >= min_periods {
+            out[i] = q.front().map_or(f64::NAN, |&j| x[j]);
+        }
     }
     out
 }
@@ -264,6 +277,48 @@ mod tests {
             }
             let (a, b) = (rsi(&x, n), rsi_with_a_branch(&x, n));
             prop_assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+    }
+
+    /// The textbook rolling extreme: a fold over each window.
+    fn rolling_extreme_by_folding(x: &[f64], window: usize, min_periods: usize, pick: fn(f64, f64) -> f64) -> Vec<f64> {
+        let mut out = nans(x.len());
+        for i in 0..x.len() {
+            let lo = (i + 1).saturating_sub(window);
+            if i + 1 - lo >= min_periods.max(1) {
+                out[i] = x[lo..=i].iter().copied().fold(x[lo], pick);
+            }
+        }
+        out
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn the_one_pass_rolling_extreme_equals_the_fold_over_each_window_to_the_bit(
+            x in proptest::collection::vec(prop_oneof![1.0..200.0f64, Just(f64::NAN), Just(50.0)], 0..200),
+            window in 1usize..40,
+            min_periods in 0usize..40,
+        ) {
+            for pick in [f64::max as fn(f64, f64) -> f64, f64::min] {
+                prop_assert_eq!(
+                    bits(&rolling_extreme(&x, window, min_periods, pick)),
+                    bits(&rolling_extreme_by_folding(&x, window, min_periods, pick))
+                );
+            }
+        }
+
+        #[test]
+        fn the_last_realized_vol_is_the_series_last_value_to_the_bit(
+            x in proptest::collection::vec(1.0..200.0f64, 0..120),
+            n in 0usize..70,
+        ) {
+            let all = realized_vol(&x, n);
+            let last = realized_vol_last(&x, n);
+            prop_assert_eq!(all.last().copied().unwrap_or(f64::NAN).to_bits(), last.to_bits());
         }
     }
 

@@ -75,12 +75,32 @@ pub fn realized_vol(close: &[f64], n: usize) -> Vec<f64> {
     if n < 2 || len <= n {
         return out;
     }
-    let r: Vec<f64> = (0..len).map(|i| if i == 0 { f64::NAN } else { (close[i] / close[i - 1]).ln() }).collect();
+    let r: Vec<f64> = (0..len).map(|i| if i == 0 { f64::NAN } else { log_return(close, i) }).collect();
     for i in n..len {
-        let w = &r[i + 1 - n..=i];
-        let m = w.iter().sum::<f64>() / n as f64;
-        let var = w.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64;
-        out[i] = var.sqrt() * 252f64.sqrt();
+        out[i] = annualised_sd(&r[i + 1 - n..=i]);
     }
     out
+}
+
+/// The last value of [`realized_vol`] (`NaN` where it has none) from the last `n` returns only:
+/// the same operations in the same order, so the same bits, for a caller that needs only today's.
+pub fn realized_vol_last(close: &[f64], n: usize) -> f64 {
+    let len = close.len();
+    if n < 2 || len <= n {
+        return f64::NAN;
+    }
+    let r: Vec<f64> = (len - n..len).map(|i| log_return(close, i)).collect();
+    annualised_sd(&r)
+}
+
+fn log_return(close: &[f64], i: usize) -> f64 {
+    (close[i] / close[i - 1]).ln()
+}
+
+/// Sample standard deviation of a window of returns × √252.
+fn annualised_sd(w: &[f64]) -> f64 {
+    let n = w.len();
+    let m = w.iter().sum::<f64>() / n as f64;
+    let var = w.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64;
+    var.sqrt() * 252f64.sqrt()
 }
