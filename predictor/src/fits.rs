@@ -8,21 +8,62 @@
 //! not a LightGBM model is found so where it is scored, and fitted again there); a fit that cannot
 //! be written is logged and the training goes on.
 
-use ae_shared::bus::{Bus, PutMode, keys};
+use ae_shared::bus::{Bus, Key, PutMode, keys};
 use futures::future::join_all;
 
-/// The kept model text of each digest, `None` where there is none that can be read (logged).
-pub async fn load(bus: &Bus, digests: &[[u8; 32]]) -> Vec<Option<String>> {
+/// What a kept file is called, for the log: the fit, or its predictions.
+const FIT: &str = "walk-forward fit";
+const PREDICTIONS: &str = "out-of-fold predictions";
+
+/// The kept value at each digest's key, decoded; `None` where there is none that can be read
+/// (logged as `what`: the caller computes it again).
+async fn load_each<T>(
+    bus: &Bus,
+    digests: &[[u8; 32]],
+    key: fn(&[u8; 32]) -> Key,
+    decode: fn(&[u8]) -> Result<T, String>,
+    what: &str,
+) -> Vec<Option<T>> {
     join_all(digests.iter().map(|d| async move {
-        let key = keys::predictor_fit(d);
-        let text = match bus.get(&key).await {
-            Ok(Some(o)) => String::from_utf8(o.bytes.to_vec()).map_err(|e| e.to_string()),
+        let key = key(d);
+        let read = match bus.get(&key).await {
+            Ok(Some(o)) => decode(&o.bytes),
             Ok(None) => return None,
             Err(e) => Err(e.to_string()),
         };
-        text.inspect_err(|e| tracing::warn!(%key, "kept walk-forward fit not read ({e}): fitted again")).ok()
+        read.inspect_err(|e| tracing::warn!(%key, "kept {what} not read ({e}): computed again")).ok()
     }))
     .await
+}
+
+/// Keeps each value this run computed (`None` where a kept one was used) at its digest's key.
+async fn save_each<T>(
+    bus: &Bus,
+    digests: &[[u8; 32]],
+    values: &[Option<T>],
+    key: fn(&[u8; 32]) -> Key,
+    encode: fn(&T) -> Vec<u8>,
+    what: &str,
+) {
+    let puts = digests.iter().zip(values).filter_map(|(d, v)| v.as_ref().map(|v| (key(d), encode(v))));
+    join_all(puts.map(|(key, bytes)| async move {
+        if let Err(e) = bus.put(&key, bytes, PutMode::Overwrite).await {
+            tracing::warn!(%key, "{what} not kept ({e}); the next training computes it again");
+        }
+    }))
+    .await;
+}
+
+/// The kept model text of each digest, `None` where there is none that can be read (logged).
+pub async fn load(bus: &Bus, digests: &[[u8; 32]]) -> Vec<Option<String>> {
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|e| e.to_string());
+    load_each(bus, digests, keys::predictor_fit, text, FIT).await
+}
+
+/// Keeps the fits this run made. The key names the fit's inputs and a fit is deterministic, so a
+/// fit there already is replaced by the same text, or repaired when it was not a model.
+pub async fn save(bus: &Bus, digests: &[[u8; 32]], fitted: &[Option<String>]) {
+    save_each(bus, digests, fitted, keys::predictor_fit, |t: &String| t.clone().into_bytes(), FIT).await;
 }
 
 /// Bumped when a kept prediction file's layout changes.
@@ -51,37 +92,10 @@ pub fn decode_predictions(bytes: &[u8]) -> Result<Vec<f64>, String> {
 /// The kept out-of-fold predictions of each digest, `None` where there are none that can be read
 /// (logged: the fold is predicted again).
 pub async fn load_predictions(bus: &Bus, digests: &[[u8; 32]]) -> Vec<Option<Vec<f64>>> {
-    join_all(digests.iter().map(|d| async move {
-        let key = keys::predictor_oof(d);
-        let read = match bus.get(&key).await {
-            Ok(Some(o)) => decode_predictions(&o.bytes),
-            Ok(None) => return None,
-            Err(e) => Err(e.to_string()),
-        };
-        read.inspect_err(|e| tracing::warn!(%key, "kept out-of-fold predictions not read ({e}): predicted again")).ok()
-    }))
-    .await
+    load_each(bus, digests, keys::predictor_oof, decode_predictions, PREDICTIONS).await
 }
 
 /// Keeps the out-of-fold predictions this run made (`None` where kept ones were read).
 pub async fn save_predictions(bus: &Bus, digests: &[[u8; 32]], predicted: &[Option<Vec<f64>>]) {
-    let puts = digests.iter().zip(predicted).filter_map(|(d, p)| p.as_ref().map(|p| (keys::predictor_oof(d), p)));
-    join_all(puts.map(|(key, p)| async move {
-        if let Err(e) = bus.put(&key, encode_predictions(p), PutMode::Overwrite).await {
-            tracing::warn!(%key, "out-of-fold predictions not kept ({e}); the next training predicts them again");
-        }
-    }))
-    .await;
-}
-
-/// Keeps the fits this run made. The key names the fit's inputs and a fit is deterministic, so a
-/// fit there already is replaced by the same text, or repaired when it was not a model.
-pub async fn save(bus: &Bus, digests: &[[u8; 32]], fitted: &[Option<String>]) {
-    let puts = digests.iter().zip(fitted).filter_map(|(d, t)| t.as_ref().map(|t| (keys::predictor_fit(d), t)));
-    join_all(puts.map(|(key, t)| async move {
-        if let Err(e) = bus.put(&key, t.clone().into_bytes(), PutMode::Overwrite).await {
-            tracing::warn!(%key, "walk-forward fit not kept ({e}); the next training fits it again");
-        }
-    }))
-    .await;
+    save_each(bus, digests, predicted, keys::predictor_oof, |p: &Vec<f64>| encode_predictions(p), PREDICTIONS).await;
 }

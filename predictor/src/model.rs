@@ -147,19 +147,27 @@ fn block_len(room_len: usize, max_test: usize) -> usize {
 
 /// Rows of `sessions` with a label: features (row-major), labels, (session, symbol) of each row.
 pub fn gather(fs: &FeatureSet, labels: &[f32], sessions: &[usize]) -> (Vec<f32>, Vec<f32>, Vec<(usize, usize)>) {
+    let (y, at) = labelled(fs, labels, sessions);
+    (features_of(fs, &at), y, at)
+}
+
+/// [`gather`]'s labels and (session, symbol) of each row, without the features.
+fn labelled(fs: &FeatureSet, labels: &[f32], sessions: &[usize]) -> (Vec<f32>, Vec<(usize, usize)>) {
     let nn = fs.tickers.len();
-    let rows = labelled_rows(fs, labels, sessions);
-    let (mut x, mut y, mut at) = (Vec::with_capacity(rows * NF), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    for &t in sessions {
-        for n in 0..nn {
-            if usable(fs, labels, t, n) {
-                x.extend_from_slice(fs.row(t, n));
-                y.push(labels[t * nn + n]);
-                at.push((t, n));
-            }
-        }
+    let at: Vec<(usize, usize)> = sessions
+        .iter()
+        .flat_map(|&t| (0..nn).filter(move |&n| usable(fs, labels, t, n)).map(move |n| (t, n)))
+        .collect();
+    (at.iter().map(|&(t, n)| labels[t * nn + n]).collect(), at)
+}
+
+/// The features of the rows `at`, row-major.
+fn features_of(fs: &FeatureSet, at: &[(usize, usize)]) -> Vec<f32> {
+    let mut x = Vec::with_capacity(at.len() * NF);
+    for &(t, n) in at {
+        x.extend_from_slice(fs.row(t, n));
     }
-    (x, y, at)
+    x
 }
 
 /// How many rows [`gather`] would return for `sessions`, without copying them.
@@ -479,11 +487,11 @@ fn score_fold(
         }
     };
     let b = booster.num_iterations().max(1) as usize;
-    let (x, y, at) = gather(fs, labels, &f.test);
+    let (y, at) = labelled(fs, labels, &f.test);
     let (pred, predicted) = match kept.predictions.as_ref().filter(|p| model_kept && p.len() == y.len()) {
         Some(p) => (p.clone(), None),
         None => {
-            let p = predict(&booster, &x)?;
+            let p = predict(&booster, &features_of(fs, &at))?;
             (p.clone(), Some(p))
         }
     };

@@ -97,6 +97,7 @@ async fn a_week_later_only_new_folds_are_fitted_and_the_figures_equal_a_cold_run
     println!("kept {} of {} folds a week later", warm.folds_kept, warm.walk_forward.len());
     assert!(warm.folds_kept as usize >= warm.walk_forward.len() - 1 && warm.folds_kept > 0, "{}", warm.folds_kept);
     println!("kept the predictions of {} of {} folds a week later", warm.predictions_kept, warm.walk_forward.len());
+    assert!(warm.predictions_kept > 0 && warm.predictions_kept <= warm.folds_kept, "{}", warm.predictions_kept);
     assert_eq!(cold.folds_kept, 0);
     assert_eq!(
         (&warm.summary, &warm.walk_forward, warm.iterations, warm.training_rows, warm.ece),

@@ -79,19 +79,13 @@ impl RiskPanel {
     /// compute; the process keeps the last [`KEPT_ESTIMATES`].
     pub fn estimate(&self, params: &ModelParams) -> Result<Arc<RiskModel>, RiskModelError> {
         static ESTIMATES: Mutex<VecDeque<([u8; 32], Arc<RiskModel>)>> = Mutex::new(VecDeque::new());
+        let kept = || ESTIMATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = self.content_digest(params);
-        let kept = |e: &Mutex<VecDeque<([u8; 32], Arc<RiskModel>)>>| {
-            e.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, m)| m.clone())
-        };
-        if let Some(m) = kept(&ESTIMATES) {
-            return Ok(m);
+        if let Some((_, m)) = kept().iter().find(|(k, _)| *k == key) {
+            return Ok(m.clone());
         }
         let model = Arc::new(risk_model::estimate(&self.panel(), params)?);
-        let mut e = ESTIMATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut e = kept();
         e.push_back((key, model.clone()));
         while e.len() > KEPT_ESTIMATES {
             e.pop_front();
