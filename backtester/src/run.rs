@@ -277,6 +277,19 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
     let outcomes = Outcomes::new(store);
     laps.lap("setup");
 
+    // The predictions the veto calibration reads, read and parsed on another worker beside the
+    // scoring weights' weekly tables. As JSON only, without the contract's checks: the replay
+    // never writes predictions, so the bus holds the same documents it would read through.
+    let predictions = {
+        let (bus, first, last) = (bus.clone(), *first, *last);
+        tokio::spawn(async move {
+            documents::<Predictions, _>(&bus, first, last, |b| {
+                serde_json::from_slice(b).map_err(|e| Problems(vec![Problem::new("", format!("not valid JSON: {e}"))]))
+            })
+            .await
+        })
+    };
+
     // Scoring weights on the weekly research dates.
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
     let weeks = replay::week_starts(days);
@@ -303,12 +316,7 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
     );
 
     // Veto calibration.
-    // Predictions are read as JSON only, without the contract's checks. The replay never writes
-    // predictions, so the bus holds the same documents it would read through.
-    let pred_docs: Vec<Predictions> = documents::<Predictions, _>(bus, *first, *last, |b| {
-        serde_json::from_slice(b).map_err(|e| Problems(vec![Problem::new("", format!("not valid JSON: {e}"))]))
-    })
-    .await?;
+    let pred_docs: Vec<Predictions> = predictions.await.context("reading the predictions stopped")??;
     laps.lap("weights and predictions");
     let vt =
         veto::calibrate(&pred_docs, &outcomes, predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
