@@ -192,10 +192,7 @@ fn cross_flag(hist: &[f64], k: usize) -> f64 {
 /// The panel's frame: every session the bars cover (ascending) and each symbol's sector, in the
 /// bars' symbol order. Labels are aligned with it.
 pub fn frame(bars: &DailyBars, sectors: &SectorMap) -> (Vec<TradingDay>, Vec<Option<Sector>>) {
-    let mut dates: Vec<TradingDay> = bars.dates.clone();
-    dates.sort_unstable();
-    dates.dedup();
-    (dates, bars.tickers.iter().map(|t| sectors.sector(t.as_str())).collect())
+    (bars.sessions(), bars.tickers.iter().map(|t| sectors.sector(t.as_str())).collect())
 }
 
 /// Computes the panel over every session the bars cover.

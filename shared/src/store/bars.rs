@@ -205,6 +205,19 @@ impl DailyBars {
         Some((*first, *last))
     }
 
+    /// Every session any symbol has a bar on, ascending, once each. The rows' days are marked on
+    /// the calendar between the first and the last, then read in order: no sort of every row.
+    pub fn sessions(&self) -> Vec<TradingDay> {
+        let Some((first, last)) = self.date_range() else { return Vec::new() };
+        let day = |d: &TradingDay| chrono::Datelike::num_days_from_ce(&d.date());
+        let base = day(&first);
+        let mut seen: Vec<Option<TradingDay>> = vec![None; (day(&last) - base + 1) as usize];
+        for d in &self.dates {
+            seen[(day(d) - base) as usize] = Some(*d);
+        }
+        seen.into_iter().flatten().collect()
+    }
+
     /// Only rows with `first <= date <= last` (symbols with none are dropped).
     pub fn between(&self, first: TradingDay, last: TradingDay) -> DailyBars {
         // Already in (ticker, date) order: copy each symbol's slice, no sort, no row copies. The
@@ -440,6 +453,23 @@ mod tests {
                 .filter(|(_, r)| r.date >= d(first) && r.date <= d(last))
                 .collect();
             assert_eq!(w, DailyBars::from_rows(rows).0, "{first}..{last}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_sessions_are_every_rows_day_sorted_once(rows in proptest::collection::vec((0usize..4, 0i64..400), 0..120)) {
+            let start = TradingDay::parse("2008-01-02").unwrap();
+            let tickers = ["A", "B", "C", "D"];
+            let rows: Vec<(Ticker, Bar)> = rows
+                .into_iter()
+                .map(|(t, k)| (Ticker::new(tickers[t]).unwrap(), Bar { date: start.offset(k).unwrap(), ..bar("2008-01-02", 1.0) }))
+                .collect();
+            let b = DailyBars::from_rows(rows).0;
+            let mut want = b.dates.clone();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(b.sessions(), want);
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod corporate;
 pub mod decoded;
 pub mod freshness;
 pub mod import;
+pub mod lineage;
 pub mod merge;
 pub mod quality;
 pub mod risk_panel;
@@ -482,37 +483,19 @@ impl PriceStore {
     /// earnings calendar as read.
     pub fn inputs_as_of(&self, as_of: TradingDay) -> Vec<InputRef> {
         use sha2::{Digest, Sha256};
-        let digest = |b: &DailyBars| {
-            let mut h = Sha256::new();
-            // Each series' bytes go to the hasher at once: one update per field of every bar was
-            // most of the cost of a job's lineage.
-            let mut buf = Vec::new();
-            for s in b.iter() {
-                let n = s.dates.partition_point(|d| *d <= as_of);
-                buf.clear();
-                for i in 0..n {
-                    buf.extend_from_slice(s.ticker.as_str().as_bytes());
-                    buf.push(0);
-                    // The day as its number, not its text: formatting every date of every bar
-                    // for each job's lineage was 5% of the demo's time.
-                    buf.extend_from_slice(&chrono::Datelike::num_days_from_ce(&s.dates[i].date()).to_le_bytes());
-                    for v in [s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]] {
-                        buf.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
-                h.update(&buf);
-            }
-            hex::encode(h.finalize())
-        };
         let mut splits = Sha256::new();
         for sp in self.splits.iter().filter(|s| s.date <= as_of) {
             splits.update(format!("{} {} {}\n", sp.ticker, sp.date, sp.ratio).as_bytes());
         }
         let mut out = vec![
-            InputRef { key: format!("prices/bars (sessions to {as_of})"), sha256: digest(&self.raw), etag: None },
+            InputRef {
+                key: format!("prices/bars (sessions to {as_of})"),
+                sha256: lineage::kept_digest(&self.raw, as_of),
+                etag: None,
+            },
             InputRef {
                 key: format!("prices/benchmark.parquet (sessions to {as_of})"),
-                sha256: digest(&self.benchmark),
+                sha256: lineage::digest(&self.benchmark, as_of),
                 etag: None,
             },
             InputRef {

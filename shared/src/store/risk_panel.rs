@@ -43,9 +43,7 @@ impl RiskPanel {
     /// Aligns `bars` (split-adjusted, for returns that mean something), the `benchmark`'s bars and
     /// the `sectors` map on the sessions the bars cover.
     pub fn build(bars: &DailyBars, benchmark: BarSeries<'_>, sectors: &SectorMap) -> Self {
-        let mut dates = bars.dates.clone();
-        dates.sort_unstable();
-        dates.dedup();
+        let dates = bars.sessions();
         let n = dates.len();
         let mut returns = Vec::with_capacity(bars.n_tickers());
         let mut dollar_volume = Vec::with_capacity(bars.n_tickers());
@@ -130,8 +128,15 @@ fn aligned(s: &BarSeries<'_>, dates: &[TradingDay]) -> (Vec<f64>, Vec<f64>) {
     let mut r = vec![f64::NAN; dates.len()];
     let mut v = vec![f64::NAN; dates.len()];
     let mut prev: Option<(usize, f64)> = None;
+    // Both ascending: the panel's session of each bar is found walking forward.
+    let mut t = 0;
     for j in 0..s.len() {
-        let Ok(t) = dates.binary_search(&s.dates[j]) else { continue };
+        while t < dates.len() && dates[t] < s.dates[j] {
+            t += 1;
+        }
+        if dates.get(t) != Some(&s.dates[j]) {
+            continue;
+        }
         let close = s.close[j];
         v[t] = close * s.volume[j];
         if let Some((pt, pc)) = prev

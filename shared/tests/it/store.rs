@@ -406,10 +406,12 @@ async fn the_lineage_digest_of_the_bars_is_every_bar_up_to_the_day_in_series_ord
     let (_dir, bus, _) = imported().await;
     let s = PriceStore::load(&bus).await.unwrap();
     let mid = TradingDay::parse("2010-03-01").unwrap();
-    // The definition, one field at a time: each bar's ticker, a zero byte, its day number, and
-    // its open, high, low, close and volume (little-endian), series by series.
-    let mut h = Sha256::new();
+    // The definition, one field at a time: the digest of each series' digest, in series order, a
+    // series' bytes being each bar's ticker, a zero byte, its day number, and its open, high,
+    // low, close and volume (little-endian).
+    let mut all = Sha256::new();
     for series in s.raw.iter() {
+        let mut h = Sha256::new();
         for i in 0..series.dates.partition_point(|d| *d <= mid) {
             h.update(series.ticker.as_str().as_bytes());
             h.update([0]);
@@ -418,8 +420,9 @@ async fn the_lineage_digest_of_the_bars_is_every_bar_up_to_the_day_in_series_ord
                 h.update(v.to_le_bytes());
             }
         }
+        all.update(h.finalize());
     }
-    let want = hex::encode(h.finalize());
+    let want = hex::encode(all.finalize());
     let bars =
         |as_of: TradingDay| s.inputs_as_of(as_of).into_iter().find(|i| i.key.starts_with("prices/bars")).unwrap();
     assert_eq!(bars(mid).sha256, want);
@@ -433,4 +436,39 @@ async fn the_lineage_digest_of_the_bars_is_every_bar_up_to_the_day_in_series_ord
     let k = on.raw.dates.iter().position(|d| *d == mid).unwrap();
     on.raw.close[k] += 0.01;
     assert_ne!(on.inputs_as_of(mid)[0].sha256, want);
+}
+
+#[tokio::test]
+async fn the_kept_digest_of_the_bars_is_computed_again_after_any_change_to_a_bit() {
+    use ae_shared::store::lineage::{digest, kept_digest};
+    let (_dir, bus, _) = imported().await;
+    let mut s = PriceStore::load(&bus).await.unwrap();
+    let mid = TradingDay::parse("2010-03-01").unwrap();
+    let want = digest(&s.raw, mid);
+    // Kept, then read back, by this store and by a copy of it.
+    assert_eq!(kept_digest(&s.raw, mid), want);
+    assert_eq!(kept_digest(&s.raw, mid), want);
+    assert_eq!(kept_digest(&s.raw.clone(), mid), want);
+    // A change in place to the store whose digest was kept, on or before the day, is seen.
+    let k = s.raw.dates.iter().position(|d| *d == mid).unwrap();
+    s.raw.volume[k] = 0.0;
+    let zero = kept_digest(&s.raw, mid);
+    assert_eq!(zero, digest(&s.raw, mid));
+    assert_ne!(zero, want);
+    // Even one equal to the old value as a number: -0.0 == 0.0, but not as bytes.
+    s.raw.volume[k] = -0.0;
+    let negative = kept_digest(&s.raw, mid);
+    assert_eq!(negative, digest(&s.raw, mid));
+    assert_ne!(negative, zero);
+    // Days before and after, carried forward or not, and another store between them, each get
+    // their own.
+    let before = mid.prev();
+    assert_eq!(kept_digest(&s.raw, before), digest(&s.raw, before));
+    let (later, last) = (mid.offset(20).unwrap(), s.manifest.last_day);
+    assert_eq!(kept_digest(&s.raw, later), digest(&s.raw, later));
+    assert_eq!(kept_digest(&s.raw, last), digest(&s.raw, last));
+    let other = s.raw.between(before, mid);
+    assert_eq!(kept_digest(&other, mid), digest(&other, mid));
+    assert_eq!(kept_digest(&s.raw, mid), negative);
+    assert_eq!(kept_digest(&s.raw, later), digest(&s.raw, later));
 }
