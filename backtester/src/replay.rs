@@ -1,5 +1,5 @@
 //! The replay bus: a private layer over what the backtester reads (prices, signals, predictions),
-//! a temporary `file://` directory that reads through to the bus ([`Bus::overlay`]). Weeks without
+//! held in memory and reading through to the bus ([`Bus::overlay`]). Weeks without
 //! signals on the bus are filled by running the research job itself on that layer, quant-only,
 //! one week at a time. When every week has its signals, nothing would be written to the layer, so
 //! the bus is read in place instead. Each run sees only the prices before its date, the signals
@@ -32,7 +32,8 @@ pub struct Replay {
     pub bus: Bus,
     /// Weeks whose signals research produced here (none were on the bus).
     pub backfilled: Vec<TradingDay>,
-    /// The layer's directory (none when the bus is read in place).
+    /// The replayed research's scratch directory (its outbox and LLM cache; none when the bus is
+    /// read in place).
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -155,9 +156,8 @@ pub async fn build_kept(
     }
     let dir = tempfile::tempdir().context("creating the replay directory")?;
     // A private layer over the bus: prices, signals and predictions are read from the bus below,
-    // and what research writes here stays here (nothing reads it after this process, so nothing
-    // is synced to disk).
-    let replay = Bus::overlay(dir.path().join("bus"), bus, &PREFIXES);
+    // and what research writes here stays in this process's memory (nothing reads it after).
+    let replay = Bus::overlay(bus, &PREFIXES);
     // Research, quant-only, with its brief going to a private outbox.
     let mut rcfg = cfg.clone();
     rcfg.mail.smtp.host = String::new();

@@ -27,9 +27,6 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, Clone)]
 pub struct FileStore {
     root: PathBuf,
-    /// Sync every file and directory written (off for a scratch copy nothing reads after the
-    /// process).
-    durable: bool,
 }
 
 fn io(op: &'static str, path: &Path, source: std::io::Error) -> BusError {
@@ -38,7 +35,7 @@ fn io(op: &'static str, path: &Path, source: std::io::Error) -> BusError {
 
 /// The object's version tag: its MD5 in quotes, as S3 reports it for a single-part upload, so a
 /// document's lineage reads the same on a directory bus and on S3.
-fn etag_of(bytes: &[u8]) -> String {
+pub(super) fn etag_of(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
     format!("\"{}\"", hex::encode(Md5::digest(bytes)))
 }
@@ -64,14 +61,7 @@ fn read_object(path: &Path) -> Result<Option<Object>, BusError> {
 impl FileStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), durable: true }
-    }
-
-    /// [`FileStore::new`] without syncing what it writes to disk: for a temporary copy that no
-    /// process reads after this one (a power cut may lose what it wrote, never half-write it: the
-    /// writes still go through a temporary file and a rename).
-    pub fn scratch(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), durable: false }
+        Self { root: root.into() }
     }
 
     /// The root directory.
@@ -115,11 +105,7 @@ impl FileStore {
     fn put_blocking(&self, key: &Key, bytes: &[u8], mode: &PutMode) -> Result<String, BusError> {
         let path = self.path(key);
         let dir = path.parent().expect("a key always has a file name");
-        if self.durable {
-            create_dir_durably(dir)?;
-        } else {
-            std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
-        }
+        create_dir_durably(dir)?;
         let tmp = dir.join(format!(
             ".{}.tmp-{}-{}",
             key.file_name(),
@@ -131,9 +117,7 @@ impl FileStore {
         let stamp = {
             let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", &tmp, e))?;
             f.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
-            if self.durable {
-                f.sync_all().map_err(|e| io("sync", &tmp, e))?;
-            }
+            f.sync_all().map_err(|e| io("sync", &tmp, e))?;
             f.metadata().ok().and_then(|m| Stamp::of(&m))
         };
         crashpoint::hit(points::FILE_PUT_AFTER_TEMP);
@@ -179,9 +163,7 @@ impl FileStore {
         // The temporary file is gone after a rename; after a link (or a refusal) remove it.
         let _ = std::fs::remove_file(&tmp);
         result?;
-        if self.durable {
-            sync_dir(dir)?;
-        }
+        sync_dir(dir)?;
         if let Some(s) = stamp {
             etags::remember(&path, s, &etag);
         }
@@ -192,7 +174,6 @@ impl FileStore {
         let path = self.path(key);
         etags::forget(&path);
         match tokio::fs::remove_file(&path).await {
-            Ok(()) if !self.durable => Ok(()),
             Ok(()) => {
                 let dir = path.parent().expect("a key always has a file name").to_path_buf();
                 tokio::task::spawn_blocking(move || sync_dir(&dir)).await.map_err(|e| BusError::Other {

@@ -20,6 +20,7 @@ mod error;
 mod etags;
 mod file;
 pub mod keys;
+mod memory;
 mod overlay;
 mod s3;
 
@@ -225,38 +226,28 @@ impl Bus {
 
     /// A file bus rooted at `dir`.
     pub fn file(dir: impl Into<PathBuf>) -> Self {
-        Self::directory(dir.into(), FileStore::new)
-    }
-
-    /// A directory bus for a temporary copy that no process reads after this one (the
-    /// backtester's replay): it behaves as [`Bus::file`] but does not sync what it writes to disk.
-    pub fn scratch(dir: impl Into<PathBuf>) -> Self {
-        Self::directory(dir.into(), FileStore::scratch)
-    }
-
-    /// A scratch directory bus (as [`Bus::scratch`]) laid over `base`: everything is written to
-    /// `dir`; a key under one of the `through` prefixes that `dir` does not hold is read (and
-    /// listed) from `base`, which is never written. A conditional put sees `base`'s object as a
-    /// copy would, and deleting an object that is only below is refused. For a private copy of
-    /// part of a bus that costs nothing to make (the backtester's replay). Retries are one layer
-    /// deep: the overlay retries each call with `base`'s policy and calls `base` without retrying.
-    pub fn overlay(dir: impl Into<PathBuf>, base: &Bus, through: &[&str]) -> Self {
         let dir = dir.into();
-        let top = FileStore::scratch(dir.clone());
-        let through = through.iter().map(|p| p.to_string()).collect();
-        let below = base.clone().with_retry(RetryPolicy::none());
         Self {
-            backend: Arc::new(Backend::Overlay(overlay::Overlay { top, base: below, through })),
+            backend: Arc::new(Backend::File(FileStore::new(dir.clone()))),
             url: BusUrl::File(dir),
-            retry: base.retry,
+            retry: RetryPolicy::default(),
         }
     }
 
-    fn directory(dir: PathBuf, store: fn(PathBuf) -> FileStore) -> Self {
+    /// An in-memory bus laid over `base`: everything is written to memory; a key under one of
+    /// the `through` prefixes that the layer does not hold is read (and listed) from `base`, which
+    /// is never written. A conditional put sees `base`'s object as a copy would, and deleting an
+    /// object that is only below is refused. For a private copy of part of a bus that costs
+    /// nothing to make and leaves nothing behind (the backtester's replay); its URL is `base`'s.
+    /// Retries are one layer deep: the overlay retries each call with `base`'s policy and calls
+    /// `base` without retrying.
+    pub fn overlay(base: &Bus, through: &[&str]) -> Self {
+        let through = through.iter().map(|p| p.to_string()).collect();
+        let below = base.clone().with_retry(RetryPolicy::none());
         Self {
-            backend: Arc::new(Backend::File(store(dir.clone()))),
-            url: BusUrl::File(dir),
-            retry: RetryPolicy::default(),
+            backend: Arc::new(Backend::Overlay(overlay::Overlay { top: Default::default(), base: below, through })),
+            url: base.url.clone(),
+            retry: base.retry,
         }
     }
 

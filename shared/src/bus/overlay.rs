@@ -1,16 +1,16 @@
-//! A private directory laid over another bus: what is written goes to the directory; a key under
-//! one of the read-through prefixes that the directory does not hold is read from the bus below,
-//! which is never written. The backtester's replay reads prices, signals and predictions this way
-//! instead of copying them every week, and the research weeks it fills in land only in its
-//! directory.
+//! A private in-memory layer laid over another bus: what is written goes to the layer; a key
+//! under one of the read-through prefixes that the layer does not hold is read from the bus
+//! below, which is never written. The backtester's replay reads prices, signals and predictions
+//! this way instead of copying them every week, and the research weeks it fills in land only in
+//! its layer.
 
-use super::file::FileStore;
+use super::memory::MemoryStore;
 use super::{Bus, BusError, Key, Object, ObjectMeta, PutMode};
 
 /// The overlay: `top` over `base`, reading through `through`.
 #[derive(Debug, Clone)]
 pub(super) struct Overlay {
-    pub(super) top: FileStore,
+    pub(super) top: MemoryStore,
     pub(super) base: Bus,
     pub(super) through: Vec<String>,
 }
@@ -27,7 +27,7 @@ impl Overlay {
     }
 
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Object>, BusError> {
-        match self.top.get(key).await? {
+        match self.top.get(key) {
             Some(o) => Ok(Some(o)),
             None if self.reads_through(key.as_str()) => Box::pin(self.base.get(key)).await,
             None => Ok(None),
@@ -35,7 +35,7 @@ impl Overlay {
     }
 
     pub(super) async fn head(&self, key: &Key) -> Result<Option<ObjectMeta>, BusError> {
-        match self.top.head(key).await? {
+        match self.top.head(key) {
             Some(m) => Ok(Some(m)),
             None if self.reads_through(key.as_str()) => Box::pin(self.base.head(key)).await,
             None => Ok(None),
@@ -46,16 +46,16 @@ impl Overlay {
         // A conditional put sees the object below as it would see it on a copy.
         let below = match mode {
             PutMode::Overwrite => None,
-            _ if !self.reads_through(key.as_str()) || self.top.head(key).await?.is_some() => None,
+            _ if !self.reads_through(key.as_str()) || self.top.head(key).is_some() => None,
             _ => Box::pin(self.base.head(key)).await?,
         };
         match (mode, below) {
             (PutMode::IfAbsent, Some(_)) => Err(BusError::PreconditionFailed { key: key.to_string() }),
             (PutMode::IfMatch(tag), Some(m)) if m.etag.as_deref() == Some(tag.as_str()) => {
-                self.top.put(key, bytes, &PutMode::Overwrite).await
+                self.top.put(key, bytes, &PutMode::Overwrite)
             }
             (PutMode::IfMatch(_), Some(_)) => Err(BusError::PreconditionFailed { key: key.to_string() }),
-            _ => self.top.put(key, bytes, mode).await,
+            _ => self.top.put(key, bytes, mode),
         }
     }
 
@@ -67,11 +67,12 @@ impl Overlay {
                 detail: "the object is read through from the bus below, which an overlay never changes".into(),
             });
         }
-        self.top.delete(key).await
+        self.top.delete(key);
+        Ok(())
     }
 
     pub(super) async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, BusError> {
-        let mut out = self.top.list(prefix).await?;
+        let mut out = self.top.list(prefix);
         if self.lists_through(prefix) {
             let mine: std::collections::BTreeSet<Key> = out.iter().map(|m| m.key.clone()).collect();
             let below = Box::pin(self.base.list(prefix)).await?;
@@ -102,12 +103,12 @@ mod tests {
         for (k, v) in [("prices/a.json", "pa"), ("signals/2024-01-02.json", "s1"), ("config/x.json", "cx")] {
             base.put(&key(k), v.as_bytes().to_vec(), PutMode::Overwrite).await.unwrap();
         }
-        let top = Bus::overlay(d.path().join("top"), &base, &["prices/", "signals/"]);
+        let top = Bus::overlay(&base, &["prices/", "signals/"]);
         (d, base, top)
     }
 
     #[tokio::test]
-    async fn reads_through_only_its_prefixes_and_writes_only_its_own_directory() {
+    async fn reads_through_only_its_prefixes_and_writes_only_its_own_layer() {
         let (_d, base, top) = layered().await;
         assert_eq!(text(&top, "prices/a.json").await.as_deref(), Some("pa"));
         assert_eq!(text(&top, "config/x.json").await, None, "config/ is not read through");
