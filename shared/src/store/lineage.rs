@@ -138,8 +138,9 @@ fn finish(series: &[Series]) -> String {
     hex::encode(h.finalize())
 }
 
-/// XXH3-128 of every byte of the bars: the tickers (each with a zero byte), the offsets, the
-/// days' numbers and every open, high, low, close and volume (little-endian), column by column.
+/// XXH3-128 of every byte of the bars: the tickers (each with a zero byte), then each column's
+/// length and values (the offsets, the days' numbers, the opens, highs, lows, closes and volumes;
+/// little-endian).
 fn fingerprint(b: &DailyBars) -> u128 {
     let mut h = XxHash3_128::new();
     for t in &b.tickers {
@@ -147,14 +148,11 @@ fn fingerprint(b: &DailyBars) -> u128 {
         h.write(&[0]);
     }
     let mut buf = Vec::with_capacity(WORDS_BUFFER);
-    words(&mut h, &mut buf, b.offsets.iter().map(|o| (*o as u64).to_le_bytes()));
-    words(
-        &mut h,
-        &mut buf,
-        b.dates.iter().map(|d| i64::from(chrono::Datelike::num_days_from_ce(&d.date())).to_le_bytes()),
-    );
+    words(&mut h, &mut buf, b.offsets.len(), b.offsets.iter().map(|o| (*o as u64).to_le_bytes()));
+    let day = |d: &TradingDay| i64::from(chrono::Datelike::num_days_from_ce(&d.date())).to_le_bytes();
+    words(&mut h, &mut buf, b.dates.len(), b.dates.iter().map(day));
     for column in [&b.open, &b.high, &b.low, &b.close, &b.volume] {
-        words(&mut h, &mut buf, column.iter().map(|v| v.to_le_bytes()));
+        words(&mut h, &mut buf, column.len(), column.iter().map(|v| v.to_le_bytes()));
     }
     h.finish_128()
 }
@@ -162,8 +160,10 @@ fn fingerprint(b: &DailyBars) -> u128 {
 /// Bytes handed to the fingerprint's hasher at once.
 const WORDS_BUFFER: usize = 4096;
 
-/// Writes `words` to `h` through `buf`: the hasher takes bytes, the columns hold numbers.
-fn words(h: &mut XxHash3_128, buf: &mut Vec<u8>, words: impl Iterator<Item = [u8; 8]>) {
+/// Writes `len`, then `words`, to `h` through `buf`: the hasher takes bytes, the columns hold
+/// numbers.
+fn words(h: &mut XxHash3_128, buf: &mut Vec<u8>, len: usize, words: impl Iterator<Item = [u8; 8]>) {
+    buf.extend_from_slice(&(len as u64).to_le_bytes());
     for w in words {
         buf.extend_from_slice(&w);
         if buf.len() >= WORDS_BUFFER {
