@@ -26,6 +26,7 @@ use ae_shared::config::DataConfig;
 use ae_shared::store::PriceStore;
 use ae_shared::store::sessions::{self, SessionChain};
 use futures::future::join_all;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -37,24 +38,25 @@ pub const FORMAT: u32 = 1;
 /// A SHA-256 digest.
 pub type Digest = [u8; 32];
 
-/// A table as kept: factor names as text.
+/// A table as kept: factor names as text (read in place, not copied).
 #[derive(Serialize, Deserialize)]
-struct Kept {
+struct Kept<'a> {
     format: u32,
-    pct: Vec<Vec<(String, f64)>>,
+    #[serde(borrow)]
+    pct: Vec<Vec<(&'a str, f64)>>,
     outcome: Vec<f64>,
 }
 
 /// Its bytes.
 pub fn encode(w: &Week) -> Vec<u8> {
-    let pct = w.pct.iter().map(|m| m.iter().map(|(k, v)| (k.to_string(), *v)).collect()).collect();
+    let pct = w.pct.iter().map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).collect();
     postcard::to_stdvec(&Kept { format: FORMAT, pct, outcome: w.outcome.clone() }).expect("a table serializes")
 }
 
 /// From [`encode`]'s bytes; anything else (another format, a factor this build does not know,
 /// rows that do not pair up) is an error.
 pub fn decode(bytes: &[u8]) -> Result<Week, String> {
-    let k: Kept = postcard::from_bytes(bytes).map_err(|e| format!("not a kept weekly table: {e}"))?;
+    let k: Kept<'_> = postcard::from_bytes(bytes).map_err(|e| format!("not a kept weekly table: {e}"))?;
     if k.format != FORMAT {
         return Err(format!("a kept weekly table of format {} (this build reads {FORMAT})", k.format));
     }
@@ -65,7 +67,7 @@ pub fn decode(bytes: &[u8]) -> Result<Week, String> {
     let pct = k
         .pct
         .into_iter()
-        .map(|row| row.into_iter().map(|(f, v)| Ok((factor(&f)?, v))).collect::<Result<_, String>>())
+        .map(|row| row.into_iter().map(|(f, v)| Ok((factor(f)?, v))).collect::<Result<_, String>>())
         .collect::<Result<_, String>>()?;
     Ok(Week { pct, outcome: k.outcome })
 }
@@ -107,25 +109,21 @@ impl Keyer {
         Some(h.finalize().into())
     }
 
-    /// [`Keyer::key`] of each of `dates`, computed once for a run's reads, writes and pruning.
+    /// [`Keyer::key`] of each of `dates` (side by side), computed once for a run's reads, writes
+    /// and pruning.
     pub fn keys(&self, store: &PriceStore, dates: &[TradingDay]) -> HashMap<TradingDay, Digest> {
-        dates.iter().filter_map(|&d| self.key(store, d).map(|k| (d, k))).collect()
+        dates.par_iter().filter_map(|&d| self.key(store, d).map(|k| (d, k))).collect()
     }
 }
 
 /// The kept tables under `keys` ([`Keyer::keys`]) found on `bus` (a missing, unreadable or
-/// foreign one is left out and built again).
+/// foreign one is left out and built again). The reads run concurrently, then the tables are
+/// decoded side by side.
 pub async fn load(bus: &Bus, keys: &HashMap<TradingDay, Digest>) -> HashMap<TradingDay, Week> {
     let reads = keys.iter().map(|(&d, &k)| async move {
         let key = keys::weights_week(&k);
         match bus.get(&key).await {
-            Ok(Some(o)) => match decode(&o.bytes) {
-                Ok(w) => Some((d, w)),
-                Err(e) => {
-                    tracing::warn!(%key, "{e}: the week is built again");
-                    None
-                }
-            },
+            Ok(Some(o)) => Some((d, key, o.bytes)),
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(%key, error = %e, "kept weekly table not read: the week is built again");
@@ -133,7 +131,12 @@ pub async fn load(bus: &Bus, keys: &HashMap<TradingDay, Digest>) -> HashMap<Trad
             }
         }
     });
-    join_all(reads).await.into_iter().flatten().collect()
+    let read: Vec<_> = join_all(reads).await.into_iter().flatten().collect();
+    read.into_par_iter()
+        .filter_map(|(d, key, bytes)| {
+            decode(&bytes).map(|w| (d, w)).inspect_err(|e| tracing::warn!(%key, "{e}: the week is built again")).ok()
+        })
+        .collect()
 }
 
 /// Removes the kept tables that are not under this run's `keys` (built from other inputs, which no
@@ -176,7 +179,7 @@ mod tests {
         assert!(decode(b"junk").is_err());
         let other = postcard::to_stdvec(&Kept { format: FORMAT + 1, pct: vec![], outcome: vec![] }).unwrap();
         assert!(decode(&other).unwrap_err().contains("format"));
-        let unknown = Kept { format: FORMAT, pct: vec![vec![("no_such_factor".into(), 0.5)]], outcome: vec![0.0] };
+        let unknown = Kept { format: FORMAT, pct: vec![vec![("no_such_factor", 0.5)]], outcome: vec![0.0] };
         assert!(decode(&postcard::to_stdvec(&unknown).unwrap()).unwrap_err().contains("unknown factor"));
         let ragged = Kept { format: FORMAT, pct: vec![], outcome: vec![0.0] };
         assert!(decode(&postcard::to_stdvec(&ragged).unwrap()).is_err());

@@ -294,19 +294,24 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
     // Each week's table is kept across runs under the digest of its inputs (`kept_weeks`).
     let weeks = replay::week_starts(days);
     let horizon = cfg.backtest.weights.horizon_days as usize;
-    let week_keys = kept_weeks::Keyer::new(store, &cfg.data, horizon).map(|k| k.keys(store, &weeks));
+    let keyer = kept_weeks::Keyer::new(store, &cfg.data, horizon);
+    laps.lap("session chain");
+    let week_keys = keyer.map(|k| k.keys(store, &weeks));
+    laps.lap("week keys");
     let kept = match &week_keys {
         Some(k) => kept_weeks::load(bus, k).await,
         None => Default::default(),
     };
-    let built = weights::weeks(store, &cfg.data, &weeks, scoring, &outcomes, horizon, &kept);
+    laps.lap("kept weeks");
+    let built = weights::weeks(store, &cfg.data, &weeks, scoring, &outcomes, horizon, kept);
+    laps.lap("weeks built");
     if let (Some(k), false) = (&week_keys, opts.dry_run) {
         let fresh: Vec<_> = built.iter().filter(|w| w.2).map(|(d, w, _)| (*d, w)).collect();
         kept_weeks::save(bus, k, &fresh).await;
         kept_weeks::prune(bus, k).await;
     }
     let built: Vec<weights::Week> = built.into_iter().map(|(_, w, _)| w).collect();
-    laps.lap("weeks");
+    laps.lap("weeks kept");
     let wt = weights::decide(
         &built,
         scoring,
@@ -314,10 +319,11 @@ pub async fn start(bus: &Bus, cfg: &Config, opts: &RunOptions) -> anyhow::Result
         cfg.backtest.holdout_fraction,
         cfg.backtest.gates.min_holdout_retention,
     );
+    laps.lap("weights decided");
 
     // Veto calibration.
     let pred_docs: Vec<Predictions> = predictions.await.context("reading the predictions stopped")??;
-    laps.lap("weights and predictions");
+    laps.lap("predictions");
     let vt =
         veto::calibrate(&pred_docs, &outcomes, predictor, cfg.backtest.holdout_fraction, cfg.backtest.veto_min_samples);
     laps.lap("veto");

@@ -76,12 +76,18 @@ fn weight_map(w: &FactorWeights) -> BTreeMap<String, f64> {
     serde_json::from_value(serde_json::to_value(w).expect("serializes")).expect("numbers")
 }
 
-fn composite_ic(week: &Week, w: &BTreeMap<String, f64>) -> f64 {
+/// The weekly composite's rank IC with the weights `w` (in name order, as a `BTreeMap<String, _>`
+/// iterates: a name's factors, also in name order, find their weights walking forward).
+fn composite_ic(week: &Week, w: &[(&str, f64)]) -> f64 {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for (p, y) in week.pct.iter().zip(&week.outcome) {
         let (mut s, mut ws) = (0.0, 0.0);
+        let mut at = 0;
         for (f, v) in p {
-            let wf = w.get(*f).copied().unwrap_or(0.0);
+            while at < w.len() && w[at].0 < *f {
+                at += 1;
+            }
+            let wf = w.get(at).filter(|(k, _)| k == f).map_or(0.0, |(_, x)| *x);
             s += wf * v;
             ws += wf;
         }
@@ -180,12 +186,14 @@ pub fn weeks(
     current: &ScoringWeights,
     out: &Outcomes,
     horizon: usize,
-    kept: &HashMap<TradingDay, Week>,
+    mut kept: HashMap<TradingDay, Week>,
 ) -> Vec<(TradingDay, Week, bool)> {
-    dates
-        .par_iter()
-        .filter_map(|&d| match kept.get(&d) {
-            Some(w) => matured(out, d, horizon).then(|| (d, w.clone(), false)),
+    // The kept tables move in; the others are built side by side.
+    let found: Vec<(TradingDay, Option<Week>)> = dates.iter().map(|d| (*d, kept.remove(d))).collect();
+    found
+        .into_par_iter()
+        .filter_map(|(d, k)| match k {
+            Some(w) => matured(out, d, horizon).then_some((d, w, false)),
             None => week(store, data, d, current, out, horizon).map(|w| (d, w, true)),
         })
         .collect()
@@ -204,20 +212,26 @@ pub fn decide(
     let before = weight_map(&current.factors);
     let mut factors_out = Vec::new();
     let mut target: BTreeMap<String, f64> = BTreeMap::new();
-    for f in FACTORS {
-        let ics: Vec<f64> = train
-            .iter()
-            .map(|w| {
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                for (p, y) in w.pct.iter().zip(&w.outcome) {
-                    if let (Some(v), true) = (p.get(f), y.is_finite()) {
-                        a.push(*v);
-                        b.push(*y);
+    // Each factor's weekly ICs, factors side by side (in FACTORS order, as before).
+    let factor_ics: Vec<Vec<f64>> = FACTORS
+        .par_iter()
+        .map(|f| {
+            train
+                .iter()
+                .map(|w| {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    for (p, y) in w.pct.iter().zip(&w.outcome) {
+                        if let (Some(v), true) = (p.get(f), y.is_finite()) {
+                            a.push(*v);
+                            b.push(*y);
+                        }
                     }
-                }
-                if a.len() >= 10 { rank_ic(&a, &b) } else { f64::NAN }
-            })
-            .collect();
+                    if a.len() >= 10 { rank_ic(&a, &b) } else { f64::NAN }
+                })
+                .collect()
+        })
+        .collect();
+    for (&f, ics) in FACTORS.iter().zip(factor_ics) {
         let n = ics.iter().filter(|x| x.is_finite()).count();
         let m = mean(&ics);
         if n > 0 {
@@ -235,7 +249,10 @@ pub fn decide(
     for r in &mut factors_out {
         r.after = after.get(&r.factor).copied().unwrap_or(0.0);
     }
-    let ic = |ws: &[Week], w: &BTreeMap<String, f64>| -> Vec<f64> { ws.iter().map(|x| composite_ic(x, w)).collect() };
+    let ic = |ws: &[Week], w: &BTreeMap<String, f64>| -> Vec<f64> {
+        let w: Vec<(&str, f64)> = w.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        ws.par_iter().map(|x| composite_ic(x, &w)).collect()
+    };
     let (tb, ta) = (ic(train, &before), ic(train, &after));
     let (hb, ha) = (ic(holdout, &before), ic(holdout, &after));
     let diffs: Vec<f64> = ha.iter().zip(&hb).map(|(a, b)| a - b).filter(|d| d.is_finite()).collect();
@@ -332,5 +349,58 @@ mod tests {
         }
         assert!((after.values().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(after["a"] > 0.4 && after["b"] < 0.3);
+    }
+
+    /// The composite as first written: each factor's weight looked up by name.
+    fn composite_ic_by_lookup(week: &Week, w: &BTreeMap<String, f64>) -> f64 {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (p, y) in week.pct.iter().zip(&week.outcome) {
+            let (mut s, mut ws) = (0.0, 0.0);
+            for (f, v) in p {
+                let wf = w.get(*f).copied().unwrap_or(0.0);
+                s += wf * v;
+                ws += wf;
+            }
+            if ws > 0.0 && y.is_finite() {
+                a.push(s / ws);
+                b.push(*y);
+            }
+        }
+        if a.len() >= 10 { rank_ic(&a, &b) } else { f64::NAN }
+    }
+
+    #[test]
+    fn the_composite_walks_to_each_factors_weight_as_a_lookup_by_name_finds_it() {
+        // Names hold different subsets of the factors (one a NaN percentile), and the weights
+        // lack some factors and name one no table has.
+        let pct: Vec<BTreeMap<&'static str, f64>> = (0..40)
+            .map(|i| {
+                FACTORS
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| (i + j) % 3 != 0)
+                    .map(|(j, f)| (*f, if i == 7 && j == 1 { f64::NAN } else { ((i * 7 + j * 13) % 17) as f64 / 17.0 }))
+                    .collect()
+            })
+            .collect();
+        let outcome: Vec<f64> = (0..40).map(|i| ((i * 11) % 23) as f64 / 23.0 - 0.5).collect();
+        let week = Week { pct, outcome };
+        let cases: [&[(&str, f64)]; 4] = [
+            &[],
+            &[("momentum_12_1", 1.0)],
+            &[("aaa_not_a_factor", 5.0), ("growth", 0.3), ("low_volatility", 0.2), ("value", 0.5)],
+            &[("insider", 0.1), ("momentum_3m", 0.4), ("quality", 0.2), ("reversal_1m", 0.3), ("zzz", 1.0)],
+        ];
+        for case in cases {
+            let by_name: BTreeMap<String, f64> = case.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            let walked: Vec<(&str, f64)> = by_name.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            let (got, want) = (composite_ic(&week, &walked), composite_ic_by_lookup(&week, &by_name));
+            assert_eq!(got.to_bits(), want.to_bits(), "{case:?}: {got} vs {want}");
+            assert!(got.is_finite() || case.is_empty(), "{case:?} scores the week");
+        }
+        // Every factor weighted: the NaN percentile reaches the composite the same way.
+        let every: BTreeMap<String, f64> = FACTORS.iter().map(|f| (f.to_string(), 1.0)).collect();
+        let walked: Vec<(&str, f64)> = every.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(composite_ic(&week, &walked).to_bits(), composite_ic_by_lookup(&week, &every).to_bits());
     }
 }

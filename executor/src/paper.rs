@@ -123,16 +123,28 @@ impl PaperBroker {
     /// Sets today's quote of `t` (what market orders fill at, before slippage; also what the
     /// broker values the position at).
     pub fn set_quote(&self, t: &Ticker, price: f64) -> Result<(), BrokerError> {
+        self.set_quotes([(t, price)])
+    }
+
+    /// Sets today's quotes of several names at once ([`PaperBroker::set_quote`] of each), in one
+    /// transaction: one commit, where a commit a quote was most of a replayed session's writes.
+    /// All are set or, on an error, none.
+    pub fn set_quotes<'a>(&self, quotes: impl IntoIterator<Item = (&'a Ticker, f64)>) -> Result<(), BrokerError> {
         let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
-        self.conn
-            .lock()
-            .expect("lock")
-            .execute(
-                "INSERT INTO paper_quotes (ticker, date, price) VALUES (?1, ?2, ?3) ON CONFLICT(ticker) DO UPDATE SET date = ?2, price = ?3",
-                params![t.as_str(), day.to_string(), price],
-            )
-            .map_err(state_err)?;
-        Ok(())
+        let day = day.to_string();
+        let conn = self.conn.lock().expect("lock");
+        let tx = conn.unchecked_transaction().map_err(state_err)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO paper_quotes (ticker, date, price) VALUES (?1, ?2, ?3) ON CONFLICT(ticker) DO UPDATE SET date = ?2, price = ?3",
+                )
+                .map_err(state_err)?;
+            for (t, price) in quotes {
+                put.execute(params![t.as_str(), day, price]).map_err(state_err)?;
+            }
+        }
+        tx.commit().map_err(state_err)
     }
 
     /// Today's quote of `t`, if one was set today.

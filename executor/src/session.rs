@@ -146,9 +146,9 @@ pub async fn run(
     for step in 0..4 {
         let time = paths.values().next().map(|p| p[step].time).unwrap_or(close);
         clock.set(ae_shared::calendar::et_instant(date.date(), time));
+        broker.set_quotes(paths.iter().map(|(t, p)| (t, p[step].price)))?;
         let mut ticks = BTreeMap::new();
         for (t, p) in &paths {
-            broker.set_quote(t, p[step].price)?;
             ticks.insert(t.clone(), engine.state.tape.observe(t, time, p[step].price));
         }
         let fired_before = report.breakers.len();
@@ -160,8 +160,6 @@ pub async fn run(
     for id in broker.expire_day_orders()? {
         ledger.apply(&id, OrderEvent::Expire, Some("day order expired at the close"), clock.now())?;
     }
-    for (t, p) in &paths {
-        ledger.mark_high_water(t, p[3].price)?;
-    }
+    ledger.mark_high_waters(paths.iter().map(|(t, p)| (t, p[3].price)))?;
     Ok(report)
 }

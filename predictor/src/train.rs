@@ -113,6 +113,7 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         macros: Some(&macros),
     });
     let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
+    let (fs, labels) = (Arc::new(fs), Arc::new(labels));
     let t_features = t0.elapsed().as_secs_f64();
     let labelled = model::labelled_sessions(&fs, &labels, 20);
     // What the final model trains on: the folds' window, ending at the training day.
@@ -120,6 +121,13 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let folds = model::plan(&labelled, &p.walk_forward)
         .with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
     let t1 = Instant::now();
+    // The final model's dataset is built on its own thread from here, while the folds are found
+    // and scored; it trains once their median best iteration is known.
+    let (rounds, rx) = std::sync::mpsc::channel();
+    let fin = {
+        let (fs, labels, trained, gbm) = (fs.clone(), labels.clone(), trained.to_vec(), p.gbm.clone());
+        std::thread::spawn(move || model::fit_final(&fs, &labels, &trained, &gbm, rx))
+    };
     let purge = p.walk_forward.purge_days as usize;
     let sessions = model::session_digests(&fs, &labels);
     let digests =
@@ -129,20 +137,13 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
     let (texts, predictions) = tokio::join!(fits::load(bus, &digests), fits::load_predictions(bus, &oof_digests));
     let kept: Vec<model::KeptFold> =
         texts.into_iter().zip(predictions).map(|(text, predictions)| model::KeptFold { text, predictions }).collect();
-    // The final model's dataset is built on its own thread while the folds are scored; it trains
-    // once their median best iteration is known.
-    let (wf, t_wf, text) = std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (fs, labels, gbm) = (&fs, &labels, &p.gbm);
-        let fin = s.spawn(move || model::fit_final(fs, labels, trained, gbm, rx));
-        let wf = model::walk_forward(fs, labels, &folds, gbm, purge, &kept);
-        let t_wf = t1.elapsed().as_secs_f64();
-        if let Ok(w) = &wf {
-            let _ = tx.send(model::final_iterations(&w.best_iterations));
-        }
-        drop(tx);
-        (wf, t_wf, fin.join().expect("the final fit's thread does not panic"))
-    });
+    let wf = model::walk_forward(&fs, &labels, &folds, &p.gbm, purge, &kept);
+    let t_wf = t1.elapsed().as_secs_f64();
+    if let Ok(w) = &wf {
+        let _ = rounds.send(model::final_iterations(&w.best_iterations));
+    }
+    drop(rounds);
+    let text = fin.join().expect("the final fit's thread does not panic");
     let wf: WalkForwardResult = wf?;
     let text = text?.expect("the walk-forward validation passed, so the final fit ran");
     let feature_importance = model::importance(&Booster::from_string(&text).context("loading the final model")?)?;

@@ -334,18 +334,21 @@ impl Ledger {
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
-    /// Raises the high-water mark of a position to `close` when higher.
-    pub fn mark_high_water(&self, t: &Ticker, close: f64) -> Result<()> {
-        if !close.is_finite() {
-            return Ok(());
+    /// Raises the high-water mark of each held name to its close when higher, in one transaction
+    /// (one commit for a session's closes); a close that is not a number is skipped.
+    pub fn mark_high_waters<'a>(&mut self, closes: impl IntoIterator<Item = (&'a Ticker, f64)>) -> Result<()> {
+        let path = self.path.clone();
+        let e = |source| LedgerError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut raise = tx
+                .prepare_cached("UPDATE positions SET high_water = MAX(high_water, ?2) WHERE ticker = ?1")
+                .map_err(e)?;
+            for (t, close) in closes.into_iter().filter(|(_, c)| c.is_finite()) {
+                raise.execute(params![t.as_str(), close]).map_err(e)?;
+            }
         }
-        self.conn
-            .execute(
-                "UPDATE positions SET high_water = MAX(high_water, ?2) WHERE ticker = ?1",
-                params![t.as_str(), close],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        tx.commit().map_err(e)
     }
 
     /// Applies a split (ratio new shares per old share) to a held position once.

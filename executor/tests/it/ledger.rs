@@ -279,3 +279,35 @@ async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].shares, rows[0].amount, rows[0].paid_on), (100, 25.0, Some(ymd("2010-03-18"))));
 }
+
+#[tokio::test]
+async fn quotes_set_together_fill_orders_and_closes_raise_only_held_high_water_marks() {
+    let c = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trades.db");
+    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
+    let mut ledger = Ledger::open(&path).unwrap();
+    let d = day("2010-03-15");
+    ledger.ensure_inception(d, 100_000.0).unwrap();
+    assert!(broker.set_quotes([(&tk("AAA"), 50.0)]).is_err(), "no quote before a session day begins");
+    broker.begin_day(d);
+    broker.set_quotes([(&tk("AAA"), 50.0), (&tk("BBB"), 20.0)]).unwrap();
+    assert_eq!((broker.quote(&tk("AAA")), broker.quote(&tk("BBB"))), (Some(50.0), Some(20.0)));
+    let sectors = ae_shared::store::SectorMap {
+        schema_version: 1,
+        source: "t".into(),
+        note: String::new(),
+        symbols: Default::default(),
+    };
+    oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap();
+    assert_eq!(oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap(), 1, "filled at the quote set");
+    let high =
+        |l: &Ledger| l.positions().unwrap().iter().map(|p| (p.ticker.to_string(), p.high_water)).collect::<Vec<_>>();
+    let entry = high(&ledger)[0].1;
+    // A lower close leaves the mark; a name not held gets none; a close that is not a number is
+    // skipped; a higher close raises it.
+    ledger.mark_high_waters([(&tk("AAA"), entry - 1.0), (&tk("BBB"), 99.0)]).unwrap();
+    assert_eq!(high(&ledger), vec![("AAA".to_string(), entry)]);
+    ledger.mark_high_waters([(&tk("AAA"), f64::NAN), (&tk("AAA"), 57.5)]).unwrap();
+    assert_eq!(high(&ledger), vec![("AAA".to_string(), 57.5)]);
+}

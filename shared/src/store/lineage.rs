@@ -141,7 +141,7 @@ fn finish(series: &[Series]) -> String {
 /// XXH3-128 of every byte of the bars: the tickers (each with a zero byte), then each column's
 /// length and values (the offsets, the days' numbers, the opens, highs, lows, closes and volumes;
 /// little-endian).
-fn fingerprint(b: &DailyBars) -> u128 {
+pub(crate) fn fingerprint(b: &DailyBars) -> u128 {
     let mut h = XxHash3_128::new();
     for t in &b.tickers {
         h.write(t.as_str().as_bytes());
