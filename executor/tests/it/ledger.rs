@@ -28,6 +28,23 @@ fn tk(s: &str) -> Ticker {
     Ticker::new(s).unwrap()
 }
 
+/// A sector map that knows no symbol.
+fn no_sectors() -> ae_shared::store::SectorMap {
+    ae_shared::store::SectorMap {
+        schema_version: 1,
+        source: "t".into(),
+        note: String::new(),
+        symbols: Default::default(),
+    }
+}
+
+/// A paper account and its ledger in one fresh file under `dir`, on [`clock`].
+fn desk(dir: &tempfile::TempDir) -> (Arc<SimulatedClock>, PaperBroker, Ledger) {
+    let c = clock();
+    let path = dir.path().join("trades.db");
+    (c.clone(), PaperBroker::open(&path, settings(), c).unwrap(), Ledger::open(&path).unwrap())
+}
+
 fn buy(id: &str, t: &str, shares: u32) -> ae_rules::ApprovedOrder {
     let gate = ae_rules::order::EntryGate {
         today: day("2010-03-15"),
@@ -45,21 +62,13 @@ fn buy(id: &str, t: &str, shares: u32) -> ae_rules::ApprovedOrder {
 
 #[tokio::test]
 async fn fills_move_cash_positions_and_realized_pnl_and_the_books_agree_with_the_broker() {
-    let c = clock();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trades.db");
-    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
-    let mut ledger = Ledger::open(&path).unwrap();
+    let (c, broker, mut ledger) = desk(&dir);
     ledger.ensure_inception(day("2010-03-15"), 100_000.0).unwrap();
     let d = day("2010-03-15");
     broker.begin_day(d);
     broker.set_quote(&tk("AAA"), 50.0).unwrap();
-    let sectors = ae_shared::store::SectorMap {
-        schema_version: 1,
-        source: "t".into(),
-        note: String::new(),
-        symbols: Default::default(),
-    };
+    let sectors = no_sectors();
     assert!(matches!(
         oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap(),
         Sent::Acknowledged { .. }
@@ -222,21 +231,13 @@ async fn the_paper_broker_refuses_what_a_broker_refuses() {
 async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_and_the_gateway_alike() {
     use ae_rules::dividends::DividendEvent;
     use ae_tws::book::Book;
-    let c = clock();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trades.db");
-    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
-    let mut ledger = Ledger::open(&path).unwrap();
+    let (c, broker, mut ledger) = desk(&dir);
     ledger.ensure_inception(day("2010-03-15"), 100_000.0).unwrap();
     let d = day("2010-03-15");
     broker.begin_day(d);
     broker.set_quote(&tk("AAA"), 50.0).unwrap();
-    let sectors = ae_shared::store::SectorMap {
-        schema_version: 1,
-        source: "t".into(),
-        note: String::new(),
-        symbols: Default::default(),
-    };
+    let sectors = no_sectors();
     oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap();
     oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap();
     let cash0 = ledger.cash().unwrap();
@@ -282,23 +283,15 @@ async fn a_dividend_reaches_cash_on_its_pay_date_in_the_ledger_the_paper_broker_
 
 #[tokio::test]
 async fn quotes_set_together_fill_orders_and_closes_raise_only_held_high_water_marks() {
-    let c = clock();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trades.db");
-    let broker = PaperBroker::open(&path, settings(), c.clone()).unwrap();
-    let mut ledger = Ledger::open(&path).unwrap();
+    let (c, broker, mut ledger) = desk(&dir);
     let d = day("2010-03-15");
     ledger.ensure_inception(d, 100_000.0).unwrap();
     assert!(broker.set_quotes([(&tk("AAA"), 50.0)]).is_err(), "no quote before a session day begins");
     broker.begin_day(d);
     broker.set_quotes([(&tk("AAA"), 50.0), (&tk("BBB"), 20.0)]).unwrap();
     assert_eq!((broker.quote(&tk("AAA")), broker.quote(&tk("BBB"))), (Some(50.0), Some(20.0)));
-    let sectors = ae_shared::store::SectorMap {
-        schema_version: 1,
-        source: "t".into(),
-        note: String::new(),
-        symbols: Default::default(),
-    };
+    let sectors = no_sectors();
     oms::send(&ledger, &broker, &buy("d:AAA:ENTER", "AAA", 100), d, c.as_ref()).await.unwrap();
     assert_eq!(oms::sync_fills(&mut ledger, &broker, d, &sectors).await.unwrap(), 1, "filled at the quote set");
     let high =

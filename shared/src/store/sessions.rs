@@ -102,6 +102,7 @@ pub fn side_digest(store: &PriceStore) -> Digest {
 
 impl SessionChain {
     /// The chain over every session of `store`'s raw bars and benchmark.
+    ///
     /// A process keeps the last [`KEPT_CHAINS`] chains by a fingerprint of every bar they cover
     /// ([`lineage::fingerprint`], a few milliseconds where the chain takes tens): bars with the
     /// same fingerprint read theirs back. The sessions are hashed in two runs side by side.
