@@ -1,7 +1,7 @@
 //! # ae-predictor — the predictor job
 //!
 //! Owns: the feature panel ([`features`]) with its macro columns ([`macro_features`]), labels ([`labels`]), training with walk-forward
-//! validation and calibration ([`model`]), the walk-forward fits kept between trainings
+//! validation and calibration ([`model`]; the final fit's LightGBM calls [`lgbm`] makes itself), the walk-forward fits kept between trainings
 //! ([`fits`]), the model registry ([`registry`]), what both jobs read
 //! from the bus besides prices — the parameters in force, the research history and the macro
 //! series ([`context`]) —,
@@ -18,6 +18,7 @@ pub mod features;
 pub mod fits;
 pub mod infer;
 pub mod labels;
+pub mod lgbm;
 pub mod macro_features;
 pub mod model;
 pub mod registry;

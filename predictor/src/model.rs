@@ -336,11 +336,19 @@ pub fn fit_final(
     rounds: std::sync::mpsc::Receiver<usize>,
 ) -> Result<Option<String>, TrainError> {
     let (x, y, _) = gather(fs, labels, sessions);
-    let ds = dataset(&x, &y, NF, BIN_SAMPLE_ROWS)?;
+    let every = y.len().div_ceil(BIN_SAMPLE_ROWS);
+    if every <= 1 {
+        let ds = dataset(&x, &y, NF, BIN_SAMPLE_ROWS)?;
+        drop((x, y));
+        let Ok(iterations) = rounds.recv() else { return Ok(None) };
+        let booster = Booster::train(ds, &gbm_params(p, iterations as u32, false)).map_err(gbm)?;
+        return booster.save_string().map(Some).map_err(gbm);
+    }
+    // The same dataset as `dataset` builds, its rows binned on two threads (see `lgbm`).
+    let set = crate::lgbm::training_set(&x, &y, NF, every)?;
     drop((x, y));
     let Ok(iterations) = rounds.recv() else { return Ok(None) };
-    let booster = Booster::train(ds, &gbm_params(p, iterations as u32, false)).map_err(gbm)?;
-    booster.save_string().map(Some).map_err(gbm)
+    crate::lgbm::train(set, &gbm_params(p, iterations as u32, false)).map(Some)
 }
 
 /// Predictions for row-major features.
