@@ -166,6 +166,8 @@ impl PaperBroker {
     /// Applies a split (`ratio` new shares per old) to a held position, once per (symbol, day).
     pub fn apply_split(&self, t: &Ticker, date: TradingDay, ratio: f64) -> Result<bool, BrokerError> {
         let conn = self.conn.lock().expect("lock");
+        // The split's mark, the position and the quote move together (one transaction).
+        let conn = conn.unchecked_transaction().map_err(state_err)?;
         let fresh = conn
             .execute(
                 "INSERT OR IGNORE INTO paper_splits (ticker, date) VALUES (?1, ?2)",
@@ -181,6 +183,7 @@ impl PaperBroker {
             conn.execute("UPDATE paper_quotes SET price = price / ?2 WHERE ticker = ?1", params![t.as_str(), ratio])
                 .map_err(state_err)?;
         }
+        conn.commit().map_err(state_err)?;
         Ok(fresh == 1)
     }
 
@@ -189,6 +192,9 @@ impl PaperBroker {
     /// come into cash, once each. Returns the dollars accrued and paid.
     pub fn settle_dividends(&self, today: TradingDay, events: &[DividendEvent]) -> Result<(f64, f64), BrokerError> {
         let conn = self.conn.lock().expect("lock");
+        // One transaction: an accrual paid into cash is marked paid in the same commit, so no
+        // crash can pay it twice.
+        let conn = conn.unchecked_transaction().map_err(state_err)?;
         let held: BTreeMap<String, u32> = {
             let mut st =
                 conn.prepare("SELECT ticker, shares FROM paper_positions WHERE shares > 0").map_err(state_err)?;
@@ -219,6 +225,7 @@ impl PaperBroker {
         conn.execute("UPDATE paper_account SET cash = cash + ?1 WHERE id = 1", [due]).map_err(state_err)?;
         conn.execute("UPDATE paper_dividends SET paid = 1 WHERE paid = 0 AND pay_date <= ?1", [today.to_string()])
             .map_err(state_err)?;
+        conn.commit().map_err(state_err)?;
         Ok((accrued, due))
     }
 
@@ -346,6 +353,9 @@ impl Broker for PaperBroker {
         let reject = |reason: String| Err(BrokerError::Rejected { id: o.id().to_string(), reason });
         let day = self.today.lock().expect("lock").ok_or_else(|| BrokerError::State("no session day begun".into()))?;
         let conn = self.conn.lock().expect("lock");
+        // One transaction: the order is accepted and, when marketable, filled (position, cash,
+        // execution, state) all at once or not at all; one commit.
+        let conn = conn.unchecked_transaction().map_err(state_err)?;
         let dup: Option<i64> = conn
             .query_row("SELECT broker_id FROM paper_orders WHERE client_id = ?1", [o.id()], |r| r.get(0))
             .optional()
@@ -412,6 +422,7 @@ impl Broker for PaperBroker {
         if marketable {
             self.fill(&conn, broker_id, o, px)?;
         }
+        conn.commit().map_err(state_err)?;
         Ok(BrokerAck { broker_order_id: format!("paper-{broker_id}") })
     }
 

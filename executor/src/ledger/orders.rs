@@ -137,6 +137,8 @@ impl Ledger {
     ) -> Result<OrderState> {
         let row = self.order(id)?.ok_or_else(|| LedgerError::Missing(format!("order {id}")))?;
         let next = row.state.on(event).map_err(|source| LedgerError::Transition { id: id.into(), source })?;
+        // The broker id and the state it comes with are one commit.
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         if let Some(b) = broker_order_id {
             self.record_broker_id(id, row.date, b, now)?;
         }
@@ -146,6 +148,7 @@ impl Ledger {
                 params![id, next.as_str(), broker_order_id, detail, now.to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(next)
     }
 
@@ -198,6 +201,7 @@ impl Ledger {
     /// Gives order `id` a new broker id (a retry after an error the broker did not classify).
     pub fn replace_broker_id(&self, id: &str, broker_order_id: &str, now: DateTime<Utc>) -> Result<()> {
         let row = self.order(id)?.ok_or_else(|| LedgerError::Missing(format!("order {id}")))?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         self.record_broker_id(id, row.date, broker_order_id, now)?;
         self.conn
             .execute(
@@ -205,6 +209,7 @@ impl Ledger {
                 params![id, broker_order_id, now.to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 

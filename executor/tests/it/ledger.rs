@@ -304,3 +304,51 @@ async fn quotes_set_together_fill_orders_and_closes_raise_only_held_high_water_m
     ledger.mark_high_waters([(&tk("AAA"), f64::NAN), (&tk("AAA"), 57.5)]).unwrap();
     assert_eq!(high(&ledger), vec![("AAA".to_string(), 57.5)]);
 }
+
+/// The paper broker books a fill (order, position, cash, execution) and a dividend payment
+/// (cash, the accrual marked paid) each in one commit: a write that fails half way (here a
+/// trigger refusing the last statement, as a full disk would) leaves the account as it was, and
+/// the same call succeeds afterwards without booking anything twice.
+#[tokio::test]
+async fn a_paper_fill_or_dividend_payment_that_fails_half_way_changes_nothing() {
+    use ae_rules::dividends::DividendEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, broker, _) = desk(&dir);
+    let d = day("2010-03-15");
+    broker.begin_day(d);
+    broker.set_quote(&tk("AAA"), 50.0).unwrap();
+    let side = rusqlite::Connection::open(dir.path().join("trades.db")).unwrap();
+    let rows =
+        |table: &str| -> i64 { side.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap() };
+    let before = broker.account().await.unwrap();
+
+    side.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON paper_executions BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    assert!(broker.place(&buy("a", "AAA", 100), None).await.is_err(), "the execution could not be written");
+    let after = broker.account().await.unwrap();
+    assert_eq!((after.cash, after.shares_of(&tk("AAA"))), (before.cash, 0), "no cash spent, no shares");
+    assert_eq!((rows("paper_orders"), rows("paper_executions")), (0, 0), "no order left working");
+    side.execute_batch("DROP TRIGGER refuse;").unwrap();
+    broker.place(&buy("a", "AAA", 100), None).await.unwrap();
+    assert_eq!(broker.account().await.unwrap().shares_of(&tk("AAA")), 100);
+    assert_eq!((rows("paper_orders"), rows("paper_executions")), (1, 1));
+
+    let ymd = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let events =
+        [DividendEvent { ticker: tk("AAA"), ex_date: ymd("2010-03-16"), pay_date: ymd("2010-03-17"), per_share: 0.5 }];
+    broker.settle_dividends(day("2010-03-16"), &events).unwrap();
+    let cash = broker.account().await.unwrap().cash;
+    side.execute_batch(
+        "CREATE TRIGGER refuse BEFORE UPDATE OF paid ON paper_dividends BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    assert!(broker.settle_dividends(day("2010-03-17"), &events).is_err());
+    assert_eq!(broker.account().await.unwrap().cash, cash, "not paid while not marked paid");
+    side.execute_batch("DROP TRIGGER refuse;").unwrap();
+    for _ in 0..2 {
+        broker.settle_dividends(day("2010-03-17"), &events).unwrap();
+        assert_eq!(broker.account().await.unwrap().cash, cash + 50.0, "paid once");
+    }
+}
