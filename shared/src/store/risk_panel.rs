@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest as _, Sha256};
+use twox_hash::XxHash3_128;
 
 use crate::calendar::TradingDay;
 use crate::contracts::common::Sector;
@@ -76,7 +76,7 @@ impl RiskPanel {
     /// is a digest of everything the estimate reads, so a model read back is the one it would
     /// compute; the process keeps the last [`KEPT_ESTIMATES`].
     pub fn estimate(&self, params: &ModelParams) -> Result<Arc<RiskModel>, RiskModelError> {
-        static ESTIMATES: Mutex<VecDeque<([u8; 32], Arc<RiskModel>)>> = Mutex::new(VecDeque::new());
+        static ESTIMATES: Mutex<VecDeque<(u128, Arc<RiskModel>)>> = Mutex::new(VecDeque::new());
         let kept = || ESTIMATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = self.content_digest(params);
         if let Some((_, m)) = kept().iter().find(|(k, _)| *k == key) {
@@ -92,20 +92,22 @@ impl RiskPanel {
     }
 
     /// Digest of what [`risk_model::estimate`] reads: the parameters, every return and dollar
-    /// volume, the benchmark and the sectors (not the tickers or dates, which it never sees).
-    fn content_digest(&self, params: &ModelParams) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(serde_json::to_vec(params).unwrap_or_default());
-        h.update((self.returns.len() as u64).to_le_bytes());
+    /// volume, the benchmark and the sectors (not the tickers or dates, which it never sees). It
+    /// only keys this process's memo, so it is XXH3-128, as `store::lineage` finds kept bars: a
+    /// cryptographic hash guards against inputs no one here chooses, at many times the cost.
+    fn content_digest(&self, params: &ModelParams) -> u128 {
+        let mut h = XxHash3_128::new();
+        h.write(&serde_json::to_vec(params).unwrap_or_default());
+        h.write(&(self.returns.len() as u64).to_le_bytes());
         let mut buf = Vec::new();
         for series in self.returns.iter().chain(&self.dollar_volume).chain(std::iter::once(&self.benchmark)) {
             buf.clear();
             buf.extend((series.len() as u64).to_le_bytes());
             buf.extend(series.iter().flat_map(|v| v.to_bits().to_le_bytes()));
-            h.update(&buf);
+            h.write(&buf);
         }
-        h.update(format!("{:?} {:?}", self.sectors, self.sector_names).as_bytes());
-        h.finalize().into()
+        h.write(format!("{:?} {:?}", self.sectors, self.sector_names).as_bytes());
+        h.finish_128()
     }
 
     /// The model's view of it.
