@@ -190,6 +190,7 @@ pub fn gbm_params(p: &GbmParams, iterations: u32, early_stopping: bool) -> serde
         lambda_l2,
         early_stopping_rounds,
         seed,
+        quantized_gradients,
     } = p;
     let mut v = serde_json::json!({
         "objective": "regression",
@@ -211,6 +212,10 @@ pub fn gbm_params(p: &GbmParams, iterations: u32, early_stopping: bool) -> serde
     });
     if early_stopping {
         v["early_stopping_rounds"] = serde_json::json!(early_stopping_rounds);
+    }
+    if *quantized_gradients {
+        v["use_quantized_grad"] = serde_json::json!(true);
+        v["quant_train_renew_leaf"] = serde_json::json!(true);
     }
     v
 }
@@ -740,7 +745,7 @@ mod tests {
         let digest = hex::encode(Sha256::digest(text.as_bytes()));
         assert_eq!(
             (FIT_FORMAT, digest.as_str()),
-            (2, "b7ad3e9a4cc12de6caa7301ce28203cf87dae433f004e80f7392df7f6a8bd75d"),
+            (2, "6279235e3a546fdec0cd029de8db5214066928dfde6a2a36436b675d7cc97e7e"),
             "LightGBM's output moved"
         );
     }
@@ -767,6 +772,23 @@ mod tests {
         };
         assert_eq!(small(1000), small(5000));
         assert_ne!(small(1000), small(999));
+    }
+
+    #[test]
+    fn quantized_gradients_learn_what_full_precision_learns_and_repeat_to_the_byte() {
+        let (n, nf) = (20_000usize, 4usize);
+        let (x, y) = planted(n, nf);
+        let fitted: Vec<f64> = y.iter().map(|v| *v as f64).collect();
+        let fit = |quantized| {
+            let p = GbmParams { quantized_gradients: quantized, ..Config::defaults().predictor.gbm };
+            let b = Booster::train(dataset(&x, &y, nf, n).unwrap(), &gbm_params(&p, 50, false)).unwrap();
+            let pred = b.predict_with_params(&x, nf as i32, true, "num_threads=1").unwrap();
+            (b.save_string().unwrap(), ae_shared::metrics::pearson(&pred, &fitted))
+        };
+        let ((exact, ic_exact), (quantized, ic_quantized)) = (fit(false), fit(true));
+        assert_ne!(exact, quantized, "the switch reaches LightGBM");
+        assert!(ic_exact > 0.8 && ic_quantized > ic_exact - 0.02, "{ic_quantized} vs {ic_exact}");
+        assert_eq!(fit(true).0, quantized, "stochastic rounding is seeded");
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub struct GbmParams {
     pub early_stopping_rounds: u32,
     /// Random seed (training is deterministic given it).
     pub seed: u64,
+    /// Train on quantized gradients (LightGBM's `use_quantized_grad`, 4 bins, stochastic rounding
+    /// from `seed`, leaf values renewed from the exact gradients): histograms are summed in
+    /// integers, several times cheaper than in doubles, for fits that differ from full precision
+    /// only in the last digits of the scores. Absent in a document written before it existed:
+    /// false (full-precision gradients, as those fits were made).
+    #[serde(default)]
+    pub quantized_gradients: bool,
 }
 
 /// Predictor labels, validation, promotion, veto.
