@@ -31,7 +31,7 @@ use ae_executor::paper::{PaperBroker, PaperSettings};
 use ae_executor::planner::{self, PlanEnv, PlanOptions};
 use ae_executor::session;
 use ae_predictor::infer::{InferOptions, infer};
-use ae_predictor::train::{TrainOptions, train};
+use ae_predictor::train::{self, TrainOptions};
 use ae_research::nightly::{self, Vendors};
 use ae_research::run::{RunOptions as ResearchOptions, run as research};
 use ae_shared::TradingDay;
@@ -218,6 +218,15 @@ pub async fn run(
             );
         }
         let weekly = d == from || d.is_first_of_week();
+        // On a replay, training's features and labels come from the store alone (the nightly
+        // update has no part), so they are computed beside the backtester's first part and
+        // research, which training waits for; only the research column is added after them.
+        // It runs on a thread of its own, not on one of the runtime's workers (the backtester's
+        // second part keeps one busy), so the jobs' own tasks are never left waiting behind it.
+        let panel_ahead = (weekly && live.is_none()).then(|| {
+            let (bus, cfg, rt) = (bus.clone(), cfg.clone(), tokio::runtime::Handle::current());
+            tokio::task::spawn_blocking(move || rt.block_on(train::panel(&bus, &cfg, d)))
+        });
         // Saturday's backtester: its first part writes what research and training read (the
         // scoring weights, the veto threshold); the rest runs beside them, as the jobs run on
         // their own machines, and beside Monday's inference, which reads nothing it writes; it is
@@ -256,7 +265,12 @@ pub async fn run(
         if weekly {
             r.set(d.date(), schedule::training());
             let t0 = Instant::now();
-            match train(bus, cfg, clock.clone(), &TrainOptions { date: d, dry_run: false }).await {
+            // A panel that failed is computed again by training, which reports what it finds.
+            let ahead = match panel_ahead {
+                Some(p) => p.await.ok().and_then(Result::ok),
+                None => None,
+            };
+            match train::train_with(bus, cfg, clock.clone(), &TrainOptions { date: d, dry_run: false }, ahead).await {
                 Ok(t) if t.promoted => {
                     r.report.promoted.push(d);
                     r.report.fold_rank_ic = t.walk_forward.iter().map(|f| f.rank_ic).collect();

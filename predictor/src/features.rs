@@ -247,7 +247,6 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
         let hi = ind::dist_from_high(h, c, 252, 60);
         let lo = ind::dist_from_low(l, c, 252, 60);
         let earn = inp.earnings.dates.get(s.ticker);
-        let research = inp.research.and_then(|r| r.get(s.ticker));
         for k in s.dates.partition_point(before)..len {
             let t = fs.date_index(s.dates[k]).expect("session of these bars");
             let day = s.dates[k];
@@ -258,7 +257,6 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
             let days_since = earn
                 .and_then(|e| e.partition_point(|d| *d <= day.date()).checked_sub(1).map(|i| e[i]))
                 .map(|d| ((day.date() - d).num_days() as f64).min(60.0));
-            let rs = research.and_then(|r| r.partition_point(|(d, _)| *d <= day).checked_sub(1).map(|i| r[i].1));
             let row = [
                 r5[k],
                 r20[k],
@@ -282,7 +280,7 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
                 lo[k],
                 days_to.unwrap_or(if earn.is_some() { 60.0 } else { f64::NAN }),
                 days_since.unwrap_or(if earn.is_some() { 60.0 } else { f64::NAN }),
-                rs.unwrap_or(f64::NAN),
+                f64::NAN, // research_score: `set_research` below
                 r5[k] - bench_at(day, &b_ret5),
                 r20[k] - bench_at(day, &b_ret20),
                 f64::NAN,
@@ -305,8 +303,35 @@ fn build(inp: &Inputs<'_>, from: Option<TradingDay>) -> FeatureSet {
         }
     }
     cross_sectional(&mut fs, first);
+    set_research(&mut fs, inp.bars, from, inp.research);
     fs
 }
+
+/// The research_score column (`RESEARCH`) of every row [`compute`] (`from` = `None`) or
+/// [`compute_from`] has: the latest score on or before the row's session, missing when none. The
+/// only column that reads research, so a panel computed before research runs is completed by this
+/// alone, to the bit.
+pub fn set_research(
+    fs: &mut FeatureSet,
+    bars: &DailyBars,
+    from: Option<TradingDay>,
+    research: Option<&ResearchScores>,
+) {
+    let before = |d: &TradingDay| from.is_some_and(|f| *d < f);
+    for n in 0..fs.tickers.len() {
+        let s = bars.series(n);
+        let research = research.and_then(|r| r.get(s.ticker));
+        for &day in &s.dates[s.dates.partition_point(before)..] {
+            let t = fs.date_index(day).expect("session of these bars");
+            let rs = research.and_then(|r| r.partition_point(|(d, _)| *d <= day).checked_sub(1).map(|i| r[i].1));
+            let x = rs.unwrap_or(f64::NAN);
+            fs.row_mut(t, n)[RESEARCH] = if x.is_finite() { x as f32 } else { f32::NAN };
+        }
+    }
+}
+
+/// The research_score column.
+const RESEARCH: usize = 22;
 
 /// Sector-relative returns and cross-sectional ranks, session by session from session `first`.
 fn cross_sectional(fs: &mut FeatureSet, first: usize) {
@@ -459,6 +484,39 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_panel_completed_with_research_is_the_panel_computed_with_it() {
+        let m = generate(&SimConfig::new(30, 300, 0.2, 5));
+        // Weekly scores for every other name, from session 40 on.
+        let scores: ResearchScores = m
+            .bars
+            .tickers
+            .iter()
+            .step_by(2)
+            .enumerate()
+            .map(|(k, t)| {
+                let s = m.sessions.iter().skip(40).step_by(5).enumerate().map(|(w, d)| (*d, (k * 7 + w) as f64 / 50.0));
+                (t.clone(), s.collect())
+            })
+            .collect();
+        let with = Inputs { research: Some(&scores), ..sim_inputs(&m, None) };
+        assert_eq!(NAMES[RESEARCH], "research_score");
+        for from in [None, Some(m.sessions[200])] {
+            let full = match from {
+                None => compute(&with),
+                Some(f) => compute_from(&with, f),
+            };
+            let mut later = match from {
+                None => compute(&sim_inputs(&m, None)),
+                Some(f) => compute_from(&sim_inputs(&m, None), f),
+            };
+            assert!(later.values.iter().zip(&full.values).any(|(a, b)| a.to_bits() != b.to_bits()));
+            set_research(&mut later, &m.bars, from, Some(&scores));
+            let bits = |f: &FeatureSet| f.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&later), bits(&full), "from {from:?}");
         }
     }
 

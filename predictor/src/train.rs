@@ -11,14 +11,15 @@ use ae_shared::clock::Clock;
 use ae_shared::config::Config;
 use ae_shared::contracts::params::{PredictorParams, PromotionGate};
 use ae_shared::contracts::predictor_metrics::{GateCheck, PredictorMetrics};
-use ae_shared::contracts::{Job, Lineage};
+use ae_shared::contracts::{InputRef, Job, Lineage};
 use ae_shared::store::PriceStore;
+use ae_shared::store::bars::DailyBars;
 use anyhow::Context;
 use lightgbm3::Booster;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::features::{self, Inputs, NAMES};
+use crate::features::{self, FeatureSet, Inputs, NAMES};
 use crate::model::{self, Platt, WalkForwardResult, ece};
 use crate::registry::{self, Entry, ModelMeta, Registry};
 use crate::{context, fits, labels};
@@ -91,17 +92,31 @@ pub fn gates(
     out
 }
 
-/// Trains, validates and (when the gate passes) promotes a model.
-pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainOptions) -> anyhow::Result<TrainReport> {
-    let mut inputs = Vec::new();
-    let mut notes = Vec::new();
-    let p = context::params(bus, cfg, &mut inputs, &mut notes).await;
+/// What training computes before it reads research: the features and labels of the price store
+/// as of the session before the training day, the research column left empty ([`panel`]).
+pub struct Panel {
+    date: TradingDay,
+    store_inputs: Vec<InputRef>,
+    macro_inputs: Vec<InputRef>,
+    macro_notes: Vec<String>,
+    bars: DailyBars,
+    fs: FeatureSet,
+    /// The labels, with the horizon and clip they were computed with.
+    labels: (u32, f64, Vec<f32>),
+    seconds: f64,
+}
+
+/// The [`Panel`] of a training on `date`: what [`train`] computes first, from the price store and
+/// the macro series alone. A scheduler that knows neither changes before training starts (a
+/// replay, where the nightly update has no part) computes it beside the jobs training waits for
+/// (the backtester's first part and research) and passes it to [`train_with`].
+pub async fn panel(bus: &Bus, cfg: &Config, date: TradingDay) -> anyhow::Result<Panel> {
+    let p = context::params(bus, cfg, &mut Vec::new(), &mut Vec::new()).await;
     let store = PriceStore::load(bus).await.context("loading the price store")?;
-    let as_of = opts.date.prev();
-    inputs.extend(store.inputs_as_of(as_of));
-    let research = context::research_history(bus, opts.date).await?;
-    inputs.extend(research.inputs.iter().cloned());
-    let macros = context::macro_series(bus, &mut inputs, &mut notes).await;
+    let as_of = date.prev();
+    let store_inputs = store.inputs_as_of(as_of);
+    let (mut macro_inputs, mut macro_notes) = (Vec::new(), Vec::new());
+    let macros = context::macro_series(bus, &mut macro_inputs, &mut macro_notes).await;
     let t0 = Instant::now();
     let bars = store.adjusted_as_of(as_of);
     let fs = features::compute(&Inputs {
@@ -109,12 +124,53 @@ pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainO
         benchmark: store.benchmark_series(),
         sectors: &store.sectors,
         earnings: &store.earnings,
-        research: Some(&research.scores),
+        research: None,
         macros: Some(&macros),
     });
     let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
-    let (fs, labels) = (Arc::new(fs), Arc::new(labels));
-    let t_features = t0.elapsed().as_secs_f64();
+    let labels = (p.horizon_days, p.label_clip, labels);
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(Panel { date, store_inputs, macro_inputs, macro_notes, bars, fs, labels, seconds })
+}
+
+/// Trains, validates and (when the gate passes) promotes a model.
+pub async fn train(bus: &Bus, cfg: &Config, clock: Arc<dyn Clock>, opts: &TrainOptions) -> anyhow::Result<TrainReport> {
+    train_with(bus, cfg, clock, opts, None).await
+}
+
+/// [`train`], starting from `ahead` when it is the [`Panel`] of `opts.date` (computed before
+/// research ran); the model, its version and everything written are the same either way.
+pub async fn train_with(
+    bus: &Bus,
+    cfg: &Config,
+    clock: Arc<dyn Clock>,
+    opts: &TrainOptions,
+    ahead: Option<Panel>,
+) -> anyhow::Result<TrainReport> {
+    let mut inputs = Vec::new();
+    let mut notes = Vec::new();
+    let p = context::params(bus, cfg, &mut inputs, &mut notes).await;
+    let research = context::research_history(bus, opts.date).await?;
+    let as_of = opts.date.prev();
+    let mut panel = match ahead.filter(|a| a.date == opts.date) {
+        Some(a) => a,
+        None => panel(bus, cfg, opts.date).await?,
+    };
+    let t0 = Instant::now();
+    // The order of the inputs names the version: params, prices, research, macro series.
+    inputs.extend(panel.store_inputs);
+    inputs.extend(research.inputs.iter().cloned());
+    inputs.extend(panel.macro_inputs);
+    notes.extend(panel.macro_notes);
+    features::set_research(&mut panel.fs, &panel.bars, None, Some(&research.scores));
+    let labels = match panel.labels {
+        // The backtester's first part may write these parameters back before training reads them.
+        (h, clip, labels) if (h, clip) == (p.horizon_days, p.label_clip) => labels,
+        _ => labels::compute(&panel.fs.dates, &panel.fs.sectors, &panel.bars, p.horizon_days as usize, p.label_clip),
+    };
+    drop(panel.bars);
+    let (fs, labels) = (Arc::new(panel.fs), Arc::new(labels));
+    let t_features = panel.seconds + t0.elapsed().as_secs_f64();
     let labelled = model::labelled_sessions(&fs, &labels, 20);
     // What the final model trains on: the folds' window, ending at the training day.
     let trained = model::newest(&labelled, p.walk_forward.max_train_days);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ae_predictor::features::NF;
 use ae_predictor::infer::{InferOptions, infer};
 use ae_predictor::registry;
-use ae_predictor::train::{TrainOptions, TrainReport, train};
+use ae_predictor::train::{self, TrainOptions, TrainReport, train};
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
 use ae_shared::clock::{Clock, SimulatedClock};
@@ -421,4 +421,43 @@ async fn the_model_says_what_drove_it_gain_importance_and_each_ends_largest_shap
     // Inference's metrics carry the champion's importance.
     let daily = bus.get_doc_required::<PredictorMetrics>(&keys::predictor_metrics_latest()).await.unwrap().doc;
     assert_eq!(&daily.feature_importance, imp);
+}
+
+#[tokio::test]
+async fn a_panel_computed_ahead_trains_the_model_training_computes_itself() {
+    let m = generate(&SimConfig::new(80, 450, 0.4, 5));
+    let cfg = Config::defaults();
+    let n = m.sessions.len();
+    let day = m.sessions[n - 1];
+    let (_d, bus) = sim_bus(&m).await;
+    let (_d2, cold) = sim_bus(&m).await;
+    let text = |b: Bus, v: String| async move {
+        b.get(&keys::predictor_model(&v, "model.txt").unwrap()).await.unwrap().unwrap().bytes
+    };
+    let ahead = train::panel(&bus, &cfg, day).await.unwrap();
+    let with = train::train_with(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: false }, Some(ahead))
+        .await
+        .unwrap();
+    let without = train_on(&cold, &cfg, day).await;
+    assert_eq!(
+        (&with.version, &with.summary, &with.walk_forward, with.iterations, with.training_rows),
+        (&without.version, &without.summary, &without.walk_forward, without.iterations, without.training_rows),
+        "the same inputs, the same model"
+    );
+    assert_eq!(text(bus.clone(), with.version.clone()).await, text(cold.clone(), without.version.clone()).await);
+    // A panel of another day, or labelled with other parameters, is not used as it is.
+    let other_day = train::panel(&bus, &cfg, m.sessions[n - 6]).await.unwrap();
+    let mut clipped = cfg.clone();
+    clipped.predictor.label_clip /= 2.0;
+    let other_labels = train::panel(&bus, &clipped, day).await.unwrap();
+    for panel in [other_day, other_labels] {
+        let r = train::train_with(&bus, &cfg, clock(day), &TrainOptions { date: day, dry_run: true }, Some(panel))
+            .await
+            .unwrap();
+        // (The version moves: the registry this run reads now holds the first model.)
+        assert_eq!(
+            (&r.summary, &r.walk_forward, r.iterations, r.training_rows),
+            (&with.summary, &with.walk_forward, with.iterations, with.training_rows)
+        );
+    }
 }
