@@ -112,6 +112,11 @@ pub struct Panel {
 /// (the backtester's first part and research) and passes it to [`train_with`].
 pub async fn panel(bus: &Bus, cfg: &Config, date: TradingDay) -> anyhow::Result<Panel> {
     let p = context::params(bus, cfg, &mut Vec::new(), &mut Vec::new()).await;
+    panel_of(bus, &p, date).await
+}
+
+/// [`panel`] with the parameters in force already read.
+async fn panel_of(bus: &Bus, p: &PredictorParams, date: TradingDay) -> anyhow::Result<Panel> {
     let store = PriceStore::load(bus).await.context("loading the price store")?;
     let as_of = date.prev();
     let store_inputs = store.inputs_as_of(as_of);
@@ -154,7 +159,7 @@ pub async fn train_with(
     let as_of = opts.date.prev();
     let mut panel = match ahead.filter(|a| a.date == opts.date) {
         Some(a) => a,
-        None => panel(bus, cfg, opts.date).await?,
+        None => panel_of(bus, &p, opts.date).await?,
     };
     let t0 = Instant::now();
     // The order of the inputs names the version: params, prices, research, macro series.
