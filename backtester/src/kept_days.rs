@@ -16,9 +16,13 @@
 //!   digest (first day, the splits its prices show, the sector map), [`FORMAT`] and this build
 //!   ([`crate::checkpoint::build_id`]; without one nothing is kept or read).
 //!
-//! So a kept day is the day this run would compute, to the bit (tested), and the digest chain
-//! over the prepared days ([`crate::prepare::digests`]), computed from the days as before, is
-//! the same either way.
+//! So a kept day is the day this run would compute, to the bit (tested). Its link of the digest
+//! chain over the prepared days ([`DayInput::content_digest`], a function of the day and the day
+//! before, both named by its digest) is kept with it: the chain of a run that reads its days is
+//! the chain a cold run computes (tested), without serializing and hashing every view of every
+//! day again each week (a twentieth of a simulated demo's CPU). A day altered on the bus after it
+//! was kept is read back with the link it was kept with: the bus is the system's own store, and
+//! a day that is not one (another format, a torn write) is computed again.
 
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, PutMode, keys};
@@ -33,8 +37,8 @@ use sha2::{Digest as _, Sha256};
 use crate::prepare::{DayInput, Digest};
 use crate::shared_returns::Window;
 
-/// Bumped when a kept day's layout or encoding changes.
-pub const FORMAT: u32 = 2;
+/// Bumped when a kept day's layout or encoding changes (3: its content digest kept with it).
+pub const FORMAT: u32 = 3;
 
 /// Days read from the bus at once.
 const READS_AHEAD: usize = 16;
@@ -48,22 +52,36 @@ pub struct Keep<'a> {
     pub write: bool,
 }
 
-/// A kept day: the day without its returns, and its windows against the day before.
-pub type Kept = (DayInput, Vec<(Ticker, Window)>);
+/// A kept day: the day without its returns (and before the ensemble is attached), its windows
+/// against the day before, and its [`DayInput::content_digest`] as prepared.
+pub type Kept = (DayInput, Vec<(Ticker, Window)>, Digest);
 
 /// Its bytes.
-pub fn encode(day: &DayInput, windows: &[(Ticker, Window)]) -> Vec<u8> {
+pub fn encode(day: &DayInput, windows: &[(Ticker, Window)], content: &Digest) -> Vec<u8> {
+    seal(unsealed(day, windows), content)
+}
+
+/// [`encode`]'s bytes up to the content digest, which a day computed by this run has only once
+/// every day is prepared ([`seal`] adds it). A postcard tuple is its fields' bytes one after the
+/// other, so the two make [`encode`]'s bytes (tested).
+pub(crate) fn unsealed(day: &DayInput, windows: &[(Ticker, Window)]) -> Vec<u8> {
     postcard::to_stdvec(&(FORMAT, day, windows)).expect("a prepared day serializes")
+}
+
+/// [`unsealed`] bytes with the day's content digest.
+pub(crate) fn seal(mut bytes: Vec<u8>, content: &Digest) -> Vec<u8> {
+    bytes.extend_from_slice(&postcard::to_stdvec(content).expect("a digest serializes"));
+    bytes
 }
 
 /// From [`encode`]'s bytes; anything else (another format included) is an error.
 pub fn decode(bytes: &[u8]) -> Result<Kept, String> {
-    let (format, day, windows): (u32, DayInput, Vec<(Ticker, Window)>) =
+    let (format, day, windows, content): (u32, DayInput, Vec<(Ticker, Window)>, Digest) =
         postcard::from_bytes(bytes).map_err(|e| format!("not a kept prepared day: {e}"))?;
     if format != FORMAT {
         return Err(format!("a kept prepared day of format {format} (this build reads {FORMAT})"));
     }
-    Ok((day, windows))
+    Ok((day, windows, content))
 }
 
 /// What a day read, for its digest.

@@ -197,11 +197,26 @@ impl DayInput {
 /// position takes its sector from them): each link hashes the link before and the day's
 /// [`DayInput::content_digest`], which the days compute side by side.
 pub fn digests(sectors: &HashMap<Ticker, Sector>, days: &[DayInput]) -> Vec<Digest> {
+    chain(sectors, &content_digests(days, &[]))
+}
+
+/// Each day's [`DayInput::content_digest`]: `known[k]` where there is one (kept with the day),
+/// otherwise computed, the days side by side.
+fn content_digests(days: &[DayInput], known: &[Option<Digest>]) -> Vec<Digest> {
+    (0..days.len())
+        .into_par_iter()
+        .map(|k| match known.get(k).copied().flatten() {
+            Some(d) => d,
+            None => days[k].content_digest(k.checked_sub(1).map(|j| &days[j])),
+        })
+        .collect()
+}
+
+/// The chain of [`digests`] over the days' content digests.
+fn chain(sectors: &HashMap<Ticker, Sector>, contents: &[Digest]) -> Vec<Digest> {
     let mut sorted: Vec<_> = sectors.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut prev: Digest = Sha256::digest(format!("{sorted:?}").as_bytes()).into();
-    let contents: Vec<Digest> =
-        (0..days.len()).into_par_iter().map(|k| days[k].content_digest(k.checked_sub(1).map(|j| &days[j]))).collect();
     contents
         .iter()
         .map(|c| {
@@ -356,7 +371,11 @@ pub async fn prepare_kept(
     };
     kept.resize_with(days.len(), || None);
     laps.lap("kept days");
-    let mut fresh: Vec<(Digest, Vec<u8>)> = Vec::new();
+    // The days computed here, to keep once their content digests are known: their index, their
+    // digest and their bytes without it.
+    let mut fresh: Vec<(usize, Digest, Vec<u8>)> = Vec::new();
+    // The content digests kept with the days read back.
+    let mut contents: Vec<Option<Digest>> = vec![None; days.len()];
     // The day whose views a day's returns grade: the ensemble's horizon before it.
     let graded_read = |r: &Read| {
         let d = r.date.offset(-i64::from(params.ensemble.horizon_days))?;
@@ -384,16 +403,20 @@ pub async fn prepare_kept(
             // kept again.
             let from_kept = k
                 .take()
-                .filter(|(d, _)| d.date == chunk[i].date)
-                .and_then(|(d, windows)| sharer.expand(windows).map(|w| (d, w)));
+                .filter(|(d, _, _)| d.date == chunk[i].date)
+                .and_then(|(d, windows, content)| sharer.expand(windows).map(|w| (d, w, content)));
             let (d, returns) = match from_kept {
-                Some(day) => day,
+                Some((d, w, content)) => {
+                    contents[first + i] = Some(content);
+                    (d, w)
+                }
                 None => {
                     let r = &chunk[i];
                     let day = computed
                         .unwrap_or_else(|| day_input(store, cfg, params, r, graded_read(r), &interest[..r.interest]));
                     if keep.is_some_and(|k| k.write) && !digests_read.is_empty() {
-                        fresh.push((digests_read[first + i], kept_days::encode(&day.0, &sharer.compact(&day.1))));
+                        let bytes = kept_days::unsealed(&day.0, &sharer.compact(&day.1));
+                        fresh.push((first + i, digests_read[first + i], bytes));
                     }
                     day
                 }
@@ -403,11 +426,6 @@ pub async fn prepare_kept(
         }
     }
     laps.lap("days");
-    if let Some(k) = keep.filter(|k| k.write && !digests_read.is_empty()) {
-        kept_days::save(k.bus, fresh).await;
-        kept_days::prune(k.bus, &digests_read).await;
-    }
-    laps.lap("keep");
     for (d, returns) in out.iter_mut().zip(sharer.finish()) {
         d.returns = returns;
     }
@@ -426,8 +444,15 @@ pub async fn prepare_kept(
     let benchmark_start = days.first().and_then(|d| bench_close(store, d.prev()));
     crate::ensemble::attach(&mut out, params);
     laps.lap("attach");
-    let digests = digests(&sectors, &out);
+    let contents = content_digests(&out, &contents);
+    let digests = chain(&sectors, &contents);
     laps.lap("digests");
+    if let Some(k) = keep.filter(|k| k.write && !digests_read.is_empty()) {
+        let fresh = fresh.into_iter().map(|(i, key, bytes)| (key, kept_days::seal(bytes, &contents[i]))).collect();
+        kept_days::save(k.bus, fresh).await;
+        kept_days::prune(k.bus, &digests_read).await;
+    }
+    laps.lap("keep");
     laps.log();
     Ok(Prepared { days: out, benchmark_start, universe_bars, sectors, coverage, notes, digests })
 }

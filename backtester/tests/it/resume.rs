@@ -143,25 +143,34 @@ async fn prepared_days_kept_by_last_weeks_run_are_read_back_as_the_days_a_cold_p
         let mut found = None;
         for o in &listed {
             let bytes = bus.get(&o.key).await.unwrap().unwrap().bytes;
-            let (day, _) = kept_days::decode(&bytes).unwrap();
+            let (day, _, _) = kept_days::decode(&bytes).unwrap();
             if day.date == days[3] {
                 found = Some((o.key.clone(), bytes));
             }
         }
         found.expect("day 3 is kept")
     };
-    let (mut day, windows) = kept_days::decode(&original).unwrap();
+    let (mut day, windows, content) = kept_days::decode(&original).unwrap();
+    assert_eq!(kept_days::encode(&day, &windows, &content), original.to_vec(), "a kept day's bytes, sealed");
     day.benchmark = Some(12345.0);
-    bus.put(&key, kept_days::encode(&day, &windows), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    bus.put(&key, kept_days::encode(&day, &windows, &content), ae_shared::bus::PutMode::Overwrite).await.unwrap();
     let read = prep(days, Some(Keep { bus: &bus, write: false })).await;
     assert_eq!(read.days[3].benchmark, Some(12345.0));
-    assert_ne!(read.digests[3], cold.digests[3], "and the digest chain tells it from the computed one");
+    // Its link of the chain is the one kept with it, not hashed again from the day read.
+    assert_eq!(read.digests[3], cold.digests[3], "the content digest kept with the day");
+    let relinked = [0xAB; 32];
+    bus.put(&key, kept_days::encode(&day, &windows, &relinked), ae_shared::bus::PutMode::Overwrite).await.unwrap();
+    let read = prep(days, Some(Keep { bus: &bus, write: false })).await;
+    assert_ne!(read.digests[3], cold.digests[3], "a kept day's own digest is the chain's link");
+    assert_ne!(read.digests.last(), cold.digests.last(), "and every link after it");
 
     // A kept day that is not one is computed again, alike, and repaired.
     bus.put(&key, b"junk".to_vec(), ae_shared::bus::PutMode::Overwrite).await.unwrap();
     let again = prep(days, keep).await;
     assert_eq!(again.digests, cold.digests);
-    assert_eq!(kept_days::decode(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap().0.date, days[3]);
+    let repaired = kept_days::decode(&bus.get(&key).await.unwrap().unwrap().bytes).unwrap();
+    assert_eq!(repaired.0.date, days[3]);
+    assert_eq!(prepare::digests(&again.sectors, &again.days), again.digests, "kept with the digest it has");
 
     // Parameters written back change every day's inputs: the days kept from the old ones are
     // removed, and only this run's remain.
