@@ -53,7 +53,7 @@ use ae_shared::contracts::common::Sector;
 use ae_shared::indicators as ind;
 use ae_shared::metrics::average_ranks;
 use ae_shared::store::bars::{BarSeries, DailyBars};
-use ae_shared::store::{EarningsCalendar, SectorMap};
+use ae_shared::store::{EarningsCalendar, PriceStore, SectorMap};
 use ae_shared::types::Ticker;
 use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -193,6 +193,20 @@ fn cross_flag(hist: &[f64], k: usize) -> f64 {
 /// bars' symbol order. Labels are aligned with it.
 pub fn frame(bars: &DailyBars, sectors: &SectorMap) -> (Vec<TradingDay>, Vec<Option<Sector>>) {
     (bars.sessions(), bars.tickers.iter().map(|t| sectors.sector(t.as_str())).collect())
+}
+
+/// [`compute`] on `bars` (the store's own, adjusted as of some session) with the store's
+/// benchmark, sectors and earnings, the `macros` given and no research: what training computes
+/// before research runs.
+pub fn compute_from_store(store: &PriceStore, bars: &DailyBars, macros: Option<&MacroSeries>) -> FeatureSet {
+    compute(&Inputs {
+        bars,
+        benchmark: store.benchmark_series(),
+        sectors: &store.sectors,
+        earnings: &store.earnings,
+        research: None,
+        macros,
+    })
 }
 
 /// Computes the panel over every session the bars cover.

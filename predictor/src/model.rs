@@ -332,7 +332,7 @@ pub fn final_iterations(best: &[usize]) -> usize {
 /// The final model's text: all rows of `sessions`, trained for the rounds `rounds` yields
 /// ([`final_iterations`]). Building its dataset (LightGBM's binning, most of a final fit) does
 /// not wait for the rounds, so this runs on its own thread while the caller validates; `None`
-/// when the rounds never come (the validation failed).
+/// when the rounds never come (the validation failed, or the gate refused the model).
 pub fn fit_final(
     fs: &FeatureSet,
     labels: &[f32],

@@ -36,7 +36,8 @@ pub struct ModelMeta {
     pub sessions: (TradingDay, TradingDay),
     /// Rows in the final training set.
     pub training_rows: u64,
-    /// Boosting rounds of the final model (median best iteration of the folds).
+    /// Boosting rounds of the final model (median best iteration of the folds); 0 when the gate
+    /// refused it: a refused model is not fitted (no `model.txt`, no feature importance).
     pub iterations: u32,
     /// Out-of-sample folds.
     pub walk_forward: Vec<FoldMetrics>,

@@ -1,6 +1,6 @@
 //! `predictor train --date D`: features and labels up to the session before D, walk-forward
-//! validation, calibration, the promotion gate, the final model, and the registry (champion pointer
-//! written last).
+//! validation, calibration, the promotion gate, the final model (fitted only when the gate passes:
+//! a refused model never serves), and the registry (champion pointer written last).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +19,7 @@ use lightgbm3::Booster;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::features::{self, FeatureSet, Inputs, NAMES};
+use crate::features::{self, FeatureSet, NAMES};
 use crate::model::{self, Platt, WalkForwardResult, ece};
 use crate::registry::{self, Entry, ModelMeta, Registry};
 use crate::{context, fits, labels};
@@ -53,7 +53,7 @@ pub struct TrainReport {
     pub summary: ae_shared::contracts::predictor_metrics::WalkForwardSummary,
     /// Rows in the final training set.
     pub training_rows: u64,
-    /// Boosting rounds of the final model.
+    /// Boosting rounds of the final model; 0 when the gate refused it (a refused model is not fitted).
     pub iterations: u32,
     /// Folds whose model an earlier training had fitted on the same inputs (loaded, not fitted).
     pub folds_kept: u32,
@@ -124,14 +124,7 @@ async fn panel_of(bus: &Bus, p: &PredictorParams, date: TradingDay) -> anyhow::R
     let macros = context::macro_series(bus, &mut macro_inputs, &mut macro_notes).await;
     let t0 = Instant::now();
     let bars = store.adjusted_as_of(as_of);
-    let fs = features::compute(&Inputs {
-        bars: &bars,
-        benchmark: store.benchmark_series(),
-        sectors: &store.sectors,
-        earnings: &store.earnings,
-        research: None,
-        macros: Some(&macros),
-    });
+    let fs = features::compute_from_store(&store, &bars, Some(&macros));
     let labels = labels::compute(&fs.dates, &fs.sectors, &bars, p.horizon_days as usize, p.label_clip);
     let labels = (p.horizon_days, p.label_clip, labels);
     let seconds = t0.elapsed().as_secs_f64();
@@ -183,7 +176,8 @@ pub async fn train_with(
         .with_context(|| format!("training on {} with prices to {as_of}", opts.date))?;
     let t1 = Instant::now();
     // The final model's dataset is built on its own thread from here, while the folds are found
-    // and scored; it trains once their median best iteration is known.
+    // and scored; it trains once their median best iteration is known, and only when the gate
+    // passes: the gate reads the walk-forward alone, and a refused model would never serve.
     let (rounds, rx) = std::sync::mpsc::channel();
     let fin = {
         let (fs, labels, trained, gbm) = (fs.clone(), labels.clone(), trained.to_vec(), p.gbm.clone());
@@ -200,14 +194,25 @@ pub async fn train_with(
         texts.into_iter().zip(predictions).map(|(text, predictions)| model::KeptFold { text, predictions }).collect();
     let wf = model::walk_forward(&fs, &labels, &folds, &p.gbm, purge, &kept);
     let t_wf = t1.elapsed().as_secs_f64();
-    if let Ok(w) = &wf {
+    let registry = registry::load(bus).await;
+    let gates = match (&wf, &registry) {
+        (Ok(w), Ok((reg, _, _))) => gates(&w.summary, &p, reg.champion_entry()),
+        _ => Vec::new(),
+    };
+    let promoted = !gates.is_empty() && gates.iter().all(|g| g.passed);
+    if let (Ok(w), true) = (&wf, promoted) {
         let _ = rounds.send(model::final_iterations(&w.best_iterations));
     }
     drop(rounds);
     let text = fin.join().expect("the final fit's thread does not panic");
     let wf: WalkForwardResult = wf?;
-    let text = text?.expect("the walk-forward validation passed, so the final fit ran");
-    let feature_importance = model::importance(&Booster::from_string(&text).context("loading the final model")?)?;
+    let (reg, etag, reg_ref) = registry?;
+    // `None`: refused, so not fitted.
+    let text = text?;
+    let feature_importance = match &text {
+        Some(text) => model::importance(&Booster::from_string(text).context("loading the final model")?)?,
+        None => Vec::new(),
+    };
     let t_final = t1.elapsed().as_secs_f64() - t_wf;
     let folds_kept = wf.fitted.iter().filter(|t| t.is_none()).count() as u32;
     let predictions_kept = wf.predicted.iter().filter(|p| p.is_none()).count() as u32;
@@ -225,13 +230,10 @@ pub async fn train_with(
         wf.oof.iter().filter(|r| r.3 != 0.0).map(|r| (calibration.p_up(r.2), r.3 > 0.0)).collect();
     let (ece_naive, ece_cal) = (ece(&naive), ece(&calibrated));
 
-    let (reg, etag, reg_ref) = registry::load(bus).await?;
     if let Some(r) = reg_ref {
         inputs.push(r);
     }
-    let gates = gates(&wf.summary, &p, reg.champion_entry());
-    let promoted = gates.iter().all(|g| g.passed);
-    let iterations = model::final_iterations(&wf.best_iterations);
+    let iterations = if text.is_some() { model::final_iterations(&wf.best_iterations) } else { 0 };
     let training_rows = model::labelled_rows(&fs, &labels, trained) as u64;
     let lineage = Lineage::new(Job::Predictor, VERSION, Some(opts.date), inputs);
     let version = format!("gbm-{}-{}", opts.date, &hex::encode(Sha256::digest(lineage.run_id.as_bytes()))[..8]);
@@ -296,11 +298,15 @@ pub async fn train_with(
     let published = if opts.dry_run {
         "dry run: nothing written".to_string()
     } else {
-        let m = bus
-            .put_dated(&model_key("model.txt")?, text.into_bytes().into(), false, clock.as_ref(), |_| Ok(false))
-            .await?;
+        let model = match text {
+            Some(text) => Some(
+                bus.put_dated(&model_key("model.txt")?, text.into_bytes().into(), false, clock.as_ref(), |_| Ok(false))
+                    .await?,
+            ),
+            None => None,
+        };
         bus.put_json(&model_key("metadata.json")?, &meta, PutMode::Overwrite).await?;
-        bus.publish_doc(&model_key("metrics.json")?, None, &metrics, false, clock.as_ref()).await?;
+        let doc = bus.publish_doc(&model_key("metrics.json")?, None, &metrics, false, clock.as_ref()).await?;
         let mut next: Registry = reg.clone();
         next.schema_version = 1;
         if !next.models.iter().any(|e| e.version == version) {
@@ -316,10 +322,10 @@ pub async fn train_with(
             next.champion = Some(version.clone());
         }
         registry::save(bus, &next, etag).await?;
-        if m == Published::Unchanged {
+        if model.unwrap_or(doc) == Published::Unchanged {
             format!("{version} already registered (same inputs)")
         } else {
-            format!("{version} registered{}", if promoted { " as champion" } else { "" })
+            format!("{version} registered{}", if promoted { " as champion" } else { " (refused, so not fitted)" })
         }
     };
     Ok(TrainReport {

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use ae_shared::TradingDay;
 use ae_shared::bus::{Bus, keys};
+use ae_shared::contracts::predictor_metrics::PredictorMetrics;
 use ae_shared::store::{PriceStore, embedded_data_dir};
 use ae_testkit::vendor::{VendorChange, VendorDividendRow, VendorKeys, VendorSplitRow, VendorStandIn, VendorWorld};
 use chrono::NaiveDate;
@@ -253,20 +254,26 @@ async fn a_fortnight_on_the_live_data_path_trades_reconciles_and_ends_equal_to_a
         assert_eq!(obs.last().unwrap().0, ymd(PHASE_2.1), "{series}");
     }
     let (reg, _, _) = ae_predictor::registry::load(&bus).await.unwrap();
-    let second = reg.models.iter().find(|m| m.trained_at == TradingDay::parse("2010-06-14").unwrap());
+    let trained_at = TradingDay::parse("2010-06-14").unwrap();
+    let second = reg.models.iter().find(|m| m.trained_at == trained_at);
     let second = second.unwrap_or_else(|| panic!("no model trained on 2010-06-14: {:?}", reg.models));
-    let model = bus.get(&keys::predictor_model(&second.version, "model.txt").unwrap()).await.unwrap().unwrap();
-    let model = String::from_utf8(model.bytes.to_vec()).unwrap();
-    let line = |name: &str| -> Vec<String> {
-        let l = model.lines().find_map(|l| l.strip_prefix(&format!("{name}=")));
-        l.unwrap_or_else(|| panic!("no {name} in the model text")).split(' ').map(str::to_string).collect()
-    };
-    // The model text names columns by position (Column_0...), in the features' order.
-    let infos = line("feature_infos");
-    assert_eq!(infos.len(), ae_predictor::features::NF);
+    // It read every series (its lineage lists them; a refused model is not fitted, so its
+    // features are what it leaves)...
+    let metrics_key = keys::predictor_model(&second.version, "metrics.json").unwrap();
+    let metrics = bus.get_doc_required::<PredictorMetrics>(&metrics_key).await.unwrap().doc;
+    let mut inputs = Vec::new();
+    let macros = ae_predictor::context::macro_series(&bus, &mut inputs, &mut Vec::new()).await;
+    for i in &inputs {
+        assert!(metrics.produced_by.inputs.iter().any(|r| r.key == i.key), "training did not read {}", i.key);
+    }
+    // ... and its features carry their values.
+    let store = PriceStore::load(&bus).await.unwrap();
+    let bars = store.adjusted_as_of(trained_at.prev());
+    let fs = ae_predictor::features::compute_from_store(&store, &bars, Some(&macros));
     for f in ["rate_10y", "hy_spread", "vix"] {
         let i = ae_predictor::features::NAMES.iter().position(|n| *n == f).unwrap();
-        assert_ne!(infos[i], "none", "{f} had no values in training");
+        let valued = (0..fs.dates.len()).any(|t| (0..fs.tickers.len()).any(|n| fs.row(t, n)[i].is_finite()));
+        assert!(valued, "{f} had no values in training");
     }
     eprintln!("dress rehearsal: {} sessions in {:.0} s", days.len(), t0.elapsed().as_secs_f64());
 }

@@ -142,6 +142,16 @@ async fn the_gate_refuses_a_null_market() {
         assert_eq!(reg.champion, None);
         assert_eq!(reg.models.len(), 1);
         assert!(reg.models[0].reason.starts_with("refused:"), "{}", reg.models[0].reason);
+        // A refused model would never serve, so it is not fitted: its validation and metrics are
+        // kept, with no model text and no importance.
+        assert_eq!(r.iterations, 0, "seed {seed}");
+        assert!(r.published.ends_with("(refused, so not fitted)"), "{}", r.published);
+        let key = |f| keys::predictor_model(&r.version, f).unwrap();
+        assert!(bus.get(&key("model.txt")).await.unwrap().is_none(), "seed {seed}");
+        let metrics = bus.get_doc_required::<PredictorMetrics>(&key("metrics.json")).await.unwrap().doc;
+        assert!(!metrics.promoted && metrics.feature_importance.is_empty() && metrics.walk_forward.len() >= 2);
+        let meta = bus.get_json::<registry::ModelMeta>(&key("metadata.json")).await.unwrap().unwrap().0;
+        assert_eq!((meta.iterations, meta.promoted), (0, false));
     }
 }
 
@@ -323,14 +333,7 @@ async fn python_lightgbm_loads_the_model_text_and_predicts_the_same() {
     // A slice of real feature rows, with their missing values.
     let store = ae_shared::store::PriceStore::load(&bus).await.unwrap();
     let bars = store.adjusted_as_of(day);
-    let fs = ae_predictor::features::compute(&ae_predictor::features::Inputs {
-        bars: &bars,
-        benchmark: store.benchmark_series(),
-        sectors: &store.sectors,
-        earnings: &store.earnings,
-        research: None,
-        macros: None,
-    });
+    let fs = ae_predictor::features::compute_from_store(&store, &bars, None);
     let rows: Vec<(usize, usize)> =
         (100..400).step_by(37).flat_map(|t| (0..80).step_by(7).map(move |n| (t, n))).collect();
     let x: Vec<f32> = rows.iter().flat_map(|(t, n)| fs.row(*t, *n).iter().copied()).collect();
